@@ -1,0 +1,54 @@
+/**
+ * `modelpress validate <recipe>`: resolve and check a recipe without running
+ * anything. Exit 0 with a one-line summary, or 2 with every problem found.
+ */
+import { relative } from 'node:path';
+import { stringify } from 'yaml';
+import { StageRegistry } from '../../plugin-registry.js';
+import { loadRecipe } from '../../recipe/load-recipe.js';
+import type { ValidatedRecipe } from '../../recipe/types.js';
+import { matrixCombinations } from '../../recipe/matrix.js';
+import { registerBuiltinStages } from '../../stages/builtin.js';
+import type { Io } from '../io.js';
+import { EXIT } from '../io.js';
+import { formatDiagnostics } from '../print-diagnostics.js';
+
+export interface ValidateOptions {
+  set: string[];
+  print: boolean;
+}
+
+export async function validateCommand(recipePath: string, opts: ValidateOptions, io: Io): Promise<number> {
+  const registry = new StageRegistry();
+  registerBuiltinStages(registry);
+  const result = await loadRecipe(recipePath, { registry, overrides: opts.set, cwd: io.cwd });
+  if (!result.ok) {
+    io.err(formatDiagnostics(result.diagnostics, recipePath));
+    return EXIT.invalid;
+  }
+  const recipe = result.value;
+  if (opts.print) {
+    io.out(`# resolved from: ${recipe.sources.map((s) => relative(io.cwd, s) || s).join(', ')}\n`);
+    if (recipe.overrides.length > 0) io.out(`# overrides: ${recipe.overrides.join(' ')}\n`);
+    io.out(stringify(recipe.resolved, { lineWidth: 0 }));
+    return EXIT.ok;
+  }
+  io.out(`${recipePath}: ok: ${summarize(recipe)}\n`);
+  return EXIT.ok;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+export function summarize(r: ValidatedRecipe): string {
+  const nodes = r.stages.reduce((n, s) => n + (s.matrix ? matrixCombinations(s.matrix).length : 1), 0);
+  const parts = [
+    `recipe \`${r.name}\``,
+    plural(r.stages.length, 'stage') + (nodes !== r.stages.length ? ` (${plural(nodes, 'node')} after matrix expansion)` : ''),
+    plural(Object.keys(r.devices).length, 'device'),
+    plural(Object.keys(r.data).length, 'dataset'),
+  ];
+  if (r.sources.length > 1) parts.push(`${plural(r.sources.length - 1, 'preset')} merged`);
+  return parts.join(', ');
+}

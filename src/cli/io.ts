@@ -1,0 +1,31 @@
+/**
+ * The CLI's only channel to the terminal. Commands write through an Io so
+ * tests can capture output, and so nothing below cli/ ever touches stdout.
+ */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  /** Whether stdout is an interactive terminal (live progress lines, colour). */
+  isTTY: boolean;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export function processIo(): Io {
+  return {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    isTTY: Boolean(process.stdout.isTTY),
+    cwd: process.cwd(),
+    env: process.env,
+  };
+}
+
+/** Exit codes, documented in the README. */
+export const EXIT = {
+  ok: 0,
+  stageFailed: 1,
+  invalid: 2,
+  budgetMissed: 3,
+  interrupted: 130,
+} as const;

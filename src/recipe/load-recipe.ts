@@ -1,0 +1,53 @@
+/**
+ * The whole front end in one call: resolve (extends, --set, vars), load the
+ * plugins the recipe names into the given registry, validate. This is what
+ * `validate`, `plan` and `run` share.
+ */
+import type { StageRegistry } from '../plugin-registry.js';
+import { PluginError } from '../plugin-registry.js';
+import type { Diagnostic } from './diagnostic.js';
+import { compareDiagnostics, fail } from './diagnostic.js';
+import type { Result } from './diagnostic.js';
+import { resolveRecipe } from './resolve.js';
+import type { ResolveOptions, ResolvedRecipe } from './resolve.js';
+import { locate } from './tree.js';
+import type { ValidatedRecipe } from './types.js';
+import { validateRecipe } from './validate.js';
+
+export interface LoadRecipeOptions extends ResolveOptions {
+  registry: StageRegistry;
+}
+
+export async function loadRecipe(path: string, opts: LoadRecipeOptions): Promise<Result<ValidatedRecipe>> {
+  const resolved = await resolveRecipe(path, opts);
+  if (!resolved.ok) return fail(resolved.diagnostics.sort(compareDiagnostics));
+  const pluginDiagnostics = await loadPlugins(resolved.value, opts.registry);
+  const validated = validateRecipe(resolved.value, opts.registry);
+  const soft = resolved.value.diagnostics;
+  if (pluginDiagnostics.length === 0 && soft.length === 0) return validated;
+  // A bad `${...}` stays in the value as text, so the schema would also call
+  // it the wrong type; one message per spot is enough.
+  const softLines = new Set(soft.map(lineKey));
+  const rest = validated.ok ? [] : validated.diagnostics.filter((d) => !softLines.has(lineKey(d)));
+  return fail([...pluginDiagnostics, ...soft, ...rest].sort(compareDiagnostics));
+}
+
+function lineKey(d: Diagnostic): string {
+  return d.loc ? `${d.loc.file}:${d.loc.line}` : '';
+}
+
+async function loadPlugins(resolved: ResolvedRecipe, registry: StageRegistry): Promise<Diagnostic[]> {
+  const plugins = resolved.value.plugins;
+  if (!Array.isArray(plugins)) return [];
+  const diagnostics: Diagnostic[] = [];
+  for (const [i, spec] of plugins.entries()) {
+    if (typeof spec !== 'string') continue; // the schema reports it
+    try {
+      await registry.loadPlugin(spec, resolved.dir);
+    } catch (err) {
+      const message = err instanceof PluginError ? err.message : `plugin ${spec}: ${(err as Error).message}`;
+      diagnostics.push({ code: 'plugin-error', message, path: `plugins[${i}]`, loc: locate(resolved.tree, ['plugins', i]) });
+    }
+  }
+  return diagnostics;
+}

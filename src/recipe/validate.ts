@@ -1,0 +1,211 @@
+/**
+ * Validation in two levels: the recipe schema, then each stage's own `with`
+ * schema from the stage registry, then references between stages. All
+ * problems are collected so the user fixes them in one pass.
+ */
+import type { AnySchema } from 'ajv';
+import type { StageCatalog } from '../plugin-registry.js';
+import type { Json } from '../plugin.js';
+import { compileSchema } from './ajv.js';
+import type { Diagnostic, PathSegment } from './diagnostic.js';
+import { compareDiagnostics, fail, formatPath, ok } from './diagnostic.js';
+import type { Result } from './diagnostic.js';
+import { MAX_MATRIX_COMBINATIONS, matrixCombinations, substituteMatrix } from './matrix.js';
+import type { MatrixValue } from './matrix.js';
+import type { ResolvedRecipe } from './resolve.js';
+import { recipeSchema } from './schema.js';
+import { schemaErrorsToDiagnostics } from './schema-errors.js';
+import { didYouMean, listCode } from './suggest.js';
+import type { MapNode, TreeNode } from './tree.js';
+import { keyLoc, locate, nodeAt, toPlain } from './tree.js';
+import type { StageSpec, ValidatedRecipe } from './types.js';
+
+/** Validates the top-level schema only; used before plugins can be loaded. */
+export function validateCore(resolved: ResolvedRecipe): { value: Record<string, Json>; diagnostics: Diagnostic[] } {
+  const value = structuredClone(resolved.value) as Record<string, Json>;
+  const validate = compileSchema(recipeSchema() as AnySchema);
+  const valid = validate(value);
+  const diagnostics = valid ? [] : schemaErrorsToDiagnostics(validate.errors ?? [], resolved.tree);
+  return { value, diagnostics };
+}
+
+export function validateRecipe(resolved: ResolvedRecipe, stages: StageCatalog): Result<ValidatedRecipe> {
+  const { value, diagnostics } = validateCore(resolved);
+  const tree = resolved.tree;
+  const specs = checkStages(value, tree, stages, diagnostics);
+  if (diagnostics.length > 0) return fail(diagnostics.sort(compareDiagnostics));
+  const v = value as Record<string, any>;
+  return ok({
+    file: resolved.file,
+    dir: resolved.dir,
+    sources: resolved.sources,
+    overrides: resolved.overrides,
+    version: 1,
+    name: v.name,
+    ...(v.description !== undefined ? { description: v.description } : {}),
+    seed: v.seed ?? 0,
+    vars: v.vars ?? {},
+    ...(v.model !== undefined ? { model: v.model } : {}),
+    data: v.data ?? {},
+    devices: v.devices ?? {},
+    plugins: v.plugins ?? [],
+    stages: specs,
+    resolved: value,
+    tree,
+  });
+}
+
+/** Applies a stage's schema (with defaults) to one concrete `with` value. */
+export function checkStageConfig(
+  schema: AnySchema | undefined,
+  config: Json,
+  tree: TreeNode,
+  base: PathSegment[],
+): { config: Record<string, Json>; diagnostics: Diagnostic[] } {
+  const copy = structuredClone(config ?? {}) as Record<string, Json>;
+  if (schema === undefined) return { config: copy, diagnostics: [] };
+  const validate = compileSchema(schema);
+  if (validate(copy)) return { config: copy, diagnostics: [] };
+  return { config: copy, diagnostics: schemaErrorsToDiagnostics(validate.errors ?? [], tree, base) };
+}
+
+function checkStages(value: Record<string, Json>, tree: MapNode, catalog: StageCatalog, diagnostics: Diagnostic[]): StageSpec[] {
+  const list = value.stages;
+  if (!Array.isArray(list)) return [];
+  const firstIdAt = new Map<string, number>();
+  const specs: StageSpec[] = [];
+  list.forEach((raw, index) => {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return;
+    const s = raw as Record<string, Json>;
+    const path: PathSegment[] = ['stages', index];
+    if (typeof s.id !== 'string' || typeof s.uses !== 'string') return;
+    const prev = firstIdAt.get(s.id);
+    if (prev !== undefined) {
+      const first = locate(tree, ['stages', prev, 'id']);
+      diagnostics.push({
+        code: 'duplicate-stage-id',
+        message: `duplicate stage id \`${s.id}\` (first used by stages[${prev}] at ${first.file}:${first.line}:${first.column})`,
+        path: formatPath([...path, 'id']),
+        loc: locate(tree, [...path, 'id']),
+        hints: ['stage ids must be unique: other stages refer to them in `needs:`'],
+      });
+    } else {
+      firstIdAt.set(s.id, index);
+    }
+
+    const withTree = nodeAt(tree, [...path, 'with']) ?? { kind: 'map' as const, loc: locate(tree, path), entries: new Map() };
+    const stage = catalog.get(s.uses);
+    let config = (s.with ?? {}) as Record<string, Json>;
+    if (!stage) {
+      const names = catalog.names();
+      diagnostics.push({
+        code: 'unknown-stage',
+        message: `unknown stage type \`${s.uses}\`${didYouMean(s.uses, names)}`,
+        path: formatPath([...path, 'uses']),
+        loc: locate(tree, [...path, 'uses']),
+        hints: [
+          names.length > 0 ? `registered stages: ${listCode(names)}` : 'no stages are registered',
+          'stages from plugins need the plugin listed under `plugins:`',
+        ],
+      });
+    } else {
+      const matrix = s.matrix as Record<string, MatrixValue[]> | undefined;
+      config = checkWith(stage.def.schema as AnySchema | undefined, s, matrix, withTree, [...path, 'with'], tree, diagnostics);
+    }
+    const needsNode = s.needs;
+    const explicit = needsNode !== undefined;
+    const needs = explicit ? (Array.isArray(needsNode) ? (needsNode as string[]) : [needsNode as string]) : index > 0 && typeof (list[index - 1] as any)?.id === 'string' ? [(list[index - 1] as any).id as string] : [];
+    specs.push({
+      id: s.id,
+      uses: s.uses,
+      ...(typeof s.description === 'string' ? { description: s.description } : {}),
+      with: config,
+      withTree,
+      needs,
+      needsExplicit: explicit,
+      ...(s.matrix !== undefined ? { matrix: s.matrix as Record<string, MatrixValue[]> } : {}),
+      loc: locate(tree, [...path, 'id']),
+      index,
+    });
+  });
+
+  const ids = specs.map((s) => s.id);
+  for (const spec of specs) {
+    if (!spec.needsExplicit) continue;
+    spec.needs.forEach((need, i) => {
+      if (ids.includes(need) && need !== spec.id) return;
+      const needsPath: PathSegment[] = ['stages', spec.index, 'needs'];
+      const node = nodeAt(tree, needsPath);
+      const at = node?.kind === 'seq' ? [...needsPath, i] : needsPath;
+      diagnostics.push({
+        code: need === spec.id ? 'dependency-cycle' : 'unknown-need',
+        message: need === spec.id ? `stage \`${spec.id}\` needs itself` : `\`needs\` names no stage \`${need}\`${didYouMean(need, ids)}`,
+        path: formatPath(at),
+        loc: locate(tree, at),
+        hints: [`stage ids: ${listCode(new Set(ids))}`],
+      });
+    });
+  }
+  return specs;
+}
+
+/** Validates `with` once, or once per matrix combination (with its values substituted). */
+function checkWith(
+  schema: AnySchema | undefined,
+  s: Record<string, Json>,
+  matrix: Record<string, MatrixValue[]> | undefined,
+  withTree: TreeNode,
+  base: PathSegment[],
+  tree: MapNode,
+  diagnostics: Diagnostic[],
+): Record<string, Json> {
+  if (!matrix) {
+    const r = checkStageConfig(schema, s.with ?? {}, tree, base);
+    diagnostics.push(...r.diagnostics);
+    return r.config;
+  }
+  const combos = matrixCombinations(matrix);
+  if (combos.length > MAX_MATRIX_COMBINATIONS) {
+    diagnostics.push({
+      code: 'out-of-range',
+      message: `\`${formatPath(base.slice(0, -1))}.matrix\` expands to ${combos.length} combinations; the limit is ${MAX_MATRIX_COMBINATIONS}`,
+      path: formatPath([...base.slice(0, -1), 'matrix']),
+      loc: keyLoc(nodeAt(tree, base.slice(0, -1)) as MapNode, 'matrix'),
+    });
+    return (s.with ?? {}) as Record<string, Json>;
+  }
+  const seen = new Set<string>();
+  for (const combo of combos) {
+    const subst: Diagnostic[] = [];
+    const concrete = substituteMatrix(withTree, combo, subst);
+    // Errors are located in a tree whose `with` holds this combination's values.
+    const comboTree = replaceAt(tree, base, concrete);
+    const r = checkStageConfig(schema, toPlain(concrete) as Json, comboTree, base);
+    for (const d of [...subst, ...r.diagnostics]) {
+      const key = `${d.path}\0${d.message}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const suffix = ` (with matrix ${Object.entries(combo).map(([k, v]) => `${k}=${String(v)}`).join(', ')})`;
+      diagnostics.push({ ...d, message: d.message + suffix });
+    }
+  }
+  return (s.with ?? {}) as Record<string, Json>;
+}
+
+function replaceAt(root: TreeNode, path: PathSegment[], value: TreeNode): TreeNode {
+  if (path.length === 0) return value;
+  const [head, ...rest] = path;
+  if (root.kind === 'map') {
+    const entry = root.entries.get(String(head));
+    if (!entry) return root;
+    const entries = new Map(root.entries);
+    entries.set(String(head), { ...entry, value: replaceAt(entry.value, rest, value) });
+    return { ...root, entries };
+  }
+  if (root.kind === 'seq' && typeof head === 'number' && root.items[head]) {
+    const items = [...root.items];
+    items[head] = replaceAt(root.items[head]!, rest, value);
+    return { ...root, items };
+  }
+  return root;
+}

@@ -1,0 +1,14 @@
+/**
+ * The built-in stages, registered into a registry instance by the
+ * composition root (the CLI). Each stage lives in its own file; the
+ * compression stages arrive with their issues (train, prune, share, quantize,
+ * distill, evaluate, select, export).
+ */
+import type { StageRegistry } from '../plugin-registry.js';
+import type { StageDefinition } from '../plugin.js';
+
+export const BUILTIN_STAGES: readonly StageDefinition<any>[] = [];
+
+export function registerBuiltinStages(registry: StageRegistry): void {
+  for (const def of BUILTIN_STAGES) registry.register(def, 'builtin');
+}
