@@ -5,6 +5,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { PACKAGE_VERSION } from '../package-info.js';
+import { cacheClear, cacheExplain, cacheGc, cacheLs } from './commands/cache.js';
+import { planCommand } from './commands/plan.js';
+import { reproduceCommand } from './commands/reproduce.js';
+import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
 import type { Io } from './io.js';
 import { EXIT, processIo } from './io.js';
@@ -31,6 +35,68 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .action(async (recipe: string, opts: { set: string[]; print: boolean }) => {
       code = await validateCommand(recipe, opts, io);
     });
+
+  const setOption = ['--set <path=value>', 'override a recipe value, e.g. --set stages.prune.with.sparsity=0.9 (repeatable)'] as const;
+  program
+    .command('plan')
+    .description('show the stage graph in order and, per node, whether it is cached or will run and why')
+    .argument('<recipe>', 'path to the recipe YAML file')
+    .option(...setOption, collect, [])
+    .option('--cache-dir <dir>', 'cache directory (default: $MODELPRESS_CACHE_DIR, else .modelpress/cache next to the recipe)')
+    .option('--json', 'print the plan as JSON', false)
+    .action(async (recipe: string, opts: { set: string[]; cacheDir?: string; json: boolean }) => {
+      code = await planCommand(recipe, opts, io);
+    });
+
+  program
+    .command('run')
+    .description('run a recipe: every node cached by content, independent stages in parallel worker threads')
+    .argument('<recipe>', 'path to the recipe YAML file')
+    .option(...setOption, collect, [])
+    .option('--out <dir>', 'run directory (default: runs/<recipe name>/<timestamp>)')
+    .option('--jobs <n>', 'most stages running at once (default: number of cores)')
+    .option('--cache-dir <dir>', 'cache directory (default: $MODELPRESS_CACHE_DIR, else .modelpress/cache next to the recipe)')
+    .option('--backend <name>', 'force the tfjs backend: tfjs-node, wasm or cpu (default: best installed)')
+    .option('--worker-memory-mb <mb>', "heap limit per stage worker (default: Node's)")
+    .option('--json', 'print events as JSON lines instead of human output', false)
+    .option('--log-level <level>', 'error, warn, info or debug', 'info')
+    .action(async (recipe: string, opts: Parameters<typeof runCommand>[1]) => {
+      code = await runCommand(recipe, opts, io);
+    });
+
+  program
+    .command('reproduce')
+    .description("re-run a run.json's resolved recipe without the cache and compare artifact digests node by node")
+    .argument('<run.json>', 'a run record written by `modelpress run`')
+    .option('--out <dir>', 'run directory for the reproduction (default: reproduce/ beside run.json)')
+    .option('--jobs <n>', 'most stages running at once (default: number of cores)')
+    .option('--json', 'print events as JSON lines', false)
+    .option('--log-level <level>', 'error, warn, info or debug', 'info')
+    .action(async (record: string, opts: Parameters<typeof reproduceCommand>[1]) => {
+      code = await reproduceCommand(record, opts, io);
+    });
+
+  const cache = program.command('cache').description('inspect and clean the content-addressed cache');
+  const cacheOpts = (c: Command) =>
+    c
+      .option('--cache-dir <dir>', 'cache directory (default: $MODELPRESS_CACHE_DIR, else .modelpress/cache next to --recipe or here)')
+      .option('--recipe <file>', 'locate the default cache next to this recipe');
+  cacheOpts(cache.command('ls').description('list entries, newest first')).action(async (opts) => {
+    code = await cacheLs(opts, io);
+  });
+  cacheOpts(cache.command('explain').description('show the key record behind a node\'s cache entry').argument('<node>', 'node id, e.g. prune[sparsity=0.9]')).action(
+    async (node: string, opts) => {
+      code = await cacheExplain(node, opts, io);
+    },
+  );
+  cacheOpts(cache.command('gc').description('remove entries unused for N days and leftovers of killed runs').option('--keep-days <n>', 'keep entries used within this many days', '30')).action(
+    async (opts: { keepDays?: string; cacheDir?: string; recipe?: string }) => {
+      code = await cacheGc(opts.keepDays, opts, io);
+    },
+  );
+  cacheOpts(cache.command('clear').description('remove every entry')).action(async (opts) => {
+    code = await cacheClear(opts, io);
+  });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

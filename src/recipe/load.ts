@@ -115,7 +115,11 @@ class TreeBuilder {
     }
     if (isAlias(node)) {
       if (++this.aliases > RECIPE_LIMITS.maxAliases) {
-        this.error = aliasError(this.locOf(node), `more than ${RECIPE_LIMITS.maxAliases} aliases in one file`);
+        // Counted per expansion, so aliases nested inside aliases multiply the count.
+        this.error = aliasError(
+          this.locOf(expanding ?? node),
+          `more than ${RECIPE_LIMITS.maxAliases} alias expansions in one file (aliases inside aliases multiply)`,
+        );
         return undefined;
       }
       const target = node.resolve(this.doc);

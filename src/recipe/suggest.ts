@@ -1,24 +1,26 @@
 /**
- * "Did you mean" suggestions. Damerau-style edit distance is overkill for
- * recipe keys; plain Levenshtein with a length-scaled cut-off gives the
- * suggestions people expect (`stage` -> `stages`, `sparsty` -> `sparsity`)
- * without proposing unrelated words.
+ * "Did you mean" suggestions. Edit distance counts a swap of two neighbouring
+ * letters as one edit (optimal string alignment), because transposed letters
+ * are the commonest typo (`wsam` -> `wasm`); a length-scaled cut-off keeps
+ * unrelated words from being proposed.
  */
 export function editDistance(a: string, b: string): number {
   if (a === b) return 0;
-  const prev = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  const d: number[] = new Array<number>(rows * cols).fill(0);
+  const at = (i: number, j: number) => d[i * cols + j]!;
+  for (let i = 0; i < rows; i++) d[i * cols] = i;
+  for (let j = 0; j < cols; j++) d[j] = j;
+  for (let i = 1; i < rows; i++) {
+    for (let j = 1; j < cols; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + cost);
-      diag = up;
+      let v = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, at(i - 2, j - 2) + 1);
+      d[i * cols + j] = v;
     }
   }
-  return prev[b.length]!;
+  return at(a.length, b.length);
 }
 
 /** The closest candidate, or undefined when none is close enough to be a typo. */

@@ -4,14 +4,12 @@
  */
 import { relative } from 'node:path';
 import { stringify } from 'yaml';
-import { StageRegistry } from '../../plugin-registry.js';
-import { loadRecipe } from '../../recipe/load-recipe.js';
 import type { ValidatedRecipe } from '../../recipe/types.js';
 import { matrixCombinations } from '../../recipe/matrix.js';
-import { registerBuiltinStages } from '../../stages/builtin.js';
 import type { Io } from '../io.js';
 import { EXIT } from '../io.js';
 import { formatDiagnostics } from '../print-diagnostics.js';
+import { prepare } from './prepare.js';
 
 export interface ValidateOptions {
   set: string[];
@@ -19,14 +17,13 @@ export interface ValidateOptions {
 }
 
 export async function validateCommand(recipePath: string, opts: ValidateOptions, io: Io): Promise<number> {
-  const registry = new StageRegistry();
-  registerBuiltinStages(registry);
-  const result = await loadRecipe(recipePath, { registry, overrides: opts.set, cwd: io.cwd });
+  // The graph is built too, so dependency cycles are reported here as well.
+  const result = await prepare(recipePath, opts.set, io);
   if (!result.ok) {
     io.err(formatDiagnostics(result.diagnostics, recipePath));
     return EXIT.invalid;
   }
-  const recipe = result.value;
+  const { recipe } = result.value;
   if (opts.print) {
     io.out(`# resolved from: ${recipe.sources.map((s) => relative(io.cwd, s) || s).join(', ')}\n`);
     if (recipe.overrides.length > 0) io.out(`# overrides: ${recipe.overrides.join(' ')}\n`);

@@ -1,0 +1,116 @@
+/**
+ * `modelpress run <recipe>`: execute the recipe, caching every node, and
+ * write the run directory (run.json, run.log.jsonl, final artifacts).
+ * Ctrl-C stops cleanly: running stages are asked to stop, the cache keeps
+ * what finished, run.json records the interruption, exit 130.
+ */
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { BackendName } from '../../engine/backend.js';
+import { BACKEND_NAMES, chooseBackend } from '../../engine/backend.js';
+import { runRecipe } from '../../run/run-recipe.js';
+import type { RunRecord } from '../../run/run-record.js';
+import type { Io } from '../io.js';
+import { EXIT } from '../io.js';
+import { createRunLogger, LOG_LEVELS } from '../logger.js';
+import type { LogLevel } from '../logger.js';
+import { formatDiagnostics } from '../print-diagnostics.js';
+import { ProgressRenderer } from '../progress.js';
+import { openStore, parseJobs, prepare } from './prepare.js';
+
+export interface RunOptions {
+  set: string[];
+  out?: string;
+  jobs?: string;
+  cacheDir?: string;
+  json: boolean;
+  logLevel: string;
+  backend?: string;
+  workerMemoryMb?: string;
+}
+
+export async function runCommand(recipePath: string, opts: RunOptions, io: Io): Promise<number> {
+  const jobs = parseJobs(opts.jobs, availableParallelism());
+  const usage = typeof jobs === 'string' ? jobs : checkOptions(opts);
+  if (usage) {
+    io.err(`modelpress run: ${usage}\n`);
+    return EXIT.invalid;
+  }
+  const prepared = await prepare(recipePath, opts.set, io);
+  if (!prepared.ok) {
+    io.err(formatDiagnostics(prepared.diagnostics, recipePath));
+    return EXIT.invalid;
+  }
+  const { recipe, graph } = prepared.value;
+  const store = openStore(opts.cacheDir, recipePath, io);
+  const runDir = resolve(io.cwd, opts.out ?? join('runs', recipe.name, timestamp()));
+  const result = await execute({ recipe, graph, store, runDir, jobs: jobs as number, opts, io });
+  io.out(`run record: ${join(runDir, 'run.json')}\n`);
+  return exitCodeFor(result);
+}
+
+export function exitCodeFor(record: RunRecord): number {
+  if (record.status === 'interrupted') return EXIT.interrupted;
+  return record.status === 'succeeded' ? EXIT.ok : EXIT.stageFailed;
+}
+
+function checkOptions(opts: RunOptions): string | undefined {
+  if (!LOG_LEVELS.includes(opts.logLevel as LogLevel)) return `--log-level expects one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(opts.logLevel)}`;
+  if (opts.backend !== undefined && !BACKEND_NAMES.includes(opts.backend as BackendName)) {
+    return `--backend expects one of ${BACKEND_NAMES.join(', ')}, got ${JSON.stringify(opts.backend)}`;
+  }
+  if (opts.workerMemoryMb !== undefined && !(Number.isInteger(Number(opts.workerMemoryMb)) && Number(opts.workerMemoryMb) >= 16)) {
+    return `--worker-memory-mb expects an integer >= 16, got ${JSON.stringify(opts.workerMemoryMb)}`;
+  }
+  return undefined;
+}
+
+export interface ExecuteArgs {
+  recipe: Parameters<typeof runRecipe>[0]['recipe'];
+  graph: Parameters<typeof runRecipe>[0]['graph'];
+  store: Parameters<typeof runRecipe>[0]['store'];
+  runDir: string;
+  jobs: number;
+  opts: Pick<RunOptions, 'json' | 'logLevel' | 'backend' | 'workerMemoryMb'>;
+  io: Io;
+}
+
+/** Runs with progress output, a log file and SIGINT handling; shared with `reproduce`. */
+export async function execute(a: ExecuteArgs): Promise<RunRecord> {
+  const level = a.opts.logLevel as LogLevel;
+  const logger = createRunLogger({ file: join(a.runDir, 'run.log.jsonl'), json: a.opts.json, level, io: a.io });
+  const renderer = a.opts.json ? undefined : new ProgressRenderer(a.io, level);
+  const abort = new AbortController();
+  const onSigint = () => {
+    if (abort.signal.aborted) return;
+    a.io.err('\ninterrupted: stopping running stages (Ctrl-C again to force)\n');
+    abort.abort();
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    const { record } = await runRecipe({
+      recipe: a.recipe,
+      graph: a.graph,
+      store: a.store,
+      runDir: a.runDir,
+      jobs: a.jobs,
+      backend: chooseBackend(a.opts.backend as BackendName | undefined),
+      signal: abort.signal,
+      onEvent: (e) => {
+        logger.log(e);
+        renderer?.handle(e);
+      },
+      ...(a.opts.workerMemoryMb ? { workerMemoryMb: Number(a.opts.workerMemoryMb) } : {}),
+    });
+    return record;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    renderer?.finish();
+    await logger.close();
+  }
+}
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/[:.]/g, '-');
+}

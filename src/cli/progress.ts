@@ -1,0 +1,84 @@
+/**
+ * Human-readable run output. On a terminal, one live status line lists the
+ * running stages and their progress, redrawn in place; elsewhere (CI logs,
+ * pipes) every event is a plain line.
+ */
+import type { RunEvent } from '../run/events.js';
+import type { Io } from './io.js';
+import type { LogLevel } from './logger.js';
+import { eventLevel, LOG_LEVELS } from './logger.js';
+
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+export class ProgressRenderer {
+  private readonly running = new Map<string, string>();
+  private statusShown = false;
+
+  constructor(
+    private readonly io: Io,
+    private readonly level: LogLevel,
+  ) {}
+
+  handle(e: RunEvent): void {
+    const line = this.lineFor(e);
+    if (e.type === 'node-started') this.running.set(e.node, 'starting');
+    if (e.type === 'node-progress') {
+      const p = e.progress;
+      const text = `${p.done}${p.total !== undefined ? `/${p.total}` : ''}${p.unit ? ` ${p.unit}` : ''}${p.message ? ` ${p.message}` : ''}`;
+      this.running.set(e.node, text);
+      if (this.io.isTTY) return this.redraw();
+    }
+    if (e.type === 'node-finished' || e.type === 'node-failed') this.running.delete(e.node);
+    if (line !== undefined && LOG_LEVELS.indexOf(eventLevel(e)) <= LOG_LEVELS.indexOf(this.level)) {
+      this.clearStatus();
+      this.io.out(`${line}\n`);
+    }
+    if (this.io.isTTY) this.redraw();
+  }
+
+  finish(): void {
+    this.clearStatus();
+  }
+
+  private lineFor(e: RunEvent): string | undefined {
+    switch (e.type) {
+      case 'run-started':
+        return `running ${e.nodes.length} node${e.nodes.length === 1 ? '' : 's'} with up to ${e.jobs} at once`;
+      case 'node-started':
+        return `  run    ${e.node}  (${e.reasons.join('; ')})`;
+      case 'node-cached':
+        return `  cached ${e.node}`;
+      case 'cache-corrupt':
+        return `  warn   ${e.node}: cache entry is corrupt, recomputing (${e.reason})`;
+      case 'node-finished':
+        return `  done   ${e.node}  ${formatMs(e.durationMs)}`;
+      case 'node-failed':
+        return `  FAILED ${e.message}`;
+      case 'node-skipped':
+        return `  skip   ${e.node}  (${e.because})`;
+      case 'node-log':
+        return `         ${e.node}: ${e.message}`;
+      case 'node-progress':
+        return `         ${e.node}: ${e.progress.done}${e.progress.total !== undefined ? `/${e.progress.total}` : ''} ${e.progress.unit ?? ''}`.trimEnd();
+      case 'run-finished': {
+        const c = e.counts;
+        return `${e.status}: ${c.ran} ran, ${c.cached} cached, ${c.failed} failed, ${c.skipped} skipped${c.cancelled ? `, ${c.cancelled} cancelled` : ''} in ${formatMs(e.durationMs)}`;
+      }
+    }
+  }
+
+  private redraw(): void {
+    this.clearStatus();
+    if (this.running.size === 0) return;
+    const parts = [...this.running].map(([n, p]) => `${n} ${p}`);
+    this.io.out(`\x1b[2m> ${parts.join(' | ')}\x1b[0m`);
+    this.statusShown = true;
+  }
+
+  private clearStatus(): void {
+    if (this.statusShown) this.io.out('\r\x1b[2K');
+    this.statusShown = false;
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Builds the parts of cache keys shared by every node of a run: the digest
+ * of the recipe's input model, of each local plugin file, and so on.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { digestDirectory, digestFile } from '../cache/index.js';
+import { PACKAGE_VERSION } from '../package-info.js';
+import type { Json } from '../plugin.js';
+import type { ValidatedRecipe } from '../recipe/types.js';
+import type { KeyContext } from './key-record.js';
+
+export async function buildKeyContext(recipe: ValidatedRecipe, backend: string): Promise<KeyContext> {
+  const pluginCode = new Map<string, string>();
+  for (const spec of recipe.plugins) {
+    if (spec.startsWith('.') || isAbsolute(spec)) {
+      const path = resolve(recipe.dir, spec);
+      if (existsSync(path)) pluginCode.set(spec, `sha256:${(await digestFile(path)).sha256}`);
+    }
+  }
+  let model: Json | undefined;
+  if (recipe.model?.from) {
+    const path = resolve(recipe.dir, recipe.model.from);
+    // `from` may name model.json or its directory; the whole directory is the model.
+    const dir = existsSync(path) && statSync(path).isFile() ? dirname(path) : path;
+    model = existsSync(dir) ? { from: (await digestDirectory(dir)).digest } : { from: `missing:${recipe.model.from}` };
+  } else if (recipe.model?.build) {
+    model = { build: recipe.model.build as Json };
+  }
+  return {
+    modelpressVersion: PACKAGE_VERSION,
+    pluginCode,
+    ...(model !== undefined ? { model } : {}),
+    data: recipe.data as unknown as Json,
+    seed: recipe.seed,
+    backend,
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * The cache key of a node: sha256 of this record in canonical JSON. The
+ * record is kept beside the cache entry, so when a key changes we can say
+ * which part did (`explainKeyChange`), the way Nx keeps its per-input hash
+ * breakdown.
+ *
+ * What is in it, and why:
+ * - modelpress version: a new release may change any built-in stage;
+ * - stage name, version, and for plugin files the sha256 of the file, so
+ *   editing a local plugin re-runs its stages;
+ * - the stage config after matrix substitution and defaults;
+ * - the digest of every output of every upstream node, in `needs` order
+ *   (content, not node ids: renaming a stage does not invalidate);
+ * - for root nodes, the recipe's model (digest of `model.from`, or the
+ *   `model.build` spec);
+ * - the recipe's dataset declarations, the seed, and the compute backend.
+ */
+import { canonicalJson, computeCacheKey } from '../cache/index.js';
+import type { Json } from '../plugin.js';
+import type { PlanNode } from './graph.js';
+
+export interface KeyRecord {
+  modelpress: string;
+  stage: { name: string; version: string; code?: string };
+  config: Json;
+  inputs: { outputs: Record<string, string> }[];
+  model?: Json;
+  data: Json;
+  seed: number;
+  backend: string;
+}
+
+/** What is the same for every node of one run. */
+export interface KeyContext {
+  modelpressVersion: string;
+  /** sha256 of each local plugin file, by plugin source as registered. */
+  pluginCode: Map<string, string>;
+  /** `{ from: 'sha256:...' }` or `{ build: {...} }`, or undefined when the recipe has no model. */
+  model?: Json;
+  data: Json;
+  seed: number;
+  backend: string;
+}
+
+export function keyRecord(node: PlanNode, upstream: Record<string, string>[], ctx: KeyContext): KeyRecord {
+  const code = ctx.pluginCode.get(node.source);
+  return {
+    modelpress: ctx.modelpressVersion,
+    stage: { name: node.def.name, version: node.def.version, ...(code ? { code } : {}) },
+    config: node.config,
+    inputs: upstream.map((outputs) => ({ outputs })),
+    ...(node.inputs.length === 0 && ctx.model !== undefined ? { model: ctx.model } : {}),
+    data: ctx.data,
+    seed: ctx.seed,
+    backend: ctx.backend,
+  };
+}
+
+export function keyOf(record: KeyRecord): string {
+  return computeCacheKey(record);
+}
+
+/**
+ * Human reasons a key differs from the previous one for the same node,
+ * most specific first: `config.sparsity: 0.9 -> 0.8`.
+ */
+export function explainKeyChange(prev: KeyRecord | undefined, next: KeyRecord): string[] {
+  if (!prev) return ['never run before'];
+  const reasons: string[] = [];
+  if (prev.modelpress !== next.modelpress) reasons.push(`modelpress ${prev.modelpress} -> ${next.modelpress}`);
+  if (prev.stage?.name !== next.stage.name) reasons.push(`stage type ${prev.stage?.name} -> ${next.stage.name}`);
+  else if (prev.stage.version !== next.stage.version) reasons.push(`stage version ${prev.stage.version} -> ${next.stage.version}`);
+  else if (prev.stage.code !== next.stage.code) reasons.push('plugin code changed');
+  reasons.push(...diffJson('config', prev.config, next.config));
+  const n = Math.max(prev.inputs?.length ?? 0, next.inputs.length);
+  for (let i = 0; i < n; i++) {
+    const a = prev.inputs?.[i]?.outputs ?? {};
+    const b = next.inputs[i]?.outputs ?? {};
+    for (const name of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      if (a[name] !== b[name]) reasons.push(`input ${i} \`${name}\` changed (${short(a[name])} -> ${short(b[name])})`);
+    }
+  }
+  if (canonicalJson(prev.model ?? null) !== canonicalJson(next.model ?? null)) reasons.push('recipe model changed');
+  reasons.push(...diffJson('data', prev.data, next.data));
+  if (prev.seed !== next.seed) reasons.push(`seed ${prev.seed} -> ${next.seed}`);
+  if (prev.backend !== next.backend) reasons.push(`backend ${prev.backend} -> ${next.backend}`);
+  return reasons.length > 0 ? reasons : ['cache entry missing (evicted, cleared or never stored)'];
+}
+
+function short(digest: string | undefined): string {
+  if (digest === undefined) return 'none';
+  return digest.replace(/^sha256:/, '').slice(0, 8);
+}
+
+function diffJson(path: string, a: unknown, b: unknown, out: string[] = []): string[] {
+  if (canonicalJson(a ?? null) === canonicalJson(b ?? null)) return out;
+  const isObj = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (isObj(a) && isObj(b)) {
+    const ao = a as Record<string, unknown>;
+    const bo = b as Record<string, unknown>;
+    for (const k of [...new Set([...Object.keys(ao), ...Object.keys(bo)])].sort()) diffJson(`${path}.${k}`, ao[k], bo[k], out);
+    return out;
+  }
+  const show = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
+  out.push(`${path}: ${show(a)} -> ${show(b)}`);
+  return out;
+}

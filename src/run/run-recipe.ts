@@ -1,0 +1,103 @@
+/**
+ * One run of a validated recipe: execute the plan, copy the final nodes'
+ * artifacts into the run directory, write run.json. Shared by `run` and
+ * `reproduce`.
+ */
+import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CacheStore } from '../cache/index.js';
+import { PACKAGE_VERSION } from '../package-info.js';
+import { installedVersion } from '../engine/backend.js';
+import type { PlanGraph } from '../plan/graph.js';
+import { buildKeyContext } from '../plan/key-context.js';
+import type { ValidatedRecipe } from '../recipe/types.js';
+import type { EventSink } from './events.js';
+import type { RunRecord } from './run-record.js';
+import { RUN_RECORD_VERSION } from './run-record.js';
+import { executePlan, safeName } from './scheduler.js';
+import type { ExecuteResult } from './scheduler.js';
+
+export interface RunRecipeOptions {
+  recipe: ValidatedRecipe;
+  graph: PlanGraph;
+  store: CacheStore;
+  /** The run directory to create and fill. Example: runs/quickstart/2026-11-28T01-02-03Z. */
+  runDir: string;
+  jobs: number;
+  backend: string;
+  signal: AbortSignal;
+  onEvent: EventSink;
+  workerMemoryMb?: number;
+}
+
+export async function runRecipe(opts: RunRecipeOptions): Promise<{ record: RunRecord; result: ExecuteResult }> {
+  const startedAt = new Date();
+  await mkdir(opts.runDir, { recursive: true });
+  const keys = await buildKeyContext(opts.recipe, opts.backend);
+  const result = await executePlan({
+    graph: opts.graph,
+    recipe: opts.recipe,
+    store: opts.store,
+    scope: opts.recipe.file,
+    keys,
+    jobs: opts.jobs,
+    workDir: join(opts.runDir, '.work'),
+    signal: opts.signal,
+    onEvent: opts.onEvent,
+    ...(opts.workerMemoryMb ? { workerMemoryMb: opts.workerMemoryMb } : {}),
+  });
+
+  // Copies, not links: the run directory must stay valid after `cache gc`.
+  const artifacts: RunRecord['artifacts'] = {};
+  for (const id of opts.graph.sinks) {
+    const r = result.nodes.find((n) => n.id === id);
+    if (!r || (r.status !== 'ran' && r.status !== 'cached')) continue;
+    for (const [name, ref] of Object.entries(r.outputs)) {
+      const rel = join('artifacts', safeName(id), name);
+      await cp(ref.dir, join(opts.runDir, rel), { recursive: true });
+      (artifacts[id] ??= {})[name] = rel;
+    }
+  }
+
+  const record: RunRecord = {
+    runRecordVersion: RUN_RECORD_VERSION,
+    status: result.status,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    durationMs: Math.round(result.durationMs),
+    recipe: {
+      file: opts.recipe.file,
+      name: opts.recipe.name,
+      sources: opts.recipe.sources,
+      overrides: opts.recipe.overrides,
+      resolved: opts.recipe.resolved,
+    },
+    versions: { modelpress: PACKAGE_VERSION, node: process.version, tfjs: installedVersion('@tensorflow/tfjs') ?? null, backend: opts.backend },
+    cacheDir: opts.store.dir,
+    jobs: opts.jobs,
+    nodes: result.nodes.map((r) => {
+      const node = opts.graph.byId.get(r.id)!;
+      return {
+        id: r.id,
+        stage: node.stage.id,
+        uses: node.def.name,
+        plugin: node.source,
+        matrix: node.matrix,
+        inputs: node.inputs,
+        config: node.config,
+        key: r.key ?? null,
+        keyRecord: r.record ?? null,
+        status: r.status,
+        cacheHit: r.cacheHit,
+        durationMs: Math.round(r.durationMs),
+        reasons: r.reasons ?? [],
+        metrics: r.metrics,
+        outputs: Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, { path: v.dir, digest: v.digest }])),
+        error: r.error ? { phase: r.error.phase, message: r.error.message } : null,
+      };
+    }),
+    artifacts,
+  };
+  await writeFile(join(opts.runDir, 'run.json'), `${JSON.stringify(record, null, 2)}\n`);
+  return { record, result };
+}

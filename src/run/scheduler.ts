@@ -1,0 +1,208 @@
+/**
+ * Executes a plan: each node, once its inputs are done, is looked up in the
+ * cache by key; on a miss it runs in a worker thread under p-queue (at most
+ * `jobs` at once), and its outputs are stored in the cache. Downstream nodes
+ * read their inputs straight from cache entries.
+ *
+ * A failed node marks everything downstream of it skipped while independent
+ * branches finish. An abort (Ctrl-C) stops starting nodes, asks running
+ * workers to stop, and leaves the cache consistent: entries are published
+ * atomically, so what finished is kept and the next run resumes from it.
+ */
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import PQueue from 'p-queue';
+import type { CacheStore } from '../cache/index.js';
+import type { ArtifactRef, Json, StageInputs, UpstreamOutputs } from '../plugin.js';
+import type { PlanGraph, PlanNode } from '../plan/graph.js';
+import { keyOf, keyRecord } from '../plan/key-record.js';
+import type { KeyContext, KeyRecord } from '../plan/key-record.js';
+import { reasonsFor } from '../plan/predict.js';
+import type { ValidatedRecipe } from '../recipe/types.js';
+import type { EventSink, FailurePhase, NodeStatus, RunStatus } from './events.js';
+import { StageFailure } from './stage-failure.js';
+import type { SerializedError } from './stage-failure.js';
+import { runInWorker } from './worker-task.js';
+
+export interface ExecuteOptions {
+  graph: PlanGraph;
+  recipe: ValidatedRecipe;
+  store: CacheStore;
+  /** Names the recipe in the node index (its absolute path). */
+  scope: string;
+  keys: KeyContext;
+  /** Most stages running at once. Example: 2. */
+  jobs: number;
+  /** Scratch space for running stages (`<runDir>/work`), emptied as nodes finish. */
+  workDir: string;
+  signal: AbortSignal;
+  onEvent: EventSink;
+  workerMemoryMb?: number;
+}
+
+export interface NodeResult {
+  id: string;
+  status: NodeStatus;
+  key?: string;
+  record?: KeyRecord;
+  cacheHit: boolean;
+  durationMs: number;
+  metrics: Record<string, Json>;
+  outputs: Record<string, ArtifactRef>;
+  error?: { phase: FailurePhase; message: string; cause?: SerializedError };
+  /** For `ran` nodes: why the cache could not be used. */
+  reasons?: string[];
+}
+
+export interface ExecuteResult {
+  status: RunStatus;
+  nodes: NodeResult[];
+  durationMs: number;
+}
+
+export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> {
+  const t0 = performance.now();
+  const { graph, signal } = opts;
+  if (!Number.isInteger(opts.jobs) || opts.jobs < 1) throw new TypeError(`Expected jobs to be a positive integer, got ${opts.jobs}`);
+  const results = new Map<string, NodeResult>();
+  const queue = new PQueue({ concurrency: opts.jobs });
+  const dependents = new Map<string, PlanNode[]>();
+  for (const n of graph.nodes) for (const i of n.inputs) dependents.set(i, [...(dependents.get(i) ?? []), n]);
+
+  const settle = (r: NodeResult) => {
+    results.set(r.id, r);
+    if (r.status === 'failed' || r.status === 'skipped' || r.status === 'cancelled') skipDownstream(r.id, r.status === 'failed' ? `${r.id} failed` : `${r.id} ${r.status}`);
+    else for (const d of dependents.get(r.id) ?? []) maybeEnqueue(d);
+  };
+  const skipDownstream = (id: string, because: string) => {
+    for (const d of dependents.get(id) ?? []) {
+      if (results.has(d.id)) continue;
+      opts.onEvent({ type: 'node-skipped', node: d.id, because });
+      settle(empty(d.id, 'skipped'));
+    }
+  };
+  const maybeEnqueue = (node: PlanNode) => {
+    if (results.has(node.id) || queued.has(node.id)) return;
+    if (!node.inputs.every((i) => results.get(i)?.status === 'ran' || results.get(i)?.status === 'cached')) return;
+    queued.add(node.id);
+    void queue.add(async () => {
+      const r = signal.aborted ? empty(node.id, 'cancelled') : await runNode(node, results, opts);
+      settle(r);
+    });
+  };
+  const queued = new Set<string>();
+
+  opts.onEvent({ type: 'run-started', nodes: graph.nodes.map((n) => n.id), jobs: opts.jobs, runDir: opts.workDir });
+  for (const n of graph.nodes) if (n.inputs.length === 0) maybeEnqueue(n);
+  await queue.onIdle();
+  for (const n of graph.nodes) if (!results.has(n.id)) results.set(n.id, empty(n.id, 'cancelled'));
+  await rm(opts.workDir, { recursive: true, force: true });
+
+  const nodes = graph.nodes.map((n) => results.get(n.id)!);
+  const status: RunStatus = signal.aborted ? 'interrupted' : nodes.some((n) => n.status !== 'ran' && n.status !== 'cached') ? 'failed' : 'succeeded';
+  const durationMs = performance.now() - t0;
+  const counts = { ran: 0, cached: 0, failed: 0, skipped: 0, cancelled: 0 } as Record<NodeStatus, number>;
+  for (const n of nodes) counts[n.status]++;
+  opts.onEvent({ type: 'run-finished', status, counts, durationMs });
+  return { status, nodes, durationMs };
+}
+
+function empty(id: string, status: NodeStatus): NodeResult {
+  return { id, status, cacheHit: false, durationMs: 0, metrics: {}, outputs: {} };
+}
+
+async function runNode(node: PlanNode, results: Map<string, NodeResult>, opts: ExecuteOptions): Promise<NodeResult> {
+  const t0 = performance.now();
+  const upstream = node.inputs.map((id) => results.get(id)!);
+  const record = keyRecord(node, upstream.map((u) => Object.fromEntries(Object.entries(u.outputs).map(([k, v]) => [k, v.digest]))), opts.keys);
+  const key = keyOf(record);
+
+  const lookup = await opts.store.get(key);
+  if (lookup.status === 'hit') {
+    await opts.store.recordNode(opts.scope, node.id, key);
+    opts.onEvent({ type: 'node-cached', node: node.id, key });
+    const outputs = Object.fromEntries(Object.entries(lookup.entry.outputs).map(([k, v]) => [k, { dir: v.dir, digest: v.digest }]));
+    const metrics = ((lookup.entry.result as { metrics?: Record<string, Json> } | undefined)?.metrics ?? {}) as Record<string, Json>;
+    return { id: node.id, status: 'cached', key, record, cacheHit: true, durationMs: performance.now() - t0, metrics, outputs };
+  }
+  if (lookup.status === 'corrupt') opts.onEvent({ type: 'cache-corrupt', node: node.id, key, reason: lookup.reason });
+  const reasons = lookup.status === 'corrupt' ? [`cache entry corrupt: ${lookup.reason}`] : await reasonsFor(opts, node.id, record);
+  opts.onEvent({ type: 'node-started', node: node.id, key, reasons });
+
+  const fail = (phase: FailurePhase, cause: SerializedError): NodeResult => {
+    const failure = new StageFailure(node.id, node.source, node.def.name, phase, cause);
+    opts.onEvent({ type: 'node-failed', node: node.id, message: failure.message, phase });
+    return { ...empty(node.id, 'failed'), key, record, durationMs: performance.now() - t0, error: { phase, message: failure.message, cause }, reasons };
+  };
+
+  const scratchDir = join(opts.workDir, safeName(node.id));
+  await rm(scratchDir, { recursive: true, force: true });
+  await mkdir(scratchDir, { recursive: true });
+  const outcome = await runInWorker(
+    {
+      plugins: opts.recipe.plugins,
+      recipeDir: opts.recipe.dir,
+      uses: node.def.name,
+      node: node.id,
+      stageId: node.stage.id,
+      seed: opts.recipe.seed,
+      config: node.config,
+      inputs: stageInputs(node, upstream, opts.graph),
+      scratchDir,
+      recipe: { ...(opts.recipe.model ? { model: opts.recipe.model as Json } : {}), data: opts.recipe.data as Record<string, Json>, devices: opts.recipe.devices as unknown as Record<string, Json> },
+    },
+    {
+      signal: opts.signal,
+      ...(opts.workerMemoryMb ? { memoryMb: opts.workerMemoryMb } : {}),
+      onLog: (level, message, fields) => opts.onEvent({ type: 'node-log', node: node.id, level, message, ...(fields ? { fields } : {}) }),
+      onProgress: (progress) => opts.onEvent({ type: 'node-progress', node: node.id, progress }),
+    },
+  );
+  if (!outcome.ok) {
+    await rm(scratchDir, { recursive: true, force: true });
+    if (opts.signal.aborted) return { ...empty(node.id, 'cancelled'), key, record };
+    return fail(outcome.phase, outcome.error);
+  }
+
+  const outputs = outcome.result.outputs ?? {};
+  for (const name of node.def.outputs) {
+    const dir = outputs[name];
+    const ok = typeof dir === 'string' && (await stat(dir).then((s) => s.isDirectory(), () => false));
+    if (!ok) return fail('outputs', { name: 'Error', message: `output \`${name}\` was declared but ${dir === undefined ? 'not returned' : `is not a directory: ${String(dir)}`}` });
+  }
+  const metrics = (outcome.result.metrics ?? {}) as Record<string, Json>;
+  try {
+    const entry = await opts.store.put(key, { outputs, result: { metrics }, record, node: node.id });
+    await opts.store.recordNode(opts.scope, node.id, key);
+    await rm(scratchDir, { recursive: true, force: true });
+    const durationMs = performance.now() - t0;
+    opts.onEvent({ type: 'node-finished', node: node.id, durationMs, metrics });
+    return {
+      id: node.id,
+      status: 'ran',
+      key,
+      record,
+      cacheHit: false,
+      durationMs,
+      metrics,
+      outputs: Object.fromEntries(Object.entries(entry.outputs).map(([k, v]) => [k, { dir: v.dir, digest: v.digest }])),
+      reasons,
+    };
+  } catch (err) {
+    return fail('cache', { name: (err as Error).name, message: (err as Error).message });
+  }
+}
+
+function stageInputs(node: PlanNode, upstream: NodeResult[], graph: PlanGraph): StageInputs {
+  const list: UpstreamOutputs[] = upstream.map((u) => {
+    const n = graph.byId.get(u.id)!;
+    return { node: u.id, stage: n.stage.id, matrix: n.matrix, outputs: u.outputs, metrics: u.metrics };
+  });
+  const model = list.find((u) => u.outputs.model)?.outputs.model;
+  return { upstream: list, ...(model ? { model } : {}) };
+}
+
+/** Node ids contain brackets and `=`; keep file names portable. */
+export function safeName(id: string): string {
+  return id.replace(/[^A-Za-z0-9._-]+/g, '_');
+}

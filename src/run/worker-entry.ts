@@ -1,0 +1,66 @@
+/**
+ * The worker thread's main module: rebuild the stage registry (built-ins and
+ * the recipe's plugins), run one stage, report back. Running each stage in
+ * its own worker gives two independent branches two cores, and a stage that
+ * crashes or runs out of memory takes down only its worker.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { StageRegistry } from '../plugin-registry.js';
+import type { StageContext } from '../plugin.js';
+import { registerBuiltinStages } from '../stages/builtin.js';
+import { serializeError } from './stage-failure.js';
+import type { ParentMessage, WorkerMessage, WorkerTask } from './worker-protocol.js';
+
+const port = parentPort!;
+const task = workerData as WorkerTask;
+const send = (m: WorkerMessage) => port.postMessage(m);
+const abort = new AbortController();
+port.on('message', (m: ParentMessage) => {
+  if (m.type === 'abort') abort.abort(new Error('run interrupted'));
+});
+
+async function main(): Promise<void> {
+  const registry = new StageRegistry();
+  let def;
+  try {
+    registerBuiltinStages(registry);
+    for (const spec of task.plugins) await registry.loadPlugin(spec, task.recipeDir);
+    def = registry.get(task.uses)?.def;
+    if (!def) throw new Error(`no stage \`${task.uses}\` is registered in the worker`);
+  } catch (err) {
+    send({ type: 'error', phase: 'load', error: serializeError(err) });
+    return;
+  }
+  const ctx: StageContext = {
+    node: task.node,
+    stageId: task.stageId,
+    seed: task.seed,
+    recipeDir: task.recipeDir,
+    recipe: task.recipe,
+    scratchDir: task.scratchDir,
+    async outputDir(name: string) {
+      const dir = join(task.scratchDir, 'outputs', name);
+      await mkdir(dir, { recursive: true });
+      return dir;
+    },
+    logger: {
+      debug: (message, fields) => send({ type: 'log', level: 'debug', message, ...(fields ? { fields } : {}) }),
+      info: (message, fields) => send({ type: 'log', level: 'info', message, ...(fields ? { fields } : {}) }),
+      warn: (message, fields) => send({ type: 'log', level: 'warn', message, ...(fields ? { fields } : {}) }),
+    },
+    progress: (progress) => send({ type: 'progress', progress }),
+    signal: abort.signal,
+  };
+  try {
+    const result = await def.run(ctx, task.config, task.inputs);
+    send({ type: 'done', result });
+  } catch (err) {
+    send({ type: 'error', phase: 'run', error: serializeError(err) });
+  }
+}
+
+await main();
+// Close the port so the worker exits even if a stage left timers behind.
+port.close();

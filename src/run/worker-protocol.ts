@@ -1,0 +1,28 @@
+/**
+ * Messages between the runner and a stage's worker thread. Only plain data
+ * crosses: artifact paths and digests, never live tensors.
+ */
+import type { Json, StageInputs, StageProgress, StageResult } from '../plugin.js';
+import type { SerializedError } from './stage-failure.js';
+
+export interface WorkerTask {
+  /** Plugin specs to load (as the recipe lists them), resolved from recipeDir. */
+  plugins: string[];
+  recipeDir: string;
+  uses: string;
+  node: string;
+  stageId: string;
+  seed: number;
+  config: Record<string, Json>;
+  inputs: StageInputs;
+  scratchDir: string;
+  recipe: { model?: Json; data: Record<string, Json>; devices: Record<string, Json> };
+}
+
+export type WorkerMessage =
+  | { type: 'log'; level: 'debug' | 'info' | 'warn'; message: string; fields?: Record<string, Json> }
+  | { type: 'progress'; progress: StageProgress }
+  | { type: 'done'; result: StageResult }
+  | { type: 'error'; phase: 'load' | 'run'; error: SerializedError };
+
+export type ParentMessage = { type: 'abort' };
