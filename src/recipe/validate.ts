@@ -34,6 +34,10 @@ export function validateRecipe(resolved: ResolvedRecipe, stages: StageCatalog): 
   const tree = resolved.tree;
   const specs = checkStages(value, tree, stages, diagnostics);
   if (diagnostics.length > 0) return fail(diagnostics.sort(compareDiagnostics));
+  // Show stage defaults in the resolved recipe too (`validate --print`, run.json):
+  // it should say exactly what runs. Matrix stages keep their `${matrix.*}` form.
+  const listed = value.stages as Record<string, Json>[];
+  for (const spec of specs) if (!spec.matrix) listed[spec.index]!.with = spec.with;
   const v = value as Record<string, any>;
   return ok({
     file: resolved.file,
