@@ -113,8 +113,14 @@ function resolvePluginUrl(spec: string, fromDir: string): string {
   }
 }
 
+/**
+ * An export meant as a stage: an object with a `name` or a `run`. Fix: this
+ * used to require a string name and a function run, so a stage with a typo
+ * (`run: 'go'`, `name: 3`) was dropped and the plugin reported as "exports no
+ * stage"; now register() checks it and says what is wrong ("Expected ...").
+ */
 function isStageLike(v: unknown): v is StageDefinition<any> {
-  return typeof v === 'object' && v !== null && typeof (v as { name?: unknown }).name === 'string' && typeof (v as { run?: unknown }).run === 'function';
+  return typeof v === 'object' && v !== null && ('name' in v || 'run' in v);
 }
 
 function stagesExportedBy(mod: Record<string, unknown>): StageDefinition<any>[] {

@@ -60,8 +60,7 @@ function encodeObject(value: object, path: string, ancestors: Set<object>): stri
       const items = value.map((item: unknown, index) => encode(item, `${path}[${index}]`, ancestors) ?? 'null');
       return `[${items.join(',')}]`;
     }
-    const prototype: unknown = Object.getPrototypeOf(value);
-    if (prototype !== Object.prototype && prototype !== null) {
+    if (!isPlainObject(value)) {
       const name = (value as { constructor?: { name?: string } }).constructor?.name ?? 'object';
       throw new TypeError(`Expected a plain object at ${path}, got ${name}`);
     }
@@ -83,4 +82,15 @@ function hasToJson(value: unknown): value is { toJSON(): unknown } {
     value !== null &&
     typeof (value as { toJSON?: unknown }).toJSON === 'function'
   );
+}
+
+/**
+ * A plain object from any realm: `structuredClone` and worker messages can
+ * hand us objects whose prototype is another context's Object.prototype
+ * (jest's vm contexts do this), so compare by shape, not identity.
+ */
+function isPlainObject(value: object): boolean {
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (prototype === null || prototype === Object.prototype) return true;
+  return Object.getPrototypeOf(prototype) === null && Object.prototype.toString.call(value) === '[object Object]';
 }

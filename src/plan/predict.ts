@@ -42,8 +42,15 @@ export async function predict(graph: PlanGraph, opts: PredictOptions): Promise<P
       out.push({ node, status: 'cached', key, outputs });
       continue;
     }
+    if (lookup.status === 'corrupt') {
+      // Fix: the entry exists but fails verification. Diffing against the last
+      // recorded key found no change and said "cache entry missing", which is
+      // wrong; say what `run` says (scheduler.ts) so plan and run agree.
+      out.push({ node, status: 'run', key, reasons: [`cache entry corrupt: ${lookup.reason}`], corrupt: lookup.reason });
+      continue;
+    }
     const reasons = await reasonsFor(opts, node.id, record);
-    out.push({ node, status: 'run', key, reasons, ...(lookup.status === 'corrupt' ? { corrupt: lookup.reason } : {}) });
+    out.push({ node, status: 'run', key, reasons });
   }
   return out;
 }
