@@ -54,8 +54,12 @@ export class ProgressRenderer {
         return `  warn   ${e.node}: cache entry is corrupt, recomputing (${e.reason})`;
       case 'node-finished':
         return `  done   ${e.node}  ${formatMs(e.durationMs)}`;
-      case 'node-failed':
-        return `  FAILED ${e.message}`;
+      case 'node-failed': {
+        // The message already ends with the thrown error's message; show the rest of its cause chain.
+        const causes: string[] = [];
+        for (let c = e.cause?.cause; c && causes.length < 5; c = c.cause) causes.push(`\n         caused by: ${c.name}: ${c.message}`);
+        return `  FAILED ${e.message}${causes.join('')}`;
+      }
       case 'node-skipped':
         return `  skip   ${e.node}  (${e.because})`;
       case 'node-log':

@@ -4,6 +4,7 @@
  * file; core code never prints.
  */
 import type { Json, StageProgress } from '../plugin.js';
+import type { SerializedError } from './stage-failure.js';
 
 export type NodeStatus = 'ran' | 'cached' | 'failed' | 'skipped' | 'cancelled';
 
@@ -15,7 +16,8 @@ export type RunEvent =
   | { type: 'node-cached'; node: string; key: string }
   | { type: 'cache-corrupt'; node: string; key: string; reason: string }
   | { type: 'node-finished'; node: string; durationMs: number; metrics: Record<string, Json> }
-  | { type: 'node-failed'; node: string; message: string; phase: FailurePhase }
+  // `cause`: the error the stage threw, with its own cause chain (kept so the log shows the root cause).
+  | { type: 'node-failed'; node: string; message: string; phase: FailurePhase; cause?: SerializedError }
   | { type: 'node-skipped'; node: string; because: string }
   | { type: 'run-finished'; status: RunStatus; counts: Record<NodeStatus, number>; durationMs: number };
 

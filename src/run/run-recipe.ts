@@ -93,7 +93,9 @@ export async function runRecipe(opts: RunRecipeOptions): Promise<{ record: RunRe
         reasons: r.reasons ?? [],
         metrics: r.metrics,
         outputs: Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, { path: v.dir, digest: v.digest }])),
-        error: r.error ? { phase: r.error.phase, message: r.error.message } : null,
+        // Keep the thrown error and its cause chain: without it the root cause
+        // (`new Error(msg, { cause })` in a plugin) was lost from the record.
+        error: r.error ? { phase: r.error.phase, message: r.error.message, ...(r.error.cause ? { cause: r.error.cause } : {}) } : null,
       };
     }),
     artifacts,

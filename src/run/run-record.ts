@@ -7,6 +7,7 @@
 import type { Json } from '../plugin.js';
 import type { KeyRecord } from '../plan/key-record.js';
 import type { FailurePhase, NodeStatus, RunStatus } from './events.js';
+import type { SerializedError } from './stage-failure.js';
 
 export const RUN_RECORD_VERSION = 1;
 
@@ -29,7 +30,8 @@ export interface RunRecordNode {
   metrics: Record<string, Json>;
   /** Output name -> cache entry directory and `sha256:` digest. */
   outputs: Record<string, { path: string; digest: string }>;
-  error: { phase: FailurePhase; message: string } | null;
+  /** `cause`: the error the stage threw (name, message, stack), with its own `cause` chain. */
+  error: { phase: FailurePhase; message: string; cause?: SerializedError } | null;
 }
 
 export interface RunRecord {

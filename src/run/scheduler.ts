@@ -131,7 +131,7 @@ async function runNode(node: PlanNode, results: Map<string, NodeResult>, opts: E
 
   const fail = (phase: FailurePhase, cause: SerializedError): NodeResult => {
     const failure = new StageFailure(node.id, node.source, node.def.name, phase, cause);
-    opts.onEvent({ type: 'node-failed', node: node.id, message: failure.message, phase });
+    opts.onEvent({ type: 'node-failed', node: node.id, message: failure.message, phase, cause });
     return { ...empty(node.id, 'failed'), key, record, durationMs: performance.now() - t0, error: { phase, message: failure.message, cause }, reasons };
   };
 

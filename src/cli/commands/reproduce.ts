@@ -39,11 +39,13 @@ export async function reproduceCommand(recordPath: string, opts: ReproduceOption
     io.err(`modelpress reproduce: ${jobs}\n`);
     return EXIT.invalid;
   }
-  // The resolved recipe is self-contained (presets merged, vars substituted);
-  // written next to the original recipe so relative paths (plugins, model) resolve the same.
-  const recipeFile = join(dirname(original.recipe.file), `.${original.recipe.name}.reproduce.yaml`);
-  await writeFile(recipeFile, stringify(original.recipe.resolved, { lineWidth: 0 }));
-  const cacheDir = await mkdtemp(join(tmpdir(), 'modelpress-reproduce-'));
+  // The resolved recipe is self-contained (presets merged, vars substituted).
+  // It is written into a private temp dir, so relative paths (plugins, model)
+  // are made absolute against the original recipe's directory first.
+  const work = await mkdtemp(join(tmpdir(), 'modelpress-reproduce-'));
+  const cacheDir = join(work, 'cache');
+  const recipeFile = join(work, `${original.recipe.name}.yaml`);
+  await writeFile(recipeFile, stringify(absolutize(original.recipe.resolved, dirname(original.recipe.file)), { lineWidth: 0 }));
   try {
     const prepared = await prepare(recipeFile, [], io);
     if (!prepared.ok) {
@@ -77,9 +79,17 @@ export async function reproduceCommand(recordPath: string, opts: ReproduceOption
     if (record.status !== 'succeeded') return EXIT.stageFailed;
     return mismatches === 0 ? EXIT.ok : EXIT.stageFailed;
   } finally {
-    await rm(cacheDir, { recursive: true, force: true });
-    await rm(recipeFile, { force: true });
+    await rm(work, { recursive: true, force: true });
   }
+}
+
+/** Relative plugin files and `model.from` made absolute against `base`. */
+function absolutize(resolved: Record<string, unknown>, base: string): Record<string, unknown> {
+  const out = structuredClone(resolved) as Record<string, any>;
+  const abs = (p: string) => (p.startsWith('.') ? resolve(base, p) : p);
+  if (Array.isArray(out.plugins)) out.plugins = out.plugins.map((p: unknown) => (typeof p === 'string' ? abs(p) : p));
+  if (typeof out.model?.from === 'string') out.model.from = resolve(base, out.model.from);
+  return out;
 }
 
 function short(d: string | undefined): string {
