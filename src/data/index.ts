@@ -1,0 +1,21 @@
+/** The dataset layer's public surface: explicit named exports. */
+export type { BatchOptions, Dataset } from './dataset.js';
+export { batches, exampleSize, mulberry32, permutation, seededRandom, slice, splitDataset, splitIndices, subset, take } from './dataset.js';
+export type { DataErrorCode, DataErrorInfo } from './errors.js';
+export { DATA_ERROR_CODES, DataError, formatLocation, isDataError } from './errors.js';
+export type { DatasetEntry, DatasetLoader, LoadContext, LoaderCatalog } from './loader.js';
+export { DatasetRegistry, defineLoader, resolveLoaderOptions } from './loader.js';
+export type { FileHash } from './file-hash.js';
+export { FileHashCache, processFileHashes } from './file-hash.js';
+export type { FingerprintRecord } from './fingerprint.js';
+export { datasetFingerprint, fingerprintOf, fingerprintRecord } from './fingerprint.js';
+export type { NormalizeMode, StatsSource } from './normalize.js';
+export { BUILTIN_LOADERS, registerBuiltinLoaders } from './builtin.js';
+export type { CsvOptions } from './csv.js';
+export { csvLoader } from './csv.js';
+export type { IdxOptions } from './idx.js';
+export { idxLoader } from './idx.js';
+export type { MnistOptions } from './mnist.js';
+export { MNIST_CLASSES, mnistLoader } from './mnist.js';
+export type { NpyOptions } from './npy.js';
+export { npyLoader } from './npy.js';
