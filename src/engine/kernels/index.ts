@@ -1,0 +1,102 @@
+/**
+ * Extra and replacement kernels that make training work (and work fast) on
+ * tfjs-backend-wasm 4.22.
+ *
+ * Found by training an MLP (dense, relu/tanh/sigmoid/elu/selu, dropout,
+ * softmax + categorical cross-entropy), LeNet-5 (conv2d 5x5 same/valid,
+ * max/avg pooling 2x2/2, dense) and a small CNN (conv2d 3x3 same, batch norm,
+ * max pooling, dropout, flatten, dense) with sgd, momentum and adam on wasm,
+ * registering each "Kernel 'X' not registered for backend 'wasm'" and
+ * retrying, then comparing every gradient kernel those models hit against the
+ * cpu backend, then profiling a LeNet-5 training step:
+ *
+ * - Conv2DBackpropFilter (missing): the filter gradient of every conv2d.
+ *   Built from the stock XNNPACK Conv2D with batch and channels swapped
+ *   (the original stride becomes the dilation), then Transpose (+ Slice).
+ *   See conv2d-backprop-filter.ts.
+ * - MaxPoolGrad (registered, wrong): the stock C++ kernel starts its argmax at
+ *   FLT_MIN instead of -inf, so windows of values <= 0 lose their gradient
+ *   (batch norm -> max pool trains on wrong gradients). Replaced by the cpu
+ *   algorithm over views of the wasm heap. See max-pool-grad.ts.
+ * - Conv2DBackpropInput (registered, correct, slow): a scalar C++ loop, the
+ *   costliest kernel of a wasm LeNet-5 step. For stride 1 it is a forward
+ *   XNNPACK Conv2D with the filter flipped and its channels swapped; other
+ *   strides go to the stock kernel. See conv2d-backprop-input.ts.
+ *
+ * Checked and left alone (they match cpu): AvgPoolGrad, EluGrad; everything
+ * else those models use has no dedicated gradient kernel (relu, tanh, sigmoid,
+ * selu, softmax and batch-norm gradients are built from ops).
+ *
+ * Not covered (not needed by these models): DepthwiseConv2dNativeBackpropFilter
+ * and DepthwiseConv2dNativeBackpropInput are also missing; the stock
+ * MaxPool3DGrad and MaxPoolWithArgmax share the FLT_MIN bug.
+ */
+import type { KernelConfig } from '@tensorflow/tfjs';
+import { conv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
+import { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
+import { maxPoolGradKernel } from './max-pool-grad.js';
+import type { Tf } from './wasm-kernel-utils.js';
+
+export { conv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
+export { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
+export { maxPoolGradKernel } from './max-pool-grad.js';
+export type { Tf } from './wasm-kernel-utils.js';
+
+/** How a kernel relates to the stock wasm registry. */
+export type WasmKernelMode =
+  /** The stock backend lacks it: register unless something already is. */
+  | 'missing'
+  /** The stock kernel is wrong or slow: replace it unless ours is already in place. */
+  | 'replace';
+
+export interface WasmTrainingKernel {
+  name: string;
+  mode: WasmKernelMode;
+  /** Builds the config; `stock` is the kernel registered before (a 'replace' may delegate to it). */
+  create: (tf: Tf, stock: KernelConfig | undefined) => KernelConfig;
+}
+
+/** Every kernel `registerWasmTrainingKernels` manages, in registration order. */
+export const WASM_TRAINING_KERNELS: readonly WasmTrainingKernel[] = [
+  { name: 'Conv2DBackpropFilter', mode: 'missing', create: conv2DBackpropFilterKernel },
+  { name: 'MaxPoolGrad', mode: 'replace', create: maxPoolGradKernel },
+  { name: 'Conv2DBackpropInput', mode: 'replace', create: conv2DBackpropInputKernel },
+];
+
+/** kernelFuncs created here, to recognise our own registrations on later calls. */
+const ours = new WeakSet<object>();
+
+/**
+ * Registers the kernels in {@link WASM_TRAINING_KERNELS} for the 'wasm'
+ * backend of `tf` and returns the names it registered (empty when all were
+ * already in place, so calling it again is harmless).
+ *
+ * `tf` is a parameter, not an import, so that loading this module does not load
+ * tfjs (see src/engine/tf.ts); call it from `loadTf`'s `beforeReady` hook:
+ * `loadTf('wasm', { beforeReady: (tf) => void registerWasmTrainingKernels(tf) })`.
+ *
+ * @throws Error when '@tensorflow/tfjs-backend-wasm' has not been imported
+ *   yet: its stock kernels would then be registered after ours and silently
+ *   replace the MaxPoolGrad and Conv2DBackpropInput replacements.
+ */
+export function registerWasmTrainingKernels(tf: Tf): string[] {
+  if (tf.getKernel('Conv2D', 'wasm') === undefined) {
+    throw new Error(
+      "registerWasmTrainingKernels: import '@tensorflow/tfjs-backend-wasm' first " +
+        '(its stock kernels would otherwise overwrite these)',
+    );
+  }
+  const registered: string[] = [];
+  for (const kernel of WASM_TRAINING_KERNELS) {
+    const existing = tf.getKernel(kernel.name, 'wasm');
+    if (existing !== undefined) {
+      if (kernel.mode === 'missing' || ours.has(existing.kernelFunc)) continue;
+      tf.unregisterKernel(kernel.name, 'wasm');
+    }
+    const config = kernel.create(tf, existing);
+    ours.add(config.kernelFunc);
+    tf.registerKernel(config);
+    registered.push(kernel.name);
+  }
+  return registered;
+}

@@ -1,0 +1,85 @@
+/**
+ * MaxPoolGrad for the wasm backend, replacing the stock one.
+ *
+ * tfjs-backend-wasm 4.22 registers MaxPoolGrad, but its C++ argmax starts the
+ * running maximum at `std::numeric_limits<float>::min()`, the smallest
+ * *positive* float, not the lowest one. A pooling window whose values are all
+ * <= 0 therefore never updates its argmax: its gradient goes to flat offset 0
+ * (or nowhere). Any layer that can feed negatives into max pooling (batch
+ * normalisation, tanh, linear conv) trains on wrong gradients; e.g. a 2x2/2
+ * pool over a [2,8,8,3] normal input is off by up to 1.9 against cpu.
+ *
+ * There is no vectorised wasm route to a first-occurrence argmax (the stock
+ * MaxPoolWithArgmax has the same bug), so this is the cpu backend's algorithm
+ * run over Float32Array views of the wasm heap, without copies: per output
+ * pixel, one pass over the window keeps the first maximum per channel
+ * (strictly greater, like cpu, so ties and NaNs behave the same), then dy is
+ * scatter-added to that position. Cost is O(output * window), channel-inner,
+ * which is small next to the convolutions around it (see bench/kernels.mjs).
+ */
+import type { KernelConfig, KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { assertFloat32, shape4 } from './wasm-kernel-utils.js';
+import type { Tf } from './wasm-kernel-utils.js';
+
+const NAME = 'MaxPoolGrad';
+
+/** Creates the KernelConfig; `tf` is passed in so this module loads without tfjs. */
+export function maxPoolGradKernel(tf: Tf): KernelConfig {
+  const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
+    const wasm = backend as BackendWasm;
+    const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };
+    const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as MaxPoolGradAttrs;
+    assertFloat32(NAME, 'input', input);
+    assertFloat32(NAME, 'dy', dy);
+    const xShape = shape4(NAME, 'input', input);
+    const info = tf.backend_util.computePool2DInfo(xShape, filterSize, strides, 1, pad, dimRoundingMode);
+    const [batch, inH, inW, channels] = xShape;
+    const [, outH, outW] = shape4(NAME, 'dy', dy);
+
+    // Allocate first: malloc may grow the wasm memory, which detaches views.
+    const dx = wasm.makeOutput(xShape, 'float32');
+    const x = wasm.typedArrayFromHeap(input) as Float32Array;
+    const g = wasm.typedArrayFromHeap(dy) as Float32Array;
+    const out = wasm.typedArrayFromHeap(dx) as Float32Array;
+    out.fill(0);
+
+    const best = new Float32Array(channels);
+    const where = new Int32Array(channels);
+    const fh = info.effectiveFilterHeight;
+    const fw = info.effectiveFilterWidth;
+    for (let b = 0; b < batch; b++) {
+      for (let oy = 0; oy < outH; oy++) {
+        const y0 = oy * info.strideHeight - info.padInfo.top;
+        const yMin = Math.max(0, y0);
+        const yMax = Math.min(inH, y0 + fh);
+        for (let ox = 0; ox < outW; ox++) {
+          const x0 = ox * info.strideWidth - info.padInfo.left;
+          const xMin = Math.max(0, x0);
+          const xMax = Math.min(inW, x0 + fw);
+          best.fill(Number.NEGATIVE_INFINITY);
+          where.fill(-1);
+          for (let yy = yMin; yy < yMax; yy++) {
+            for (let xx = xMin; xx < xMax; xx++) {
+              const base = ((b * inH + yy) * inW + xx) * channels;
+              for (let c = 0; c < channels; c++) {
+                const v = x[base + c]!;
+                if (v > best[c]!) {
+                  best[c] = v;
+                  where[c] = base + c;
+                }
+              }
+            }
+          }
+          const dyBase = ((b * outH + oy) * outW + ox) * channels;
+          for (let c = 0; c < channels; c++) {
+            const at = where[c]!;
+            if (at >= 0) out[at] = out[at]! + g[dyBase + c]!;
+          }
+        }
+      }
+    }
+    return dx;
+  };
+  return { kernelName: NAME, backendName: 'wasm', kernelFunc };
+}
