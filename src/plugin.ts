@@ -6,6 +6,11 @@
  * registers anything by side effect.
  */
 import type { AnySchema } from 'ajv';
+import type { Dataset } from './data/dataset.js';
+import type { Engine } from './engine/engine.js';
+
+export type { Dataset } from './data/dataset.js';
+export type { Engine } from './engine/engine.js';
 
 /** A JSON value, as stored in configs, metrics and run records. */
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
@@ -71,6 +76,13 @@ export interface StageContext {
   progress(p: StageProgress): void;
   /** Aborted when the run is interrupted; long loops should check it. */
   signal: AbortSignal;
+  /** tfjs on the run's backend, model IO and builders. */
+  engine: Engine;
+  /**
+   * Loads a dataset the recipe declares under `data:` by name (memoised per
+   * worker). Throws naming the declared datasets when `name` is not one.
+   */
+  data(name: string): Promise<Dataset>;
 }
 
 export interface StageResult {

@@ -43,8 +43,9 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .argument('<recipe>', 'path to the recipe YAML file')
     .option(...setOption, collect, [])
     .option('--cache-dir <dir>', 'cache directory (default: $MODELPRESS_CACHE_DIR, else .modelpress/cache next to the recipe)')
+    .option('--backend <name>', 'predict for this backend: tfjs-node, wasm or cpu (default: best installed)')
     .option('--json', 'print the plan as JSON', false)
-    .action(async (recipe: string, opts: { set: string[]; cacheDir?: string; json: boolean }) => {
+    .action(async (recipe: string, opts: { set: string[]; cacheDir?: string; json: boolean; backend?: string }) => {
       code = await planCommand(recipe, opts, io);
     });
 

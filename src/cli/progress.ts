@@ -8,12 +8,16 @@ import type { Io } from './io.js';
 import type { LogLevel } from './logger.js';
 import { eventLevel, LOG_LEVELS } from './logger.js';
 
+/** Plain (non-TTY) output prints a node's progress at most this often. */
+export const PLAIN_PROGRESS_EVERY_MS = 5000;
+
 export function formatMs(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 export class ProgressRenderer {
   private readonly running = new Map<string, string>();
+  private readonly lastPlain = new Map<string, number>();
   private statusShown = false;
 
   constructor(
@@ -29,6 +33,14 @@ export class ProgressRenderer {
       const text = `${p.done}${p.total !== undefined ? `/${p.total}` : ''}${p.unit ? ` ${p.unit}` : ''}${p.message ? ` ${p.message}` : ''}`;
       this.running.set(e.node, text);
       if (this.io.isTTY) return this.redraw();
+      // Without a live line (CI logs, pipes), long stages still show signs of
+      // life: one progress line per node every few seconds at most.
+      const now = Date.now();
+      if (now - (this.lastPlain.get(e.node) ?? 0) >= PLAIN_PROGRESS_EVERY_MS && LOG_LEVELS.indexOf(this.level) >= LOG_LEVELS.indexOf('info')) {
+        this.lastPlain.set(e.node, now);
+        this.io.out(`         ${e.node}: ${text}\n`);
+      }
+      return;
     }
     if (e.type === 'node-finished' || e.type === 'node-failed') this.running.delete(e.node);
     if (line !== undefined && LOG_LEVELS.indexOf(eventLevel(e)) <= LOG_LEVELS.indexOf(this.level)) {

@@ -10,7 +10,12 @@ import type { Json } from '../plugin.js';
 import type { ValidatedRecipe } from '../recipe/types.js';
 import type { KeyContext } from './key-record.js';
 
-export async function buildKeyContext(recipe: ValidatedRecipe, backend: string): Promise<KeyContext> {
+/**
+ * `dataFingerprints`: dataset name -> content fingerprint (see
+ * data-fingerprints.ts). Every node's key holds all of them: simple and
+ * never stale, at the price of re-running on a change to any dataset.
+ */
+export async function buildKeyContext(recipe: ValidatedRecipe, backend: string, dataFingerprints: Record<string, string>): Promise<KeyContext> {
   const pluginCode = new Map<string, string>();
   for (const spec of recipe.plugins) {
     if (spec.startsWith('.') || isAbsolute(spec)) {
@@ -31,7 +36,7 @@ export async function buildKeyContext(recipe: ValidatedRecipe, backend: string):
     modelpressVersion: PACKAGE_VERSION,
     pluginCode,
     ...(model !== undefined ? { model } : {}),
-    data: recipe.data as unknown as Json,
+    data: dataFingerprints,
     seed: recipe.seed,
     backend,
   };

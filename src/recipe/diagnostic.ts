@@ -28,6 +28,8 @@ export const DIAGNOSTIC_CODES = [
   'bad-override',
   'plugin-error',
   'dependency-cycle',
+  'unknown-loader',
+  'data-error',
 ] as const;
 
 export type DiagnosticCode = (typeof DIAGNOSTIC_CODES)[number];

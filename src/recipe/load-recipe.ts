@@ -3,6 +3,7 @@
  * plugins the recipe names into the given registry, validate. This is what
  * `validate`, `plan` and `run` share.
  */
+import type { LoaderCatalog } from '../data/loader.js';
 import type { StageRegistry } from '../plugin-registry.js';
 import { PluginError } from '../plugin-registry.js';
 import type { Diagnostic } from './diagnostic.js';
@@ -16,13 +17,15 @@ import { validateRecipe } from './validate.js';
 
 export interface LoadRecipeOptions extends ResolveOptions {
   registry: StageRegistry;
+  /** Dataset loaders whose schemas check `data:` entries; without it only `uses` is checked. */
+  loaders?: LoaderCatalog;
 }
 
 export async function loadRecipe(path: string, opts: LoadRecipeOptions): Promise<Result<ValidatedRecipe>> {
   const resolved = await resolveRecipe(path, opts);
   if (!resolved.ok) return fail(resolved.diagnostics.sort(compareDiagnostics));
   const pluginDiagnostics = await loadPlugins(resolved.value, opts.registry);
-  const validated = validateRecipe(resolved.value, opts.registry);
+  const validated = validateRecipe(resolved.value, opts.registry, opts.loaders);
   const soft = resolved.value.diagnostics;
   if (pluginDiagnostics.length === 0 && soft.length === 0) return validated;
   // A bad `${...}` stays in the value as text, so the schema would also call

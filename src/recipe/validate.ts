@@ -4,6 +4,7 @@
  * problems are collected so the user fixes them in one pass.
  */
 import type { AnySchema } from 'ajv';
+import type { LoaderCatalog } from '../data/loader.js';
 import type { StageCatalog } from '../plugin-registry.js';
 import type { Json } from '../plugin.js';
 import { compileSchema } from './ajv.js';
@@ -29,9 +30,10 @@ export function validateCore(resolved: ResolvedRecipe): { value: Record<string, 
   return { value, diagnostics };
 }
 
-export function validateRecipe(resolved: ResolvedRecipe, stages: StageCatalog): Result<ValidatedRecipe> {
+export function validateRecipe(resolved: ResolvedRecipe, stages: StageCatalog, loaders?: LoaderCatalog): Result<ValidatedRecipe> {
   const { value, diagnostics } = validateCore(resolved);
   const tree = resolved.tree;
+  if (loaders) checkData(value, tree, loaders, diagnostics);
   const specs = checkStages(value, tree, stages, diagnostics);
   if (diagnostics.length > 0) return fail(diagnostics.sort(compareDiagnostics));
   // Show stage defaults in the resolved recipe too (`validate --print`, run.json):
@@ -57,6 +59,32 @@ export function validateRecipe(resolved: ResolvedRecipe, stages: StageCatalog): 
     resolved: value,
     tree,
   });
+}
+
+/** Each dataset's options against its loader's schema; defaults are filled in place. */
+function checkData(value: Record<string, Json>, tree: MapNode, loaders: LoaderCatalog, diagnostics: Diagnostic[]): void {
+  const data = value.data;
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return;
+  for (const [name, entry] of Object.entries(data)) {
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry) || typeof entry.uses !== 'string') continue;
+    const loader = loaders.get(entry.uses);
+    const path: PathSegment[] = ['data', name];
+    if (!loader) {
+      const names = loaders.names();
+      diagnostics.push({
+        code: 'unknown-loader',
+        message: `unknown dataset loader \`${entry.uses}\`${didYouMean(entry.uses, names)}`,
+        path: formatPath([...path, 'uses']),
+        loc: locate(tree, [...path, 'uses']),
+        hints: [`loaders: ${listCode(names)}`],
+      });
+      continue;
+    }
+    const { uses, ...options } = entry;
+    const r = checkStageConfig(loader.schema as AnySchema, options, tree, path);
+    diagnostics.push(...r.diagnostics);
+    (data as Record<string, Json>)[name] = { uses, ...r.config };
+  }
 }
 
 /** Applies a stage's schema (with defaults) to one concrete `with` value. */

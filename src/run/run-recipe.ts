@@ -25,6 +25,8 @@ export interface RunRecipeOptions {
   runDir: string;
   jobs: number;
   backend: string;
+  /** Dataset name -> content fingerprint, computed before the run (they enter every key). */
+  dataFingerprints: Record<string, string>;
   signal: AbortSignal;
   onEvent: EventSink;
   workerMemoryMb?: number;
@@ -33,7 +35,7 @@ export interface RunRecipeOptions {
 export async function runRecipe(opts: RunRecipeOptions): Promise<{ record: RunRecord; result: ExecuteResult }> {
   const startedAt = new Date();
   await mkdir(opts.runDir, { recursive: true });
-  const keys = await buildKeyContext(opts.recipe, opts.backend);
+  const keys = await buildKeyContext(opts.recipe, opts.backend, opts.dataFingerprints);
   const result = await executePlan({
     graph: opts.graph,
     recipe: opts.recipe,

@@ -22,6 +22,7 @@ import type { ValidatedRecipe } from '../recipe/types.js';
 import type { EventSink, FailurePhase, NodeStatus, RunStatus } from './events.js';
 import { StageFailure } from './stage-failure.js';
 import type { SerializedError } from './stage-failure.js';
+import type { WorkerTask } from './worker-protocol.js';
 import { runInWorker } from './worker-task.js';
 
 export interface ExecuteOptions {
@@ -143,6 +144,7 @@ async function runNode(node: PlanNode, results: Map<string, NodeResult>, opts: E
       plugins: opts.recipe.plugins,
       recipeDir: opts.recipe.dir,
       uses: node.def.name,
+      backend: opts.keys.backend as WorkerTask['backend'],
       node: node.id,
       stageId: node.stage.id,
       seed: opts.recipe.seed,

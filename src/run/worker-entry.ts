@@ -7,9 +7,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
+import { registerBuiltinLoaders } from '../data/builtin.js';
+import { DatasetRegistry } from '../data/loader.js';
+import { createEngine } from '../engine/engine.js';
 import { StageRegistry } from '../plugin-registry.js';
 import type { StageContext } from '../plugin.js';
 import { registerBuiltinStages } from '../stages/builtin.js';
+import { createDataAccess } from './data-access.js';
 import { serializeError } from './stage-failure.js';
 import type { ParentMessage, WorkerMessage, WorkerTask } from './worker-protocol.js';
 
@@ -20,6 +24,12 @@ const abort = new AbortController();
 port.on('message', (m: ParentMessage) => {
   if (m.type === 'abort') abort.abort(new Error('run interrupted'));
 });
+
+function loaders(): DatasetRegistry {
+  const registry = new DatasetRegistry();
+  registerBuiltinLoaders(registry);
+  return registry;
+}
 
 async function main(): Promise<void> {
   const registry = new StageRegistry();
@@ -52,6 +62,8 @@ async function main(): Promise<void> {
     },
     progress: (progress) => send({ type: 'progress', progress }),
     signal: abort.signal,
+    engine: createEngine(task.backend, task.seed),
+    data: createDataAccess(task.recipe.data, task.recipeDir, loaders()),
   };
   try {
     const result = await def.run(ctx, task.config, task.inputs);

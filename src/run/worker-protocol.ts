@@ -10,6 +10,8 @@ export interface WorkerTask {
   plugins: string[];
   recipeDir: string;
   uses: string;
+  /** The tfjs backend the stage computes on (part of its cache key). */
+  backend: 'tfjs-node' | 'wasm' | 'cpu';
   node: string;
   stageId: string;
   seed: number;

@@ -6,8 +6,9 @@
  */
 import type { StageRegistry } from '../plugin-registry.js';
 import type { StageDefinition } from '../plugin.js';
+import { trainStage } from './train.js';
 
-export const BUILTIN_STAGES: readonly StageDefinition<any>[] = [];
+export const BUILTIN_STAGES: readonly StageDefinition<any>[] = [trainStage];
 
 export function registerBuiltinStages(registry: StageRegistry): void {
   for (const def of BUILTIN_STAGES) registry.register(def, 'builtin');

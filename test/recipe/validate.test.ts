@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import { registerBuiltinLoaders } from '../../src/data/builtin.js';
+import { DatasetRegistry } from '../../src/data/loader.js';
 import { loadRecipe } from '../../src/recipe/load-recipe.js';
 import { lines, removeTree, testRegistry, writeTree } from './helpers.js';
 
@@ -183,6 +185,36 @@ describe('recipe validation diagnostics', () => {
       const result = await loadRecipe(join(dir, 'r.yaml'), { registry: testRegistry(), overrides: set ?? [], cwd: dir });
       expect(result.ok).toBe(false);
       if (result.ok) return;
+      expect(lines(result.diagnostics)).toEqual(expected);
+    } finally {
+      await removeTree(dir);
+    }
+  });
+
+  // Dataset options are checked against each loader's own schema, like stages.
+  test.each([
+    {
+      name: 'unknown loader with a suggestion',
+      data: 'data:\n  train: { uses: mnsit, split: train }\n',
+      expected: ['r.yaml:4:18 unknown-loader: unknown dataset loader `mnsit` (did you mean `mnist`?)'],
+    },
+    {
+      name: 'bad loader option value',
+      data: 'data:\n  train: { uses: mnist, split: training }\n',
+      expected: ['r.yaml:4:32 bad-value: `data.train.split` must be one of `train`, `test`, got the string "training"'],
+    },
+    {
+      name: 'unknown loader option',
+      data: 'data:\n  train:\n    uses: mnist\n    split: train\n    limt: 10\n',
+      expected: ['r.yaml:7:5 unknown-key: unknown key `limt` in `data.train` (did you mean `limit`?)'],
+    },
+  ])('data: $name', async ({ data, expected }) => {
+    const dir = await writeTree({ 'r.yaml': `${HEAD}${data}${STAGES}` });
+    try {
+      const loaders = new DatasetRegistry();
+      registerBuiltinLoaders(loaders);
+      const result = await loadRecipe(join(dir, 'r.yaml'), { registry: testRegistry(), loaders, cwd: dir });
+      if (result.ok) throw new Error('expected failure');
       expect(lines(result.diagnostics)).toEqual(expected);
     } finally {
       await removeTree(dir);

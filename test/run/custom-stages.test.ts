@@ -1,5 +1,5 @@
 /**
- * Issue "Foundation 2/2" (j): the quickstart example works as a user runs
+ * Issue "Foundation 2/2" (j): the custom-stages example works as a user runs
  * it: `modelpress run recipe.yaml` in a project where modelpress is
  * installed, then `modelpress reproduce` on its run.json.
  *
@@ -15,13 +15,13 @@ import { join } from 'node:path';
 import { runCli } from '../cli/run-cli.js';
 import { REPO_ROOT, readRecord } from './helpers.js';
 
-describe('examples/quickstart', () => {
+describe('examples/custom-stages', () => {
   let dir: string;
   afterAll(async () => dir && rm(dir, { recursive: true, force: true }));
 
   test('runs, writes the report of 4 candidates, and reproduces identically', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'mp-quickstart-'));
-    await cp(join(REPO_ROOT, 'examples', 'quickstart'), dir, { recursive: true });
+    dir = await mkdtemp(join(tmpdir(), 'mp-custom-stages-'));
+    await cp(join(REPO_ROOT, 'examples', 'custom-stages'), dir, { recursive: true });
     await mkdir(join(dir, 'node_modules'));
     await symlink(REPO_ROOT, join(dir, 'node_modules', 'modelpress'), 'dir');
     await symlink(join(REPO_ROOT, 'node_modules', '@tensorflow'), join(dir, 'node_modules', '@tensorflow'), 'dir');
@@ -45,6 +45,6 @@ describe('examples/quickstart', () => {
     expect(repro.stdout.match(/^ {2}same {4}/gm)).toHaveLength(5);
     expect(repro.stdout).not.toContain('DIFFERS');
     // It wrote its transient recipe next to the recipe and removed it again.
-    expect(existsSync(join(dir, '.quickstart.reproduce.yaml'))).toBe(false);
+    expect(existsSync(join(dir, '.custom-stages.reproduce.yaml'))).toBe(false);
   });
 });

@@ -1,9 +1,9 @@
 /**
- * Stage `quickstart/init-mlp`: builds a dense MLP (inputs -> units... -> classes)
+ * Stage `example/init-mlp`: builds a dense MLP (inputs -> units... -> classes)
  * with seeded initialisation and saves it as a standard tfjs LayersModel
  * directory (model.json + group1-shard1of1.bin).
  *
- * Why: the quickstart needs a model without downloading one. The weights are
+ * Why: the custom-stages example needs a model without downloading one. The weights are
  * untrained, which is enough to show what pruning does to size; a real recipe
  * starts from `model: { from: ... }` or a `train` stage instead.
  *
@@ -18,7 +18,7 @@ import { defineStage } from 'modelpress/plugin';
 const SHARD = 'group1-shard1of1.bin';
 
 export default defineStage({
-  name: 'quickstart/init-mlp',
+  name: 'example/init-mlp',
   // Bump whenever the bytes this stage writes change for the same config:
   // the version is part of the cache key, so old cached models are not reused.
   version: '1',

@@ -1,5 +1,5 @@
 /**
- * Stage `quickstart/magnitude-prune`: one-shot magnitude pruning. In every
+ * Stage `example/magnitude-prune`: one-shot magnitude pruning. In every
  * 2-D kernel (dense layers' weight matrices), the `sparsity` fraction of
  * weights with the smallest |w| is set to exactly 0. Biases and every other
  * tensor are copied unchanged.
@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { defineStage } from 'modelpress/plugin';
 
 export default defineStage({
-  name: 'quickstart/magnitude-prune',
+  name: 'example/magnitude-prune',
   // Part of the cache key: bump it when the same config would prune differently.
   version: '1',
   description: 'Zeroes the smallest-magnitude fraction of every 2-D kernel (one shot, no fine-tuning).',

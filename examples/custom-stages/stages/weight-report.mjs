@@ -1,5 +1,5 @@
 /**
- * Stage `quickstart/weight-report`: a fan-in stage. It receives every upstream
+ * Stage `example/weight-report`: a fan-in stage. It receives every upstream
  * candidate at once (e.g. all `prune[sparsity=...]` nodes of a matrix, plus
  * the unpruned model) and writes report.json + report.md comparing their
  * weight files: nonzero weights, raw shard bytes and gzip bytes.
@@ -16,7 +16,7 @@ import { gzipSync } from 'node:zlib';
 import { defineStage } from 'modelpress/plugin';
 
 export default defineStage({
-  name: 'quickstart/weight-report',
+  name: 'example/weight-report',
   version: '1',
   description: 'Compares the weight files of every upstream candidate: nonzeros, raw and gzip bytes.',
   schema: {
@@ -56,7 +56,7 @@ export default defineStage({
     const best = rows.reduce((a, b) => (b.gzipBytes < a.gzipBytes ? b : a));
 
     const dir = await ctx.outputDir('report');
-    const report = { generatedBy: 'quickstart/weight-report@1', gzipLevel: config.level, best: best.node, candidates: rows };
+    const report = { generatedBy: 'example/weight-report@1', gzipLevel: config.level, best: best.node, candidates: rows };
     await writeFile(join(dir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
     await writeFile(join(dir, 'report.md'), markdown(rows, best, config.level));
     ctx.logger.info(`best by gzip size: ${best.node} (${best.gzipBytes} bytes)`);
@@ -90,7 +90,7 @@ async function measure(dir, level) {
         weights += n;
         offset += n * 4;
       } else {
-        // The quickstart only produces float32; a report over quantized models would decode them here.
+        // The custom-stages example only produces float32; a report over quantized models would decode them here.
         throw new Error(`${dir}: ${spec.name} is ${spec.quantization ? `quantized (${spec.quantization.dtype})` : spec.dtype}; this report reads float32 only`);
       }
     }

@@ -3,17 +3,20 @@
  * for every node whether it is cached or will run and why.
  */
 import { chooseBackend } from '../../engine/backend.js';
+import type { BackendName } from '../../engine/backend.js';
 import { buildKeyContext } from '../../plan/key-context.js';
 import { predict } from '../../plan/predict.js';
 import type { Io } from '../io.js';
 import { EXIT } from '../io.js';
 import { formatDiagnostics } from '../print-diagnostics.js';
-import { openStore, prepare } from './prepare.js';
+import { fingerprints, openStore, prepare } from './prepare.js';
 
 export interface PlanOptions {
   set: string[];
   cacheDir?: string;
   json: boolean;
+  /** Predict for this backend (as `run --backend` would use). */
+  backend?: string;
 }
 
 export async function planCommand(recipePath: string, opts: PlanOptions, io: Io): Promise<number> {
@@ -23,8 +26,13 @@ export async function planCommand(recipePath: string, opts: PlanOptions, io: Io)
     return EXIT.invalid;
   }
   const { recipe, graph } = prepared.value;
+  const data = await fingerprints(prepared.value);
+  if (!data.ok) {
+    io.err(formatDiagnostics(data.diagnostics, recipePath));
+    return EXIT.invalid;
+  }
   const store = openStore(opts.cacheDir, recipePath, io);
-  const keys = await buildKeyContext(recipe, chooseBackend());
+  const keys = await buildKeyContext(recipe, chooseBackend(opts.backend as BackendName | undefined), data.value);
   const predictions = await predict(graph, { store, scope: recipe.file, keys });
   if (opts.json) {
     const nodes = predictions.map((p) => ({

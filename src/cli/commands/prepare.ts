@@ -6,9 +6,12 @@
 import { dirname, resolve } from 'node:path';
 import { CacheStore, resolveCacheDir } from '../../cache/index.js';
 import { StageRegistry } from '../../plugin-registry.js';
+import { registerBuiltinLoaders } from '../../data/builtin.js';
+import { DatasetRegistry } from '../../data/loader.js';
+import { fingerprintData } from '../../plan/data-fingerprints.js';
 import { buildGraph } from '../../plan/graph.js';
 import type { PlanGraph } from '../../plan/graph.js';
-import type { Diagnostic } from '../../recipe/diagnostic.js';
+import type { Diagnostic, Result } from '../../recipe/diagnostic.js';
 import { loadRecipe } from '../../recipe/load-recipe.js';
 import type { ValidatedRecipe } from '../../recipe/types.js';
 import { registerBuiltinStages } from '../../stages/builtin.js';
@@ -18,16 +21,24 @@ export interface Prepared {
   recipe: ValidatedRecipe;
   graph: PlanGraph;
   registry: StageRegistry;
+  loaders: DatasetRegistry;
 }
 
 export async function prepare(recipePath: string, set: string[], io: Io): Promise<{ ok: true; value: Prepared } | { ok: false; diagnostics: Diagnostic[] }> {
   const registry = new StageRegistry();
   registerBuiltinStages(registry);
-  const loaded = await loadRecipe(recipePath, { registry, overrides: set, cwd: io.cwd });
+  const loaders = new DatasetRegistry();
+  registerBuiltinLoaders(loaders);
+  const loaded = await loadRecipe(recipePath, { registry, loaders, overrides: set, cwd: io.cwd });
   if (!loaded.ok) return loaded;
   const graph = buildGraph(loaded.value, registry);
   if (!graph.ok) return graph;
-  return { ok: true, value: { recipe: loaded.value, graph: graph.value, registry } };
+  return { ok: true, value: { recipe: loaded.value, graph: graph.value, registry, loaders } };
+}
+
+/** Fingerprints of the recipe's datasets (for cache keys); unreadable data files are diagnostics. */
+export async function fingerprints(p: Prepared): Promise<Result<Record<string, string>>> {
+  return fingerprintData(p.recipe, p.loaders);
 }
 
 export function openStore(flag: string | undefined, recipeFile: string | undefined, io: Io): CacheStore {

@@ -15,7 +15,7 @@ import type { Io } from '../io.js';
 import { EXIT } from '../io.js';
 import { formatDiagnostics } from '../print-diagnostics.js';
 import { execute } from './run.js';
-import { parseJobs, prepare } from './prepare.js';
+import { fingerprints, parseJobs, prepare } from './prepare.js';
 import { availableParallelism } from 'node:os';
 
 export interface ReproduceOptions {
@@ -52,6 +52,11 @@ export async function reproduceCommand(recordPath: string, opts: ReproduceOption
       io.err(formatDiagnostics(prepared.diagnostics, recordPath));
       return EXIT.invalid;
     }
+    const data = await fingerprints(prepared.value);
+    if (!data.ok) {
+      io.err(formatDiagnostics(data.diagnostics, recordPath));
+      return EXIT.invalid;
+    }
     const runDir = resolve(io.cwd, opts.out ?? join(dirname(resolve(io.cwd, recordPath)), 'reproduce'));
     const record = await execute({
       recipe: prepared.value.recipe,
@@ -59,6 +64,7 @@ export async function reproduceCommand(recordPath: string, opts: ReproduceOption
       store: new CacheStore({ dir: cacheDir }),
       runDir,
       jobs,
+      dataFingerprints: data.value,
       opts: { json: opts.json, logLevel: opts.logLevel, backend: original.versions.backend },
       io,
     });

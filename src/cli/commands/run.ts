@@ -16,7 +16,7 @@ import { createRunLogger, LOG_LEVELS } from '../logger.js';
 import type { LogLevel } from '../logger.js';
 import { formatDiagnostics } from '../print-diagnostics.js';
 import { ProgressRenderer } from '../progress.js';
-import { openStore, parseJobs, prepare } from './prepare.js';
+import { fingerprints, openStore, parseJobs, prepare } from './prepare.js';
 
 export interface RunOptions {
   set: string[];
@@ -42,9 +42,14 @@ export async function runCommand(recipePath: string, opts: RunOptions, io: Io): 
     return EXIT.invalid;
   }
   const { recipe, graph } = prepared.value;
+  const data = await fingerprints(prepared.value);
+  if (!data.ok) {
+    io.err(formatDiagnostics(data.diagnostics, recipePath));
+    return EXIT.invalid;
+  }
   const store = openStore(opts.cacheDir, recipePath, io);
   const runDir = resolve(io.cwd, opts.out ?? join('runs', recipe.name, timestamp()));
-  const result = await execute({ recipe, graph, store, runDir, jobs: jobs as number, opts, io });
+  const result = await execute({ recipe, graph, store, runDir, jobs: jobs as number, dataFingerprints: data.value, opts, io });
   io.out(`run record: ${join(runDir, 'run.json')}\n`);
   return exitCodeFor(result);
 }
@@ -71,6 +76,7 @@ export interface ExecuteArgs {
   store: Parameters<typeof runRecipe>[0]['store'];
   runDir: string;
   jobs: number;
+  dataFingerprints: Record<string, string>;
   opts: Pick<RunOptions, 'json' | 'logLevel' | 'backend' | 'workerMemoryMb'>;
   io: Io;
 }
@@ -95,6 +101,7 @@ export async function execute(a: ExecuteArgs): Promise<RunRecord> {
       store: a.store,
       runDir: a.runDir,
       jobs: a.jobs,
+      dataFingerprints: a.dataFingerprints,
       backend: chooseBackend(a.opts.backend as BackendName | undefined),
       signal: abort.signal,
       onEvent: (e) => {

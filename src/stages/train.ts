@@ -1,0 +1,207 @@
+/**
+ * Built-in stage `train`: trains the upstream model (or, as a first stage, the
+ * recipe's `model:`) on a named dataset, and outputs the trained tfjs model.
+ *
+ * The loop is our own rather than `model.fit`: fit shuffles with an unseeded
+ * PRNG, and determinism (same seed, same backend -> same weights digest) is
+ * what makes the cache and `reproduce` honest. Dropout masks come from
+ * tfjs's random ops, which draw their seeds from Math.random; the stage runs
+ * in its own worker thread, so Math.random is replaced there by a PRNG
+ * seeded from the recipe seed for the duration of training.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import type { BuildSpec } from '../engine/builders.js';
+import type { Tf } from '../engine/tf.js';
+import type { Json, StageContext, StageInputs } from '../plugin.js';
+import { defineStage } from '../plugin.js';
+import { batches, seededRandom, splitDataset } from '../data/dataset.js';
+import type { Dataset } from '../data/dataset.js';
+import { learningRateAt } from './train-schedule.js';
+import type { Schedule } from './train-schedule.js';
+import { evaluateAccuracy, toTensors, withSeededMathRandom } from './train-loop.js';
+
+export interface TrainConfig {
+  data: string;
+  validation: { data?: string; split: number };
+  eval?: string;
+  epochs: number;
+  batchSize: number;
+  optimizer: 'sgd' | 'momentum' | 'adam';
+  learningRate: number;
+  momentum: number;
+  schedule: Schedule;
+  earlyStopping?: { patience: number; minDelta: number; monitor: 'val_loss' | 'val_acc' };
+}
+
+export const trainSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    data: { type: 'string', default: 'train', description: 'Dataset (a name under `data:`) to train on.' },
+    validation: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Held-out data for per-epoch validation and early stopping: another dataset, or a fraction split off the training data (seeded).',
+      properties: {
+        data: { type: 'string', description: 'A dataset name; takes precedence over `split`.' },
+        split: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0, description: 'Fraction of the training data held out (0 = none).' },
+      },
+    },
+    eval: { type: 'string', description: 'Dataset to report final accuracy on (e.g. `test`).' },
+    epochs: { type: 'integer', minimum: 1, maximum: 10000, default: 5 },
+    batchSize: { type: 'integer', minimum: 1, default: 64 },
+    optimizer: { enum: ['sgd', 'momentum', 'adam'], default: 'adam' },
+    learningRate: { type: 'number', exclusiveMinimum: 0, default: 0.001 },
+    momentum: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.9, description: 'For `optimizer: momentum`.' },
+    schedule: {
+      type: 'object',
+      additionalProperties: false,
+      default: { kind: 'constant' },
+      description: 'Learning-rate schedule over epochs.',
+      properties: {
+        kind: { enum: ['constant', 'step', 'exponential', 'cosine'], default: 'constant' },
+        every: { type: 'integer', minimum: 1, default: 1, description: '`step`: decay every N epochs.' },
+        factor: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.5, description: '`step` and `exponential`: multiply the rate by this.' },
+        minLearningRate: { type: 'number', minimum: 0, default: 0, description: '`cosine`: the rate at the last epoch.' },
+      },
+    },
+    earlyStopping: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Stop when the monitored validation value has not improved for `patience` epochs; the best epoch\'s weights are kept.',
+      properties: {
+        patience: { type: 'integer', minimum: 1, default: 2 },
+        minDelta: { type: 'number', minimum: 0, default: 0 },
+        monitor: { enum: ['val_loss', 'val_acc'], default: 'val_loss' },
+      },
+    },
+  },
+} as const;
+
+export const trainStage = defineStage<TrainConfig>({
+  name: 'train',
+  version: '1',
+  description: 'Train a model on a dataset (seeded, deterministic on one backend).',
+  schema: trainSchema,
+  outputs: ['model'],
+  async run(ctx, config, inputs) {
+    const tf = await ctx.engine.tf();
+    const model = await startingModel(ctx, inputs);
+    const train = await ctx.data(config.data);
+    const { fit, val } = await splitValidation(ctx, config, train);
+    const evalSet = config.eval ? await ctx.data(config.eval) : undefined;
+
+    const history: Record<string, Json>[] = [];
+    let best: { epoch: number; value: number; weights: Float32Array[] } | undefined;
+    let stale = 0;
+    const t0 = performance.now();
+    const trained = await withSeededMathRandom(ctx.seed, async () => {
+      const optimizer = makeOptimizer(tf, config);
+      const shuffle = seededRandom(ctx.seed + 1);
+      for (let epoch = 0; epoch < config.epochs; epoch++) {
+        ctx.signal.throwIfAborted();
+        const lr = learningRateAt(config.schedule, config.learningRate, epoch, config.epochs);
+        // tfjs optimizers read `learningRate` on every step; assigning it keeps
+        // Adam's moment estimates, which a fresh optimizer would lose.
+        (optimizer as unknown as { learningRate: number }).learningRate = lr;
+        const e0 = performance.now();
+        let lossSum = 0;
+        let seen = 0;
+        for (const idx of batches(fit, config.batchSize, { shuffle: true, random: shuffle })) {
+          const { xs, ys } = toTensors(tf, fit, idx);
+          // The built models end in softmax, so the loss is cross-entropy on
+          // probabilities (what Keras' categoricalCrossentropy computes), not
+          // softmaxCrossEntropy, which would apply a second softmax.
+          const loss = optimizer.minimize(() => tf.metrics.categoricalCrossentropy(ys, model.apply(xs, { training: true }) as Tensor).mean().asScalar(), true);
+          lossSum += (await loss!.data())[0]! * idx.length;
+          seen += idx.length;
+          tf.dispose([xs, ys, loss!]);
+          if (ctx.signal.aborted) break;
+        }
+        const entry: Record<string, Json> = { epoch: epoch + 1, lr, loss: lossSum / seen, ms: Math.round(performance.now() - e0) };
+        if (val) {
+          const v = await evaluateAccuracy(tf, model, val, 512);
+          entry.val_loss = v.loss;
+          entry.val_acc = v.accuracy;
+        }
+        history.push(entry);
+        ctx.progress({ done: epoch + 1, total: config.epochs, unit: 'epochs', message: describeEpoch(entry) });
+        if (config.earlyStopping && val) {
+          const es = config.earlyStopping;
+          const value = es.monitor === 'val_loss' ? (entry.val_loss as number) : -(entry.val_acc as number);
+          if (!best || value < best.value - es.minDelta) {
+            best = { epoch: epoch + 1, value, weights: await Promise.all(model.getWeights().map(async (w) => (await w.data()) as Float32Array)) };
+            stale = 0;
+          } else if (++stale >= es.patience) {
+            ctx.logger.info(`early stopping after epoch ${epoch + 1}: best was epoch ${best.epoch}`);
+            break;
+          }
+        }
+      }
+      optimizer.dispose();
+      if (best && best.epoch !== history.length) {
+        model.setWeights(model.getWeights().map((w, i) => tf.tensor(best!.weights[i]!, w.shape, w.dtype)));
+      }
+      return model;
+    });
+
+    const metrics: Record<string, Json> = {
+      epochs: history.length,
+      trainMs: Math.round(performance.now() - t0),
+      loss: (history.at(-1)?.loss as number) ?? null,
+      history,
+    };
+    if (best) metrics.bestEpoch = best.epoch;
+    if (val) metrics.val_acc = (await evaluateAccuracy(tf, trained, val, 512)).accuracy;
+    if (evalSet) {
+      const r = await evaluateAccuracy(tf, trained, evalSet, 512);
+      metrics.accuracy = r.accuracy;
+      metrics.evalDataset = config.eval!;
+    }
+    const dir = await ctx.outputDir('model');
+    await ctx.engine.saveModel(trained, dir);
+    // meta.json is part of the artifact, so it holds only what is reproducible:
+    // wall times would make two identical trainings differ in digest.
+    const { trainMs: _t, history: timed, ...quality } = metrics;
+    const untimed = (timed as Record<string, Json>[]).map(({ ms: _ms, ...h }) => h);
+    await writeFile(join(dir, 'meta.json'), `${JSON.stringify({ stage: 'train', metrics: { ...quality, history: untimed } }, null, 2)}\n`);
+    return { outputs: { model: dir }, metrics };
+  },
+});
+
+function describeEpoch(e: Record<string, Json>): string {
+  const parts = [`loss ${(e.loss as number).toFixed(4)}`];
+  if (typeof e.val_acc === 'number') parts.push(`val_acc ${(e.val_acc * 100).toFixed(2)}%`);
+  parts.push(`${e.ms} ms`);
+  return parts.join(', ');
+}
+
+/** The upstream model, else the recipe's `model:` (loaded or built). */
+async function startingModel(ctx: StageContext, inputs: StageInputs): Promise<LayersModel> {
+  if (inputs.model) return ctx.engine.loadModel(inputs.model.dir);
+  const spec = ctx.recipe.model as { from?: string; build?: BuildSpec } | undefined;
+  if (spec?.from) return ctx.engine.loadModel(resolve(ctx.recipeDir, spec.from));
+  if (spec?.build) return ctx.engine.buildModel(spec.build);
+  throw new Error('nothing to train: give the recipe a `model:` (from or build) or put a stage that outputs a model before this one');
+}
+
+async function splitValidation(ctx: StageContext, config: TrainConfig, train: Dataset): Promise<{ fit: Dataset; val?: Dataset }> {
+  if (config.validation.data) return { fit: train, val: await ctx.data(config.validation.data) };
+  if (!config.validation.split) return { fit: train };
+  const [fit, val] = splitDataset(train, config.validation.split, ctx.seed);
+  return { fit, val };
+}
+
+function makeOptimizer(tf: Tf, c: TrainConfig) {
+  switch (c.optimizer) {
+    case 'sgd':
+      return tf.train.sgd(c.learningRate);
+    case 'momentum':
+      return tf.train.momentum(c.learningRate, c.momentum);
+    case 'adam':
+      return tf.train.adam(c.learningRate);
+  }
+}
