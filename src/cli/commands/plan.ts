@@ -8,8 +8,7 @@ import { buildKeyContext } from '../../plan/key-context.js';
 import { predict } from '../../plan/predict.js';
 import type { Io } from '../io.js';
 import { EXIT } from '../io.js';
-import { formatDiagnostics } from '../print-diagnostics.js';
-import { fingerprints, openStore, prepare } from './prepare.js';
+import { openStore, prepareWithData } from './prepare.js';
 
 export interface PlanOptions {
   set: string[];
@@ -20,19 +19,11 @@ export interface PlanOptions {
 }
 
 export async function planCommand(recipePath: string, opts: PlanOptions, io: Io): Promise<number> {
-  const prepared = await prepare(recipePath, opts.set, io);
-  if (!prepared.ok) {
-    io.err(formatDiagnostics(prepared.diagnostics, recipePath));
-    return EXIT.invalid;
-  }
-  const { recipe, graph } = prepared.value;
-  const data = await fingerprints(prepared.value);
-  if (!data.ok) {
-    io.err(formatDiagnostics(data.diagnostics, recipePath));
-    return EXIT.invalid;
-  }
+  const prepared = await prepareWithData(recipePath, opts.set, io);
+  if (!prepared) return EXIT.invalid;
+  const { recipe, graph } = prepared;
   const store = openStore(opts.cacheDir, recipePath, io);
-  const keys = await buildKeyContext(recipe, chooseBackend(opts.backend as BackendName | undefined), data.value);
+  const keys = await buildKeyContext(recipe, chooseBackend(opts.backend as BackendName | undefined), prepared.dataFingerprints);
   const predictions = await predict(graph, { store, scope: recipe.file, keys });
   if (opts.json) {
     const nodes = predictions.map((p) => ({

@@ -16,6 +16,7 @@ import { loadRecipe } from '../../recipe/load-recipe.js';
 import type { ValidatedRecipe } from '../../recipe/types.js';
 import { registerBuiltinStages } from '../../stages/builtin.js';
 import type { Io } from '../io.js';
+import { formatDiagnostics } from '../print-diagnostics.js';
 
 export interface Prepared {
   recipe: ValidatedRecipe;
@@ -53,4 +54,28 @@ export function parseJobs(value: string | undefined, cores: number): number | st
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) return `--jobs expects a positive integer, got ${JSON.stringify(value)}`;
   return n;
+}
+
+/**
+ * prepare() plus the datasets' fingerprints, printing diagnostics on failure:
+ * what `plan`, `run` and `reproduce` need before they can compute keys.
+ * Returns undefined after reporting (the caller exits 2).
+ */
+export async function prepareWithData(
+  recipePath: string,
+  set: string[],
+  io: Io,
+  subject = recipePath,
+): Promise<(Prepared & { dataFingerprints: Record<string, string> }) | undefined> {
+  const prepared = await prepare(recipePath, set, io);
+  if (!prepared.ok) {
+    io.err(formatDiagnostics(prepared.diagnostics, subject));
+    return undefined;
+  }
+  const data = await fingerprints(prepared.value);
+  if (!data.ok) {
+    io.err(formatDiagnostics(data.diagnostics, subject));
+    return undefined;
+  }
+  return { ...prepared.value, dataFingerprints: data.value };
 }

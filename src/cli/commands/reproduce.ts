@@ -13,9 +13,8 @@ import { CacheStore } from '../../cache/index.js';
 import type { RunRecord } from '../../run/run-record.js';
 import type { Io } from '../io.js';
 import { EXIT } from '../io.js';
-import { formatDiagnostics } from '../print-diagnostics.js';
 import { execute } from './run.js';
-import { fingerprints, parseJobs, prepare } from './prepare.js';
+import { parseJobs, prepareWithData } from './prepare.js';
 import { availableParallelism } from 'node:os';
 
 export interface ReproduceOptions {
@@ -47,24 +46,16 @@ export async function reproduceCommand(recordPath: string, opts: ReproduceOption
   const recipeFile = join(work, `${original.recipe.name}.yaml`);
   await writeFile(recipeFile, stringify(absolutize(original.recipe.resolved, dirname(original.recipe.file)), { lineWidth: 0 }));
   try {
-    const prepared = await prepare(recipeFile, [], io);
-    if (!prepared.ok) {
-      io.err(formatDiagnostics(prepared.diagnostics, recordPath));
-      return EXIT.invalid;
-    }
-    const data = await fingerprints(prepared.value);
-    if (!data.ok) {
-      io.err(formatDiagnostics(data.diagnostics, recordPath));
-      return EXIT.invalid;
-    }
+    const prepared = await prepareWithData(recipeFile, [], io, recordPath);
+    if (!prepared) return EXIT.invalid;
     const runDir = resolve(io.cwd, opts.out ?? join(dirname(resolve(io.cwd, recordPath)), 'reproduce'));
     const record = await execute({
-      recipe: prepared.value.recipe,
-      graph: prepared.value.graph,
+      recipe: prepared.recipe,
+      graph: prepared.graph,
       store: new CacheStore({ dir: cacheDir }),
       runDir,
       jobs,
-      dataFingerprints: data.value,
+      dataFingerprints: prepared.dataFingerprints,
       opts: { json: opts.json, logLevel: opts.logLevel, backend: original.versions.backend },
       io,
     });

@@ -14,9 +14,8 @@ import type { Io } from '../io.js';
 import { EXIT } from '../io.js';
 import { createRunLogger, LOG_LEVELS } from '../logger.js';
 import type { LogLevel } from '../logger.js';
-import { formatDiagnostics } from '../print-diagnostics.js';
 import { ProgressRenderer } from '../progress.js';
-import { fingerprints, openStore, parseJobs, prepare } from './prepare.js';
+import { openStore, parseJobs, prepareWithData } from './prepare.js';
 
 export interface RunOptions {
   set: string[];
@@ -36,20 +35,12 @@ export async function runCommand(recipePath: string, opts: RunOptions, io: Io): 
     io.err(`modelpress run: ${usage}\n`);
     return EXIT.invalid;
   }
-  const prepared = await prepare(recipePath, opts.set, io);
-  if (!prepared.ok) {
-    io.err(formatDiagnostics(prepared.diagnostics, recipePath));
-    return EXIT.invalid;
-  }
-  const { recipe, graph } = prepared.value;
-  const data = await fingerprints(prepared.value);
-  if (!data.ok) {
-    io.err(formatDiagnostics(data.diagnostics, recipePath));
-    return EXIT.invalid;
-  }
+  const prepared = await prepareWithData(recipePath, opts.set, io);
+  if (!prepared) return EXIT.invalid;
+  const { recipe, graph, dataFingerprints } = prepared;
   const store = openStore(opts.cacheDir, recipePath, io);
   const runDir = resolve(io.cwd, opts.out ?? join('runs', recipe.name, timestamp()));
-  const result = await execute({ recipe, graph, store, runDir, jobs: jobs as number, dataFingerprints: data.value, opts, io });
+  const result = await execute({ recipe, graph, store, runDir, jobs: jobs as number, dataFingerprints, opts, io });
   io.out(`run record: ${join(runDir, 'run.json')}\n`);
   return exitCodeFor(result);
 }
