@@ -109,6 +109,23 @@ export interface StageDefinition<Config = Record<string, Json>> {
   run(ctx: StageContext, config: Config, inputs: StageInputs): Promise<StageResult>;
 }
 
+/**
+ * Thrown by a stage when its `with:` config cannot apply to its inputs (a
+ * layer pattern matching no layer, a structure that cannot be cut). `path` is
+ * relative to `with:`; the runner turns it into a located recipe error
+ * (file:line:column of that key), instead of a bare stack trace.
+ */
+export class StageConfigError extends Error {
+  constructor(
+    message: string,
+    readonly path: (string | number)[],
+    readonly hints: string[] = [],
+  ) {
+    super(message);
+    this.name = 'StageConfigError';
+  }
+}
+
 const NAME = /^[a-z][a-z0-9-]*(\/[a-z][a-z0-9-]*)?$/;
 
 /**

@@ -4,6 +4,7 @@
  * pipes) every event is a plain line.
  */
 import type { RunEvent } from '../run/events.js';
+import { formatDiagnostic } from './print-diagnostics.js';
 import type { Io } from './io.js';
 import type { LogLevel } from './logger.js';
 import { eventLevel, LOG_LEVELS } from './logger.js';
@@ -70,6 +71,8 @@ export class ProgressRenderer {
         // The message already ends with the thrown error's message; show the rest of its cause chain.
         const causes: string[] = [];
         for (let c = e.cause?.cause; c && causes.length < 5; c = c.cause) causes.push(`\n         caused by: ${c.name}: ${c.message}`);
+        // A config error found while running is shown like a validation error.
+        if (e.diagnostic) return `  FAILED ${e.node}\n${formatDiagnostic(e.diagnostic)}`;
         return `  FAILED ${e.message}${causes.join('')}`;
       }
       case 'node-skipped':

@@ -30,6 +30,7 @@ export const DIAGNOSTIC_CODES = [
   'dependency-cycle',
   'unknown-loader',
   'data-error',
+  'stage-config',
 ] as const;
 
 export type DiagnosticCode = (typeof DIAGNOSTIC_CODES)[number];

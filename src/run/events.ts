@@ -4,6 +4,7 @@
  * file; core code never prints.
  */
 import type { Json, StageProgress } from '../plugin.js';
+import type { Diagnostic } from '../recipe/diagnostic.js';
 import type { SerializedError } from './stage-failure.js';
 
 export type NodeStatus = 'ran' | 'cached' | 'failed' | 'skipped' | 'cancelled';
@@ -17,7 +18,7 @@ export type RunEvent =
   | { type: 'cache-corrupt'; node: string; key: string; reason: string }
   | { type: 'node-finished'; node: string; durationMs: number; metrics: Record<string, Json> }
   // `cause`: the error the stage threw, with its own cause chain (kept so the log shows the root cause).
-  | { type: 'node-failed'; node: string; message: string; phase: FailurePhase; cause?: SerializedError }
+  | { type: 'node-failed'; node: string; message: string; phase: FailurePhase; cause?: SerializedError; diagnostic?: Diagnostic }
   | { type: 'node-skipped'; node: string; because: string }
   | { type: 'run-finished'; status: RunStatus; counts: Record<NodeStatus, number>; durationMs: number };
 

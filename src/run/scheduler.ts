@@ -18,6 +18,9 @@ import type { PlanGraph, PlanNode } from '../plan/graph.js';
 import { keyOf, keyRecord } from '../plan/key-record.js';
 import type { KeyContext, KeyRecord } from '../plan/key-record.js';
 import { reasonsFor } from '../plan/predict.js';
+import type { Diagnostic } from '../recipe/diagnostic.js';
+import { formatPath } from '../recipe/diagnostic.js';
+import { locate } from '../recipe/tree.js';
 import type { ValidatedRecipe } from '../recipe/types.js';
 import type { EventSink, FailurePhase, NodeStatus, RunStatus } from './events.js';
 import { StageFailure } from './stage-failure.js';
@@ -132,7 +135,8 @@ async function runNode(node: PlanNode, results: Map<string, NodeResult>, opts: E
 
   const fail = (phase: FailurePhase, cause: SerializedError): NodeResult => {
     const failure = new StageFailure(node.id, node.source, node.def.name, phase, cause);
-    opts.onEvent({ type: 'node-failed', node: node.id, message: failure.message, phase, cause });
+    const diagnostic = configDiagnostic(node, cause, opts.recipe);
+    opts.onEvent({ type: 'node-failed', node: node.id, message: failure.message, phase, cause, ...(diagnostic ? { diagnostic } : {}) });
     return { ...empty(node.id, 'failed'), key, record, durationMs: performance.now() - t0, error: { phase, message: failure.message, cause }, reasons };
   };
 
@@ -202,6 +206,23 @@ function stageInputs(node: PlanNode, upstream: NodeResult[], graph: PlanGraph): 
   });
   const model = list.find((u) => u.outputs.model)?.outputs.model;
   return { upstream: list, ...(model ? { model } : {}) };
+}
+
+/**
+ * A StageConfigError names a key of the stage's `with:`; point at it in the
+ * recipe like a validation error, so "pattern `dense_3` matches no layer"
+ * comes with file:line:column and a caret.
+ */
+function configDiagnostic(node: PlanNode, cause: SerializedError, recipe: ValidatedRecipe): Diagnostic | undefined {
+  if (!cause.configPath) return undefined;
+  const path = ['stages', node.stage.index, 'with', ...cause.configPath];
+  return {
+    code: 'stage-config',
+    message: `stage ${node.id}: ${cause.message}`,
+    path: formatPath(path),
+    loc: locate(recipe.tree, path, { key: typeof cause.configPath.at(-1) === 'string' }),
+    ...(cause.hints && cause.hints.length > 0 ? { hints: cause.hints } : {}),
+  };
 }
 
 /** Node ids contain brackets and `=`; keep file names portable. */

@@ -10,6 +10,9 @@ export interface SerializedError {
   message: string;
   stack?: string;
   cause?: SerializedError;
+  /** StageConfigError: the offending key, relative to the stage's `with:`. */
+  configPath?: (string | number)[];
+  hints?: string[];
 }
 
 export class StageFailure extends Error {
@@ -31,6 +34,11 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
     const out: SerializedError = { name: err.name, message: err.message };
     if (err.stack) out.stack = err.stack;
     if (err.cause !== undefined && depth < 5) out.cause = serializeError(err.cause, depth + 1);
+    const extra = err as Error & { path?: unknown; hints?: unknown };
+    if (err.name === 'StageConfigError' && Array.isArray(extra.path)) {
+      out.configPath = extra.path as (string | number)[];
+      if (Array.isArray(extra.hints)) out.hints = extra.hints as string[];
+    }
     return out;
   }
   return { name: 'Error', message: String(err) };
