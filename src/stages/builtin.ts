@@ -6,9 +6,10 @@
  */
 import type { StageRegistry } from '../plugin-registry.js';
 import type { StageDefinition } from '../plugin.js';
+import { quantizeStage } from './quantize.js';
 import { trainStage } from './train.js';
 
-export const BUILTIN_STAGES: readonly StageDefinition<any>[] = [trainStage];
+export const BUILTIN_STAGES: readonly StageDefinition<any>[] = [trainStage, quantizeStage];
 
 export function registerBuiltinStages(registry: StageRegistry): void {
   for (const def of BUILTIN_STAGES) registry.register(def, 'builtin');
