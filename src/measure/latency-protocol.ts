@@ -1,0 +1,72 @@
+/**
+ * Messages between `measureLatency` (parent) and latency-child.ts (a separate
+ * Node process), over the child_process IPC channel with JSON serialisation.
+ * Types only: both sides import this without pulling in the other.
+ */
+
+/** The runtimes a device can name. */
+export type LatencyRuntime = 'wasm' | 'cpu' | 'tfjs-node';
+
+export const LATENCY_RUNTIMES: readonly LatencyRuntime[] = ['wasm', 'cpu', 'tfjs-node'];
+
+/** Why the timed loop ended. */
+export type StopReason =
+  /** p50 and p95 confidence intervals both within ±targetRelativeSpread. */
+  | 'stable'
+  /** maxRuns timed runs done before that. */
+  | 'maxRuns'
+  /** maxSeconds of warm-up + timed runs spent before that. */
+  | 'maxSeconds';
+
+/** Parent -> child: what to measure (options already validated, defaults applied). */
+export interface LatencyTask {
+  modelDir: string;
+  runtime: LatencyRuntime;
+  threads: number;
+  batch: number;
+  warmup: number;
+  minRuns: number;
+  maxRuns: number;
+  targetRelativeSpread: number;
+  maxSeconds: number;
+  seed: number;
+  maxSamples: number;
+}
+
+/** Child -> parent: the measurement (see LatencyResult in latency.ts for field docs). */
+export interface LatencyChildReport {
+  pid: number;
+  nodeVersion: string;
+  tfjsVersion: string;
+  backendActual: string;
+  threadsActual: number | null;
+  notes: string[];
+  inputShapes: number[][];
+  loadMs: number;
+  warmupRuns: number;
+  runs: number;
+  measureSeconds: number;
+  stopReason: StopReason;
+  stable: boolean;
+  p50Ms: number;
+  p95Ms: number;
+  meanMs: number;
+  minMs: number;
+  maxMs: number;
+  stdevMs: number;
+  spread: number;
+  p50IntervalMs: [number, number] | null;
+  p95IntervalMs: [number, number] | null;
+  samplesMs?: number[];
+}
+
+/** What went wrong in the child, for the parent's LatencyError code. */
+export type ChildFailure = 'model' | 'runtime' | 'measure';
+
+export type ChildMessage =
+  /** Sent once the child listens for the task: a message sent earlier could be emitted before any listener exists. */
+  | { type: 'ready' }
+  | { type: 'result'; report: LatencyChildReport }
+  | { type: 'error'; failure: ChildFailure; message: string };
+
+export type ParentMessage = { type: 'task'; task: LatencyTask };

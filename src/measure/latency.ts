@@ -1,0 +1,364 @@
+/**
+ * Inference latency of a tfjs model on a device's runtime, measured in a
+ * separate Node process (dist/measure/latency-child.js; see there for what
+ * one timed run is and why a process).
+ *
+ * The parent's job: validate options ("Expected X, got Y"), fail fast and
+ * clearly on what it can check itself (a missing model directory, tfjs-node
+ * not installed, the child not built), start the child with a clean Node
+ * (no inherited execArgv such as Jest's --experimental-vm-modules), hand it
+ * the task, and turn every way the child can end into either a result or a
+ * LatencyError with a one-line message: the child's own error, a crash (exit
+ * code or signal, with the tail of its stderr), or a timeout (killed after
+ * maxSeconds + graceSeconds).
+ */
+import { fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { isInstalled } from '../engine/backend.js';
+import { MODEL_JSON_FILENAME } from '../engine/model-io.js';
+import { PACKAGE_ROOT } from '../package-info.js';
+import {
+  LATENCY_RUNTIMES,
+  type ChildMessage,
+  type LatencyChildReport,
+  type LatencyRuntime,
+  type LatencyTask,
+  type ParentMessage,
+} from './latency-protocol.js';
+
+export type { LatencyRuntime, StopReason } from './latency-protocol.js';
+export { LATENCY_RUNTIMES } from './latency-protocol.js';
+
+/** The compiled child entry: child processes run dist/ code, never TypeScript. */
+export const LATENCY_CHILD = join(PACKAGE_ROOT, 'dist', 'measure', 'latency-child.js');
+
+export interface LatencyOptions {
+  /** tfjs backend to measure on. Example: 'wasm'. */
+  runtime: LatencyRuntime;
+  /**
+   * Threads requested (wasm: XNNPACK's pool via setThreadsCount). Default: 1.
+   * tfjs-backend-wasm 4.22 is single-threaded in Node whatever is asked, and
+   * the cpu backend always is; `threadsActual` in the result says what ran.
+   */
+  threads?: number;
+  /** Examples per inference (the input's batch dimension). Default: 1. */
+  batch?: number;
+  /** Untimed runs first (JIT, XNNPACK operator setup, allocator warm-up). Default: 10. */
+  warmup?: number;
+  /** Timed runs at least (unless maxSeconds runs out first). Default: 30. */
+  minRuns?: number;
+  /** Timed runs at most. Default: 1000. */
+  maxRuns?: number;
+  /**
+   * Stop once the ~95% confidence intervals of p50 and p95 are both within
+   * ±this fraction of their estimate (see sample-stats.ts). Default: 0.05.
+   */
+  targetRelativeSpread?: number;
+  /** Time for warm-up + timed runs in the child, in seconds. Default: 10. */
+  maxSeconds?: number;
+  /**
+   * Extra time for the child to start, load tfjs and the model, and report,
+   * in seconds; the child is killed after maxSeconds + graceSeconds. Default: 30.
+   */
+  graceSeconds?: number;
+  /** Seed of the random input. Default: 0. */
+  seed?: number;
+  /** Return up to this many raw per-run times (strided over the run order). Default: 0 (none). */
+  maxSamples?: number;
+  /** Node flags for the child, e.g. ['--max-old-space-size=512']. Default: none. */
+  execArgv?: readonly string[];
+  /** Aborting kills the child and rejects with an AbortError. */
+  signal?: AbortSignal;
+}
+
+/** A latency measurement. Times in milliseconds per inference of `batch` examples. */
+export interface LatencyResult {
+  runtime: LatencyRuntime;
+  /** The tfjs backend that ran ('wasm', 'cpu', 'tensorflow' for tfjs-node). */
+  backendActual: string;
+  threadsRequested: number;
+  /** Threads the backend reports using; null when it does not say (tfjs-node). */
+  threadsActual: number | null;
+  batch: number;
+  /** Warm-up runs done (fewer than asked when half of maxSeconds ran out). */
+  warmup: number;
+  /** Timed runs. */
+  runs: number;
+  stopReason: LatencyChildReport['stopReason'];
+  /** The p50/p95 intervals met targetRelativeSpread at the end. */
+  stable: boolean;
+  /** Nearest-rank percentiles. */
+  p50Ms: number;
+  p95Ms: number;
+  meanMs: number;
+  minMs: number;
+  maxMs: number;
+  stdevMs: number;
+  /** p95Ms / p50Ms. */
+  spread: number;
+  /** ~95% distribution-free confidence intervals; null with too few runs. */
+  p50IntervalMs: [number, number] | null;
+  p95IntervalMs: [number, number] | null;
+  /** Up to maxSamples raw times in run order; absent when maxSamples is 0. */
+  samplesMs?: number[];
+  /** Input tensor shapes used, batch included. */
+  inputShapes: number[][];
+  /** Time the child took to load the model (not part of the latency). */
+  loadMs: number;
+  /** Wall time of warm-up + timed runs in the child, in seconds. */
+  measureSeconds: number;
+  /** Facts worth showing next to the numbers (e.g. threads not applied). */
+  notes: string[];
+  /** The child process (never this process). */
+  pid: number;
+  nodeVersion: string;
+  tfjsVersion: string;
+}
+
+export type LatencyErrorCode =
+  /** The model directory or model.json is missing, or the child could not load the model. */
+  | 'model'
+  /** The runtime is not installed or failed to initialise. */
+  | 'runtime'
+  /** dist/measure/latency-child.js is missing (not built). */
+  | 'not-built'
+  /** The child exited or was killed without reporting. */
+  | 'crashed'
+  /** The child did not report within maxSeconds + graceSeconds and was killed. */
+  | 'timeout'
+  /** The child reported a failure while measuring. */
+  | 'failed';
+
+/** An expected failure of a latency measurement; `message` is one line meant for users. */
+export class LatencyError extends Error {
+  override readonly name = 'LatencyError';
+  /** The child process, when one was started. */
+  readonly pid: number | undefined;
+
+  constructor(
+    readonly code: LatencyErrorCode,
+    message: string,
+    options?: ErrorOptions & { pid?: number | undefined },
+  ) {
+    super(message, options);
+    this.pid = options?.pid;
+  }
+}
+
+const DEFAULTS = {
+  threads: 1,
+  batch: 1,
+  warmup: 10,
+  minRuns: 30,
+  maxRuns: 1000,
+  targetRelativeSpread: 0.05,
+  maxSeconds: 10,
+  graceSeconds: 30,
+  seed: 0,
+  maxSamples: 0,
+} as const;
+
+/** Bytes of the child's stderr kept for a crash message. */
+const STDERR_TAIL = 2000;
+
+/**
+ * Measures the latency of the model in `modelDir` on `options.runtime`.
+ *
+ * @throws TypeError "Expected X, got Y" for invalid options.
+ * @throws LatencyError (see LatencyErrorCode) for everything else expected.
+ */
+export async function measureLatency(modelDir: string, options: LatencyOptions): Promise<LatencyResult> {
+  const task = checkOptions(modelDir, options);
+  const graceSeconds = nonNegative('graceSeconds', options.graceSeconds ?? DEFAULTS.graceSeconds);
+  const execArgv = options.execArgv ?? [];
+  if (!Array.isArray(execArgv) || !execArgv.every((a) => typeof a === 'string')) {
+    throw new TypeError(`Expected execArgv to be a list of strings, got ${show(execArgv)}`);
+  }
+  options.signal?.throwIfAborted();
+
+  await checkModelDir(task.modelDir);
+  if (task.runtime === 'tfjs-node' && !isInstalled('@tensorflow/tfjs-node')) {
+    throw new LatencyError(
+      'runtime',
+      'runtime tfjs-node is not installed (npm install @tensorflow/tfjs-node; it downloads libtensorflow, ' +
+        'so it needs internet at install time); measure on wasm or cpu instead',
+    );
+  }
+  if (!existsSync(LATENCY_CHILD)) {
+    throw new LatencyError('not-built', `${LATENCY_CHILD} is missing: build modelpress first (npm run build)`);
+  }
+
+  const report = await runChild(task, { graceSeconds, execArgv: [...execArgv], signal: options.signal });
+  const { pid, nodeVersion, tfjsVersion, backendActual, threadsActual, notes, inputShapes, loadMs, warmupRuns, ...timing } = report;
+  return {
+    runtime: task.runtime,
+    backendActual,
+    threadsRequested: task.threads,
+    threadsActual,
+    batch: task.batch,
+    warmup: warmupRuns,
+    ...timing,
+    inputShapes,
+    loadMs,
+    notes,
+    pid,
+    nodeVersion,
+    tfjsVersion,
+  };
+}
+
+interface ChildOptions {
+  graceSeconds: number;
+  execArgv: string[];
+  signal: AbortSignal | undefined;
+}
+
+function runChild(task: LatencyTask, opts: ChildOptions): Promise<LatencyChildReport> {
+  return new Promise((resolvePromise, reject) => {
+    const child = fork(LATENCY_CHILD, [], {
+      execArgv: opts.execArgv,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json',
+      // Keep libtensorflow's C++ logging (tfjs-node) off the captured stderr.
+      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: process.env['TF_CPP_MIN_LOG_LEVEL'] ?? '2' },
+    });
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-STDERR_TAIL);
+    });
+    child.stdout?.resume(); // drained, so a chatty child never blocks on a full pipe
+
+    let settled = false;
+    const limitMs = (task.maxSeconds + opts.graceSeconds) * 1000;
+    const timer = setTimeout(() => {
+      fail(
+        new LatencyError(
+          'timeout',
+          `latency child (pid ${child.pid}) did not report within ${formatSeconds(limitMs / 1000)} ` +
+            `(maxSeconds ${task.maxSeconds} + graceSeconds ${opts.graceSeconds}) and was killed`,
+          { pid: child.pid },
+        ),
+      );
+    }, limitMs);
+    const onAbort = (): void => fail(opts.signal?.reason instanceof Error ? opts.signal.reason : new DOMException('aborted', 'AbortError'));
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const cleanup = (): void => {
+      settled = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+    };
+    const fail = (error: Error): void => {
+      if (settled) return;
+      cleanup();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      reject(error);
+    };
+
+    child.on('message', (message: ChildMessage) => {
+      if (settled) return;
+      if (message.type === 'ready') {
+        child.send({ type: 'task', task } satisfies ParentMessage, (error) => {
+          if (error) fail(new LatencyError('crashed', `latency child did not accept the task: ${error.message}`, { cause: error, pid: child.pid }));
+        });
+      } else if (message.type === 'result') {
+        cleanup();
+        resolvePromise(message.report);
+      } else if (message.type === 'error') {
+        const code = message.failure === 'model' ? 'model' : message.failure === 'runtime' ? 'runtime' : 'failed';
+        fail(new LatencyError(code, `latency on ${task.runtime}: ${message.message}`, { pid: child.pid }));
+      }
+    });
+    child.on('error', (error) => fail(new LatencyError('crashed', `latency child failed to start: ${error.message}`, { cause: error })));
+    // 'close', not 'exit': it comes after the IPC channel and stdio are drained,
+    // so a result sent just before exiting is never mistaken for a crash.
+    child.on('close', (code, signal) => {
+      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      const tail = lastLines(stderr);
+      fail(new LatencyError('crashed', `latency child (pid ${child.pid}) ${how} before reporting${tail ? `: ${tail}` : ''}`, { pid: child.pid }));
+    });
+  });
+}
+
+function checkOptions(modelDir: string, options: LatencyOptions): LatencyTask {
+  if (typeof modelDir !== 'string' || modelDir === '') throw new TypeError(`Expected modelDir to be a path, got ${show(modelDir)}`);
+  if (options === null || typeof options !== 'object') throw new TypeError(`Expected options to be an object, got ${show(options)}`);
+  const { runtime } = options;
+  if (!LATENCY_RUNTIMES.includes(runtime)) {
+    throw new TypeError(`Expected runtime to be one of ${LATENCY_RUNTIMES.join(', ')}, got ${show(runtime)}`);
+  }
+  const minRuns = positiveInt('minRuns', options.minRuns ?? DEFAULTS.minRuns);
+  const maxRuns = positiveInt('maxRuns', options.maxRuns ?? DEFAULTS.maxRuns);
+  if (maxRuns < minRuns) throw new TypeError(`Expected maxRuns to be >= minRuns (${minRuns}), got ${maxRuns}`);
+  const target = options.targetRelativeSpread ?? DEFAULTS.targetRelativeSpread;
+  if (typeof target !== 'number' || !(target > 0)) {
+    throw new TypeError(`Expected targetRelativeSpread to be a number > 0, got ${show(target)}`);
+  }
+  const maxSeconds = options.maxSeconds ?? DEFAULTS.maxSeconds;
+  if (typeof maxSeconds !== 'number' || !(maxSeconds > 0) || !Number.isFinite(maxSeconds)) {
+    throw new TypeError(`Expected maxSeconds to be a finite number > 0, got ${show(maxSeconds)}`);
+  }
+  const seed = options.seed ?? DEFAULTS.seed;
+  if (!Number.isSafeInteger(seed)) throw new TypeError(`Expected seed to be an integer, got ${show(seed)}`);
+  return {
+    modelDir: resolve(modelDir),
+    runtime,
+    threads: positiveInt('threads', options.threads ?? DEFAULTS.threads),
+    batch: positiveInt('batch', options.batch ?? DEFAULTS.batch),
+    warmup: nonNegativeInt('warmup', options.warmup ?? DEFAULTS.warmup),
+    minRuns,
+    maxRuns,
+    targetRelativeSpread: target,
+    maxSeconds,
+    seed,
+    maxSamples: nonNegativeInt('maxSamples', options.maxSamples ?? DEFAULTS.maxSamples),
+  };
+}
+
+/** The parent checks the directory itself: a clear error without paying for a process and tfjs. */
+async function checkModelDir(dir: string): Promise<void> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info) throw new LatencyError('model', `${dir}: no such model directory`);
+  if (info.isDirectory()) {
+    const json = await stat(join(dir, MODEL_JSON_FILENAME)).catch(() => undefined);
+    if (!json?.isFile()) throw new LatencyError('model', `${dir}: no model.json (not a tfjs model directory)`);
+  }
+}
+
+function positiveInt(key: string, v: unknown): number {
+  if (!Number.isSafeInteger(v) || (v as number) < 1) throw new TypeError(`Expected ${key} to be a positive integer, got ${show(v)}`);
+  return v as number;
+}
+
+function nonNegativeInt(key: string, v: unknown): number {
+  if (!Number.isSafeInteger(v) || (v as number) < 0) throw new TypeError(`Expected ${key} to be an integer >= 0, got ${show(v)}`);
+  return v as number;
+}
+
+function nonNegative(key: string, v: unknown): number {
+  if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new TypeError(`Expected ${key} to be a finite number >= 0, got ${show(v)}`);
+  return v;
+}
+
+/** The last non-empty lines of the child's stderr, joined, for a one-line message. */
+function lastLines(text: string, count = 3): string {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(-count)
+    .join(' | ');
+}
+
+function formatSeconds(s: number): string {
+  return `${Number(s.toFixed(3))} s`;
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'number') return String(v);
+  if (Array.isArray(v)) return JSON.stringify(v);
+  return JSON.stringify(v) ?? String(v);
+}
