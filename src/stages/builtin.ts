@@ -7,10 +7,11 @@
 import type { StageRegistry } from '../plugin-registry.js';
 import type { StageDefinition } from '../plugin.js';
 import { distillStage } from './distill.js';
+import { pruneStage } from './prune.js';
 import { quantizeStage } from './quantize.js';
 import { trainStage } from './train.js';
 
-export const BUILTIN_STAGES: readonly StageDefinition<any>[] = [trainStage, distillStage, quantizeStage];
+export const BUILTIN_STAGES: readonly StageDefinition<any>[] = [trainStage, pruneStage, distillStage, quantizeStage];
 
 export function registerBuiltinStages(registry: StageRegistry): void {
   for (const def of BUILTIN_STAGES) registry.register(def, 'builtin');
