@@ -9,9 +9,10 @@ import type { StageDefinition } from '../plugin.js';
 import { distillStage } from './distill.js';
 import { pruneStage } from './prune.js';
 import { quantizeStage } from './quantize.js';
+import { shareStage } from './share.js';
 import { trainStage } from './train.js';
 
-export const BUILTIN_STAGES: readonly StageDefinition<any>[] = [trainStage, pruneStage, distillStage, quantizeStage];
+export const BUILTIN_STAGES: readonly StageDefinition<any>[] = [trainStage, pruneStage, shareStage, quantizeStage, distillStage];
 
 export function registerBuiltinStages(registry: StageRegistry): void {
   for (const def of BUILTIN_STAGES) registry.register(def, 'builtin');
