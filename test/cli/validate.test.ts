@@ -7,7 +7,7 @@ describe('modelpress validate', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await writeTree({
-      'bad.yaml': 'version: 1\nname: demo\nstages:\n  - id: a\n    uses: prune\n    wiht: {}\n',
+      'bad.yaml': 'version: 1\nname: demo\nstages:\n  - id: a\n    uses: purne\n    wiht: {}\n',
       'broken.yaml': 'version: 1\nname: [demo\n',
       'team.yaml': 'vars: { n: 3 }\n',
       'good.yaml': [
@@ -65,10 +65,10 @@ describe('modelpress validate', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(
       [
-        'bad.yaml:5:11: error[unknown-stage]: unknown stage type `prune`',
-        '  5 |     uses: prune',
+        'bad.yaml:5:11: error[unknown-stage]: unknown stage type `purne` (did you mean `prune`?)',
+        '  5 |     uses: purne',
         '    |           ^^^^^',
-        '  = registered stages: `train`',
+        '  = registered stages: `distill`, `prune`, `quantize`, `share`, `train`',
         '  = stages from plugins need the plugin listed under `plugins:`',
         '',
         'bad.yaml:6:5: error[unknown-key]: unknown key `wiht` in `stages[0]` (did you mean `with`?)',
