@@ -106,6 +106,12 @@ export interface StageDefinition<Config = Record<string, Json>> {
    * once (e.g. `select`) instead of fanning out along with it.
    */
   fanIn?: boolean;
+  /**
+   * Files or directories (relative to the recipe) this node reads besides
+   * its inputs, e.g. a teacher model given by path. Their content digests
+   * enter the node's cache key, so editing them re-runs the node.
+   */
+  fileInputs?(config: Config): string[];
   run(ctx: StageContext, config: Config, inputs: StageInputs): Promise<StageResult>;
 }
 

@@ -8,6 +8,7 @@ import { digestDirectory, digestFile } from '../cache/index.js';
 import { PACKAGE_VERSION } from '../package-info.js';
 import type { Json } from '../plugin.js';
 import type { ValidatedRecipe } from '../recipe/types.js';
+import type { PlanGraph } from './graph.js';
 import type { KeyContext } from './key-record.js';
 
 /**
@@ -15,7 +16,20 @@ import type { KeyContext } from './key-record.js';
  * data-fingerprints.ts). Every node's key holds all of them: simple and
  * never stale, at the price of re-running on a change to any dataset.
  */
-export async function buildKeyContext(recipe: ValidatedRecipe, backend: string, dataFingerprints: Record<string, string>): Promise<KeyContext> {
+export async function buildKeyContext(
+  recipe: ValidatedRecipe,
+  backend: string,
+  dataFingerprints: Record<string, string>,
+  graph?: PlanGraph,
+): Promise<KeyContext> {
+  const nodeFiles = new Map<string, Record<string, string>>();
+  for (const node of graph?.nodes ?? []) {
+    const files = node.def.fileInputs?.(node.config) ?? [];
+    if (files.length === 0) continue;
+    const digests: Record<string, string> = {};
+    for (const f of files) digests[f] = await digestPath(resolve(recipe.dir, f));
+    nodeFiles.set(node.id, digests);
+  }
   const pluginCode = new Map<string, string>();
   for (const spec of recipe.plugins) {
     if (spec.startsWith('.') || isAbsolute(spec)) {
@@ -39,5 +53,13 @@ export async function buildKeyContext(recipe: ValidatedRecipe, backend: string, 
     data: dataFingerprints,
     seed: recipe.seed,
     backend,
+    nodeFiles,
   };
+}
+
+/** A file's or directory's content digest; a missing path gets a marker (the stage reports it). */
+async function digestPath(path: string): Promise<string> {
+  if (!existsSync(path)) return 'missing';
+  if (statSync(path).isFile()) return `sha256:${(await digestFile(path)).sha256}`;
+  return (await digestDirectory(path)).digest;
 }

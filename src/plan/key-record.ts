@@ -25,6 +25,8 @@ export interface KeyRecord {
   config: Json;
   inputs: { outputs: Record<string, string> }[];
   model?: Json;
+  /** Digests of the node's `fileInputs` (path relative to the recipe -> digest). */
+  files?: Record<string, string>;
   data: Json;
   seed: number;
   backend: string;
@@ -40,6 +42,8 @@ export interface KeyContext {
   data: Json;
   seed: number;
   backend: string;
+  /** Node id -> digests of its stage's `fileInputs`. */
+  nodeFiles?: Map<string, Record<string, string>>;
 }
 
 export function keyRecord(node: PlanNode, upstream: Record<string, string>[], ctx: KeyContext): KeyRecord {
@@ -50,6 +54,7 @@ export function keyRecord(node: PlanNode, upstream: Record<string, string>[], ct
     config: node.config,
     inputs: upstream.map((outputs) => ({ outputs })),
     ...(node.inputs.length === 0 && ctx.model !== undefined ? { model: ctx.model } : {}),
+    ...(ctx.nodeFiles?.get(node.id) ? { files: ctx.nodeFiles.get(node.id)! } : {}),
     data: ctx.data,
     seed: ctx.seed,
     backend: ctx.backend,
@@ -81,6 +86,9 @@ export function explainKeyChange(prev: KeyRecord | undefined, next: KeyRecord): 
     }
   }
   if (canonicalJson(prev.model ?? null) !== canonicalJson(next.model ?? null)) reasons.push('recipe model changed');
+  for (const f of new Set([...Object.keys(prev.files ?? {}), ...Object.keys(next.files ?? {})])) {
+    if (prev.files?.[f] !== next.files?.[f]) reasons.push(`file ${f} changed`);
+  }
   reasons.push(...diffJson('data', prev.data, next.data));
   if (prev.seed !== next.seed) reasons.push(`seed ${prev.seed} -> ${next.seed}`);
   if (prev.backend !== next.backend) reasons.push(`backend ${prev.backend} -> ${next.backend}`);

@@ -35,7 +35,7 @@ export interface RunRecipeOptions {
 export async function runRecipe(opts: RunRecipeOptions): Promise<{ record: RunRecord; result: ExecuteResult }> {
   const startedAt = new Date();
   await mkdir(opts.runDir, { recursive: true });
-  const keys = await buildKeyContext(opts.recipe, opts.backend, opts.dataFingerprints);
+  const keys = await buildKeyContext(opts.recipe, opts.backend, opts.dataFingerprints, opts.graph);
   const result = await executePlan({
     graph: opts.graph,
     recipe: opts.recipe,

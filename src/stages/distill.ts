@@ -143,6 +143,13 @@ export const distillStage = defineStage<DistillConfig>({
   description: 'Knowledge distillation: train a student to match a teacher\'s softened outputs (Hinton et al. 2015).',
   schema: distillSchema,
   outputs: ['model'],
+  // Models given by path are read at run time: their content must be in the key.
+  fileInputs(config) {
+    const files: string[] = [];
+    if (!STAGE_ID.test(config.teacher)) files.push(config.teacher);
+    if (config.student?.from) files.push(config.student.from);
+    return files;
+  },
   async run(ctx, config, inputs) {
     const tf = await ctx.engine.tf();
     const teacher = await resolveTeacher(ctx, config, inputs);

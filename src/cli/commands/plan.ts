@@ -23,7 +23,7 @@ export async function planCommand(recipePath: string, opts: PlanOptions, io: Io)
   if (!prepared) return EXIT.invalid;
   const { recipe, graph } = prepared;
   const store = openStore(opts.cacheDir, recipePath, io);
-  const keys = await buildKeyContext(recipe, chooseBackend(opts.backend as BackendName | undefined), prepared.dataFingerprints);
+  const keys = await buildKeyContext(recipe, chooseBackend(opts.backend as BackendName | undefined), prepared.dataFingerprints, graph);
   const predictions = await predict(graph, { store, scope: recipe.file, keys });
   if (opts.json) {
     const nodes = predictions.map((p) => ({
