@@ -1,21 +1,21 @@
 /**
- * Measurement, not a test (skipped unless MODELPRESS_MEASURE=1): a teacher
+ * Measurement, not a test (lives in bench/, outside `npm test`): a teacher
  * MLP [300, 100] trained 3 epochs on the 2,000-image MNIST slice teaches a
  * student MLP [30]; the same student trained alone with the same epochs,
  * optimizer and seed is the baseline. Test accuracy on 1,000 test images.
  *
- *   MODELPRESS_MEASURE=1 node --experimental-vm-modules node_modules/jest/bin/jest.js test/stages/distill-measure
+ *   MODELPRESS_MEASURE=1 node --experimental-vm-modules node_modules/jest/bin/jest.js --roots bench --testRegex 'measure[.]ts$'
  *
  * Optional: MEASURE_SEEDS=1,2,3  MEASURE_LR=0.001,0.005  MEASURE_EPOCHS=3 (student)
  * MEASURE_TEACHER=3:0.001 (teacher epochs:learningRate)  MEASURE_GRID=4:0.1,4:0.5 (T:alpha)
  * MEASURE_TIMING=1: precomputed vs per-batch teacher logits, 5 epochs, median of 3.
  */
-import type { Json } from '../../src/plugin.js';
-import { distillStage } from '../../src/stages/distill.js';
-import { trainStage } from '../../src/stages/train.js';
+import type { Json } from '../src/plugin.js';
+import { distillStage } from '../src/stages/distill.js';
+import { trainStage } from '../src/stages/train.js';
 import type { Tensor } from '@tensorflow/tfjs';
-import { createHarness } from './harness.js';
-import type { Harness } from './harness.js';
+import { createHarness } from '../test/stages/harness.js';
+import type { Harness } from '../test/stages/harness.js';
 
 const enabled = process.env.MODELPRESS_MEASURE === '1';
 const list = (v: string | undefined, d: number[]) => (v ? v.split(',').map(Number) : d);
