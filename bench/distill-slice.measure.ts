@@ -4,7 +4,7 @@
  * student MLP [30]; the same student trained alone with the same epochs,
  * optimizer and seed is the baseline. Test accuracy on 1,000 test images.
  *
- *   MODELPRESS_MEASURE=1 node --experimental-vm-modules node_modules/jest/bin/jest.js --roots bench --testRegex 'measure[.]ts$'
+ *   MODELPRESS_MEASURE=1 node --experimental-vm-modules node_modules/jest/bin/jest.js --roots bench --testMatch '<rootDir>/bench/distill-slice.measure.ts'
  *
  * Optional: MEASURE_SEEDS=1,2,3  MEASURE_LR=0.001,0.005  MEASURE_EPOCHS=3 (student)
  * MEASURE_TEACHER=3:0.001 (teacher epochs:learningRate)  MEASURE_GRID=4:0.1,4:0.5 (T:alpha)
