@@ -112,6 +112,11 @@ export interface StageDefinition<Config = Record<string, Json>> {
    * enter the node's cache key, so editing them re-runs the node.
    */
   fileInputs?(config: Config): string[];
+  /**
+   * Sections of the recipe this stage reads through `ctx.recipe` (beyond its
+   * own config); they enter its cache key. E.g. evaluate reads `devices`.
+   */
+  recipeInputs?: readonly ('devices' | 'model')[];
   run(ctx: StageContext, config: Config, inputs: StageInputs): Promise<StageResult>;
 }
 

@@ -54,6 +54,7 @@ export async function buildKeyContext(
     seed: recipe.seed,
     backend,
     nodeFiles,
+    recipeSections: { devices: recipe.devices as unknown as Json, model: (recipe.model ?? null) as Json },
   };
 }
 

@@ -27,6 +27,8 @@ export interface KeyRecord {
   model?: Json;
   /** Digests of the node's `fileInputs` (path relative to the recipe -> digest). */
   files?: Record<string, string>;
+  /** The recipe sections the stage declares in `recipeInputs` (e.g. devices). */
+  recipe?: Record<string, Json>;
   data: Json;
   seed: number;
   backend: string;
@@ -44,6 +46,8 @@ export interface KeyContext {
   backend: string;
   /** Node id -> digests of its stage's `fileInputs`. */
   nodeFiles?: Map<string, Record<string, string>>;
+  /** Recipe sections stages may declare in `recipeInputs`. */
+  recipeSections?: { devices: Json; model: Json };
 }
 
 export function keyRecord(node: PlanNode, upstream: Record<string, string>[], ctx: KeyContext): KeyRecord {
@@ -55,6 +59,9 @@ export function keyRecord(node: PlanNode, upstream: Record<string, string>[], ct
     inputs: upstream.map((outputs) => ({ outputs })),
     ...(node.inputs.length === 0 && ctx.model !== undefined ? { model: ctx.model } : {}),
     ...(ctx.nodeFiles?.get(node.id) ? { files: ctx.nodeFiles.get(node.id)! } : {}),
+    ...(node.def.recipeInputs?.length && ctx.recipeSections
+      ? { recipe: Object.fromEntries(node.def.recipeInputs.map((k) => [k, ctx.recipeSections![k]])) }
+      : {}),
     data: ctx.data,
     seed: ctx.seed,
     backend: ctx.backend,
@@ -86,6 +93,7 @@ export function explainKeyChange(prev: KeyRecord | undefined, next: KeyRecord): 
     }
   }
   if (canonicalJson(prev.model ?? null) !== canonicalJson(next.model ?? null)) reasons.push('recipe model changed');
+  reasons.push(...diffJson('recipe', prev.recipe, next.recipe));
   for (const f of new Set([...Object.keys(prev.files ?? {}), ...Object.keys(next.files ?? {})])) {
     if (prev.files?.[f] !== next.files?.[f]) reasons.push(`file ${f} changed`);
   }

@@ -13,6 +13,17 @@ import { graphOf, HEAD, useTempDirs, writeFiles } from './helpers.js';
 const registry = () => {
   const r = new StageRegistry();
   r.register(
+    defineStage({
+      name: 'reads-devices',
+      version: '1',
+      outputs: ['report'],
+      recipeInputs: ['devices'],
+      async run() {
+        throw new Error('not run here');
+      },
+    }),
+  );
+  r.register(
     defineStage<{ ref: string }>({
       name: 'reads-file',
       version: '1',
@@ -44,5 +55,21 @@ describe('fileInputs in cache keys', () => {
     const after = keyRecord(graph.nodes[0]!, [], await buildKeyContext(recipe, 'wasm', {}, graph));
     expect(keyOf(after)).not.toBe(keyOf(before));
     expect(explainKeyChange(before, after)).toEqual(['file ./teacher changed']);
+  });
+});
+
+describe('recipeInputs in cache keys', () => {
+  const tempDir = useTempDirs();
+
+  test('a stage that reads devices gets them in its key; a budget change is explained', async () => {
+    const dir = await tempDir();
+    const yaml = `${HEAD}stages:\n  - id: e\n    uses: reads-devices\n`;
+    const graph = await graphOf(dir, yaml, registry());
+    const ctx = (kb: number) =>
+      buildKeyContext({ dir, seed: 0, plugins: [], data: {}, devices: { phone: { runtime: 'wasm', budget: { size_kb: kb } } } } as never, 'wasm', {}, graph);
+    const a = keyRecord(graph.nodes[0]!, [], await ctx(40));
+    const b = keyRecord(graph.nodes[0]!, [], await ctx(30));
+    expect(a.recipe).toEqual({ devices: { phone: { runtime: 'wasm', budget: { size_kb: 40 } } } });
+    expect(explainKeyChange(a, b)).toEqual(['recipe.devices.phone.budget.size_kb: 40 -> 30']);
   });
 });
