@@ -13,11 +13,11 @@ import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { BuildSpec } from '../engine/builders.js';
-import type { Tf } from '../engine/tf.js';
 import type { Json, StageContext, StageInputs } from '../plugin.js';
 import { defineStage } from '../plugin.js';
 import { batches, seededRandom, splitDataset } from '../data/dataset.js';
 import type { Dataset } from '../data/dataset.js';
+import { makeOptimizer } from './finetune.js';
 import { learningRateAt } from './train-schedule.js';
 import type { Schedule } from './train-schedule.js';
 import { evaluateAccuracy, toTensors, withSeededMathRandom } from './train-loop.js';
@@ -193,15 +193,4 @@ async function splitValidation(ctx: StageContext, config: TrainConfig, train: Da
   if (!config.validation.split) return { fit: train };
   const [fit, val] = splitDataset(train, config.validation.split, ctx.seed);
   return { fit, val };
-}
-
-function makeOptimizer(tf: Tf, c: TrainConfig) {
-  switch (c.optimizer) {
-    case 'sgd':
-      return tf.train.sgd(c.learningRate);
-    case 'momentum':
-      return tf.train.momentum(c.learningRate, c.momentum);
-    case 'adam':
-      return tf.train.adam(c.learningRate);
-  }
 }
