@@ -41,13 +41,33 @@ export async function runCommand(recipePath: string, opts: RunOptions, io: Io): 
   const store = openStore(opts.cacheDir, recipePath, io);
   const runDir = resolve(io.cwd, opts.out ?? join('runs', recipe.name, timestamp()));
   const result = await execute({ recipe, graph, store, runDir, jobs: jobs as number, dataFingerprints, opts, io });
+  for (const message of budgetMessages(result)) io.out(`budget: ${message}\n`);
   io.out(`run record: ${join(runDir, 'run.json')}\n`);
   return exitCodeFor(result);
 }
 
+/**
+ * Stage failure (1) and interruption (130) come first; a run that otherwise
+ * succeeded but has a node reporting `metrics.budgets.met === false` (the
+ * evaluate stage; cached nodes keep their metrics) exits 3, after every
+ * artifact and report was written.
+ */
 export function exitCodeFor(record: RunRecord): number {
   if (record.status === 'interrupted') return EXIT.interrupted;
-  return record.status === 'succeeded' ? EXIT.ok : EXIT.stageFailed;
+  if (record.status !== 'succeeded') return EXIT.stageFailed;
+  return missedBudgets(record).length > 0 ? EXIT.budgetMissed : EXIT.ok;
+}
+
+function missedBudgets(record: RunRecord): RunRecord['nodes'] {
+  return record.nodes.filter((n) => (n.metrics.budgets as { met?: unknown } | undefined)?.met === false);
+}
+
+/** One line per node that checked budgets: met, or which candidate came closest and what it missed. */
+function budgetMessages(record: RunRecord): string[] {
+  return record.nodes
+    .map((n) => n.metrics.budgets as { met?: boolean; message?: string } | undefined)
+    .filter((b): b is { met?: boolean; message?: string } => b !== undefined && typeof b.message === 'string')
+    .map((b) => `${b.met ? 'met' : 'MISSED'}: ${b.message}`);
 }
 
 function checkOptions(opts: RunOptions): string | undefined {

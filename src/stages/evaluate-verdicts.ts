@@ -1,0 +1,199 @@
+/**
+ * Budget verdicts of the evaluate stage: per candidate x device x limit,
+ * whether the measured value meets the limit and by how much, and the
+ * summary over candidates (is any budget met, the best candidate, the
+ * closest one when none is). Plain functions over numbers, no tfjs.
+ */
+
+/** The budget keys of a device (docs/recipes.md, schemas/recipe.schema.json `$defs.budget`). */
+export const BUDGET_KEYS = [
+  'size_kb',
+  'size_gzip_kb',
+  'size_brotli_kb',
+  'size_packed_kb',
+  'latency_ms_p50',
+  'latency_ms_p95',
+  'accuracy_min',
+  'accuracy_drop_pp',
+] as const;
+
+export type BudgetKey = (typeof BUDGET_KEYS)[number];
+export type Budget = Partial<Record<BudgetKey, number>>;
+
+export const UNITS: Record<BudgetKey, string> = {
+  size_kb: 'KB',
+  size_gzip_kb: 'KB',
+  size_brotli_kb: 'KB',
+  size_packed_kb: 'KB',
+  latency_ms_p50: 'ms',
+  latency_ms_p95: 'ms',
+  accuracy_min: '%',
+  accuracy_drop_pp: 'pp',
+};
+
+/** Keys whose limit is a minimum (higher measured is better); the rest are maxima. */
+const MINIMUM_KEYS: ReadonlySet<BudgetKey> = new Set(['accuracy_min']);
+
+/** What was measured for one candidate on one device; null = not measured, with the reason in `notes`. */
+export interface Measured {
+  values: Record<BudgetKey, number | null>;
+  /** Why a value is null, by key. */
+  notes: Partial<Record<BudgetKey, string>>;
+}
+
+export interface Verdict {
+  limit: BudgetKey;
+  /** The budget's value. */
+  max?: number;
+  min?: number;
+  /** The measured value in `unit`; null when not measured. */
+  measured: number | null;
+  unit: string;
+  /** true: within the limit (equal counts as within); false: missed; null: not measured. */
+  ok: boolean | null;
+  /** How far over (positive) or under (negative) the limit, in `unit`; null when not measured. */
+  excess: number | null;
+  /** `+3.2 KB over`, `0.4 ms under`, `1.5 pp short`, `0.2 pp to spare`, or why it was not measured. */
+  margin: string;
+}
+
+export interface DeviceVerdict {
+  /** Every measured limit is ok (not-measured limits neither pass nor fail). */
+  ok: boolean;
+  /** Limits that were missed. */
+  missed: BudgetKey[];
+  /** Limits that could not be measured. */
+  unmeasured: BudgetKey[];
+  verdicts: Verdict[];
+}
+
+/** Numbers with 3 significant digits, no exponent, no trailing zeros: 31, 0.912, 1234. */
+export function fmt(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  const a = Math.abs(n);
+  if (a >= 1000) return String(Math.round(n));
+  if (a === 0) return '0';
+  const digits = Math.max(0, 2 - Math.floor(Math.log10(a)));
+  return String(Number(n.toFixed(Math.min(digits, 6))));
+}
+
+/** The verdict of one limit. */
+export function verdictFor(limit: BudgetKey, value: number, measured: number | null, note?: string): Verdict {
+  const unit = UNITS[limit];
+  const bound = MINIMUM_KEYS.has(limit) ? { min: value } : { max: value };
+  if (measured === null) {
+    return { limit, ...bound, measured: null, unit, ok: null, excess: null, margin: note ?? 'not measured' };
+  }
+  const isMin = MINIMUM_KEYS.has(limit);
+  const excess = isMin ? value - measured : measured - value;
+  const ok = excess <= 0;
+  const u = unit === '%' ? 'pp' : unit;
+  const amount = `${fmt(Math.abs(excess))} ${u}`;
+  let margin: string;
+  if (isMin) margin = ok ? `${amount} to spare` : `${amount} short`;
+  else margin = ok ? `${amount} under` : `+${amount} over`;
+  return { limit, ...bound, measured, unit, ok, excess, margin };
+}
+
+/** Verdicts of every limit in `budget`, in BUDGET_KEYS order. */
+export function judgeDevice(budget: Budget, measured: Measured): DeviceVerdict {
+  const verdicts: Verdict[] = [];
+  for (const key of BUDGET_KEYS) {
+    const value = budget[key];
+    if (value === undefined) continue;
+    verdicts.push(verdictFor(key, value, measured.values[key], measured.notes[key]));
+  }
+  return {
+    ok: verdicts.every((v) => v.ok !== false),
+    missed: verdicts.filter((v) => v.ok === false).map((v) => v.limit),
+    unmeasured: verdicts.filter((v) => v.ok === null).map((v) => v.limit),
+    verdicts,
+  };
+}
+
+export interface JudgedCandidate {
+  node: string;
+  accuracy: number;
+  rawBytes: number;
+  devices: Record<string, DeviceVerdict>;
+}
+
+export interface Miss {
+  device: string;
+  limit: BudgetKey;
+  measured: number;
+  /** The budget's value. */
+  budget: number;
+  unit: string;
+  margin: string;
+}
+
+export interface BudgetSummary {
+  /** Some judged candidate meets every measured limit of every evaluated device. */
+  met: boolean;
+  /** The candidate meeting every budget with the best top-1 accuracy (then smaller raw size, then order); null when none does. */
+  best: string | null;
+  /** Candidates meeting every budget, in input order. */
+  passing: string[];
+  /** When none meets the budgets: the candidate with the fewest misses (then the smallest relative excess), and what it missed. */
+  closest: { candidate: string; missed: Miss[] } | null;
+  /** `device limit` pairs not measured for some judged candidate (neither ok nor missed). */
+  unmeasured: string[];
+  /** One line for a summary. */
+  message: string;
+}
+
+function misses(c: JudgedCandidate): Miss[] {
+  const out: Miss[] = [];
+  for (const [device, d] of Object.entries(c.devices)) {
+    for (const v of d.verdicts) {
+      if (v.ok !== false) continue;
+      out.push({ device, limit: v.limit, measured: v.measured!, budget: (v.max ?? v.min)!, unit: v.unit, margin: v.margin });
+    }
+  }
+  return out;
+}
+
+function relativeExcess(c: JudgedCandidate): number {
+  let sum = 0;
+  for (const d of Object.values(c.devices)) {
+    for (const v of d.verdicts) if (v.ok === false) sum += v.excess! / ((v.max ?? v.min)! || 1);
+  }
+  return sum;
+}
+
+/** The summary over `candidates` (in input order, which breaks the last ties). */
+export function summarizeBudgets(candidates: readonly JudgedCandidate[]): BudgetSummary {
+  const unmeasured = new Set<string>();
+  for (const c of candidates) for (const [device, d] of Object.entries(c.devices)) for (const k of d.unmeasured) unmeasured.add(`${device} ${k}`);
+  const passing = candidates.filter((c) => Object.values(c.devices).every((d) => d.ok));
+  if (passing.length > 0) {
+    const best = [...passing].sort((a, b) => b.accuracy - a.accuracy || a.rawBytes - b.rawBytes)[0]!;
+    return {
+      met: true,
+      best: best.node,
+      passing: passing.map((c) => c.node),
+      closest: null,
+      unmeasured: [...unmeasured],
+      message: `${passing.length} of ${candidates.length} candidate(s) meet every budget; best: ${best.node} (accuracy ${fmt(best.accuracy)}%)`,
+    };
+  }
+  if (candidates.length === 0) {
+    return { met: true, best: null, passing: [], closest: null, unmeasured: [], message: 'no candidates' };
+  }
+  const ranked = candidates
+    .map((c, i) => ({ c, i, n: misses(c).length, r: relativeExcess(c) }))
+    .sort((a, b) => a.n - b.n || a.r - b.r || b.c.accuracy - a.c.accuracy || a.i - b.i);
+  const closest = ranked[0]!.c;
+  const missed = misses(closest);
+  return {
+    met: false,
+    best: null,
+    passing: [],
+    closest: { candidate: closest.node, missed },
+    unmeasured: [...unmeasured],
+    message:
+      `no candidate meets every budget; closest: ${closest.node}, missed ` +
+      missed.map((m) => `${m.device} ${m.limit} (${fmt(m.measured)} ${m.unit} vs ${fmt(m.budget)} ${m.unit}: ${m.margin})`).join(', '),
+  };
+}
