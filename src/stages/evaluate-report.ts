@@ -15,7 +15,7 @@ export interface ReportCandidate {
   k?: number;
   /** accuracy - reference accuracy, in pp (negative = worse). */
   deltaPp: number;
-  sizeBytes: { raw: number; gzip: number; brotli: number };
+  sizeBytes: { raw: number; gzip: number; brotli: number; packed: number };
   params: number;
   nonZeros: number;
   macs: number;

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { LatencyError, measureLatency } from '../measure/latency.js';
 import type { LatencyResult, LatencyRuntime } from '../measure/latency.js';
 import { modelStats } from '../measure/model-stats.js';
+import { packModel } from '../formats/packed.js';
 import { measureArtifactSize } from '../measure/size.js';
 import type { ArtifactRef, Json, StageContext, StageInputs, UpstreamOutputs } from '../plugin.js';
 import { defineStage, StageConfigError } from '../plugin.js';
@@ -84,7 +85,6 @@ export const evaluateSchema = {
 } as const;
 
 const BROWSER_NOTE = 'not measured (browser runtime comes with a later issue)';
-const PACKED_NOTE = 'not measured yet (the packed format comes with a later issue)';
 
 interface Device extends ReportDevice {
   budget: Budget;
@@ -122,6 +122,7 @@ export const evaluateStage = defineStage<EvaluateConfig>({
     // 1. Deterministic measurements: accuracy, sizes, stats.
     const accuracy = new Map<string, AccuracyResult>();
     const sizes = new Map<string, Awaited<ReturnType<typeof measureArtifactSize>>>();
+    const packedBytes = new Map<string, number>();
     const stats = new Map<string, Awaited<ReturnType<typeof modelStats>>>();
     for (const [i, c] of candidates.entries()) {
       ctx.signal.throwIfAborted();
@@ -133,6 +134,8 @@ export const evaluateStage = defineStage<EvaluateConfig>({
         model.dispose();
       }
       sizes.set(c.up.node, await measureArtifactSize(c.model.dir));
+      // The packed container, all metadata counted (the file modelpress/loader reads).
+      packedBytes.set(c.up.node, (await packModel(c.model.dir)).bytes.length);
       stats.set(c.up.node, await modelStats(c.model.dir));
     }
     const refAccuracy = accuracy.get(reference.up.node)!.top1;
@@ -175,7 +178,7 @@ export const evaluateStage = defineStage<EvaluateConfig>({
       for (const d of devices) {
         const l = lat.get(d.name)!;
         latencyRow[d.name] = 'result' in l ? { p50Ms: l.result.p50Ms, p95Ms: l.result.p95Ms, runs: l.result.runs, spread: l.result.spread } : { note: l.note };
-        deviceVerdicts[d.name] = judgeDevice(d.budget, measuredFor(acc.top1, refAccuracy - acc.top1, size, l));
+        deviceVerdicts[d.name] = judgeDevice(d.budget, measuredFor(acc.top1, refAccuracy - acc.top1, { ...size, packed: packedBytes.get(node)! }, l));
       }
       const row: ReportCandidate = {
         node,
@@ -183,7 +186,7 @@ export const evaluateStage = defineStage<EvaluateConfig>({
         judged: judged.includes(c),
         accuracy: acc.top1,
         deltaPp,
-        sizeBytes: { raw: size.raw, gzip: size.gzip, brotli: size.brotli },
+        sizeBytes: { raw: size.raw, gzip: size.gzip, brotli: size.brotli, packed: packedBytes.get(node)! },
         params: st.params,
         nonZeros: st.nonZeros,
         macs: st.macs,
@@ -220,7 +223,7 @@ export const evaluateStage = defineStage<EvaluateConfig>({
         ...(r.topK !== undefined ? { topKAccuracy: r.topK, k: r.k! } : {}),
         accuracyDropPp: refAccuracy - r.accuracy,
         sizeBytes: r.sizeBytes,
-        sizeKb: { raw: r.sizeBytes.raw / 1024, gzip: r.sizeBytes.gzip / 1024, brotli: r.sizeBytes.brotli / 1024, packed: null },
+        sizeKb: { raw: r.sizeBytes.raw / 1024, gzip: r.sizeBytes.gzip / 1024, brotli: r.sizeBytes.brotli / 1024, packed: r.sizeBytes.packed / 1024 },
         params: st.params,
         nonZeros: st.nonZeros,
         sparsity: st.sparsity,
@@ -369,18 +372,18 @@ async function measureOn(ctx: StageContext, dir: string, d: Device, config: Eval
   }
 }
 
-function measuredFor(accuracy: number, dropPp: number, size: { raw: number; gzip: number; brotli: number }, l: LatencyOutcome): Measured {
+function measuredFor(accuracy: number, dropPp: number, size: { raw: number; gzip: number; brotli: number; packed: number }, l: LatencyOutcome): Measured {
   const values: Record<BudgetKey, number | null> = {
     size_kb: size.raw / 1024,
     size_gzip_kb: size.gzip / 1024,
     size_brotli_kb: size.brotli / 1024,
-    size_packed_kb: null,
+    size_packed_kb: size.packed / 1024,
     latency_ms_p50: 'result' in l ? l.result.p50Ms : null,
     latency_ms_p95: 'result' in l ? l.result.p95Ms : null,
     accuracy_min: accuracy,
     accuracy_drop_pp: dropPp,
   };
-  const notes: Measured['notes'] = { size_packed_kb: PACKED_NOTE };
+  const notes: Measured['notes'] = {};
   if ('note' in l) {
     notes.latency_ms_p50 = l.note;
     notes.latency_ms_p95 = l.note;
