@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { PACKAGE_VERSION } from '../package-info.js';
 import { cacheClear, cacheExplain, cacheGc, cacheLs } from './commands/cache.js';
 import { planCommand } from './commands/plan.js';
+import { reportCommand } from './commands/report.js';
 import { reproduceCommand } from './commands/reproduce.js';
 import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
@@ -75,6 +76,15 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option('--log-level <level>', 'error, warn, info or debug', 'info')
     .action(async (record: string, opts: Parameters<typeof reproduceCommand>[1]) => {
       code = await reproduceCommand(record, opts, io);
+    });
+
+  program
+    .command('report')
+    .description('re-render report.md and report.html of a run directory, or compare two runs')
+    .argument('<run-dir>', 'a run directory written by `modelpress run`')
+    .option('--compare <other-run-dir>', 'print what differs between the two runs')
+    .action(async (runDir: string, opts: { compare?: string }) => {
+      code = await reportCommand(runDir, opts, io);
     });
 
   const cache = program.command('cache').description('inspect and clean the content-addressed cache');

@@ -7,6 +7,7 @@ import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CacheStore } from '../cache/index.js';
 import { PACKAGE_VERSION } from '../package-info.js';
+import { writeRunReports } from '../report/write-reports.js';
 import { installedVersion } from '../engine/backend.js';
 import type { PlanGraph } from '../plan/graph.js';
 import { buildKeyContext } from '../plan/key-context.js';
@@ -103,5 +104,12 @@ export async function runRecipe(opts: RunRecipeOptions): Promise<{ record: RunRe
     artifacts,
   };
   await writeFile(join(opts.runDir, 'run.json'), `${JSON.stringify(record, null, 2)}\n`);
+  // Reports for every outcome (failed, interrupted, budget missed); a
+  // rendering problem must not change the run's status.
+  try {
+    await writeRunReports(opts.runDir, record);
+  } catch (err) {
+    opts.onEvent({ type: 'node-log', node: 'report', level: 'warn', message: `report.md/report.html not written: ${(err as Error).message}` });
+  }
   return { record, result };
 }

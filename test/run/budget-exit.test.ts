@@ -45,6 +45,11 @@ describe('budget verdicts and exit codes', () => {
     expect(record.status).toBe('succeeded');
     expect(record.nodes.find((n: { id: string }) => n.id === 'eval').metrics.budgets.met).toBe(false);
     expect(existsSync(join(dir, 'tight', 'artifacts', 'eval', 'report', 'report.md'))).toBe(true);
+    // The run's own reports are written for a missed budget too.
+    const html = await readFile(join(dir, 'tight', 'report.html'), 'utf8');
+    expect(html).toContain('<svg');
+    expect(html).not.toMatch(/https?:\/\//);
+    expect(await readFile(join(dir, 'tight', 'report.md'), 'utf8')).toContain('size_kb');
 
     // Same model (cached), budget raised: only evaluate re-runs (devices are in its key), exit 0.
     await writeFile(join(dir, 'tight.yaml'), recipe(10_000));

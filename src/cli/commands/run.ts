@@ -42,7 +42,7 @@ export async function runCommand(recipePath: string, opts: RunOptions, io: Io): 
   const runDir = resolve(io.cwd, opts.out ?? join('runs', recipe.name, timestamp()));
   const result = await execute({ recipe, graph, store, runDir, jobs: jobs as number, dataFingerprints, opts, io });
   for (const message of budgetMessages(result)) io.out(`budget: ${message}\n`);
-  io.out(`run record: ${join(runDir, 'run.json')}\n`);
+  io.out(`run record: ${join(runDir, 'run.json')}\nreport: ${join(runDir, 'report.html')}\n`);
   return exitCodeFor(result);
 }
 

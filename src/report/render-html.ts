@@ -1,0 +1,280 @@
+/**
+ * report.html: one self-contained file (inline CSS, inline SVG drawn here, no
+ * scripts, no fonts, no network) with the tables of report.md and charts of
+ * size and accuracy through the stages and the Pareto front of candidates.
+ */
+import type { RunRecord } from '../run/run-record.js';
+import type { RenderOptions } from './render-markdown.js';
+import { verdictWord } from './render-markdown.js';
+import type { CandidateView, EvaluateView, SizeKind } from './run-view.js';
+import { evaluateViews, fmt, fmtDuration, keyMetrics, nodeAccuracy, paretoFront, paretoSizeKind, SIZE_KINDS, sizesByNode } from './run-view.js';
+
+/** Escapes text for HTML element content and attribute values. */
+export function esc(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+const CSS = `body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1100px;padding:0 1em;color:#222}
+h1{font-size:1.6em}h2{margin-top:1.8em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;margin:.5em 0 1em;font-size:13px}th,td{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
+th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}
+.ok{color:#11691a}.missed{color:#b00020;font-weight:bold}.nm{color:#777}
+.banner{padding:.6em 1em;border-radius:4px;margin:1em 0}.banner.ok{background:#e7f5e8}.banner.missed{background:#fde8eb}
+svg{background:#fff;border:1px solid #ddd;margin:.5em 0;max-width:100%;height:auto}svg text{font:11px sans-serif;fill:#333}
+.legend span{display:inline-block;margin-right:1em}.sw{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:middle}`;
+
+const COLORS: Record<SizeKind, string> = { raw: '#1f77b4', gzip: '#ff7f0e', brotli: '#2ca02c', packed: '#9467bd' };
+const ACC_COLOR = '#d62728';
+
+function td(text: string, cls = ''): string {
+  return `<td${cls ? ` class="${cls}"` : ''}>${esc(text)}</td>`;
+}
+function tableHtml(head: string[], rows: string[], caption?: string): string {
+  return `<table>${caption ? `<caption>${esc(caption)}</caption>` : ''}<thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+function verdictClass(ok: boolean | null): string {
+  return ok === null ? 'nm' : ok ? 'ok' : 'missed';
+}
+
+// ---- charts -----------------------------------------------------------------
+
+interface Axis {
+  min: number;
+  max: number;
+  log: boolean;
+}
+function axisOf(values: number[], log: boolean, pad = 0.05): Axis {
+  const vs = log ? values.filter((v) => v > 0).map(Math.log10) : values;
+  let min = Math.min(...vs);
+  let max = Math.max(...vs);
+  if (!Number.isFinite(min) || !Number.isFinite(max)) [min, max] = [0, 1];
+  if (min === max) [min, max] = [min - (log ? 0.5 : Math.max(1, Math.abs(min) * 0.05)), max + (log ? 0.5 : Math.max(1, Math.abs(max) * 0.05))];
+  const span = max - min;
+  return { min: min - span * pad, max: max + span * pad, log };
+}
+function scale(a: Axis, v: number, from: number, to: number): number {
+  const x = a.log ? Math.log10(v) : v;
+  return from + ((x - a.min) / (a.max - a.min)) * (to - from);
+}
+function ticks(a: Axis): number[] {
+  if (a.log) {
+    const out: number[] = [];
+    for (let e = Math.floor(a.min); e <= Math.ceil(a.max); e++) for (const m of [1, 2, 5]) {
+      const v = m * 10 ** e;
+      if (Math.log10(v) >= a.min && Math.log10(v) <= a.max) out.push(v);
+    }
+    return out;
+  }
+  const raw = (a.max - a.min) / 5;
+  const step = 10 ** Math.floor(Math.log10(raw));
+  const nice = [1, 2, 5, 10].map((m) => m * step).find((s) => s >= raw) ?? raw;
+  const out: number[] = [];
+  for (let v = Math.ceil(a.min / nice) * nice; v <= a.max + 1e-9; v += nice) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+const r1 = (n: number): string => String(Math.round(n * 10) / 10);
+
+function svgOpen(w: number, h: number, label: string): string {
+  return `<svg role="img" aria-label="${esc(label)}" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}"><title>${esc(label)}</title>`;
+}
+
+const M = { left: 64, right: 64, top: 24, bottom: 70 };
+
+/** (a) Size (log KB, per kind) and accuracy (%) of every node's output, in execution order. */
+export function stagesChart(record: RunRecord, views: EvaluateView[]): string | null {
+  const sized = sizesByNode(views);
+  const steps = record.nodes
+    .filter((n) => !n.metrics['candidates'])
+    .map((n) => {
+      const acc = nodeAccuracy(n).after ?? sized.get(n.id)?.accuracy ?? null;
+      return { id: n.id, acc, size: sized.get(n.id) ?? null };
+    })
+    .filter((s) => s.acc !== null || s.size !== null);
+  if (steps.length === 0) return null;
+  const W = Math.max(480, 90 * steps.length + M.left + M.right);
+  const H = 320;
+  const x0 = M.left;
+  const x1 = W - M.right;
+  const y0 = H - M.bottom;
+  const y1 = M.top;
+  const xAt = (i: number): number => (steps.length === 1 ? (x0 + x1) / 2 : x0 + 20 + (i * (x1 - x0 - 40)) / (steps.length - 1));
+  const sizes = steps.flatMap((s) => (s.size ? SIZE_KINDS.map((k) => s.size!.sizeKb[k]).filter((v): v is number => v !== null) : []));
+  const accs = steps.map((s) => s.acc).filter((v): v is number => v !== null);
+  const label = `Size and accuracy through the stages of ${record.recipe.name}`;
+  const parts: string[] = [svgOpen(W, H, label)];
+  parts.push(`<line x1="${x0}" y1="${y0}" x2="${x1}" y2="${y0}" stroke="#888"/>`);
+  steps.forEach((s, i) => {
+    const x = r1(xAt(i));
+    parts.push(`<text x="${x}" y="${y0 + 14}" text-anchor="end" transform="rotate(-30 ${x} ${y0 + 14})">${esc(s.id)}</text>`);
+  });
+  if (sizes.length > 0) {
+    const ay = axisOf(sizes, true);
+    parts.push(`<line x1="${x0}" y1="${y0}" x2="${x0}" y2="${y1}" stroke="#888"/>`);
+    for (const t of ticks(ay)) {
+      const y = r1(scale(ay, t, y0, y1));
+      parts.push(`<line x1="${x0 - 4}" y1="${y}" x2="${x1}" y2="${y}" stroke="#eee"/><text x="${x0 - 6}" y="${y}" text-anchor="end" dy="4">${esc(fmt(t))}</text>`);
+    }
+    parts.push(`<text x="14" y="${(y0 + y1) / 2}" text-anchor="middle" transform="rotate(-90 14 ${(y0 + y1) / 2})">size (KB, log scale)</text>`);
+    for (const k of SIZE_KINDS) {
+      const pts = steps.map((s, i) => ({ s, i, v: s.size?.sizeKb[k] ?? null })).filter((p): p is { s: (typeof steps)[number]; i: number; v: number } => p.v !== null);
+      if (pts.length === 0) continue;
+      parts.push(`<g class="series size-${k}">`);
+      if (pts.length > 1) parts.push(`<polyline fill="none" stroke="${COLORS[k]}" stroke-width="1.5" points="${pts.map((p) => `${r1(xAt(p.i))},${r1(scale(ay, p.v, y0, y1))}`).join(' ')}"/>`);
+      for (const p of pts) {
+        parts.push(`<rect x="${r1(xAt(p.i) - 3)}" y="${r1(scale(ay, p.v, y0, y1) - 3)}" width="6" height="6" fill="${COLORS[k]}"><title>${esc(`${p.s.id}: ${k} ${fmt(p.v)} KB`)}</title></rect>`);
+      }
+      parts.push('</g>');
+    }
+  }
+  if (accs.length > 0) {
+    const ay = axisOf(accs, false, 0.1);
+    parts.push(`<line x1="${x1}" y1="${y0}" x2="${x1}" y2="${y1}" stroke="${ACC_COLOR}"/>`);
+    for (const t of ticks(ay)) {
+      const y = r1(scale(ay, t, y0, y1));
+      parts.push(`<text x="${x1 + 6}" y="${y}" dy="4" fill="${ACC_COLOR}">${esc(fmt(t))}</text>`);
+    }
+    parts.push(`<text x="${W - 12}" y="${(y0 + y1) / 2}" text-anchor="middle" transform="rotate(90 ${W - 12} ${(y0 + y1) / 2})">accuracy (%)</text>`);
+    const pts = steps.map((s, i) => ({ s, i })).filter((p) => p.s.acc !== null);
+    parts.push('<g class="series accuracy">');
+    if (pts.length > 1) parts.push(`<polyline fill="none" stroke="${ACC_COLOR}" stroke-width="2" stroke-dasharray="5 3" points="${pts.map((p) => `${r1(xAt(p.i))},${r1(scale(ay, p.s.acc!, y0, y1))}`).join(' ')}"/>`);
+    for (const p of pts) {
+      parts.push(`<circle cx="${r1(xAt(p.i))}" cy="${r1(scale(ay, p.s.acc!, y0, y1))}" r="4" fill="${ACC_COLOR}"><title>${esc(`${p.s.id}: accuracy ${fmt(p.s.acc)}%`)}</title></circle>`);
+    }
+    parts.push('</g>');
+  }
+  parts.push('</svg>');
+  const legend = `<p class="legend">${SIZE_KINDS.map((k) => `<span><i class="sw" style="background:${COLORS[k]}"></i>${k} KB</span>`).join('')}<span><i class="sw" style="background:${ACC_COLOR}"></i>accuracy %</span></p>`;
+  return parts.join('') + legend;
+}
+
+/** (b) Candidates' size vs accuracy; the Pareto front (smaller and more accurate) as a polyline. Null below 2 candidates. */
+export function paretoChart(v: EvaluateView): string | null {
+  const cands = v.candidates.filter((c): c is CandidateView & { accuracy: number } => c.accuracy !== null);
+  if (cands.length < 2) return null;
+  const kind = paretoSizeKind(cands);
+  const pts = cands.map((c) => ({ c, size: c.sizeKb[kind] ?? c.sizeKb.raw ?? 0, accuracy: c.accuracy }));
+  const front = new Set(paretoFront(pts));
+  const W = 560;
+  const H = 360;
+  const x0 = M.left;
+  const x1 = W - 24;
+  const y0 = H - 50;
+  const y1 = M.top;
+  const ax = axisOf(pts.map((p) => p.size), true, 0.08);
+  const ay = axisOf(pts.map((p) => p.accuracy), false, 0.1);
+  const label = `Pareto front of ${v.node}: ${kind} size vs accuracy of ${pts.length} candidates`;
+  const parts: string[] = [svgOpen(W, H, label)];
+  parts.push(`<line x1="${x0}" y1="${y0}" x2="${x1}" y2="${y0}" stroke="#888"/><line x1="${x0}" y1="${y0}" x2="${x0}" y2="${y1}" stroke="#888"/>`);
+  for (const t of ticks(ax)) {
+    const x = r1(scale(ax, t, x0, x1));
+    parts.push(`<line x1="${x}" y1="${y0}" x2="${x}" y2="${y1}" stroke="#eee"/><text x="${x}" y="${y0 + 14}" text-anchor="middle">${esc(fmt(t))}</text>`);
+  }
+  for (const t of ticks(ay)) {
+    const y = r1(scale(ay, t, y0, y1));
+    parts.push(`<line x1="${x0}" y1="${y}" x2="${x1}" y2="${y}" stroke="#eee"/><text x="${x0 - 6}" y="${y}" dy="4" text-anchor="end">${esc(fmt(t))}</text>`);
+  }
+  parts.push(`<text x="${(x0 + x1) / 2}" y="${H - 12}" text-anchor="middle">${esc(kind)} size (KB, log scale)</text>`);
+  parts.push(`<text x="14" y="${(y0 + y1) / 2}" text-anchor="middle" transform="rotate(-90 14 ${(y0 + y1) / 2})">top-1 accuracy (%)</text>`);
+  const order = [...front];
+  parts.push(`<polyline class="pareto-front" fill="none" stroke="#d62728" stroke-width="2" points="${order.map((i) => `${r1(scale(ax, pts[i]!.size, x0, x1))},${r1(scale(ay, pts[i]!.accuracy, y0, y1))}`).join(' ')}"><title>Pareto front</title></polyline>`);
+  pts.forEach((p, i) => {
+    const onFront = front.has(i);
+    const cx = r1(scale(ax, p.size, x0, x1));
+    const cy = r1(scale(ay, p.accuracy, y0, y1));
+    const tip = `${p.c.id}: ${fmt(p.size)} KB ${kind}, accuracy ${fmt(p.accuracy)}%${p.c.reference ? ' (reference)' : ''}${onFront ? ', on the Pareto front' : ''}`;
+    parts.push(
+      `<circle class="candidate${onFront ? ' front' : ''}" cx="${cx}" cy="${cy}" r="${onFront ? 6 : 4.5}" fill="${onFront ? '#d62728' : '#999'}" stroke="#333"><title>${esc(tip)}</title></circle>`,
+      `<text x="${cx}" y="${cy}" dx="8" dy="-6">${esc(p.c.id)}</text>`,
+    );
+  });
+  parts.push('</svg>');
+  return parts.join('');
+}
+
+// ---- page -------------------------------------------------------------------
+
+function evaluateHtml(v: EvaluateView): string {
+  const out: string[] = [`<h2>Evaluate: ${esc(v.node)}</h2>`];
+  if (v.reference !== null) out.push(`<p>Reference: ${esc(v.reference)}${v.referenceAccuracy !== null ? ` (${esc(fmt(v.referenceAccuracy))}%)` : ''}</p>`);
+  if (v.budgets?.message) out.push(`<p class="banner ${v.budgets.met ? 'ok' : 'missed'}">Budgets ${v.budgets.met ? 'met' : 'MISSED'}: ${esc(v.budgets.message)}</p>`);
+  out.push(
+    tableHtml(
+      ['candidate', 'role', 'accuracy %', 'drop pp', 'raw KB', 'gzip KB', 'brotli KB', 'packed KB', 'sparsity', 'params', 'non-zeros'],
+      v.candidates.map(
+        (c) =>
+          `<tr>${td(c.id)}${td(c.reference && !c.judged ? 'reference' : c.reference ? 'reference, judged' : 'candidate')}${td(fmt(c.accuracy), 'n')}${td(fmt(c.accuracyDropPp), 'n')}${SIZE_KINDS.map((k) => td(fmt(c.sizeKb[k]), 'n')).join('')}${td(c.sparsity === null ? '–' : `${fmt(c.sparsity * 100)}%`, 'n')}${td(fmt(c.params), 'n')}${td(fmt(c.nonZeros), 'n')}</tr>`,
+      ),
+      'Candidates',
+    ),
+  );
+  const pareto = paretoChart(v);
+  if (pareto !== null) out.push('<h3>Pareto front</h3>', pareto);
+  const rows: string[] = [];
+  for (const c of v.candidates) {
+    for (const [dev, d] of Object.entries(c.devices)) {
+      for (const vd of d.verdicts) {
+        const unit = vd.unit === '%' ? '%' : ` ${vd.unit}`;
+        rows.push(
+          `<tr>${td(c.id)}${td(dev)}${td(vd.limit)}${td(vd.measured === null ? '–' : `${fmt(vd.measured)}${unit}`, 'n')}${td(vd.limitValue === null ? '–' : `${vd.bound} ${fmt(vd.limitValue)}${unit}`, 'n')}${td(verdictWord(vd.ok), verdictClass(vd.ok))}${td(vd.margin)}</tr>`,
+        );
+      }
+    }
+  }
+  if (rows.length > 0) out.push('<h3>Device verdicts</h3>', tableHtml(['candidate', 'device', 'limit', 'measured', 'limit value', 'verdict', 'margin'], rows));
+  const lat: string[] = [];
+  for (const c of v.candidates) {
+    for (const [dev, l] of Object.entries(c.latency)) {
+      lat.push('note' in l ? `<tr>${td(c.id)}${td(dev)}${td('–', 'n')}${td('–', 'n')}${td('–', 'n')}${td(l.note, 'nm')}</tr>` : `<tr>${td(c.id)}${td(dev)}${td(fmt(l.p50Ms), 'n')}${td(fmt(l.p95Ms), 'n')}${td(fmt(l.runs), 'n')}${td('')}</tr>`);
+    }
+  }
+  if (lat.length > 0) out.push('<h3>Latency</h3>', tableHtml(['candidate', 'device', 'p50 ms', 'p95 ms', 'runs', 'note'], lat));
+  const layerRows: string[] = [];
+  for (const c of v.candidates) {
+    for (const l of c.layers ?? []) {
+      const kept = l.params !== null && l.params > 0 && l.nonZeros !== null ? `${fmt((100 * l.nonZeros) / l.params)}%` : '–';
+      layerRows.push(`<tr>${td(c.id)}${td(l.name)}${td(l.className ?? '')}${td(fmt(l.params), 'n')}${td(fmt(l.nonZeros), 'n')}${td(kept, 'n')}${td(fmt(l.macs), 'n')}${td(fmt(l.effectiveMacs), 'n')}</tr>`);
+    }
+  }
+  if (layerRows.length > 0) out.push('<h3>Per layer</h3>', tableHtml(['candidate', 'layer', 'class', 'weights', 'non-zeros', '% kept', 'MACs', 'effective MACs'], layerRows));
+  return out.join('\n');
+}
+
+export function renderRunHtml(record: RunRecord, options: RenderOptions = {}): string {
+  const views = evaluateViews(record, options.layers);
+  const v = record.versions;
+  const body: string[] = [];
+  body.push(`<h1>Run report: ${esc(record.recipe.name)}</h1>`);
+  body.push(
+    `<ul><li>status: <strong class="${record.status === 'succeeded' ? 'ok' : 'missed'}">${esc(record.status)}</strong></li><li>recipe: ${esc(record.recipe.file)}${record.recipe.overrides.length > 0 ? ` (overrides: ${esc(record.recipe.overrides.join(', '))})` : ''}</li><li>started ${esc(record.startedAt)}, finished ${esc(record.finishedAt)}, duration ${esc(fmtDuration(record.durationMs))}</li><li>versions: modelpress ${esc(v.modelpress)}, node ${esc(v.node)}, tfjs ${esc(v.tfjs ?? 'none')}, backend ${esc(v.backend)}</li><li>jobs: ${esc(String(record.jobs))}</li></ul>`,
+  );
+  for (const e of views) {
+    if (e.budgets?.message) body.push(`<p class="banner ${e.budgets.met ? 'ok' : 'missed'}">budget (${esc(e.node)}): ${e.budgets.met ? 'met' : 'MISSED'}: ${esc(e.budgets.message)}</p>`);
+  }
+  body.push('<h2>Stages</h2>');
+  body.push(
+    tableHtml(
+      ['node', 'uses', 'status', 'cache hit', 'duration', 'key metrics'],
+      record.nodes.map(
+        (n) =>
+          `<tr>${td(n.id)}${td(n.uses)}${td(n.status, n.status === 'failed' ? 'missed' : n.status === 'ran' || n.status === 'cached' ? '' : 'nm')}${td(n.cacheHit ? 'yes' : 'no')}${td(fmtDuration(n.durationMs), 'n')}${td(keyMetrics(n) || (n.error ? `error (${n.error.phase}): ${n.error.message}` : ''))}</tr>`,
+      ),
+    ),
+  );
+  const chart = stagesChart(record, views);
+  if (chart !== null) body.push('<h3>Size and accuracy through the stages</h3>', chart);
+  for (const e of views) body.push(evaluateHtml(e));
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>${esc(`modelpress run report: ${record.recipe.name}`)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+${body.join('\n')}
+</body>
+</html>
+`;
+}

@@ -1,0 +1,126 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Json } from '../../src/plugin.js';
+import type { RunRecord, RunRecordNode } from '../../src/run/run-record.js';
+import { renderRunHtml } from '../../src/report/render-html.js';
+import { renderRunMarkdown } from '../../src/report/render-markdown.js';
+import { paretoFront } from '../../src/report/run-view.js';
+import { compareRuns, writeRunReports } from '../../src/report/write-reports.js';
+
+function node(id: string, uses: string, metrics: Record<string, Json>, extra: Partial<RunRecordNode> = {}): RunRecordNode {
+  return {
+    id, stage: id.replace(/\[.*$/, ''), uses, plugin: 'builtin', matrix: {}, inputs: [], config: {}, key: `k-${id}`, keyRecord: null,
+    status: 'ran', cacheHit: false, durationMs: 1500, reasons: [], metrics, outputs: {}, error: null, ...extra,
+  };
+}
+
+function candidate(acc: number, gzipKb: number, judged: boolean, ok: boolean): Json {
+  return {
+    stage: 'x', matrix: {}, reference: !judged, judged, accuracy: acc, accuracyDropPp: 97 - acc,
+    sizeBytes: { raw: 51200, gzip: gzipKb * 1024, brotli: gzipKb * 1000, packed: gzipKb * 1100 },
+    sizeKb: { raw: 50, gzip: gzipKb, brotli: gzipKb * 1000 / 1024, packed: gzipKb * 1100 / 1024 },
+    params: 1000, nonZeros: 500, sparsity: 0.5, macs: 900,
+    latency: { phone: { measured: true, p50Ms: 0.3, p95Ms: 1.2, runs: 100 } },
+    devices: {
+      phone: {
+        ok, missed: ok ? [] : ['size_gzip_kb'], unmeasured: [],
+        verdicts: [{ limit: 'size_gzip_kb', max: 20, measured: gzipKb, unit: 'KB', ok, excess: gzipKb - 20, margin: ok ? `${20 - gzipKb} KB under` : `+${gzipKb - 20} KB over` }],
+      },
+    },
+  };
+}
+
+const WEIRD = 'p<&>"x';
+
+function record(opts: { pruneAcc?: number } = {}): RunRecord {
+  return {
+    runRecordVersion: 1, status: 'succeeded', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:01:00.000Z', durationMs: 60000,
+    recipe: { file: '/r.yaml', name: 'demo', sources: ['/r.yaml'], overrides: [], resolved: {} },
+    versions: { modelpress: '0.1.0', node: 'v20', tfjs: '4.22.0', backend: 'cpu' },
+    cacheDir: '/c', jobs: 1,
+    nodes: [
+      node('train', 'train', { accuracy: 97 }, { status: 'cached', cacheHit: true, durationMs: 20 }),
+      node('prune[sparsity=0.5]', 'prune', { accuracy: opts.pruneAcc ?? 96, accuracyBefore: 97, sparsity: 0.5 }),
+      node(WEIRD, 'prune', { accuracy: 90, accuracyBefore: 97, sparsity: 0.9 }),
+      node('prune[sparsity=0.7]', 'prune', { accuracy: 85, accuracyBefore: 97, sparsity: 0.7 }),
+      node('eval', 'evaluate', {
+        reference: 'train', referenceAccuracy: 97,
+        candidates: {
+          train: candidate(97, 40, false, false),
+          'prune[sparsity=0.5]': candidate(opts.pruneAcc ?? 96, 25, true, false),
+          [WEIRD]: candidate(90, 8, true, true),
+          'prune[sparsity=0.7]': candidate(85, 12, true, true), // dominated by WEIRD
+        },
+        budgets: { met: true, best: WEIRD, passing: [WEIRD, 'prune[sparsity=0.7]'], closest: null, unmeasured: [], message: `met: best ${WEIRD}` },
+      }),
+    ],
+    artifacts: {},
+  };
+}
+
+describe('run reports', () => {
+  test('markdown: header, stage table rows, verdict rows', () => {
+    const md = renderRunMarkdown(record());
+    expect(md).toContain('# Run report: demo');
+    expect(md).toContain('- status: **succeeded**');
+    expect(md).toContain('| train | train | cached | yes | 20 ms | accuracy 97% |');
+    expect(md).toContain('| prune[sparsity=0.5] | prune | ran | no | 1.5 s | accuracy 97% → 96%, sparsity 50% |');
+    expect(md).toContain('| eval | evaluate | ran | no | 1.5 s | 4 candidates, budgets met (best p\\<\\&>"x) |');
+    expect(md).toContain('| prune[sparsity=0.5] | phone | size_gzip_kb | 25 KB | <= 20 KB | missed | +5 KB over |');
+    expect(md).toContain('| prune[sparsity=0.7] | phone | size_gzip_kb | 12 KB | <= 20 KB | ok | 8 KB under |');
+    expect(md).not.toContain('### Per layer');
+  });
+
+  test('html: self-contained, balanced svg, one point per candidate, the front, escaped text', () => {
+    const html = renderRunHtml(record());
+    expect(html).not.toMatch(/https?:\/\//);
+    expect(html).not.toMatch(/<script/i);
+    expect(html).not.toMatch(/<link|<img|url\(/i);
+    const opens = html.match(/<svg\b/g) ?? [];
+    expect(opens.length).toBe(2); // stages chart + Pareto
+    expect((html.match(/<\/svg>/g) ?? []).length).toBe(opens.length);
+    for (const svg of html.match(/<svg\b[\s\S]*?<\/svg>/g)!) {
+      expect(svg).toMatch(/^<svg role="img" aria-label="[^"]+"[^>]*><title>/);
+      expect((svg.match(/<circle\b/g) ?? []).length).toBe((svg.match(/<\/circle>/g) ?? []).length);
+    }
+    const pareto = html.match(/<svg\b[^>]*aria-label="Pareto[\s\S]*?<\/svg>/)![0];
+    expect((pareto.match(/<circle class="candidate/g) ?? []).length).toBe(4);
+    expect((pareto.match(/<circle class="candidate front"/g) ?? []).length).toBe(3);
+    expect(pareto).toMatch(/<polyline class="pareto-front"[^>]* points="[\d., ]+"/);
+    expect(pareto).toContain('packed size (KB, log scale)');
+    // The node id with <&>" never appears raw.
+    expect(html).not.toContain(WEIRD);
+    expect(html).toContain('p&lt;&amp;&gt;&quot;x');
+  });
+
+  test('pareto front: smaller and more accurate wins, sorted by size', () => {
+    expect(paretoFront([{ size: 10, accuracy: 90 }, { size: 5, accuracy: 80 }, { size: 12, accuracy: 85 }, { size: 20, accuracy: 95 }])).toEqual([1, 0, 3]);
+  });
+
+  test('compare shows status, key and a changed metric', () => {
+    const a = record();
+    const b = record({ pruneAcc: 93.5 });
+    b.nodes[1]!.key = 'k-other';
+    b.nodes[1]!.reasons = ['config.sparsity: 0.4 -> 0.5'];
+    const md = compareRuns(a, b);
+    expect(md).toContain('| prune[sparsity=0.5] | ran | ran | changed | 1.5 s | 1.5 s | 1 |');
+    expect(md).toContain('| accuracy | 96 | 93.5 | -2.5 |');
+    expect(md).toContain('why B ran: config.sparsity: 0.4 -> 0.5');
+    expect(md).toContain('| candidates.prune[sparsity=0.5].accuracy | 96 | 93.5 | -2.5 |');
+    expect(md).toContain('| train | cached | cached | same | 20 ms | 20 ms | 0 |');
+    expect(compareRuns(a, a)).toContain('No metric differs.');
+  });
+
+  test('writeRunReports writes report.md and report.html', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mp-report-'));
+    try {
+      const out = await writeRunReports(dir, record());
+      expect(out).toEqual({ md: join(dir, 'report.md'), html: join(dir, 'report.html') });
+      expect(await readFile(out.md, 'utf8')).toContain('## Stages');
+      expect(await readFile(out.html, 'utf8')).toMatch(/^<!DOCTYPE html>/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
