@@ -5,6 +5,7 @@
  */
 import type { Json } from '../plugin.js';
 import type { RunRecord, RunRecordNode } from '../run/run-record.js';
+import { fmt as fmtNumber } from '../stages/evaluate-verdicts.js';
 
 export type JsonObject = { [key: string]: Json };
 
@@ -193,13 +194,7 @@ export function evaluateViews(record: RunRecord, supplement: LayerSupplement = {
 
 /** Numbers with 3 significant digits, no exponent, no trailing zeros (as evaluate prints them). */
 export function fmt(n: number | null | undefined): string {
-  if (n === null || n === undefined) return '–';
-  if (!Number.isFinite(n)) return String(n);
-  const a = Math.abs(n);
-  if (a >= 1000) return String(Math.round(n));
-  if (a === 0) return '0';
-  const digits = Math.max(0, 2 - Math.floor(Math.log10(a)));
-  return String(Number(n.toFixed(Math.min(digits, 6))));
+  return n === null || n === undefined ? '–' : fmtNumber(n);
 }
 
 export function fmtDuration(ms: number | null | undefined): string {

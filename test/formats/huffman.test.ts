@@ -10,18 +10,10 @@ import {
   readTable,
   serializeTable,
 } from '../../src/formats/huffman.js';
+import { mulberry32 } from '../../src/data/dataset.js';
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG: the project's mulberry32. */
+const rng = mulberry32;
 
 function roundTrip(symbols: Uint32Array, alphabet: number): Uint8Array {
   const bytes = huffmanEncode(symbols, alphabet);

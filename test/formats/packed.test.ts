@@ -17,6 +17,7 @@ import { breakdownMarkdown, packModel, packedEncodings } from '../../src/formats
 import type { PackedBreakdown } from '../../src/formats/packed.js';
 import { measureArtifactSize } from '../../src/measure/size.js';
 import { packedIOHandler, readPacked, unpack } from '../../src/loader/index.js';
+import { mulberry32 } from '../../src/data/dataset.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/models');
 
@@ -34,16 +35,7 @@ async function tempDir(): Promise<string> {
   return d;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /**
  * Gives each kernel trained-like Gaussian weights (std 1/sqrt(fan-in)) and

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { NamedAttrMap, Tensor } from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from '../../../src/engine/kernels/index.js';
+import { mulberry32 } from '../../../src/data/dataset.js';
 
 export { tf };
 
@@ -32,17 +33,8 @@ export async function onBackend<T>(backend: BackendId, fn: () => T): Promise<T> 
   return fn();
 }
 
-/** mulberry32: a small deterministic PRNG so inputs are identical on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the project's seeded PRNG) so inputs are identical on every run. */
+export const rng = mulberry32;
 
 /** `size(shape)` values uniform in [-1, 1) from `seed`. */
 export function uniform(shape: readonly number[], seed: number): Float32Array {
