@@ -19,8 +19,9 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LatencyError, measureLatency } from '../measure/latency.js';
 import type { LatencyResult, LatencyRuntime } from '../measure/latency.js';
-import { modelStats } from '../measure/model-stats.js';
-import { packModel } from '../formats/packed.js';
+import { statsFromArtifacts } from '../measure/model-stats.js';
+import { packArtifacts } from '../formats/packed.js';
+import { readModelArtifacts } from '../engine/model-io.js';
 import { measureArtifactSize } from '../measure/size.js';
 import type { ArtifactRef, Json, StageContext, StageInputs, UpstreamOutputs } from '../plugin.js';
 import { defineStage, StageConfigError } from '../plugin.js';
@@ -123,7 +124,7 @@ export const evaluateStage = defineStage<EvaluateConfig>({
     const accuracy = new Map<string, AccuracyResult>();
     const sizes = new Map<string, Awaited<ReturnType<typeof measureArtifactSize>>>();
     const packedBytes = new Map<string, number>();
-    const stats = new Map<string, Awaited<ReturnType<typeof modelStats>>>();
+    const stats = new Map<string, ReturnType<typeof statsFromArtifacts>>();
     for (const [i, c] of candidates.entries()) {
       ctx.signal.throwIfAborted();
       ctx.progress({ done: i, total, unit: 'candidates', message: `accuracy and size of ${c.up.node}` });
@@ -134,9 +135,11 @@ export const evaluateStage = defineStage<EvaluateConfig>({
         model.dispose();
       }
       sizes.set(c.up.node, await measureArtifactSize(c.model.dir));
+      // One read of the weights serves both the packed size and the stats.
+      const artifacts = await readModelArtifacts(c.model.dir);
       // The packed container, all metadata counted (the file modelpress/loader reads).
-      packedBytes.set(c.up.node, (await packModel(c.model.dir)).bytes.length);
-      stats.set(c.up.node, await modelStats(c.model.dir));
+      packedBytes.set(c.up.node, packArtifacts(artifacts).bytes.length);
+      stats.set(c.up.node, statsFromArtifacts(artifacts));
     }
     const refAccuracy = accuracy.get(reference.up.node)!.top1;
 
