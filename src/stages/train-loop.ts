@@ -7,8 +7,17 @@ import type { Dataset } from '../data/dataset.js';
 import { mulberry32 } from '../data/dataset.js';
 import type { Tf } from '../engine/tf.js';
 
-/** One batch as tensors: inputs shaped like the model expects, one-hot labels. */
-export function toTensors(tf: Tf, ds: Dataset, idx: ArrayLike<number>): { xs: tfTypes.Tensor; ys: tfTypes.Tensor } {
+/**
+ * One batch as tensors: inputs shaped like the model expects, one-hot labels.
+ * `transform` may rewrite the batch's copied inputs in place first
+ * (augmentation); the dataset itself is never touched.
+ */
+export function toTensors(
+  tf: Tf,
+  ds: Dataset,
+  idx: ArrayLike<number>,
+  transform?: (x: Float32Array, count: number) => void,
+): { xs: tfTypes.Tensor; ys: tfTypes.Tensor } {
   const size = ds.shape.reduce((a, b) => a * b, 1);
   const x = new Float32Array(idx.length * size);
   const y = new Int32Array(idx.length);
@@ -17,6 +26,7 @@ export function toTensors(tf: Tf, ds: Dataset, idx: ArrayLike<number>): { xs: tf
     x.set(ds.x.subarray(j * size, (j + 1) * size), i * size);
     y[i] = ds.y[j]!;
   }
+  transform?.(x, idx.length);
   return tf.tidy(() => ({ xs: tf.tensor(x, [idx.length, ...ds.shape]), ys: tf.oneHot(tf.tensor1d(y, 'int32'), ds.classes) }));
 }
 

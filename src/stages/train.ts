@@ -14,7 +14,8 @@ import { join, resolve } from 'node:path';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { BuildSpec } from '../engine/builders.js';
 import type { Json, StageContext, StageInputs } from '../plugin.js';
-import { defineStage } from '../plugin.js';
+import { StageConfigError, defineStage } from '../plugin.js';
+import { imageGeometry, shiftImages } from '../data/augment.js';
 import { batches, seededRandom, splitDataset } from '../data/dataset.js';
 import type { Dataset } from '../data/dataset.js';
 import { makeOptimizer } from './finetune.js';
@@ -33,6 +34,7 @@ export interface TrainConfig {
   momentum: number;
   schedule: Schedule;
   earlyStopping?: { patience: number; minDelta: number; monitor: 'val_loss' | 'val_acc' };
+  augment?: { shift: number };
 }
 
 export const trainSchema = {
@@ -78,6 +80,21 @@ export const trainSchema = {
         monitor: { enum: ['val_loss', 'val_acc'], default: 'val_loss' },
       },
     },
+    // No default object: recipes without `augment` keep their cache keys.
+    augment: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['shift'],
+      description: 'Training-time augmentation of image examples (validation and eval data are never augmented).',
+      properties: {
+        shift: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 16,
+          description: 'Translate each training image by a random (dy, dx), each in [-shift, shift] pixels, zero-filled (Hinton et al. jittered MNIST by up to 2).',
+        },
+      },
+    },
   },
 } as const;
 
@@ -93,6 +110,7 @@ export const trainStage = defineStage<TrainConfig>({
     const train = await ctx.data(config.data);
     const { fit, val } = await splitValidation(ctx, config, train);
     const evalSet = config.eval ? await ctx.data(config.eval) : undefined;
+    const augment = augmentation(config, fit, ctx.seed);
 
     const history: Record<string, Json>[] = [];
     let best: { epoch: number; value: number; weights: Float32Array[] } | undefined;
@@ -111,7 +129,7 @@ export const trainStage = defineStage<TrainConfig>({
         let lossSum = 0;
         let seen = 0;
         for (const idx of batches(fit, config.batchSize, { shuffle: true, random: shuffle })) {
-          const { xs, ys } = toTensors(tf, fit, idx);
+          const { xs, ys } = toTensors(tf, fit, idx, augment);
           // The built models end in softmax, so the loss is cross-entropy on
           // probabilities (what Keras' categoricalCrossentropy computes), not
           // softmaxCrossEntropy, which would apply a second softmax.
@@ -174,9 +192,25 @@ export const trainStage = defineStage<TrainConfig>({
 
 function describeEpoch(e: Record<string, Json>): string {
   const parts = [`loss ${(e.loss as number).toFixed(4)}`];
-  if (typeof e.val_acc === 'number') parts.push(`val_acc ${(e.val_acc * 100).toFixed(2)}%`);
+  if (typeof e.val_acc === 'number') parts.push(`val_acc ${e.val_acc.toFixed(2)}%`); // evaluateAccuracy gives percent
   parts.push(`${e.ms} ms`);
   return parts.join(', ');
+}
+
+/** The batch transform for `augment:`, or undefined when the recipe asks for none. */
+function augmentation(config: TrainConfig, data: Dataset, seed: number): ((x: Float32Array, count: number) => void) | undefined {
+  const shift = config.augment?.shift ?? 0;
+  if (shift === 0) return undefined;
+  const geometry = imageGeometry(data.shape);
+  if (!geometry) {
+    throw new StageConfigError(`augment.shift needs image examples ([h, w, c], [h, w] or a flattened square image), but \`${config.data}\` has examples shaped [${data.shape.join(', ')}]`, ['augment', 'shift']);
+  }
+  if (shift >= Math.min(geometry.height, geometry.width)) {
+    throw new StageConfigError(`augment.shift ${shift} would move ${geometry.height}x${geometry.width} images entirely out of frame: use a shift below ${Math.min(geometry.height, geometry.width)}`, ['augment', 'shift']);
+  }
+  // Its own stream (seed + 3): turning augmentation on does not change the shuffling order.
+  const random = seededRandom(seed + 3);
+  return (x, count) => shiftImages(x, count, geometry, shift, random);
 }
 
 /** The upstream model, else the recipe's `model:` (loaded or built). */

@@ -77,4 +77,24 @@ describe('train stage', () => {
     expect(m.bestEpoch).toBeGreaterThanOrEqual(1);
     expect(m.bestEpoch).toBeLessThan(m.epochs);
   });
+
+  test('augment.shift trains on jittered images: reproducible, different weights, still learns; a non-image dataset is a located error', async () => {
+    const plain = await run('r', recipe(3), 'cache-a'); // cached from the first test
+    const a = await run('aug', recipe(3, ', augment: { shift: 2 }'), 'cache-e');
+    const b = await run('aug', recipe(3, ', augment: { shift: 2 }'), 'cache-f');
+    expect(a.nodes[0]!.outputs.model!.digest).toBe(b.nodes[0]!.outputs.model!.digest);
+    expect(a.nodes[0]!.outputs.model!.digest).not.toBe(plain.nodes[0]!.outputs.model!.digest);
+    expect(a.nodes[0]!.metrics.accuracy).toBeGreaterThan(70);
+    // A table of 3 features is not an image: refused at the option, before any training.
+    await writeFile(join(dir, 'table.csv'), 'a,b,c,label\n' + Array.from({ length: 40 }, (_, i) => `${i % 3},${i % 5},${i % 7},${i % 2}`).join('\n') + '\n');
+    await writeFile(
+      join(dir, 'bad.yaml'),
+      `version: 1\nname: bad\nmodel: { build: { arch: mlp, units: [4], inputShape: [3], classes: 2 } }\ndata:\n  train: { uses: csv, file: table.csv }\nstages:\n  - id: train\n    uses: train\n    with: { epochs: 1, augment: { shift: 2 } }\n`,
+    );
+    const bad = await runCli(['run', 'bad.yaml', '--out', join(dir, 'out-bad'), '--cache-dir', join(dir, 'cache-g'), '--backend', 'wasm'], { cwd: dir, timeoutMs: 120_000 });
+    expect(bad.code).not.toBe(0);
+    // Run-time stage failures are part of the run's report on stdout.
+    expect(bad.stdout).toMatch(/bad\.yaml:9:35: error\[stage-config\]: stage train: augment\.shift needs image examples .* `train` has examples shaped \[3\]/);
+    expect(bad.stdout + bad.stderr).not.toMatch(/\n\s+at /);
+  });
 });
