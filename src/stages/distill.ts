@@ -27,7 +27,7 @@ import { join, resolve } from 'node:path';
 import type { LayersModel, Scalar, Tensor } from '@tensorflow/tfjs';
 import type { Dataset } from '../data/dataset.js';
 import { exampleSize } from '../data/dataset.js';
-import { ACTIVATIONS, ARCHS } from '../engine/builders.js';
+import { buildSpecSchema } from './build-schema.js';
 import type { BuildSpec } from '../engine/builders.js';
 import type { Tf } from '../engine/tf.js';
 import type { Json, StageContext, StageInputs } from '../plugin.js';
@@ -65,23 +65,7 @@ export interface DistillConfig {
 /** A recipe stage id (schemas/recipe.schema.json `$defs.identifier`): a bare id names a stage, anything else is a path. */
 const STAGE_ID = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
-/** `model.build` as in the recipe schema (`$defs.build`), for `student.build`. */
-const buildSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['arch'],
-  description: 'Build a fresh student, as the recipe\'s `model.build` (seeded from the recipe seed).',
-  properties: {
-    arch: { enum: [...ARCHS], description: 'mlp, lenet5 or cnn.' },
-    inputShape: { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 1, maxItems: 4, description: 'Input shape without the batch dimension. Default: [784] for mlp, [28, 28, 1] otherwise.' },
-    classes: { type: 'integer', minimum: 2, default: 10, description: 'Output classes.' },
-    units: { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 1, description: 'mlp: hidden layer widths. Default: [300, 100].' },
-    filters: { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 1, description: 'cnn: filters per conv block. Default: [8, 16].' },
-    kernelSize: { type: 'integer', minimum: 1, default: 3, description: 'cnn: conv kernel size.' },
-    activation: { enum: [...ACTIVATIONS], default: 'relu', description: 'Hidden-layer activation.' },
-    dropout: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0, description: 'Dropout rate after hidden layers.' },
-  },
-} as const;
+const buildSchema = buildSpecSchema("Build a fresh student, as the recipe's `model.build` (seeded from the recipe seed).");
 
 const layerSettingsSchema = {
   type: 'object',

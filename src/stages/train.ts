@@ -16,6 +16,7 @@ import type { BuildSpec } from '../engine/builders.js';
 import type { Json, StageContext, StageInputs } from '../plugin.js';
 import { StageConfigError, defineStage } from '../plugin.js';
 import { imageGeometry, shiftImages } from '../data/augment.js';
+import { buildSpecSchema } from './build-schema.js';
 import { batches, seededRandom, splitDataset } from '../data/dataset.js';
 import type { Dataset } from '../data/dataset.js';
 import { makeOptimizer } from './finetune.js';
@@ -35,6 +36,7 @@ export interface TrainConfig {
   schedule: Schedule;
   earlyStopping?: { patience: number; minDelta: number; monitor: 'val_loss' | 'val_acc' };
   augment?: { shift: number };
+  build?: BuildSpec;
 }
 
 export const trainSchema = {
@@ -80,6 +82,9 @@ export const trainSchema = {
         monitor: { enum: ['val_loss', 'val_acc'], default: 'val_loss' },
       },
     },
+    build: buildSpecSchema(
+      'Train a fresh model built from this spec (seeded from the recipe seed) instead of the upstream or the recipe\'s model: e.g. a teacher of another size in the same recipe.',
+    ),
     // No default object: recipes without `augment` keep their cache keys.
     augment: {
       type: 'object',
@@ -106,7 +111,7 @@ export const trainStage = defineStage<TrainConfig>({
   outputs: ['model'],
   async run(ctx, config, inputs) {
     const tf = await ctx.engine.tf();
-    const model = await startingModel(ctx, inputs);
+    const model = await startingModel(ctx, inputs, config.build);
     const train = await ctx.data(config.data);
     const { fit, val } = await splitValidation(ctx, config, train);
     const evalSet = config.eval ? await ctx.data(config.eval) : undefined;
@@ -213,8 +218,16 @@ function augmentation(config: TrainConfig, data: Dataset, seed: number): ((x: Fl
   return (x, count) => shiftImages(x, count, geometry, shift, random);
 }
 
-/** The upstream model, else the recipe's `model:` (loaded or built). */
-async function startingModel(ctx: StageContext, inputs: StageInputs): Promise<LayersModel> {
+/** `build:` when given, else the upstream model, else the recipe's `model:` (loaded or built). */
+async function startingModel(ctx: StageContext, inputs: StageInputs, build: BuildSpec | undefined): Promise<LayersModel> {
+  if (build) {
+    try {
+      return await ctx.engine.buildModel(build);
+    } catch (err) {
+      if (err instanceof TypeError) throw new StageConfigError(`build: ${err.message}`, ['build']);
+      throw err;
+    }
+  }
   if (inputs.model) return ctx.engine.loadModel(inputs.model.dir);
   const spec = ctx.recipe.model as { from?: string; build?: BuildSpec } | undefined;
   if (spec?.from) return ctx.engine.loadModel(resolve(ctx.recipeDir, spec.from));

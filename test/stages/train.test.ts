@@ -97,4 +97,14 @@ describe('train stage', () => {
     expect(bad.stdout).toMatch(/bad\.yaml:9:35: error\[stage-config\]: stage train: augment\.shift needs image examples .* `train` has examples shaped \[3\]/);
     expect(bad.stdout + bad.stderr).not.toMatch(/\n\s+at /);
   });
+
+  test('build: trains a fresh model of its own architecture instead of the recipe model', async () => {
+    const r = await run('built', recipe(1, ', build: { arch: mlp, units: [16] }'), 'cache-h');
+    const node = r.nodes[0]!;
+    expect(node.status).toBe('ran');
+    const modelJson = JSON.parse(await readFile(join(node.outputs.model!.path, 'model.json'), 'utf8'));
+    const dense = modelJson.weightsManifest[0].weights.filter((w: { name: string }) => /kernel/.test(w.name));
+    expect(dense.map((w: { shape: number[] }) => w.shape)).toEqual([[784, 16], [16, 10]]); // not the recipe's [32]
+    expect(node.metrics.accuracy).toBeGreaterThan(50);
+  });
 });
