@@ -80,10 +80,11 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 
   program
     .command('report')
-    .description('re-render report.md and report.html of a run directory, or compare two runs')
+    .description('re-render report.md and report.html of a run directory (--screenshot: check it in Chromium, save report.png), or compare two runs')
     .argument('<run-dir>', 'a run directory written by `modelpress run`')
     .option('--compare <other-run-dir>', 'print what differs between the two runs')
-    .action(async (runDir: string, opts: { compare?: string }) => {
+    .option('--screenshot', 'also open report.html in headless Chromium, check it and save report.png', false)
+    .action(async (runDir: string, opts: { compare?: string; screenshot: boolean }) => {
       code = await reportCommand(runDir, opts, io);
     });
 

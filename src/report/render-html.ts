@@ -143,7 +143,9 @@ export function stagesChart(record: RunRecord, views: EvaluateView[]): string | 
     parts.push('</g>');
   }
   parts.push('</svg>');
-  const legend = `<p class="legend">${SIZE_KINDS.map((k) => `<span><i class="sw" style="background:${COLORS[k]}"></i>${k} KB</span>`).join('')}<span><i class="sw" style="background:${ACC_COLOR}"></i>accuracy %</span></p>`;
+  // The legend names only the series drawn (a run without evaluate has no sizes).
+  const drawn = SIZE_KINDS.filter((k) => steps.some((s) => (s.size?.sizeKb[k] ?? null) !== null));
+  const legend = `<p class="legend">${drawn.map((k) => `<span><i class="sw" style="background:${COLORS[k]}"></i>${k} KB</span>`).join('')}${accs.length > 0 ? `<span><i class="sw" style="background:${ACC_COLOR}"></i>accuracy %</span>` : ''}</p>`;
   return parts.join('') + legend;
 }
 
@@ -184,7 +186,8 @@ export function paretoChart(v: EvaluateView): string | null {
     const tip = `${p.c.id}: ${fmt(p.size)} KB ${kind}, accuracy ${fmt(p.accuracy)}%${p.c.reference ? ' (reference)' : ''}${onFront ? ', on the Pareto front' : ''}`;
     parts.push(
       `<circle class="candidate${onFront ? ' front' : ''}" cx="${cx}" cy="${cy}" r="${onFront ? 6 : 4.5}" fill="${onFront ? '#d62728' : '#999'}" stroke="#333"><title>${esc(tip)}</title></circle>`,
-      `<text x="${cx}" y="${cy}" dx="8" dy="-6">${esc(p.c.id)}</text>`,
+      // Labels of points in the right half go to their left: the svg clips anything past its edge.
+      Number(cx) > (x0 + x1) / 2 ? `<text x="${cx}" y="${cy}" dx="-8" dy="-6" text-anchor="end">${esc(p.c.id)}</text>` : `<text x="${cx}" y="${cy}" dx="8" dy="-6">${esc(p.c.id)}</text>`,
     );
   });
   parts.push('</svg>');

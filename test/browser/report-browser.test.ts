@@ -1,0 +1,157 @@
+/**
+ * report.html in real headless Chromium: a report written by writeRunReports
+ * renders its charts with no errors and no external requests, and the check
+ * catches what would break that (an external image, a script error, a chart
+ * laid out with no size).
+ */
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkReportInBrowser } from '../../src/browser/report-check.js';
+import type { Json } from '../../src/plugin.js';
+import { writeRunReports } from '../../src/report/write-reports.js';
+import type { RunRecord, RunRecordNode } from '../../src/run/run-record.js';
+import { describeWithBrowser } from '../helpers/browser.js';
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+function node(id: string, uses: string, metrics: Record<string, Json>): RunRecordNode {
+  return {
+    id, stage: id.replace(/\[.*$/, ''), uses, plugin: 'builtin', matrix: {}, inputs: [], config: {}, key: `k-${id}`, keyRecord: null,
+    status: 'ran', cacheHit: false, durationMs: 1500, reasons: [], metrics, outputs: {}, error: null,
+  };
+}
+
+function candidate(acc: number, kb: number, reference: boolean): Json {
+  return {
+    stage: 'x', matrix: {}, reference, judged: !reference, accuracy: acc, accuracyDropPp: 97 - acc,
+    sizeBytes: { raw: 51200, gzip: kb * 1024, brotli: kb * 1000, packed: kb * 900 },
+    sizeKb: { raw: 50, gzip: kb, brotli: (kb * 1000) / 1024, packed: (kb * 900) / 1024 },
+    params: 1000, nonZeros: 500, sparsity: 0.5, macs: 900,
+    latency: { web: { measured: true, p50Ms: 0.3, p95Ms: 1.2, runs: 100 } },
+    devices: { web: { ok: kb <= 20, missed: kb <= 20 ? [] : ['size_gzip_kb'], unmeasured: [], verdicts: [{ limit: 'size_gzip_kb', max: 20, measured: kb, unit: 'KB', ok: kb <= 20, excess: kb - 20, margin: '' }] } },
+  };
+}
+
+/** A train -> prune sweep -> evaluate run, shaped like run.json: gives both charts (stages and Pareto). */
+function runRecord(): RunRecord {
+  return {
+    runRecordVersion: 1, status: 'succeeded', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:01:00.000Z', durationMs: 60000,
+    recipe: { file: '/r.yaml', name: 'browser-demo', sources: ['/r.yaml'], overrides: [], resolved: {} },
+    versions: { modelpress: '0.1.0', node: 'v20', tfjs: '4.22.0', backend: 'wasm' },
+    cacheDir: '/c', jobs: 1,
+    nodes: [
+      node('train', 'train', { accuracy: 97 }),
+      node('prune[sparsity=0.5]', 'prune', { accuracy: 96, accuracyBefore: 97, sparsity: 0.5 }),
+      node('prune[sparsity=0.9]', 'prune', { accuracy: 90, accuracyBefore: 97, sparsity: 0.9 }),
+      node('eval', 'evaluate', {
+        reference: 'train', referenceAccuracy: 97,
+        // The largest candidate has a long id: its label must not run off the chart's right edge.
+        candidates: { train: candidate(97, 40, true), 'prune[sparsity=0.5]': candidate(96, 45, false), 'prune[sparsity=0.9]': candidate(90, 8, false) },
+        budgets: { met: true, best: 'prune[sparsity=0.9]', passing: ['prune[sparsity=0.9]'], closest: null, unmeasured: [], message: 'met: best prune[sparsity=0.9]' },
+      }),
+    ],
+    artifacts: {},
+  };
+}
+
+let root: string;
+let runDir: string;
+let html: string;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'mp-report-browser-'));
+  runDir = join(root, 'run');
+  await mkdir(runDir);
+  html = (await writeRunReports(runDir, runRecord())).html;
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+/** A copy of the good report with `extra` inserted before </body>, in a run directory of its own. */
+async function variant(name: string, extra: string): Promise<string> {
+  const dir = join(root, name);
+  await mkdir(dir);
+  const file = join(dir, 'report.html');
+  await writeFile(file, (await readFile(html, 'utf8')).replace('</body>', `${extra}\n</body>`));
+  return file;
+}
+
+describeWithBrowser('report.html in headless Chromium', () => {
+  test('a real report: charts drawn with marks, no errors, no external requests, report.png written', async () => {
+    const png = join(runDir, 'report.png');
+    const r = await checkReportInBrowser(html, { screenshot: png });
+    expect(r.problems).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(r.consoleErrors).toEqual([]);
+    expect(r.externalRequests).toEqual([]);
+    expect(r.requests).toEqual([r.url]); // the page itself, nothing else
+    expect(r.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/report\.html$/);
+    expect(r.expectedCharts).toBe(2);
+    expect(r.charts.map((c) => c.title)).toEqual([
+      'Size and accuracy through the stages of browser-demo',
+      'Pareto front of eval: packed size vs accuracy of 3 candidates',
+    ]);
+    // Stages: 3 nodes × 4 size kinds as squares + 4 polylines, 3 accuracy circles + 1 polyline.
+    expect(r.charts[0]!.marks).toBe(3 * 4 + 4 + 3 + 1);
+    // Pareto: 3 candidate circles + the front polyline.
+    expect(r.charts[1]!.marks).toBe(4);
+    for (const c of r.charts) {
+      expect(c.width).toBeGreaterThan(100);
+      expect(c.height).toBeGreaterThan(100);
+      expect(c).toMatchObject({ emptyMarks: 0, outsideMarks: 0, clippedLabels: [] });
+    }
+    expect(r.screenshot).toBe(png);
+    const bytes = await readFile(png);
+    expect(bytes.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
+    expect((await stat(png)).size).toBeGreaterThan(20_000);
+  });
+
+  test('an external resource is recorded and blocked: the request never leaves', async () => {
+    // A server standing in for "the internet": `localhost` is not the check's 127.0.0.1 origin.
+    let hits = 0;
+    const outside = createServer((_req, res) => {
+      hits++;
+      res.writeHead(200, { 'content-type': 'image/png' }).end();
+    });
+    await new Promise<void>((ok) => outside.listen(0, '127.0.0.1', () => ok()));
+    const port = (outside.address() as AddressInfo).port;
+    try {
+      const file = await variant('external', `<img src="http://example.com/x.png"><img src="http://localhost:${port}/y.png">`);
+      const r = await checkReportInBrowser(file);
+      expect(r.ok).toBe(false);
+      expect(r.externalRequests).toEqual(expect.arrayContaining(['http://example.com/x.png', `http://localhost:${port}/y.png`]));
+      expect(r.problems).toContain('external request blocked: http://example.com/x.png');
+      expect(hits).toBe(0);
+      expect(r.screenshot).toBeNull();
+    } finally {
+      outside.closeAllConnections();
+      await new Promise<void>((ok) => outside.close(() => ok()));
+    }
+  });
+
+  test('a script error is reported as a page error', async () => {
+    const file = await variant('script-error', `<script>throw new Error('boom in the report');</script><script>console.error('logged failure')</script>`);
+    const r = await checkReportInBrowser(file);
+    expect(r.ok).toBe(false);
+    expect(r.consoleErrors).toEqual(expect.arrayContaining(['page error: boom in the report', 'error: logged failure']));
+    expect(r.problems).toContain('console page error: boom in the report');
+    expect(r.charts).toHaveLength(2); // the charts still render: only the errors fail the check
+  });
+
+  test('charts that are not laid out are problems', async () => {
+    const file = await variant('hidden-charts', '<style>svg{display:none}</style>');
+    const r = await checkReportInBrowser(file);
+    expect(r.ok).toBe(false);
+    expect(r.problems).toEqual(
+      expect.arrayContaining([
+        'chart 1 "Size and accuracy through the stages of browser-demo" has an empty box (0×0 px)',
+        'chart 2 "Pareto front of eval: packed size vs accuracy of 3 candidates" draws no marks',
+      ]),
+    );
+  });
+});
