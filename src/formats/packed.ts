@@ -115,8 +115,12 @@ export function packArtifacts(artifacts: io.ModelArtifacts): PackedModel {
   const w = new ByteWriter();
   for (const m of PACKED_MAGIC) w.u8(m);
   w.u8(PACKED_VERSION);
+  // The JSON is Huffman-coded byte by byte (format v2): keys like
+  // "class_name" repeat per layer, so its bytes are far from uniform.
   w.varint(topo.byteLength);
-  w.bytes(topo);
+  const topoLengths = codeLengths(countSymbols(topo, 256));
+  w.bytes(serializeTable(topoLengths));
+  w.bytes(encodeSymbols(topo, topoLengths));
   const topologyBytes = w.length - 4;
   w.varint(weights.length);
   const headerBytes = 4 + varintBytes(weights.length);

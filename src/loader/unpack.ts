@@ -5,7 +5,7 @@
 import type { io } from '@tensorflow/tfjs-core';
 import { ByteReader, PackedFormatError } from './bytes.js';
 import { decodeSymbols, readTable } from './huffman-decode.js';
-import { CODE_WIDTH, Encoding, PACKED_MAGIC, PACKED_VERSION, ValueKind, decodeCodes, outputDtype } from './format.js';
+import { CODE_WIDTH, Encoding, PACKED_MAGIC, PACKED_VERSIONS_READ, ValueKind, decodeCodes, outputDtype } from './format.js';
 
 /** One tensor record as read from a packed file, before value decoding. */
 export interface PackedTensorRecord {
@@ -38,8 +38,12 @@ export function readPacked(data: Uint8Array): PackedContents {
     if (r.u8() !== m) throw new PackedFormatError('not a modelpress packed model (bad magic)');
   }
   const version = r.u8();
-  if (version !== PACKED_VERSION) throw new PackedFormatError(`unsupported packed format version ${version}`);
-  const topoBytes = r.take(r.varint());
+  if (!PACKED_VERSIONS_READ.includes(version)) {
+    throw new PackedFormatError(`unsupported packed format version ${version} (this loader reads ${PACKED_VERSIONS_READ.join(' and ')}; newer files need a newer modelpress/loader)`);
+  }
+  const topoLength = r.varint();
+  // v1: the UTF-8 bytes; v2: the same bytes Huffman-coded (alphabet 256).
+  const topoBytes = version === 1 ? r.take(topoLength) : Uint8Array.from(decodeSymbols(r, readTable(r), topoLength));
   let meta: unknown;
   try {
     meta = JSON.parse(new TextDecoder().decode(topoBytes));
