@@ -18,6 +18,8 @@ import type { Tf } from '../engine/tf.js';
 import type { StageContext } from '../plugin.js';
 import { toTensors, withSeededMathRandom } from './train-loop.js';
 import { learningRateAt } from './train-schedule.js';
+import { augmentation, augmentSchema } from './augmentation.js';
+import type { AugmentConfig } from './augmentation.js';
 import type { Schedule } from './train-schedule.js';
 
 export interface FinetuneConfig {
@@ -29,6 +31,7 @@ export interface FinetuneConfig {
   learningRate: number;
   momentum: number;
   schedule: Schedule;
+  augment?: AugmentConfig;
 }
 
 /** The `finetune:` option every compression stage offers; `epochs: 0` (the default) skips it. */
@@ -55,6 +58,7 @@ export const finetuneSchema = {
         minLearningRate: { type: 'number', minimum: 0, default: 0 },
       },
     },
+    augment: augmentSchema,
   },
 } as const;
 
@@ -91,6 +95,7 @@ export async function finetune(ctx: StageContext, model: LayersModel, config: Fi
   if (config.epochs === 0) return result;
   const tf = await ctx.engine.tf();
   const ds = data ?? (await ctx.data(config.data));
+  const augment = augmentation(config.augment, ds, config.data, ctx.seed + 3, ['finetune', 'augment']);
   const loss =
     hooks.loss ?? ((xs: Tensor, ys: Tensor, training: boolean) => tf.metrics.categoricalCrossentropy(ys, model.apply(xs, { training }) as Tensor).mean() as Scalar);
   const vars = model.trainableWeights.map((w) => (w as unknown as { val: import('@tensorflow/tfjs').Variable }).val);
@@ -104,7 +109,7 @@ export async function finetune(ctx: StageContext, model: LayersModel, config: Fi
       let sum = 0;
       let seen = 0;
       for (const idx of batches(ds, config.batchSize, { shuffle: true, random })) {
-        const { xs, ys } = toTensors(tf, ds, idx);
+        const { xs, ys } = toTensors(tf, ds, idx, augment);
         const { value, grads } = tf.variableGrads(() => loss(xs, ys, true), vars);
         const applied = hooks.transformGrads ? hooks.transformGrads(grads) : grads;
         optimizer.applyGradients(Object.entries(applied).map(([name, tensor]) => ({ name, tensor })));

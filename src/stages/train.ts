@@ -15,7 +15,8 @@ import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { BuildSpec } from '../engine/builders.js';
 import type { Json, StageContext, StageInputs } from '../plugin.js';
 import { StageConfigError, defineStage } from '../plugin.js';
-import { imageGeometry, shiftImages } from '../data/augment.js';
+import { augmentation, augmentSchema } from './augmentation.js';
+import type { AugmentConfig } from './augmentation.js';
 import { buildSpecSchema } from './build-schema.js';
 import { batches, seededRandom, splitDataset } from '../data/dataset.js';
 import type { Dataset } from '../data/dataset.js';
@@ -35,7 +36,7 @@ export interface TrainConfig {
   momentum: number;
   schedule: Schedule;
   earlyStopping?: { patience: number; minDelta: number; monitor: 'val_loss' | 'val_acc' };
-  augment?: { shift: number };
+  augment?: AugmentConfig;
   build?: BuildSpec;
 }
 
@@ -85,21 +86,7 @@ export const trainSchema = {
     build: buildSpecSchema(
       'Train a fresh model built from this spec (seeded from the recipe seed) instead of the upstream or the recipe\'s model: e.g. a teacher of another size in the same recipe.',
     ),
-    // No default object: recipes without `augment` keep their cache keys.
-    augment: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['shift'],
-      description: 'Training-time augmentation of image examples (validation and eval data are never augmented).',
-      properties: {
-        shift: {
-          type: 'integer',
-          minimum: 0,
-          maximum: 16,
-          description: 'Translate each training image by a random (dy, dx), each in [-shift, shift] pixels, zero-filled (Hinton et al. jittered MNIST by up to 2).',
-        },
-      },
-    },
+    augment: augmentSchema,
   },
 } as const;
 
@@ -115,7 +102,8 @@ export const trainStage = defineStage<TrainConfig>({
     const train = await ctx.data(config.data);
     const { fit, val } = await splitValidation(ctx, config, train);
     const evalSet = config.eval ? await ctx.data(config.eval) : undefined;
-    const augment = augmentation(config, fit, ctx.seed);
+    // Seed + 3: its own stream, so turning augmentation on leaves the shuffling order alone.
+    const augment = augmentation(config.augment, fit, config.data, ctx.seed + 3);
 
     const history: Record<string, Json>[] = [];
     let best: { epoch: number; value: number; weights: Float32Array[] } | undefined;
@@ -200,22 +188,6 @@ function describeEpoch(e: Record<string, Json>): string {
   if (typeof e.val_acc === 'number') parts.push(`val_acc ${e.val_acc.toFixed(2)}%`); // evaluateAccuracy gives percent
   parts.push(`${e.ms} ms`);
   return parts.join(', ');
-}
-
-/** The batch transform for `augment:`, or undefined when the recipe asks for none. */
-function augmentation(config: TrainConfig, data: Dataset, seed: number): ((x: Float32Array, count: number) => void) | undefined {
-  const shift = config.augment?.shift ?? 0;
-  if (shift === 0) return undefined;
-  const geometry = imageGeometry(data.shape);
-  if (!geometry) {
-    throw new StageConfigError(`augment.shift needs image examples ([h, w, c], [h, w] or a flattened square image), but \`${config.data}\` has examples shaped [${data.shape.join(', ')}]`, ['augment', 'shift']);
-  }
-  if (shift >= Math.min(geometry.height, geometry.width)) {
-    throw new StageConfigError(`augment.shift ${shift} would move ${geometry.height}x${geometry.width} images entirely out of frame: use a shift below ${Math.min(geometry.height, geometry.width)}`, ['augment', 'shift']);
-  }
-  // Its own stream (seed + 3): turning augmentation on does not change the shuffling order.
-  const random = seededRandom(seed + 3);
-  return (x, count) => shiftImages(x, count, geometry, shift, random);
 }
 
 /** `build:` when given, else the upstream model, else the recipe's `model:` (loaded or built). */
