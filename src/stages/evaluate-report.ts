@@ -3,7 +3,7 @@
  * words of the design ("phone: size 31 KB <= 40 KB ok, p95 latency 0.9 ms <=
  * 2 ms ok, accuracy 98.3% (-0.1 pp) ok"), then a table of the numbers.
  */
-import type { BudgetKey, BudgetSummary, DeviceVerdict, Verdict } from './evaluate-verdicts.js';
+import type { BudgetSummary, DeviceVerdict, LimitKey, Verdict } from './evaluate-verdicts.js';
 import { fmt } from './evaluate-verdicts.js';
 
 export interface ReportCandidate {
@@ -27,12 +27,14 @@ export interface ReportCandidate {
 export interface ReportDevice {
   name: string;
   runtime: string;
+  /** runtime browser: the tfjs backend in the page. */
+  backend?: string;
   threads: number;
   batch: number;
   hasBudget: boolean;
 }
 
-const LABELS: Record<BudgetKey, string> = {
+const LABELS: Record<LimitKey, string> = {
   size_kb: 'size',
   size_gzip_kb: 'gzip size',
   size_brotli_kb: 'brotli size',
@@ -41,6 +43,7 @@ const LABELS: Record<BudgetKey, string> = {
   latency_ms_p95: 'p95 latency',
   accuracy_min: 'accuracy',
   accuracy_drop_pp: 'accuracy',
+  parity: 'parity',
 };
 
 function status(v: Verdict): string {
@@ -51,6 +54,8 @@ function status(v: Verdict): string {
 /** One limit in words: `size 31 KB <= 40 KB ok`. */
 export function describeVerdict(v: Verdict, c: Pick<ReportCandidate, 'accuracy' | 'deltaPp'>): string {
   const label = LABELS[v.limit];
+  // Parity's margin is its whole story (argmax counts, max |diff| of tfjs and packed, tolerance).
+  if (v.limit === 'parity') return `${label} ${v.margin}${v.ok === null ? '' : v.ok ? ' ok' : ' missed'}`;
   if (v.limit === 'accuracy_drop_pp') {
     const delta = `${c.deltaPp > 0 ? '+' : c.deltaPp < 0 ? '-' : '±'}${fmt(Math.abs(c.deltaPp))} pp`;
     return `${label} ${fmt(c.accuracy)}% (${delta}, max drop ${fmt(v.max!)} pp) ${status(v)}`;
@@ -99,7 +104,7 @@ export function renderMarkdown(input: {
   out.push('');
 
   for (const d of devices) {
-    out.push(`## ${d.name} (${d.runtime}, ${d.threads} thread${d.threads === 1 ? '' : 's'}, batch ${d.batch})`, '');
+    out.push(`## ${d.name} (${d.runtime}${d.backend ? ` ${d.backend}` : ''}, ${d.threads} thread${d.threads === 1 ? '' : 's'}, batch ${d.batch})`, '');
     for (const c of candidates) out.push(`- ${c.node}${c.judged ? '' : ' (reference, not judged)'}: ${deviceLine(d.name, c)}`);
     out.push('', '| candidate | p50 | p95 | runs | p95/p50 | verdict |', '| --- | --- | --- | --- | --- | --- |');
     for (const c of candidates) {

@@ -20,6 +20,12 @@ export const BUDGET_KEYS = [
 export type BudgetKey = (typeof BUDGET_KEYS)[number];
 export type Budget = Partial<Record<BudgetKey, number>>;
 
+/**
+ * What a verdict judges: a budget limit, or `parity` (browser devices: the
+ * browser's outputs match Node's within a tolerance; evaluate-browser.ts).
+ */
+export type LimitKey = BudgetKey | 'parity';
+
 export const UNITS: Record<BudgetKey, string> = {
   size_kb: 'KB',
   size_gzip_kb: 'KB',
@@ -42,7 +48,7 @@ export interface Measured {
 }
 
 export interface Verdict {
-  limit: BudgetKey;
+  limit: LimitKey;
   /** The budget's value. */
   max?: number;
   min?: number;
@@ -61,9 +67,9 @@ export interface DeviceVerdict {
   /** Every measured limit is ok (not-measured limits neither pass nor fail). */
   ok: boolean;
   /** Limits that were missed. */
-  missed: BudgetKey[];
+  missed: LimitKey[];
   /** Limits that could not be measured. */
-  unmeasured: BudgetKey[];
+  unmeasured: LimitKey[];
   verdicts: Verdict[];
 }
 
@@ -120,7 +126,7 @@ export interface JudgedCandidate {
 
 export interface Miss {
   device: string;
-  limit: BudgetKey;
+  limit: LimitKey;
   measured: number;
   /** The budget's value. */
   budget: number;
@@ -194,6 +200,6 @@ export function summarizeBudgets(candidates: readonly JudgedCandidate[]): Budget
     unmeasured: [...unmeasured],
     message:
       `no candidate meets every budget; closest: ${closest.node}, missed ` +
-      missed.map((m) => `${m.device} ${m.limit} (${fmt(m.measured)} ${m.unit} vs ${fmt(m.budget)} ${m.unit}: ${m.margin})`).join(', '),
+      missed.map((m) => (m.limit === 'parity' ? `${m.device} parity (${m.margin})` : `${m.device} ${m.limit} (${fmt(m.measured)} ${m.unit} vs ${fmt(m.budget)} ${m.unit}: ${m.margin})`)).join(', '),
   };
 }

@@ -6,10 +6,12 @@
  * Per candidate: top-1 (and optional top-k) accuracy on a dataset and the
  * drop against a reference model; size as it ships (raw, gzip, brotli of
  * model.json + shards); params, non-zeros, MACs; latency per device on the
- * device's runtime in a separate process (src/measure/latency.ts). Per
- * candidate x device x limit a verdict {measured, limit, ok, margin}; `ok`
- * is null for what cannot be measured yet (packed size, browser runtime, a
- * runtime that is not installed), which neither passes nor fails.
+ * device's runtime in a separate process (src/measure/latency.ts), or for
+ * `runtime: browser` in headless Chromium, with the browser's outputs checked
+ * against Node's (evaluate-browser.ts). Per candidate x device x limit a
+ * verdict {measured, limit, ok, margin}; `ok` is null for what cannot be
+ * measured (a runtime that is not installed, a browser backend that does not
+ * start), which neither passes nor fails; a failed parity check fails.
  *
  * Output `report`: report.json (everything) and report.md (per-device lines
  * and tables). Metrics carry the verdicts and `budgets` (met / best /
@@ -29,6 +31,11 @@ import { topKAccuracy } from './evaluate-accuracy.js';
 import type { AccuracyResult } from './evaluate-accuracy.js';
 import { renderMarkdown } from './evaluate-report.js';
 import type { ReportCandidate, ReportDevice } from './evaluate-report.js';
+import { BrowserMeasurements, nodeOutputs, parityBatch, withParity } from './evaluate-browser.js';
+import type { BrowserOutcome, ParityBatch, ParityReport } from './evaluate-browser.js';
+import type { BrowserLatencyResult } from '../browser/browser-latency.js';
+import type { BrowserBackend } from '../browser/page-protocol.js';
+import type { HostTensor } from '../browser/parity.js';
 import { BUDGET_KEYS, judgeDevice, summarizeBudgets } from './evaluate-verdicts.js';
 import type { Budget, BudgetKey, DeviceVerdict, Measured } from './evaluate-verdicts.js';
 
@@ -69,7 +76,7 @@ export const evaluateSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      description: 'The latency measurement (in a separate process, per candidate and device runtime/threads/batch).',
+      description: 'The latency measurement (in a separate Node process, or in headless Chromium for runtime: browser; per candidate and device runtime/backend/threads/batch).',
       properties: {
         measure: {
           enum: ['always', 'budgeted', 'never'],
@@ -85,8 +92,6 @@ export const evaluateSchema = {
   },
 } as const;
 
-const BROWSER_NOTE = 'not measured (browser runtime comes with a later issue)';
-
 interface Device extends ReportDevice {
   budget: Budget;
 }
@@ -96,11 +101,12 @@ interface Candidate {
   model: ArtifactRef;
 }
 
-type LatencyOutcome = { result: LatencyResult } | { note: string };
+type LatencyOutcome = { result: LatencyResult | BrowserLatencyResult } | { note: string };
 
 export const evaluateStage = defineStage<EvaluateConfig>({
   name: 'evaluate',
-  version: '1',
+  // 2: runtime: browser devices are measured (latency + parity) instead of "not measured".
+  version: '3',
   description: 'Accuracy, size (raw/gzip/brotli), params/MACs and per-device latency of every upstream model, judged against the device budgets.',
   schema: evaluateSchema,
   outputs: ['report'],
@@ -112,13 +118,18 @@ export const evaluateStage = defineStage<EvaluateConfig>({
       throw new Error('evaluate needs at least one upstream model: put a stage that outputs `model` (e.g. train, prune) in its `needs`');
     }
     const devices = selectDevices(ctx, config);
-    const { reference, named } = chooseReference(candidates, config.reference);
+    const { reference: refModel, named } = chooseReference(candidates, config.reference);
     if (!(config.data in ctx.recipe.data)) {
       throw new StageConfigError(`dataset \`${config.data}\` is not declared under \`data:\``, ['data'], [`declared: ${Object.keys(ctx.recipe.data).join(', ') || '(none)'}`]);
     }
     const ds = await ctx.data(config.data);
     const tf = await ctx.engine.tf();
     const total = candidates.length;
+    const browserDevices = devices.filter((d) => d.runtime === 'browser');
+    // Browser parity: Node's outputs for a fixed batch, computed while the model is loaded for accuracy.
+    const batch: ParityBatch | undefined = browserDevices.length > 0 ? parityBatch(ds) : undefined;
+    const nodeOuts = new Map<string, HostTensor[]>();
+    const packed = new Map<string, Uint8Array>();
 
     // 1. Deterministic measurements: accuracy, sizes, stats.
     const accuracy = new Map<string, AccuracyResult>();
@@ -131,6 +142,7 @@ export const evaluateStage = defineStage<EvaluateConfig>({
       const model = await ctx.engine.loadModel(c.model.dir);
       try {
         accuracy.set(c.up.node, await topKAccuracy(tf, model, ds, config.topK));
+        if (batch) nodeOuts.set(c.up.node, nodeOutputs(tf, model, batch));
       } finally {
         model.dispose();
       }
@@ -138,37 +150,69 @@ export const evaluateStage = defineStage<EvaluateConfig>({
       // One read of the weights serves both the packed size and the stats.
       const artifacts = await readModelArtifacts(c.model.dir);
       // The packed container, all metadata counted (the file modelpress/loader reads).
-      packedBytes.set(c.up.node, packArtifacts(artifacts).bytes.length);
+      const bytes = packArtifacts(artifacts).bytes;
+      packedBytes.set(c.up.node, bytes.length);
+      if (batch) packed.set(c.up.node, bytes);
       stats.set(c.up.node, statsFromArtifacts(artifacts));
     }
-    const refAccuracy = accuracy.get(reference.up.node)!.top1;
+    const refAccuracy = accuracy.get(refModel.up.node)!.top1;
 
-    // 2. Latency, one measurement per candidate and distinct (runtime, threads, batch), one at a time.
+    // 2. Latency (and browser parity), one measurement per candidate and distinct
+    //    (runtime, backend, threads, batch), one at a time; one browser for the whole node.
     const latency = new Map<string, Map<string, LatencyOutcome>>();
-    for (const [i, c] of candidates.entries()) {
-      const perDevice = new Map<string, LatencyOutcome>();
-      const shared = new Map<string, LatencyOutcome>();
-      for (const d of devices) {
-        ctx.signal.throwIfAborted();
-        const skip = latencySkipReason(d, config);
-        if (skip) {
-          perDevice.set(d.name, { note: skip });
-          continue;
+    const parity = new Map<string, Map<string, ParityReport>>();
+    const browser = browserDevices.length > 0 ? new BrowserMeasurements(ctx) : undefined;
+    try {
+      for (const [i, c] of candidates.entries()) {
+        const perDevice = new Map<string, LatencyOutcome>();
+        const perDeviceParity = new Map<string, ParityReport>();
+        const shared = new Map<string, LatencyOutcome>();
+        const sharedBrowser = new Map<string, BrowserOutcome>();
+        for (const d of devices) {
+          ctx.signal.throwIfAborted();
+          const skip = latencySkipReason(d, config);
+          const key = `${d.runtime}/${d.backend ?? ''}/${d.threads}/${d.batch}`;
+          if (d.runtime === 'browser' && browser && batch) {
+            // Parity is checked even when latency is skipped: it is about correctness, not speed.
+            let outcome = sharedBrowser.get(key);
+            if (!outcome) {
+              ctx.progress({ done: i, total, unit: 'candidates', message: `browser ${d.backend} latency and parity of ${c.up.node} on ${d.name}` });
+              outcome = await browser.measure(
+                c.up.node,
+                c.model.dir,
+                packed.get(c.up.node)!,
+                { batch, reference: nodeOuts.get(c.up.node)! },
+                { backend: d.backend as BrowserBackend, threads: d.threads, batch: d.batch },
+                { ...config.latency, ...(skip ? { skip } : {}) },
+              );
+              sharedBrowser.set(key, outcome);
+            }
+            perDevice.set(d.name, outcome.latency);
+            perDeviceParity.set(d.name, outcome.parity);
+            continue;
+          }
+          if (skip) {
+            perDevice.set(d.name, { note: skip });
+            continue;
+          }
+          let outcome = shared.get(key);
+          if (!outcome) {
+            ctx.progress({ done: i, total, unit: 'candidates', message: `latency of ${c.up.node} on ${d.name} (${d.runtime})` });
+            outcome = await measureOn(ctx, c.model.dir, d, config);
+            shared.set(key, outcome);
+          }
+          perDevice.set(d.name, outcome);
         }
-        const key = `${d.runtime}/${d.threads}/${d.batch}`;
-        let outcome = shared.get(key);
-        if (!outcome) {
-          ctx.progress({ done: i, total, unit: 'candidates', message: `latency of ${c.up.node} on ${d.name} (${d.runtime})` });
-          outcome = await measureOn(ctx, c.model.dir, d, config);
-          shared.set(key, outcome);
-        }
-        perDevice.set(d.name, outcome);
+        latency.set(c.up.node, perDevice);
+        parity.set(c.up.node, perDeviceParity);
+        await browser?.release(c.up.node);
       }
-      latency.set(c.up.node, perDevice);
+    } finally {
+      await browser?.close();
     }
 
     // 3. Verdicts.
-    const judged = named && candidates.length > 1 ? candidates.filter((c) => c !== reference) : candidates;
+    const judged = named && candidates.length > 1 ? candidates.filter((c) => c !== refModel) : candidates;
     const rows: ReportCandidate[] = candidates.map((c) => {
       const node = c.up.node;
       const acc = accuracy.get(node)!;
@@ -181,11 +225,13 @@ export const evaluateStage = defineStage<EvaluateConfig>({
       for (const d of devices) {
         const l = lat.get(d.name)!;
         latencyRow[d.name] = 'result' in l ? { p50Ms: l.result.p50Ms, p95Ms: l.result.p95Ms, runs: l.result.runs, spread: l.result.spread } : { note: l.note };
-        deviceVerdicts[d.name] = judgeDevice(d.budget, measuredFor(acc.top1, refAccuracy - acc.top1, { ...size, packed: packedBytes.get(node)! }, l));
+        const verdict = judgeDevice(d.budget, measuredFor(acc.top1, refAccuracy - acc.top1, { ...size, packed: packedBytes.get(node)! }, l));
+        const p = parity.get(node)!.get(d.name);
+        deviceVerdicts[d.name] = p ? withParity(verdict, p) : verdict;
       }
       const row: ReportCandidate = {
         node,
-        reference: c === reference,
+        reference: c === refModel,
         judged: judged.includes(c),
         accuracy: acc.top1,
         deltaPp,
@@ -209,7 +255,7 @@ export const evaluateStage = defineStage<EvaluateConfig>({
     // 4. Outputs.
     const dir = await ctx.outputDir('report');
     const deviceInfo = Object.fromEntries(
-      devices.map((d) => [d.name, { runtime: d.runtime, threads: d.threads, batch: d.batch, budget: d.budget as Json }]),
+      devices.map((d) => [d.name, { runtime: d.runtime, ...(d.backend ? { backend: d.backend } : {}), threads: d.threads, batch: d.batch, budget: d.budget as Json }]),
     ) as Record<string, Json>;
     const candidateMetrics: Record<string, Json> = {};
     const candidateReport: Json[] = [];
@@ -236,7 +282,9 @@ export const evaluateStage = defineStage<EvaluateConfig>({
       };
       const lat = latency.get(r.node)!;
       const latencyJson = Object.fromEntries(devices.map((d) => [d.name, latencyJsonOf(lat.get(d.name)!)])) as Record<string, Json>;
-      candidateMetrics[r.node] = { ...base, latency: latencyJson, devices: r.devices as unknown as Json };
+      const parityJson = Object.fromEntries(parity.get(r.node)!) as unknown as Json;
+      const hasParity = parity.get(r.node)!.size > 0;
+      candidateMetrics[r.node] = { ...base, latency: latencyJson, ...(hasParity ? { parity: parityJson } : {}), devices: r.devices as unknown as Json };
       candidateReport.push({
         node: r.node,
         digest: c.model.digest,
@@ -244,6 +292,7 @@ export const evaluateStage = defineStage<EvaluateConfig>({
         size: { files: size.files as unknown as Json, modelJson: size.modelJson as unknown as Json, weights: size.weights as unknown as Json },
         layers: st.layers.map((l) => ({ name: l.name, className: l.className, params: l.params, nonZeros: l.nonZeros, macs: l.macs, effectiveMacs: l.effectiveMacs })),
         latency: Object.fromEntries(devices.map((d) => [d.name, latencyJsonOf(lat.get(d.name)!, true)])) as Record<string, Json>,
+        ...(hasParity ? { parity: parityJson } : {}),
         devices: r.devices as unknown as Json,
       });
     }
@@ -251,7 +300,7 @@ export const evaluateStage = defineStage<EvaluateConfig>({
       data: config.data,
       examples: ds.count,
       ...(config.topK !== undefined ? { topK: config.topK } : {}),
-      reference: reference.up.node,
+      reference: refModel.up.node,
       referenceAccuracy: refAccuracy,
       devices: deviceInfo,
       candidates: candidateMetrics,
@@ -263,7 +312,7 @@ export const evaluateStage = defineStage<EvaluateConfig>({
       dataFingerprint: ds.fingerprint,
       examples: ds.count,
       ...(config.topK !== undefined ? { topK: config.topK } : {}),
-      reference: reference.up.node,
+      reference: refModel.up.node,
       referenceAccuracy: refAccuracy,
       devices: deviceInfo,
       candidates: candidateReport,
@@ -272,7 +321,7 @@ export const evaluateStage = defineStage<EvaluateConfig>({
     await writeFile(join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
     await writeFile(
       join(dir, 'report.md'),
-      renderMarkdown({ data: config.data, examples: ds.count, reference: reference.up.node, candidates: rows, devices, budgets }),
+      renderMarkdown({ data: config.data, examples: ds.count, reference: refModel.up.node, candidates: rows, devices, budgets }),
     );
     ctx.progress({ done: total, total, unit: 'candidates', message: budgets.message });
     if (!budgets.met) ctx.logger.warn(budgets.message);
@@ -332,9 +381,12 @@ function selectDevices(ctx: StageContext, config: EvaluateConfig): Device[] {
     const budgetJson = (d.budget ?? {}) as Record<string, Json>;
     const budget: Budget = {};
     for (const k of BUDGET_KEYS) if (typeof budgetJson[k] === 'number') budget[k] = budgetJson[k];
+    const runtime = typeof d.runtime === 'string' ? d.runtime : 'wasm';
     return {
       name,
-      runtime: typeof d.runtime === 'string' ? d.runtime : 'wasm',
+      runtime,
+      // The page's tfjs backend matters only in a browser; Node runtimes name their backend in `runtime`.
+      ...(runtime === 'browser' ? { backend: typeof d.backend === 'string' ? d.backend : 'wasm' } : {}),
       threads: num(d.threads, 1),
       batch: num(d.batch, 1),
       hasBudget: Object.keys(budget).length > 0,
@@ -348,11 +400,10 @@ function latencySkipReason(d: Device, config: EvaluateConfig): string | undefine
   if (config.latency.measure === 'budgeted' && d.budget.latency_ms_p50 === undefined && d.budget.latency_ms_p95 === undefined) {
     return 'not measured (latency.measure: budgeted, no latency limit)';
   }
-  if (d.runtime === 'browser') return BROWSER_NOTE;
   return undefined;
 }
 
-async function measureOn(ctx: StageContext, dir: string, d: Device, config: EvaluateConfig): Promise<LatencyOutcome> {
+async function measureOn(ctx: StageContext, dir: string, d: Device, config: EvaluateConfig): Promise<{ result: LatencyResult } | { note: string }> {
   try {
     const result = await measureLatency(dir, {
       runtime: d.runtime as LatencyRuntime,
@@ -400,6 +451,7 @@ function latencyJsonOf(l: LatencyOutcome, full = false): Json {
   const base: Record<string, Json> = {
     measured: true,
     runtime: r.runtime,
+    ...('backend' in r ? { backend: r.backend } : {}),
     backendActual: r.backendActual,
     threadsRequested: r.threadsRequested,
     threadsActual: r.threadsActual,
@@ -410,7 +462,7 @@ function latencyJsonOf(l: LatencyOutcome, full = false): Json {
     spread: r.spread,
     stable: r.stable,
     stopReason: r.stopReason,
-    pid: r.pid,
+    ...('pid' in r ? { pid: r.pid } : { browserVersion: r.browserVersion }),
     notes: r.notes,
   };
   if (full) {
@@ -425,7 +477,7 @@ function latencyJsonOf(l: LatencyOutcome, full = false): Json {
       inputShapes: r.inputShapes,
       loadMs: r.loadMs,
       measureSeconds: r.measureSeconds,
-      nodeVersion: r.nodeVersion,
+      ...('pid' in r ? { nodeVersion: r.nodeVersion } : { crossOriginIsolated: r.crossOriginIsolated, renderer: r.renderer }),
       tfjsVersion: r.tfjsVersion,
     });
   }

@@ -50,7 +50,7 @@ export const exportSchema = {
 
 export const exportStage = defineStage<ExportConfig>({
   name: 'export',
-  version: '1',
+  version: '2',
   description: 'Writes the upstream model as a stock tfjs model and/or a packed file, with a model-card.json, optionally into a directory of your choice.',
   schema: exportSchema,
   outputs: ['model'],

@@ -153,10 +153,10 @@ describe('evaluate stage', () => {
     expect(md).toContain('missed (+0.25 KB over)');
   });
 
-  test('latency in a child process per device; browser and tfjs-node (not installed) are not measured (null); packed size is', async () => {
+  test('latency in a child process per device; tfjs-node (not installed) is not measured (null); packed size is', async () => {
     const devices: Record<string, Json> = {
       phone: { runtime: 'wasm', threads: 1, batch: 1, budget: { latency_ms_p95: 10000, latency_ms_p50: 0.000001, size_packed_kb: 100, size_kb: 1000 } },
-      web: { runtime: 'browser', backend: 'webgl', budget: { latency_ms_p95: 5 } },
+      // runtime: browser is covered by test/browser/evaluate-browser.test.ts (it needs Chromium).
       server: { runtime: 'tfjs-node', budget: { latency_ms_p50: 5 } },
     };
     const r = await runWithDevices(
@@ -179,22 +179,17 @@ describe('evaluate stage', () => {
     // The packed container (src/formats/packed.ts), all metadata counted.
     expect(phone.find((v: any) => v.limit === 'size_packed_kb')).toMatchObject({ measured: expect.any(Number), ok: true });
 
-    expect(c.latency.web).toEqual({ measured: false, note: 'not measured (browser runtime comes with a later issue)' });
-    expect(c.devices.web).toMatchObject({ ok: true, missed: [], unmeasured: ['latency_ms_p95'] });
-    expect(c.devices.web.verdicts[0]).toMatchObject({ measured: null, ok: null, margin: 'not measured (browser runtime comes with a later issue)' });
-
     expect(c.latency.server.measured).toBe(false);
     expect(c.latency.server.note).toMatch(/tfjs-node is not installed/);
     expect(c.devices.server.verdicts[0]).toMatchObject({ ok: null, measured: null });
 
     const b = (r.metrics as any).budgets;
     expect(b.met).toBe(false); // p50 limit is impossible
-    expect(b.unmeasured).toEqual(['web latency_ms_p95', 'server latency_ms_p50']);
+    expect(b.unmeasured).toEqual(['server latency_ms_p50']);
 
     const md = await readFile(join(r.outputs.report!, 'report.md'), 'utf8');
     expect(md).toContain('## phone (wasm, 1 thread, batch 1)');
     expect(md).toMatch(/- prune: phone: size [\d.]+ KB <= 1000 KB ok, packed size [\d.]+ KB <= 100 KB ok, p50 latency [\d.]+ ms <= 0\.000001 ms missed .*, p95 latency [\d.]+ ms <= 10000 ms ok/);
-    expect(md).toContain('- prune: web: p95 latency not measured (browser runtime comes with a later issue)');
     const json = JSON.parse(await readFile(join(r.outputs.report!, 'report.json'), 'utf8'));
     expect(json.candidates[0].latency.phone.pid).toBe(l.pid);
     expect(json.candidates[0].size.files[0].name).toBe('model.json');

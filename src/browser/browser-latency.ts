@@ -1,0 +1,206 @@
+/**
+ * Inference latency of a tfjs model in a Chromium page, in the same shape as
+ * the Node measurement (src/measure/latency.ts): warm-up, then timed runs
+ * until the p50 and p95 confidence intervals are tight (sample-stats.ts's
+ * stopping rule) or maxRuns / maxSeconds is reached; nearest-rank p50/p95,
+ * run count, p95/p50 spread, stop reason.
+ *
+ * The page times runs in chunks (page-script.ts `time`): the clock runs in
+ * the page around predict + dataSync only, and the Node side applies the
+ * stopping rule between chunks, so the page never needs the statistics code
+ * and the round trips through page.evaluate are never timed. Inputs are
+ * seeded uniform [0, 1) like the Node child's (mulberry32(seed + input)).
+ */
+import { mulberry32 } from '../data/dataset.js';
+import { sortedCopy, stability, strideSamples, summarize } from '../measure/sample-stats.js';
+import type { StopReason } from '../measure/latency-protocol.js';
+import { BrowserRuntimeError } from './browser-error.js';
+import type { MeasurementPage } from './measurement-page.js';
+import type { BrowserBackend, PageLoaded, PageTensor } from './page-protocol.js';
+
+export interface BrowserLatencyOptions {
+  batch?: number;
+  /** Untimed runs first. Default: 10. */
+  warmup?: number;
+  /** Default: 30. */
+  minRuns?: number;
+  /** Default: 1000. */
+  maxRuns?: number;
+  /** Default: 0.05 (see sample-stats.ts). */
+  targetRelativeSpread?: number;
+  /** Seconds for warm-up + timed runs. Default: 10. */
+  maxSeconds?: number;
+  /** Seed of the random input. Default: 0. */
+  seed?: number;
+  /** Return up to this many raw per-run times. Default: 0. */
+  maxSamples?: number;
+  signal?: AbortSignal;
+}
+
+/** A browser latency measurement: LatencyResult's fields, with the browser's facts in place of the Node process's. */
+export interface BrowserLatencyResult {
+  runtime: 'browser';
+  backend: BrowserBackend;
+  backendActual: string;
+  threadsRequested: number;
+  threadsActual: number | null;
+  batch: number;
+  warmup: number;
+  runs: number;
+  stopReason: StopReason;
+  stable: boolean;
+  p50Ms: number;
+  p95Ms: number;
+  meanMs: number;
+  minMs: number;
+  maxMs: number;
+  stdevMs: number;
+  spread: number;
+  p50IntervalMs: [number, number] | null;
+  p95IntervalMs: [number, number] | null;
+  samplesMs?: number[];
+  inputShapes: number[][];
+  loadMs: number;
+  measureSeconds: number;
+  notes: string[];
+  /** Chromium's version, e.g. 156.0.8078.108. */
+  browserVersion: string;
+  tfjsVersion: string;
+  /** COOP/COEP took effect (SharedArrayBuffer for wasm threads, 5 µs timer resolution). */
+  crossOriginIsolated: boolean;
+  /** webgl: the renderer (SwiftShader = software); else null. */
+  renderer: string | null;
+}
+
+const CHECK_EVERY = 10;
+const WARMUP_TIME_SHARE = 0.5;
+
+/** The notes a page's setup deserves next to its numbers. */
+export function setupNotes(page: MeasurementPage): string[] {
+  const { info, setup } = page;
+  const notes: string[] = [];
+  if (setup.backend === 'wasm' && info.threadsActual !== null && info.threadsActual < setup.threads) {
+    notes.push(
+      `requested ${setup.threads} wasm threads, tfjs-backend-wasm reports ${info.threadsActual} ` +
+        `(page cross-origin isolated: ${info.crossOriginIsolated})`,
+    );
+  }
+  if (setup.backend !== 'wasm' && setup.threads > 1) notes.push(`threads: ${setup.threads} is not applied to the ${setup.backend} backend`);
+  if (info.renderer !== null && /swiftshader|llvmpipe|software/i.test(info.renderer)) {
+    notes.push(`webgl is software-rendered (${info.renderer}): not representative of a GPU`);
+  }
+  return notes;
+}
+
+/**
+ * Loads the model at `modelUrl` into `page` as `modelId` (kept loaded: the
+ * caller disposes it) and measures it.
+ */
+export async function measureBrowserLatency(
+  page: MeasurementPage,
+  modelId: string,
+  modelUrl: string,
+  browserVersion: string,
+  options: BrowserLatencyOptions = {},
+): Promise<BrowserLatencyResult> {
+  const batch = options.batch ?? 1;
+  const warmup = options.warmup ?? 10;
+  const minRuns = options.minRuns ?? 30;
+  const maxRuns = options.maxRuns ?? 1000;
+  const target = options.targetRelativeSpread ?? 0.05;
+  const maxSeconds = options.maxSeconds ?? 10;
+  const seed = options.seed ?? 0;
+  for (const [k, v] of Object.entries({ batch, minRuns, maxRuns })) {
+    if (!Number.isSafeInteger(v) || v < 1) throw new TypeError(`Expected ${k} to be a positive integer, got ${String(v)}`);
+  }
+  if (maxRuns < minRuns) throw new TypeError(`Expected maxRuns to be >= minRuns (${minRuns}), got ${maxRuns}`);
+
+  const loaded = await page.call('load', modelId, { kind: 'tfjs', url: modelUrl }).catch((error: unknown) => {
+    throw new BrowserRuntimeError('model', error instanceof Error ? error.message : String(error), { cause: error });
+  });
+  const inputs = seededInputs(loaded, batch, seed);
+  await page.call('setInputs', modelId, inputs);
+
+  const start = performance.now();
+  const deadline = start + maxSeconds * 1000;
+  const left = (): number => Math.max(0, deadline - performance.now());
+  let warmupRuns = 0;
+  if (warmup > 0) warmupRuns = (await page.call('time', modelId, warmup, maxSeconds * 1000 * WARMUP_TIME_SHARE)).length;
+
+  const samples: number[] = [];
+  let stopReason: StopReason;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const want = samples.length < minRuns ? minRuns - samples.length : Math.min(CHECK_EVERY, maxRuns - samples.length);
+    samples.push(...(await page.call('time', modelId, want, left())));
+    const n = samples.length;
+    if (n >= minRuns && stability(sortedCopy(samples), target).stable) {
+      stopReason = 'stable';
+      break;
+    }
+    if (n >= maxRuns) {
+      stopReason = 'maxRuns';
+      break;
+    }
+    if (left() <= 0) {
+      stopReason = 'maxSeconds';
+      break;
+    }
+  }
+  const measureSeconds = (performance.now() - start) / 1000;
+  const s = summarize(samples);
+  const st = stability(sortedCopy(samples), target);
+  const result: BrowserLatencyResult = {
+    runtime: 'browser',
+    backend: page.setup.backend,
+    backendActual: page.info.backendActual,
+    threadsRequested: page.setup.threads,
+    threadsActual: page.info.threadsActual,
+    batch,
+    warmup: warmupRuns,
+    runs: s.count,
+    stopReason,
+    stable: st.stable,
+    p50Ms: s.p50,
+    p95Ms: s.p95,
+    meanMs: s.mean,
+    minMs: s.min,
+    maxMs: s.max,
+    stdevMs: s.stdev,
+    spread: s.spread,
+    p50IntervalMs: st.p50Interval,
+    p95IntervalMs: st.p95Interval,
+    inputShapes: inputs.map((t) => t.shape),
+    loadMs: loaded.loadMs,
+    measureSeconds,
+    notes: setupNotes(page),
+    browserVersion,
+    tfjsVersion: page.info.tfjsVersion,
+    crossOriginIsolated: page.info.crossOriginIsolated,
+    renderer: page.info.renderer,
+  };
+  if ((options.maxSamples ?? 0) > 0) result.samplesMs = strideSamples(samples, options.maxSamples!);
+  return result;
+}
+
+/** One seeded input per model input, batch dimension set to `batch` (same values as the Node child's). */
+export function seededInputs(loaded: PageLoaded, batch: number, seed: number): PageTensor[] {
+  return loaded.inputs.map((input, i) => {
+    const shape = input.shape.map((d, axis) => (axis === 0 ? batch : d));
+    if (shape.some((d) => d === null || d < 0)) {
+      throw new BrowserRuntimeError('model', `input ${JSON.stringify(input.name)} has shape ${JSON.stringify(input.shape)} with an unknown dimension besides the batch; cannot build an input to time`);
+    }
+    const dims = shape as number[];
+    const size = dims.reduce((a, b) => a * b, 1);
+    if (input.dtype === 'int32') return { shape: dims, dtype: 'int32', values: new Array<number>(size).fill(0) };
+    const random = mulberry32(seed + i);
+    const values = new Array<number>(size);
+    // Through Float32Array so the page gets exactly the float32 values the Node child feeds.
+    const f = new Float32Array(1);
+    for (let k = 0; k < size; k++) {
+      f[0] = random();
+      values[k] = f[0];
+    }
+    return { shape: dims, dtype: 'float32', values };
+  });
+}
