@@ -7,7 +7,7 @@
  */
 import type { Json } from '../plugin.js';
 import { BUDGET_KEYS, judgeDevice, summarizeBudgets } from './evaluate-verdicts.js';
-import type { Budget, BudgetKey, BudgetSummary, DeviceVerdict, Measured } from './evaluate-verdicts.js';
+import type { Budget, BudgetKey, BudgetSummary, DeviceVerdict, Measured, Verdict } from './evaluate-verdicts.js';
 
 export const OBJECTIVES = ['size', 'size_gzip', 'size_brotli', 'size_packed', 'latency_p50', 'latency_p95', 'accuracy'] as const;
 export type Objective = (typeof OBJECTIVES)[number];
@@ -22,6 +22,12 @@ export interface EvaluatedCandidate {
   sizeBytes: Record<SizeKind, number>;
   /** Per device: measured p50/p95 in ms, or the reason it was not measured. */
   latency: Record<string, { p50Ms: number; p95Ms: number } | { note: string }>;
+  /**
+   * Per browser device: evaluate's parity verdict (browser outputs vs Node's).
+   * Not a budget, so it cannot be re-judged from numbers: it is carried as
+   * evaluate recorded it, and a failed parity fails the device here too.
+   */
+  parity?: Record<string, Verdict>;
 }
 
 /** A device as evaluate judged it: its budget. */
@@ -106,8 +112,16 @@ export function candidatesFromMetrics(metrics: Record<string, Json>): EvaluatedC
         }
       }
     }
+    const parity: Record<string, Verdict> = {};
+    if (isRecord(c.devices)) {
+      for (const [device, d] of Object.entries(c.devices)) {
+        const v = isRecord(d) && Array.isArray(d.verdicts) ? d.verdicts.find((x) => isRecord(x) && x.limit === 'parity') : undefined;
+        if (v !== undefined) parity[device] = v as unknown as Verdict;
+      }
+    }
     out.push({
       node,
+      ...(Object.keys(parity).length > 0 ? { parity } : {}),
       accuracy: numberOr(c.accuracy, Number.NaN),
       accuracyDropPp: numberOr(c.accuracyDropPp, 0),
       sizeBytes: { raw: numberOr(s.raw, Number.NaN), gzip: numberOr(s.gzip, Number.NaN), brotli: numberOr(s.brotli, Number.NaN), packed: numberOr(s.packed, Number.NaN) },
@@ -182,6 +196,17 @@ export function paretoFront(points: readonly ParetoPoint[]): ParetoPoint[] {
   return [...front].sort((a, b) => a.value - b.value || b.accuracy - a.accuracy || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
 }
 
+/** A device verdict with evaluate's parity verdict added (ok false misses, null is unmeasured). */
+function withRecordedParity(d: DeviceVerdict, parity: Verdict | undefined): DeviceVerdict {
+  if (!parity) return d;
+  return {
+    ok: d.ok && parity.ok !== false,
+    missed: parity.ok === false ? [...d.missed, 'parity'] : d.missed,
+    unmeasured: parity.ok === null ? [...d.unmeasured, 'parity'] : d.unmeasured,
+    verdicts: [...d.verdicts, parity],
+  };
+}
+
 /**
  * Picks among `candidates` (in evaluate's order) for the named `devices`.
  * Throws when `candidates` is empty.
@@ -191,7 +216,7 @@ export function selectCandidate(candidates: readonly EvaluatedCandidate[], devic
   const names = devices.map((d) => d.name);
   const ranked: RankedCandidate[] = candidates.map((c) => {
     const verdicts: Record<string, DeviceVerdict> = {};
-    for (const d of devices) verdicts[d.name] = judgeDevice(d.budget, measuredOf(c, d.name));
+    for (const d of devices) verdicts[d.name] = withRecordedParity(judgeDevice(d.budget, measuredOf(c, d.name)), c.parity?.[d.name]);
     return { ...c, devices: verdicts, passes: Object.values(verdicts).every((v) => v.ok), objectiveValue: objectiveValue(c, objective, names) };
   });
   const summary = summarizeBudgets(ranked.map((r) => ({ node: r.node, accuracy: r.accuracy, rawBytes: r.sizeBytes.raw, devices: r.devices })));

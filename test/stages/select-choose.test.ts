@@ -39,6 +39,21 @@ describe('selectCandidate', () => {
     expect(selectCandidate([a, b, c], [], 'size_packed').chosen.node).toBe('prune[s=0.95]');
   });
 
+  test("a browser device's parity verdict, as evaluate recorded it, is carried: a failed parity fails the device", () => {
+    const parityVerdict = (ok: boolean) => ({ limit: 'parity', max: 1e-5, measured: ok ? 0 : 0.2, unit: '', ok, excess: ok ? -1e-5 : 0.2, margin: ok ? 'argmax 32/32' : 'argmax 30/32' });
+    const metrics = {
+      candidates: {
+        small: { judged: true, accuracy: 97, accuracyDropPp: 1, sizeBytes: { raw: 1000, gzip: 500, brotli: 400, packed: 100 }, latency: {}, devices: { web: { verdicts: [parityVerdict(false)] } } },
+        large: { judged: true, accuracy: 97, accuracyDropPp: 1, sizeBytes: { raw: 1000, gzip: 500, brotli: 400, packed: 200 }, latency: {}, devices: { web: { verdicts: [parityVerdict(true)] } } },
+      },
+    } as unknown as Record<string, Json>;
+    const cands = candidatesFromMetrics(metrics);
+    expect(cands[0]!.parity?.web).toMatchObject({ limit: 'parity', ok: false });
+    const s = selectCandidate(cands, [{ name: 'web', budget: {} }], 'size_packed');
+    expect(s.chosen.node).toBe('large'); // smaller, but its browser outputs differ from Node's
+    expect(s.ranking.find((r) => r.node === 'small')!.devices.web).toMatchObject({ ok: false, missed: ['parity'] });
+  });
+
   test('a limit that was not measured does not block', () => {
     const unmeasured = [cand('x', 97, 1000, 500), cand('y', 96, 1000, 400)];
     const s = selectCandidate(unmeasured, [phone({ latency_ms_p95: 1 })], 'size_packed');
