@@ -15,9 +15,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describeMachine, machine } from './lib/machine.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -77,7 +77,7 @@ const by = (a, b) => results.find((r) => r.arch === a && r.backend === b);
 const lines = [
   '# Engine benchmark: training epoch time, wasm vs cpu',
   '',
-  `Run ${new Date().toISOString()} on ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; batch 64, Adam, one epoch of ${full} MNIST training images.`,
+  `Run ${new Date().toISOString()} on ${describeMachine(machine({ backend: 'wasm and cpu' }))}; batch 64, Adam, one epoch of ${full} MNIST training images.`,
   `Command: \`npm run build && node bench/engine.mjs ${args.join(' ')}\``,
   '',
   '| model | backend | images timed | epoch time (s) | note |',
