@@ -8,6 +8,8 @@ import type { RenderOptions } from './render-markdown.js';
 import { verdictWord } from './render-markdown.js';
 import type { CandidateView, EvaluateView, SizeKind } from './run-view.js';
 import { evaluateViews, fmt, fmtDuration, keyMetrics, nodeAccuracy, paretoFront, paretoSizeKind, SIZE_KINDS, sizesByNode } from './run-view.js';
+import { placePointLabels } from './point-labels.js';
+import { textWidthPx, truncateToWidth } from './text-width.js';
 
 /** Escapes text for HTML element content and attribute values. */
 export function esc(s: string): string {
@@ -79,6 +81,15 @@ function svgOpen(w: number, h: number, label: string): string {
 }
 
 const M = { left: 64, right: 64, top: 24, bottom: 70 };
+/** svg text is 11px (CSS above). */
+const FONT_PX = 11;
+/** Rotated stage labels longer than this are cut with an ellipsis (full name in a <title>): the margin they need grows with their length. */
+const MAX_STAGE_LABEL_PX = 180;
+/** Stage labels are rotated by -30°. */
+const COS30 = Math.cos(Math.PI / 6);
+const SIN30 = 0.5;
+/** Baseline of the stage labels below the x axis. */
+const STAGE_LABEL_DY = 14;
 
 /** (a) Size (log KB, per kind) and accuracy (%) of every node's output, in execution order. */
 export function stagesChart(record: RunRecord, views: EvaluateView[]): string | null {
@@ -91,11 +102,22 @@ export function stagesChart(record: RunRecord, views: EvaluateView[]): string | 
     })
     .filter((s) => s.acc !== null || s.size !== null);
   if (steps.length === 0) return null;
-  const W = Math.max(480, 90 * steps.length + M.left + M.right);
-  const H = 320;
-  const x0 = M.left;
+  const labels = steps.map((s) => {
+    const text = truncateToWidth(s.id, MAX_STAGE_LABEL_PX, FONT_PX);
+    return { text, full: s.id, width: textWidthPx(text, FONT_PX) };
+  });
+  // A label rotated by -30° about its end runs left by cos30·w and down by sin30·w,
+  // plus its ascent (left) and descent (down): the svg clips whatever sticks out,
+  // so the margins are reserved from the labels. Steps are at least 90 px apart.
+  const ascent = 0.95 * FONT_PX;
+  const descent = 0.3 * FONT_PX;
+  const left = Math.ceil(Math.max(M.left, ...labels.map((l, i) => COS30 * l.width + SIN30 * ascent + 4 - 20 - 90 * i)));
+  const bottom = Math.ceil(Math.max(M.bottom, STAGE_LABEL_DY + SIN30 * labels.reduce((m, l) => Math.max(m, l.width), 0) + COS30 * descent + 4));
+  const W = Math.max(480, 90 * steps.length + left + M.right);
+  const H = M.top + (320 - M.top - M.bottom) + bottom;
+  const x0 = left;
   const x1 = W - M.right;
-  const y0 = H - M.bottom;
+  const y0 = H - bottom;
   const y1 = M.top;
   const xAt = (i: number): number => (steps.length === 1 ? (x0 + x1) / 2 : x0 + 20 + (i * (x1 - x0 - 40)) / (steps.length - 1));
   const sizes = steps.flatMap((s) => (s.size ? SIZE_KINDS.map((k) => s.size!.sizeKb[k]).filter((v): v is number => v !== null) : []));
@@ -103,9 +125,11 @@ export function stagesChart(record: RunRecord, views: EvaluateView[]): string | 
   const label = `Size and accuracy through the stages of ${record.recipe.name}`;
   const parts: string[] = [svgOpen(W, H, label)];
   parts.push(`<line x1="${x0}" y1="${y0}" x2="${x1}" y2="${y0}" stroke="#888"/>`);
-  steps.forEach((s, i) => {
+  labels.forEach((l, i) => {
     const x = r1(xAt(i));
-    parts.push(`<text x="${x}" y="${y0 + 14}" text-anchor="end" transform="rotate(-30 ${x} ${y0 + 14})">${esc(s.id)}</text>`);
+    const y = y0 + STAGE_LABEL_DY;
+    const text = `<text x="${x}" y="${y}" text-anchor="end" transform="rotate(-30 ${x} ${y})">${esc(l.text)}</text>`;
+    parts.push(l.text === l.full ? text : `<g><title>${esc(l.full)}</title>${text}</g>`);
   });
   if (sizes.length > 0) {
     const ay = axisOf(sizes, true);
@@ -178,17 +202,24 @@ export function paretoChart(v: EvaluateView): string | null {
   parts.push(`<text x="${(x0 + x1) / 2}" y="${H - 12}" text-anchor="middle">${esc(kind)} size (KB, log scale)</text>`);
   parts.push(`<text x="14" y="${(y0 + y1) / 2}" text-anchor="middle" transform="rotate(-90 14 ${(y0 + y1) / 2})">top-1 accuracy (%)</text>`);
   const order = [...front];
-  parts.push(`<polyline class="pareto-front" fill="none" stroke="#d62728" stroke-width="2" points="${order.map((i) => `${r1(scale(ax, pts[i]!.size, x0, x1))},${r1(scale(ay, pts[i]!.accuracy, y0, y1))}`).join(' ')}"><title>Pareto front</title></polyline>`);
+  // A polyline of one point has an empty box (nothing is drawn): a front of a
+  // single candidate is shown by its red point alone.
+  if (order.length > 1) parts.push(`<polyline class="pareto-front" fill="none" stroke="#d62728" stroke-width="2" points="${order.map((i) => `${r1(scale(ax, pts[i]!.size, x0, x1))},${r1(scale(ay, pts[i]!.accuracy, y0, y1))}`).join(' ')}"><title>Pareto front</title></polyline>`);
+  const at = pts.map((p, i) => ({ x: scale(ax, p.size, x0, x1), y: scale(ay, p.accuracy, y0, y1), r: front.has(i) ? 6 : 4.5, text: p.c.id }));
+  // Labels stay inside the svg (it clips) and off the axes' tick labels.
+  const placed = placePointLabels(at, { left: x0 + 2, top: 2, right: W - 2, bottom: y0 - 2 }, FONT_PX);
   pts.forEach((p, i) => {
     const onFront = front.has(i);
-    const cx = r1(scale(ax, p.size, x0, x1));
-    const cy = r1(scale(ay, p.accuracy, y0, y1));
+    const cx = r1(at[i]!.x);
+    const cy = r1(at[i]!.y);
+    const spot = placed[i] ?? null;
     const tip = `${p.c.id}: ${fmt(p.size)} KB ${kind}, accuracy ${fmt(p.accuracy)}%${p.c.reference ? ' (reference)' : ''}${onFront ? ', on the Pareto front' : ''}`;
     parts.push(
-      `<circle class="candidate${onFront ? ' front' : ''}" cx="${cx}" cy="${cy}" r="${onFront ? 6 : 4.5}" fill="${onFront ? '#d62728' : '#999'}" stroke="#333"><title>${esc(tip)}</title></circle>`,
-      // Labels of points in the right half go to their left: the svg clips anything past its edge.
-      Number(cx) > (x0 + x1) / 2 ? `<text x="${cx}" y="${cy}" dx="-8" dy="-6" text-anchor="end">${esc(p.c.id)}</text>` : `<text x="${cx}" y="${cy}" dx="8" dy="-6">${esc(p.c.id)}</text>`,
+      `<circle class="candidate${onFront ? ' front' : ''}" cx="${cx}" cy="${cy}" r="${at[i]!.r}" fill="${onFront ? '#d62728' : '#999'}" stroke="#333"><title>${esc(tip)}</title></circle>`,
     );
+    if (spot === null) return; // no free spot: the point's <title> names it
+    if (spot.leader) parts.push(`<line class="leader" x1="${cx}" y1="${cy}" x2="${r1(spot.x)}" y2="${r1(spot.y - 0.35 * FONT_PX)}" stroke="#bbb"/>`);
+    parts.push(`<text x="${r1(spot.x)}" y="${r1(spot.y)}"${spot.anchor === 'end' ? ' text-anchor="end"' : ''}>${esc(p.c.id)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('');

@@ -10,6 +10,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { launchChromium } from '../../src/browser/chromium.js';
 import { checkReportInBrowser } from '../../src/browser/report-check.js';
 import type { Json } from '../../src/plugin.js';
 import { writeRunReports } from '../../src/report/write-reports.js';
@@ -57,6 +58,44 @@ function runRecord(): RunRecord {
     artifacts: {},
   };
 }
+
+/**
+ * Shaped like a real train -> quantize sweep -> evaluate run (browser-latency):
+ * long rotated stage labels, two candidates with long ids at the same accuracy
+ * (labels side by side), and a Pareto front of a single point.
+ */
+function longNamesRecord(): RunRecord {
+  const sized = (acc: number, packed: number, reference: boolean): Json => {
+    const c = candidate(acc, packed, reference) as Record<string, Json>;
+    return { ...c, sizeKb: { raw: packed * 1.1, gzip: packed * 0.95, brotli: packed * 0.9, packed } };
+  };
+  const base = runRecord();
+  return {
+    ...base,
+    recipe: { ...base.recipe, name: 'browser-latency' },
+    nodes: [
+      node('train', 'train', { accuracy: 96.04 }),
+      node('quantize[weights=uint8]', 'quantize', { compression: 4 }),
+      node('quantize[weights=float16]', 'quantize', { compression: 2 }),
+      node('eval', 'evaluate', {
+        reference: 'train', referenceAccuracy: 96.04,
+        candidates: { train: sized(96.04, 1043.08, true), 'quantize[weights=uint8]': sized(96.04, 232.59, false), 'quantize[weights=float16]': sized(96.04, 522.57, false) },
+        budgets: { met: true, best: 'quantize[weights=uint8]', passing: ['quantize[weights=uint8]'], closest: null, unmeasured: [], message: 'met' },
+      }),
+    ],
+  };
+}
+
+/** Boxes of every <text> of the Pareto charts, as laid out: pairs that intersect are labels drawn over each other. */
+const OVERLAPPING_TEXT_IN_PAGE = `(() => Array.from(document.querySelectorAll('svg[aria-label^="Pareto"]')).flatMap((svg) => {
+  const boxes = Array.from(svg.querySelectorAll('text')).map((t) => ({ text: t.textContent, r: t.getBoundingClientRect() })).filter((b) => b.r.width > 0);
+  const out = [];
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i].r, b = boxes[j].r;
+    if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) out.push(boxes[i].text + ' / ' + boxes[j].text);
+  }
+  return out;
+}))()`;
 
 let root: string;
 let runDir: string;
@@ -109,6 +148,26 @@ describeWithBrowser('report.html in headless Chromium', () => {
     const bytes = await readFile(png);
     expect(bytes.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
     expect((await stat(png)).size).toBeGreaterThan(20_000);
+  });
+
+  test('long candidate names: rotated labels fit, no empty marks, point labels do not overlap', async () => {
+    const dir = join(root, 'long-names');
+    await mkdir(dir);
+    const file = (await writeRunReports(dir, longNamesRecord())).html;
+    const r = await checkReportInBrowser(file);
+    expect(r.problems).toEqual([]);
+    expect(r.charts).toHaveLength(2);
+    for (const c of r.charts) expect(c).toMatchObject({ emptyMarks: 0, outsideMarks: 0, clippedLabels: [] });
+    // Pareto only: the stages chart's rotated labels have axis-aligned boxes that overlap while their glyphs do not.
+    const browser = await launchChromium();
+    try {
+      const page = await browser.context.newPage();
+      await page.setContent(await readFile(file, 'utf8'));
+      const overlaps = (await page.evaluate(OVERLAPPING_TEXT_IN_PAGE)) as string[];
+      expect(overlaps).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 
   test('an external resource is recorded and blocked: the request never leaves', async () => {
