@@ -11,6 +11,7 @@
  * payloads and all). The "zero" that sparse encodings drop is the code that
  * decodes to +0.0 (bits 0 for floats; the nudged zero point for affine codes).
  */
+import { deflateRawSync } from 'node:zlib';
 import type { io } from '@tensorflow/tfjs';
 import { readModelArtifacts } from '../engine/model-io.js';
 import { readPacked } from '../loader/unpack.js';
@@ -115,12 +116,13 @@ export function packArtifacts(artifacts: io.ModelArtifacts): PackedModel {
   const w = new ByteWriter();
   for (const m of PACKED_MAGIC) w.u8(m);
   w.u8(PACKED_VERSION);
-  // The JSON is Huffman-coded byte by byte (format v2): keys like
-  // "class_name" repeat per layer, so its bytes are far from uniform.
+  // The JSON is DEFLATE-compressed (format v2): a layer's config repeats
+  // the same keys and initializer blocks, which LZ77 matches remove
+  // (LeNet-300-100: 1,578 -> ~420 bytes). Level 9 and zlib are deterministic.
+  const deflated = deflateRawSync(topo, { level: 9 });
   w.varint(topo.byteLength);
-  const topoLengths = codeLengths(countSymbols(topo, 256));
-  w.bytes(serializeTable(topoLengths));
-  w.bytes(encodeSymbols(topo, topoLengths));
+  w.varint(deflated.byteLength);
+  w.bytes(deflated);
   const topologyBytes = w.length - 4;
   w.varint(weights.length);
   const headerBytes = 4 + varintBytes(weights.length);

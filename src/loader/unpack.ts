@@ -5,6 +5,7 @@
 import type { io } from '@tensorflow/tfjs-core';
 import { ByteReader, PackedFormatError } from './bytes.js';
 import { decodeSymbols, readTable } from './huffman-decode.js';
+import { inflateRaw } from './inflate.js';
 import { CODE_WIDTH, Encoding, PACKED_MAGIC, PACKED_VERSIONS_READ, ValueKind, decodeCodes, outputDtype } from './format.js';
 
 /** One tensor record as read from a packed file, before value decoding. */
@@ -42,8 +43,8 @@ export function readPacked(data: Uint8Array): PackedContents {
     throw new PackedFormatError(`unsupported packed format version ${version} (this loader reads ${PACKED_VERSIONS_READ.join(' and ')}; newer files need a newer modelpress/loader)`);
   }
   const topoLength = r.varint();
-  // v1: the UTF-8 bytes; v2: the same bytes Huffman-coded (alphabet 256).
-  const topoBytes = version === 1 ? r.take(topoLength) : Uint8Array.from(decodeSymbols(r, readTable(r), topoLength));
+  // v1: the UTF-8 bytes; v2: the same bytes as raw DEFLATE, with their compressed length.
+  const topoBytes = version === 1 ? r.take(topoLength) : inflateRaw(r.take(r.varint()), topoLength);
   let meta: unknown;
   try {
     meta = JSON.parse(new TextDecoder().decode(topoBytes));

@@ -105,8 +105,9 @@ type LatencyOutcome = { result: LatencyResult | BrowserLatencyResult } | { note:
 
 export const evaluateStage = defineStage<EvaluateConfig>({
   name: 'evaluate',
-  // 2: runtime: browser devices are measured (latency + parity) instead of "not measured".
-  version: '3',
+  // 2: runtime: browser devices are measured (latency + parity) instead of "not measured";
+  // 3-4: packed format v2 (deflated topology) changes the packed sizes.
+  version: '4',
   description: 'Accuracy, size (raw/gzip/brotli), params/MACs and per-device latency of every upstream model, judged against the device budgets.',
   schema: evaluateSchema,
   outputs: ['report'],

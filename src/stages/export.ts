@@ -50,7 +50,8 @@ export const exportSchema = {
 
 export const exportStage = defineStage<ExportConfig>({
   name: 'export',
-  version: '2',
+  // 2-3: packed format v2 (deflated topology): model.mpk changes.
+  version: '3',
   description: 'Writes the upstream model as a stock tfjs model and/or a packed file, with a model-card.json, optionally into a directory of your choice.',
   schema: exportSchema,
   outputs: ['model'],
