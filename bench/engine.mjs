@@ -17,23 +17,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { args, dist, loadTraining, opt, root } from './lib/cli.mjs';
 import { describeMachine, machine } from './lib/machine.mjs';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i === -1 ? dflt : args[i + 1];
-};
 
 if (args[0] === '--child') {
   const [, arch, backend, images] = args;
-  const dist = (p) => join(root, 'dist', p);
-  const { loadTf } = await import(dist('engine/tf.js'));
-  const { registerWasmTrainingKernels } = await import(dist('engine/kernels/index.js'));
-  const { buildModel } = await import(dist('engine/builders.js'));
-  const { mnistLoader } = await import(dist('data/mnist.js'));
-  const { batches, seededRandom } = await import(dist('data/dataset.js'));
+  const { loadTf, registerWasmTrainingKernels, buildModel, mnistLoader, batches, seededRandom } = await loadTraining();
   const { toTensors } = await import(dist('stages/train-loop.js'));
   const tf = await loadTf(backend, { beforeReady: (t) => backend === 'wasm' && registerWasmTrainingKernels(t) });
   const ds = await mnistLoader.load({ split: 'train', limit: Number(images), flatten: arch === 'mlp' }, { baseDir: root, name: 'train' });

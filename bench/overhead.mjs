@@ -30,14 +30,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { args, loadTraining, opt, root } from './lib/cli.mjs';
 import { describeMachine, machine, machineTable } from './lib/machine.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i === -1 ? dflt : args[i + 1];
-};
 const SEED = 1;
 const BATCH = 128;
 const LR = 0.001;
@@ -45,12 +40,7 @@ const LR = 0.001;
 // ---------------------------------------------------------------- B: the plain loop (child)
 
 async function plainLoop(limit) {
-  const dist = (p) => join(root, 'dist', p);
-  const { loadTf } = await import(dist('engine/tf.js'));
-  const { registerWasmTrainingKernels } = await import(dist('engine/kernels/index.js'));
-  const { buildModel } = await import(dist('engine/builders.js'));
-  const { mnistLoader } = await import(dist('data/mnist.js'));
-  const { batches, seededRandom } = await import(dist('data/dataset.js'));
+  const { loadTf, registerWasmTrainingKernels, buildModel, mnistLoader, batches, seededRandom } = await loadTraining();
   const tf = await loadTf('wasm', { beforeReady: (t) => registerWasmTrainingKernels(t) });
   const ds = await mnistLoader.load({ split: 'train', flatten: true, ...(limit ? { limit } : {}) }, { baseDir: root, name: 'train' });
   const model = buildModel(tf, { arch: 'mlp', units: [300, 100] }, SEED);

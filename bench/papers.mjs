@@ -256,6 +256,21 @@ function header(ctx, title) {
   ];
 }
 
+/** The fields every result JSON starts with: which benchmark, run and machine. */
+function jsonHeader(ctx, title) {
+  return {
+    benchmark: ctx.name,
+    title,
+    command: ctx.command,
+    date: ctx.date,
+    recipe: show(ctx.record.recipe?.file ?? ctx.recipe),
+    runRecord: ctx.recordFile,
+    runStartedAt: ctx.record.startedAt,
+    status: ctx.record.status,
+    machine: ctx.machine,
+  };
+}
+
 function machineMd(m) {
   return ['## Machine', '', ...machineTable(m)];
 }
@@ -397,15 +412,7 @@ function deepCompressionResult(ctx, paper) {
   lines.push('## Time per stage', '', ...stageTimesMd(times, record, ctx.firstWallMs), '', ...rerunMd(ctx.rerun), '', ...machineMd(ctx.machine), '', ...references([citations.deepCompression, citations.pruning]));
 
   const json = {
-    benchmark: ctx.name,
-    title: paper.title,
-    command: ctx.command,
-    date: ctx.date,
-    recipe: show(ctx.record.recipe?.file ?? ctx.recipe),
-    runRecord: ctx.recordFile,
-    runStartedAt: record.startedAt,
-    status: record.status,
-    machine: ctx.machine,
+    ...jsonHeader(ctx, paper.title),
     paper: { ...paper, citations: [citations.deepCompression, citations.pruning] },
     reference: { node: refId, accuracy: ref?.accuracy, params, float32Bytes, sizeBytes: ref?.sizeBytes },
     candidates,
@@ -504,15 +511,7 @@ function distillationResult(ctx) {
     ...references([citations.distillation]),
   ];
   const json = {
-    benchmark: ctx.name,
-    title: paper.title,
-    command: ctx.command,
-    date: ctx.date,
-    recipe: show(ctx.record.recipe?.file ?? ctx.recipe),
-    runRecord: ctx.recordFile,
-    runStartedAt: record.startedAt,
-    status: record.status,
-    machine: ctx.machine,
+    ...jsonHeader(ctx, paper.title),
     paper: { ...paper, reductionPct: paperReduction, citation: citations.distillation },
     testExamples: n,
     nodes: Object.fromEntries(

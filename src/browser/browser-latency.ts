@@ -14,6 +14,7 @@
 import { mulberry32 } from '../data/dataset.js';
 import { sortedCopy, stability, strideSamples, summarize } from '../measure/sample-stats.js';
 import type { StopReason } from '../measure/latency-protocol.js';
+import { latencyStats, type LatencyStats } from '../measure/latency-stats.js';
 import { BrowserRuntimeError } from './browser-error.js';
 import type { MeasurementPage } from './measurement-page.js';
 import type { BrowserBackend, PageLoaded, PageTensor } from './page-protocol.js';
@@ -38,7 +39,7 @@ export interface BrowserLatencyOptions {
 }
 
 /** A browser latency measurement: LatencyResult's fields, with the browser's facts in place of the Node process's. */
-export interface BrowserLatencyResult {
+export interface BrowserLatencyResult extends LatencyStats {
   runtime: 'browser';
   backend: BrowserBackend;
   backendActual: string;
@@ -47,18 +48,6 @@ export interface BrowserLatencyResult {
   batch: number;
   warmup: number;
   runs: number;
-  stopReason: StopReason;
-  stable: boolean;
-  p50Ms: number;
-  p95Ms: number;
-  meanMs: number;
-  minMs: number;
-  maxMs: number;
-  stdevMs: number;
-  spread: number;
-  p50IntervalMs: [number, number] | null;
-  p95IntervalMs: [number, number] | null;
-  samplesMs?: number[];
   inputShapes: number[][];
   loadMs: number;
   measureSeconds: number;
@@ -159,17 +148,7 @@ export async function measureBrowserLatency(
     batch,
     warmup: warmupRuns,
     runs: s.count,
-    stopReason,
-    stable: st.stable,
-    p50Ms: s.p50,
-    p95Ms: s.p95,
-    meanMs: s.mean,
-    minMs: s.min,
-    maxMs: s.max,
-    stdevMs: s.stdev,
-    spread: s.spread,
-    p50IntervalMs: st.p50Interval,
-    p95IntervalMs: st.p95Interval,
+    ...latencyStats(s, st, stopReason),
     inputShapes: inputs.map((t) => t.shape),
     loadMs: loaded.loadMs,
     measureSeconds,

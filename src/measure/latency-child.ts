@@ -24,6 +24,7 @@ import { mulberry32 } from '../data/dataset.js';
 import { loadModelDir } from '../engine/model-io.js';
 import { loadTf, type Tf } from '../engine/tf.js';
 import type { ChildFailure, ChildMessage, LatencyChildReport, LatencyTask, ParentMessage, StopReason } from './latency-protocol.js';
+import { latencyStats } from './latency-stats.js';
 import { sortedCopy, stability, strideSamples, summarize } from './sample-stats.js';
 
 /** How often (in runs) the stopping rule is evaluated: it sorts all samples, so not after every run. */
@@ -139,17 +140,7 @@ async function measure(task: LatencyTask): Promise<LatencyChildReport> {
     warmupRuns,
     runs: s.count,
     measureSeconds,
-    stopReason,
-    stable: st.stable,
-    p50Ms: s.p50,
-    p95Ms: s.p95,
-    meanMs: s.mean,
-    minMs: s.min,
-    maxMs: s.max,
-    stdevMs: s.stdev,
-    spread: s.spread,
-    p50IntervalMs: st.p50Interval,
-    p95IntervalMs: st.p95Interval,
+    ...latencyStats(s, st, stopReason),
   };
   if (task.maxSamples > 0) report.samplesMs = strideSamples(samples, task.maxSamples);
   return report;

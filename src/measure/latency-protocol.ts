@@ -3,20 +3,14 @@
  * Node process), over the child_process IPC channel with JSON serialisation.
  * Types only: both sides import this without pulling in the other.
  */
+import type { LatencyStats } from './latency-stats.js';
 
 /** The runtimes a device can name. */
 export type LatencyRuntime = 'wasm' | 'cpu' | 'tfjs-node';
 
 export const LATENCY_RUNTIMES: readonly LatencyRuntime[] = ['wasm', 'cpu', 'tfjs-node'];
 
-/** Why the timed loop ended. */
-export type StopReason =
-  /** p50 and p95 confidence intervals both within ±targetRelativeSpread. */
-  | 'stable'
-  /** maxRuns timed runs done before that. */
-  | 'maxRuns'
-  /** maxSeconds of warm-up + timed runs spent before that. */
-  | 'maxSeconds';
+export type { StopReason } from './latency-stats.js';
 
 /** Parent -> child: what to measure (options already validated, defaults applied). */
 export interface LatencyTask {
@@ -34,7 +28,7 @@ export interface LatencyTask {
 }
 
 /** Child -> parent: the measurement (see LatencyResult in latency.ts for field docs). */
-export interface LatencyChildReport {
+export interface LatencyChildReport extends LatencyStats {
   pid: number;
   nodeVersion: string;
   tfjsVersion: string;
@@ -46,18 +40,6 @@ export interface LatencyChildReport {
   warmupRuns: number;
   runs: number;
   measureSeconds: number;
-  stopReason: StopReason;
-  stable: boolean;
-  p50Ms: number;
-  p95Ms: number;
-  meanMs: number;
-  minMs: number;
-  maxMs: number;
-  stdevMs: number;
-  spread: number;
-  p50IntervalMs: [number, number] | null;
-  p95IntervalMs: [number, number] | null;
-  samplesMs?: number[];
 }
 
 /** What went wrong in the child, for the parent's LatencyError code. */

@@ -27,6 +27,7 @@ import {
   type LatencyTask,
   type ParentMessage,
 } from './latency-protocol.js';
+import type { LatencyStats } from './latency-stats.js';
 
 export type { LatencyRuntime, StopReason } from './latency-protocol.js';
 export { LATENCY_RUNTIMES } from './latency-protocol.js';
@@ -74,7 +75,7 @@ export interface LatencyOptions {
 }
 
 /** A latency measurement. Times in milliseconds per inference of `batch` examples. */
-export interface LatencyResult {
+export interface LatencyResult extends LatencyStats {
   runtime: LatencyRuntime;
   /** The tfjs backend that ran ('wasm', 'cpu', 'tensorflow' for tfjs-node). */
   backendActual: string;
@@ -86,23 +87,6 @@ export interface LatencyResult {
   warmup: number;
   /** Timed runs. */
   runs: number;
-  stopReason: LatencyChildReport['stopReason'];
-  /** The p50/p95 intervals met targetRelativeSpread at the end. */
-  stable: boolean;
-  /** Nearest-rank percentiles. */
-  p50Ms: number;
-  p95Ms: number;
-  meanMs: number;
-  minMs: number;
-  maxMs: number;
-  stdevMs: number;
-  /** p95Ms / p50Ms. */
-  spread: number;
-  /** ~95% distribution-free confidence intervals; null with too few runs. */
-  p50IntervalMs: [number, number] | null;
-  p95IntervalMs: [number, number] | null;
-  /** Up to maxSamples raw times in run order; absent when maxSamples is 0. */
-  samplesMs?: number[];
   /** Input tensor shapes used, batch included. */
   inputShapes: number[][];
   /** Time the child took to load the model (not part of the latency). */
