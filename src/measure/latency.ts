@@ -228,6 +228,11 @@ function runChild(task: LatencyTask, opts: ChildOptions): Promise<LatencyChildRe
     }, limitMs);
     const onAbort = (): void => fail(opts.signal?.reason instanceof Error ? opts.signal.reason : new DOMException('aborted', 'AbortError'));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+    // An abort while the model directory was being checked (before this
+    // listener existed) has already fired its event: act on it now.
+    queueMicrotask(() => {
+      if (opts.signal?.aborted) onAbort();
+    });
 
     const cleanup = (): void => {
       settled = true;
