@@ -594,6 +594,24 @@ function summary() {
   }
   writeFileSync(join(resultsDir, 'papers-summary.md'), `${lines.join('\n')}\n`);
   process.stderr.write(`wrote ${show(join(resultsDir, 'papers-summary.md'))}\n`);
+  updateReadme(lines.slice(1).join('\n').trim());
+}
+
+/**
+ * The README shows the summary between two markers, so it always states the
+ * numbers the last benchmark wrote (never hand-copied ones). Only the default
+ * results directory updates it: a trial run elsewhere leaves it alone.
+ */
+function updateReadme(body) {
+  const file = join(root, 'README.md');
+  const [start, end] = ['<!-- papers:start -->', '<!-- papers:end -->'];
+  if (resolve(resultsDir) !== resolve(root, 'bench', 'results') || !existsSync(file)) return;
+  const text = readFileSync(file, 'utf8');
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) return;
+  writeFileSync(file, `${text.slice(0, a + start.length)}\n${body}\n${text.slice(b)}`);
+  process.stderr.write(`updated the benchmark tables in ${show(file)}\n`);
 }
 
 // ---------------------------------------------------------------- main
