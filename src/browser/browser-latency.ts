@@ -14,47 +14,20 @@
 import { mulberry32 } from '../data/dataset.js';
 import { sortedCopy, stability, strideSamples, summarize } from '../measure/sample-stats.js';
 import type { StopReason } from '../measure/latency-protocol.js';
-import { latencyStats, type LatencyStats } from '../measure/latency-stats.js';
+import { latencyStats, type LatencyMeasurement, type LatencyRunOptions } from '../measure/latency-stats.js';
 import { BrowserRuntimeError } from './browser-error.js';
 import type { MeasurementPage } from './measurement-page.js';
 import type { BrowserBackend, PageLoaded, PageTensor } from './page-protocol.js';
 
-export interface BrowserLatencyOptions {
-  batch?: number;
-  /** Untimed runs first. Default: 10. */
-  warmup?: number;
-  /** Default: 30. */
-  minRuns?: number;
-  /** Default: 1000. */
-  maxRuns?: number;
-  /** Default: 0.05 (see sample-stats.ts). */
-  targetRelativeSpread?: number;
-  /** Seconds for warm-up + timed runs. Default: 10. */
-  maxSeconds?: number;
-  /** Seed of the random input. Default: 0. */
-  seed?: number;
-  /** Return up to this many raw per-run times. Default: 0. */
-  maxSamples?: number;
-  signal?: AbortSignal;
-}
+/** Browser measurements take the shared run options (batch, warm-up, runs, time, seed, samples, signal). */
+export type BrowserLatencyOptions = LatencyRunOptions;
 
 /** A browser latency measurement: LatencyResult's fields, with the browser's facts in place of the Node process's. */
-export interface BrowserLatencyResult extends LatencyStats {
+export interface BrowserLatencyResult extends LatencyMeasurement {
   runtime: 'browser';
   backend: BrowserBackend;
-  backendActual: string;
-  threadsRequested: number;
-  threadsActual: number | null;
-  batch: number;
-  warmup: number;
-  runs: number;
-  inputShapes: number[][];
-  loadMs: number;
-  measureSeconds: number;
-  notes: string[];
   /** Chromium's version, e.g. 156.0.8078.108. */
   browserVersion: string;
-  tfjsVersion: string;
   /** COOP/COEP took effect (SharedArrayBuffer for wasm threads, 5 µs timer resolution). */
   crossOriginIsolated: boolean;
   /** webgl: the renderer (SwiftShader = software); else null. */

@@ -63,3 +63,51 @@ export function latencyStats(summary: SampleSummary, stability: Stability, stopR
     p95IntervalMs: stability.p95Interval,
   };
 }
+
+/** How a latency measurement runs, Node or browser (each adds its own options). */
+export interface LatencyRunOptions {
+  /** Examples per inference (the input's batch dimension). Default: 1. */
+  batch?: number;
+  /** Untimed runs first (JIT, XNNPACK operator setup, allocator warm-up). Default: 10. */
+  warmup?: number;
+  /** Timed runs at least (unless maxSeconds runs out first). Default: 30. */
+  minRuns?: number;
+  /** Timed runs at most. Default: 1000. */
+  maxRuns?: number;
+  /**
+   * Stop once the ~95% confidence intervals of p50 and p95 are both within
+   * ±this fraction of their estimate (see sample-stats.ts). Default: 0.05.
+   */
+  targetRelativeSpread?: number;
+  /** Time for warm-up + timed runs, in seconds. Default: 10. */
+  maxSeconds?: number;
+  /** Seed of the random input. Default: 0. */
+  seed?: number;
+  /** Return up to this many raw per-run times (strided over the run order). Default: 0 (none). */
+  maxSamples?: number;
+  /** Aborting stops the measurement and rejects with an AbortError. */
+  signal?: AbortSignal;
+}
+
+/** What every latency measurement reports besides the statistics, Node or browser. */
+export interface LatencyMeasurement extends LatencyStats {
+  /** The tfjs backend that ran ('wasm', 'cpu', 'webgl', 'tensorflow' for tfjs-node). */
+  backendActual: string;
+  threadsRequested: number;
+  /** Threads the backend reports using; null when it does not say (tfjs-node). */
+  threadsActual: number | null;
+  batch: number;
+  /** Warm-up runs done (fewer than asked when half of maxSeconds ran out). */
+  warmup: number;
+  /** Timed runs. */
+  runs: number;
+  /** Input tensor shapes used, batch included. */
+  inputShapes: number[][];
+  /** Time taken to load the model (not part of the latency). */
+  loadMs: number;
+  /** Wall time of warm-up + timed runs, in seconds. */
+  measureSeconds: number;
+  /** Facts worth showing next to the numbers (e.g. threads not applied). */
+  notes: string[];
+  tfjsVersion: string;
+}

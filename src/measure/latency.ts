@@ -27,7 +27,7 @@ import {
   type LatencyTask,
   type ParentMessage,
 } from './latency-protocol.js';
-import type { LatencyStats } from './latency-stats.js';
+import type { LatencyMeasurement, LatencyRunOptions } from './latency-stats.js';
 
 export type { LatencyRuntime, StopReason } from './latency-protocol.js';
 export { LATENCY_RUNTIMES } from './latency-protocol.js';
@@ -35,7 +35,8 @@ export { LATENCY_RUNTIMES } from './latency-protocol.js';
 /** The compiled child entry: child processes run dist/ code, never TypeScript. */
 export const LATENCY_CHILD = join(PACKAGE_ROOT, 'dist', 'measure', 'latency-child.js');
 
-export interface LatencyOptions {
+/** The shared run options (batch, warm-up, runs, time, seed, samples, signal: aborting kills the child) plus the Node child's own. */
+export interface LatencyOptions extends LatencyRunOptions {
   /** tfjs backend to measure on. Example: 'wasm'. */
   runtime: LatencyRuntime;
   /**
@@ -44,61 +45,21 @@ export interface LatencyOptions {
    * the cpu backend always is; `threadsActual` in the result says what ran.
    */
   threads?: number;
-  /** Examples per inference (the input's batch dimension). Default: 1. */
-  batch?: number;
-  /** Untimed runs first (JIT, XNNPACK operator setup, allocator warm-up). Default: 10. */
-  warmup?: number;
-  /** Timed runs at least (unless maxSeconds runs out first). Default: 30. */
-  minRuns?: number;
-  /** Timed runs at most. Default: 1000. */
-  maxRuns?: number;
-  /**
-   * Stop once the ~95% confidence intervals of p50 and p95 are both within
-   * ±this fraction of their estimate (see sample-stats.ts). Default: 0.05.
-   */
-  targetRelativeSpread?: number;
-  /** Time for warm-up + timed runs in the child, in seconds. Default: 10. */
-  maxSeconds?: number;
   /**
    * Extra time for the child to start, load tfjs and the model, and report,
    * in seconds; the child is killed after maxSeconds + graceSeconds. Default: 30.
    */
   graceSeconds?: number;
-  /** Seed of the random input. Default: 0. */
-  seed?: number;
-  /** Return up to this many raw per-run times (strided over the run order). Default: 0 (none). */
-  maxSamples?: number;
   /** Node flags for the child, e.g. ['--max-old-space-size=512']. Default: none. */
   execArgv?: readonly string[];
-  /** Aborting kills the child and rejects with an AbortError. */
-  signal?: AbortSignal;
 }
 
-/** A latency measurement. Times in milliseconds per inference of `batch` examples. */
-export interface LatencyResult extends LatencyStats {
+/** A latency measurement in a Node child process. Times in milliseconds per inference of `batch` examples. */
+export interface LatencyResult extends LatencyMeasurement {
   runtime: LatencyRuntime;
-  /** The tfjs backend that ran ('wasm', 'cpu', 'tensorflow' for tfjs-node). */
-  backendActual: string;
-  threadsRequested: number;
-  /** Threads the backend reports using; null when it does not say (tfjs-node). */
-  threadsActual: number | null;
-  batch: number;
-  /** Warm-up runs done (fewer than asked when half of maxSeconds ran out). */
-  warmup: number;
-  /** Timed runs. */
-  runs: number;
-  /** Input tensor shapes used, batch included. */
-  inputShapes: number[][];
-  /** Time the child took to load the model (not part of the latency). */
-  loadMs: number;
-  /** Wall time of warm-up + timed runs in the child, in seconds. */
-  measureSeconds: number;
-  /** Facts worth showing next to the numbers (e.g. threads not applied). */
-  notes: string[];
   /** The child process (never this process). */
   pid: number;
   nodeVersion: string;
-  tfjsVersion: string;
 }
 
 export type LatencyErrorCode =

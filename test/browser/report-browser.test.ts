@@ -14,17 +14,12 @@ import { launchChromium } from '../../src/browser/chromium.js';
 import { checkReportInBrowser } from '../../src/browser/report-check.js';
 import type { Json } from '../../src/plugin.js';
 import { writeRunReports } from '../../src/report/write-reports.js';
-import type { RunRecord, RunRecordNode } from '../../src/run/run-record.js';
+import { fakeNode, fakeRunRecord } from '../helpers/run-record.js';
+import type { RunRecord } from '../../src/run/run-record.js';
 import { describeWithBrowser } from '../helpers/browser.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-function node(id: string, uses: string, metrics: Record<string, Json>): RunRecordNode {
-  return {
-    id, stage: id.replace(/\[.*$/, ''), uses, plugin: 'builtin', matrix: {}, inputs: [], config: {}, key: `k-${id}`, keyRecord: null,
-    status: 'ran', cacheHit: false, durationMs: 1500, reasons: [], metrics, outputs: {}, error: null,
-  };
-}
 
 function candidate(acc: number, kb: number, reference: boolean): Json {
   return {
@@ -39,24 +34,17 @@ function candidate(acc: number, kb: number, reference: boolean): Json {
 
 /** A train -> prune sweep -> evaluate run, shaped like run.json: gives both charts (stages and Pareto). */
 function runRecord(): RunRecord {
-  return {
-    runRecordVersion: 1, status: 'succeeded', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:01:00.000Z', durationMs: 60000,
-    recipe: { file: '/r.yaml', name: 'browser-demo', sources: ['/r.yaml'], overrides: [], resolved: {} },
-    versions: { modelpress: '0.1.0', node: 'v20', tfjs: '4.22.0', backend: 'wasm' },
-    cacheDir: '/c', jobs: 1,
-    nodes: [
-      node('train', 'train', { accuracy: 97 }),
-      node('prune[sparsity=0.5]', 'prune', { accuracy: 96, accuracyBefore: 97, sparsity: 0.5 }),
-      node('prune[sparsity=0.9]', 'prune', { accuracy: 90, accuracyBefore: 97, sparsity: 0.9 }),
-      node('eval', 'evaluate', {
+  return fakeRunRecord('browser-demo', [
+      fakeNode('train', 'train', { accuracy: 97 }),
+      fakeNode('prune[sparsity=0.5]', 'prune', { accuracy: 96, accuracyBefore: 97, sparsity: 0.5 }),
+      fakeNode('prune[sparsity=0.9]', 'prune', { accuracy: 90, accuracyBefore: 97, sparsity: 0.9 }),
+      fakeNode('eval', 'evaluate', {
         reference: 'train', referenceAccuracy: 97,
         // The largest candidate has a long id: its label must not run off the chart's right edge.
         candidates: { train: candidate(97, 40, true), 'prune[sparsity=0.5]': candidate(96, 45, false), 'prune[sparsity=0.9]': candidate(90, 8, false) },
         budgets: { met: true, best: 'prune[sparsity=0.9]', passing: ['prune[sparsity=0.9]'], closest: null, unmeasured: [], message: 'met: best prune[sparsity=0.9]' },
       }),
-    ],
-    artifacts: {},
-  };
+  ]);
 }
 
 /**
@@ -74,10 +62,10 @@ function longNamesRecord(): RunRecord {
     ...base,
     recipe: { ...base.recipe, name: 'browser-latency' },
     nodes: [
-      node('train', 'train', { accuracy: 96.04 }),
-      node('quantize[weights=uint8]', 'quantize', { compression: 4 }),
-      node('quantize[weights=float16]', 'quantize', { compression: 2 }),
-      node('eval', 'evaluate', {
+      fakeNode('train', 'train', { accuracy: 96.04 }),
+      fakeNode('quantize[weights=uint8]', 'quantize', { compression: 4 }),
+      fakeNode('quantize[weights=float16]', 'quantize', { compression: 2 }),
+      fakeNode('eval', 'evaluate', {
         reference: 'train', referenceAccuracy: 96.04,
         candidates: { train: sized(96.04, 1043.08, true), 'quantize[weights=uint8]': sized(96.04, 232.59, false), 'quantize[weights=float16]': sized(96.04, 522.57, false) },
         budgets: { met: true, best: 'quantize[weights=uint8]', passing: ['quantize[weights=uint8]'], closest: null, unmeasured: [], message: 'met' },

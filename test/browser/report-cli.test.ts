@@ -13,25 +13,14 @@ import type { RunRecord } from '../../src/run/run-record.js';
 import { runCli } from '../cli/run-cli.js';
 import { describeWithBrowser } from '../helpers/browser.js';
 import { WORK_PLUGIN } from '../run/helpers.js';
+import { fakeNode, fakeRunRecord } from '../helpers/run-record.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const NO_BROWSER = { MODELPRESS_CHROMIUM: '/nonexistent/chromium' };
 
 /** A one-node run record with an accuracy: the stages chart has one point. */
 function runRecord(): RunRecord {
-  return {
-    runRecordVersion: 1, status: 'succeeded', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:10.000Z', durationMs: 10000,
-    recipe: { file: '/r.yaml', name: 'cli-demo', sources: ['/r.yaml'], overrides: [], resolved: {} },
-    versions: { modelpress: '0.1.0', node: 'v20', tfjs: '4.22.0', backend: 'wasm' },
-    cacheDir: '/c', jobs: 1,
-    nodes: [
-      {
-        id: 'train', stage: 'train', uses: 'train', plugin: 'builtin', matrix: {}, inputs: [], config: {}, key: 'k', keyRecord: null,
-        status: 'ran', cacheHit: false, durationMs: 9000, reasons: [], metrics: { accuracy: 97.5 }, outputs: {}, error: null,
-      },
-    ],
-    artifacts: {},
-  };
+  return fakeRunRecord('cli-demo', [fakeNode('train', 'train', { accuracy: 97.5 }, { durationMs: 9000 })], { durationMs: 10_000 });
 }
 
 /** A recipe of one fast fixture stage with a `runtime: browser` device. */

@@ -2,18 +2,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Json } from '../../src/plugin.js';
-import type { RunRecord, RunRecordNode } from '../../src/run/run-record.js';
+import type { RunRecord } from '../../src/run/run-record.js';
 import { renderRunHtml } from '../../src/report/render-html.js';
 import { renderRunMarkdown } from '../../src/report/render-markdown.js';
 import { paretoFront } from '../../src/report/run-view.js';
 import { compareRuns, writeRunReports } from '../../src/report/write-reports.js';
+import { fakeNode, fakeRunRecord } from '../helpers/run-record.js';
 
-function node(id: string, uses: string, metrics: Record<string, Json>, extra: Partial<RunRecordNode> = {}): RunRecordNode {
-  return {
-    id, stage: id.replace(/\[.*$/, ''), uses, plugin: 'builtin', matrix: {}, inputs: [], config: {}, key: `k-${id}`, keyRecord: null,
-    status: 'ran', cacheHit: false, durationMs: 1500, reasons: [], metrics, outputs: {}, error: null, ...extra,
-  };
-}
 
 function candidate(acc: number, gzipKb: number, judged: boolean, ok: boolean): Json {
   return {
@@ -34,17 +29,12 @@ function candidate(acc: number, gzipKb: number, judged: boolean, ok: boolean): J
 const WEIRD = 'p<&>"x';
 
 function record(opts: { pruneAcc?: number } = {}): RunRecord {
-  return {
-    runRecordVersion: 1, status: 'succeeded', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:01:00.000Z', durationMs: 60000,
-    recipe: { file: '/r.yaml', name: 'demo', sources: ['/r.yaml'], overrides: [], resolved: {} },
-    versions: { modelpress: '0.1.0', node: 'v20', tfjs: '4.22.0', backend: 'cpu' },
-    cacheDir: '/c', jobs: 1,
-    nodes: [
-      node('train', 'train', { accuracy: 97 }, { status: 'cached', cacheHit: true, durationMs: 20 }),
-      node('prune[sparsity=0.5]', 'prune', { accuracy: opts.pruneAcc ?? 96, accuracyBefore: 97, sparsity: 0.5 }),
-      node(WEIRD, 'prune', { accuracy: 90, accuracyBefore: 97, sparsity: 0.9 }),
-      node('prune[sparsity=0.7]', 'prune', { accuracy: 85, accuracyBefore: 97, sparsity: 0.7 }),
-      node('eval', 'evaluate', {
+  return fakeRunRecord('demo', [
+      fakeNode('train', 'train', { accuracy: 97 }, { status: 'cached', cacheHit: true, durationMs: 20 }),
+      fakeNode('prune[sparsity=0.5]', 'prune', { accuracy: opts.pruneAcc ?? 96, accuracyBefore: 97, sparsity: 0.5 }),
+      fakeNode(WEIRD, 'prune', { accuracy: 90, accuracyBefore: 97, sparsity: 0.9 }),
+      fakeNode('prune[sparsity=0.7]', 'prune', { accuracy: 85, accuracyBefore: 97, sparsity: 0.7 }),
+      fakeNode('eval', 'evaluate', {
         reference: 'train', referenceAccuracy: 97,
         candidates: {
           train: candidate(97, 40, false, false),
@@ -54,9 +44,7 @@ function record(opts: { pruneAcc?: number } = {}): RunRecord {
         },
         budgets: { met: true, best: WEIRD, passing: [WEIRD, 'prune[sparsity=0.7]'], closest: null, unmeasured: [], message: `met: best ${WEIRD}` },
       }),
-    ],
-    artifacts: {},
-  };
+  ], { backend: 'cpu' });
 }
 
 describe('run reports', () => {
