@@ -25,6 +25,7 @@ import type { HostTensor, OutputParity } from '../browser/parity.js';
 import { BrowserSession } from '../browser/session.js';
 import type { ServedModel } from '../browser/session.js';
 import type { StageContext } from '../plugin.js';
+import { withVerdict } from './evaluate-verdicts.js';
 import type { DeviceVerdict, Verdict } from './evaluate-verdicts.js';
 
 /** The batch parity is checked on, and Node's outputs for it. */
@@ -207,11 +208,5 @@ export function withParity(d: DeviceVerdict, p: ParityReport): DeviceVerdict {
     excess: measured === null ? null : p.ok === false && measured <= p.tolerance ? p.tolerance : measured - p.tolerance,
     margin: text,
   };
-  const verdicts = [...d.verdicts, verdict];
-  return {
-    ok: d.ok && p.ok !== false,
-    missed: p.ok === false ? [...d.missed, 'parity'] : d.missed,
-    unmeasured: p.ok === null ? [...d.unmeasured, 'parity'] : d.unmeasured,
-    verdicts,
-  };
+  return withVerdict(d, verdict);
 }

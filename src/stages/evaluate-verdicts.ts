@@ -109,12 +109,22 @@ export function judgeDevice(budget: Budget, measured: Measured): DeviceVerdict {
     if (value === undefined) continue;
     verdicts.push(verdictFor(key, value, measured.values[key], measured.notes[key]));
   }
+  return deviceVerdict(verdicts);
+}
+
+/** A device's verdict from its limits' verdicts: ok unless one missed; not-measured ones neither pass nor fail. */
+export function deviceVerdict(verdicts: Verdict[]): DeviceVerdict {
   return {
     ok: verdicts.every((v) => v.ok !== false),
     missed: verdicts.filter((v) => v.ok === false).map((v) => v.limit),
     unmeasured: verdicts.filter((v) => v.ok === null).map((v) => v.limit),
     verdicts,
   };
+}
+
+/** `d` with one more verdict (e.g. browser parity, which is not a budget limit). */
+export function withVerdict(d: DeviceVerdict, v: Verdict): DeviceVerdict {
+  return deviceVerdict([...d.verdicts, v]);
 }
 
 export interface JudgedCandidate {

@@ -6,7 +6,7 @@
  * passes (evaluate's `summarizeBudgets`), and the Pareto fronts.
  */
 import type { Json } from '../plugin.js';
-import { BUDGET_KEYS, judgeDevice, summarizeBudgets } from './evaluate-verdicts.js';
+import { BUDGET_KEYS, judgeDevice, summarizeBudgets, withVerdict } from './evaluate-verdicts.js';
 import type { Budget, BudgetKey, BudgetSummary, DeviceVerdict, Measured, Verdict } from './evaluate-verdicts.js';
 
 export const OBJECTIVES = ['size', 'size_gzip', 'size_brotli', 'size_packed', 'latency_p50', 'latency_p95', 'accuracy'] as const;
@@ -196,15 +196,10 @@ export function paretoFront(points: readonly ParetoPoint[]): ParetoPoint[] {
   return [...front].sort((a, b) => a.value - b.value || b.accuracy - a.accuracy || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
 }
 
-/** A device verdict with evaluate's parity verdict added (ok false misses, null is unmeasured). */
-function withRecordedParity(d: DeviceVerdict, parity: Verdict | undefined): DeviceVerdict {
-  if (!parity) return d;
-  return {
-    ok: d.ok && parity.ok !== false,
-    missed: parity.ok === false ? [...d.missed, 'parity'] : d.missed,
-    unmeasured: parity.ok === null ? [...d.unmeasured, 'parity'] : d.unmeasured,
-    verdicts: [...d.verdicts, parity],
-  };
+
+/** Evaluate's recorded parity verdict, when there is one, judged with the budget verdicts. */
+function withRecorded(d: DeviceVerdict, parity: Verdict | undefined): DeviceVerdict {
+  return parity ? withVerdict(d, parity) : d;
 }
 
 /**
@@ -216,7 +211,7 @@ export function selectCandidate(candidates: readonly EvaluatedCandidate[], devic
   const names = devices.map((d) => d.name);
   const ranked: RankedCandidate[] = candidates.map((c) => {
     const verdicts: Record<string, DeviceVerdict> = {};
-    for (const d of devices) verdicts[d.name] = withRecordedParity(judgeDevice(d.budget, measuredOf(c, d.name)), c.parity?.[d.name]);
+    for (const d of devices) verdicts[d.name] = withRecorded(judgeDevice(d.budget, measuredOf(c, d.name)), c.parity?.[d.name]);
     return { ...c, devices: verdicts, passes: Object.values(verdicts).every((v) => v.ok), objectiveValue: objectiveValue(c, objective, names) };
   });
   const summary = summarizeBudgets(ranked.map((r) => ({ node: r.node, accuracy: r.accuracy, rawBytes: r.sizeBytes.raw, devices: r.devices })));
