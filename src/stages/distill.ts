@@ -35,27 +35,21 @@ import { StageConfigError, defineStage } from '../plugin.js';
 import { copyWeightsByLayer, logitsView } from './distill-logits.js';
 import { distillationLoss } from './distill-loss.js';
 import { finetune, finetuneSchema } from './finetune.js';
+import type { TrainingSettings } from './finetune.js';
 import { selectLayers, targetingSchema } from './layer-targeting.js';
 import { evaluateAccuracy } from './train-loop.js';
-import type { Schedule } from './train-schedule.js';
 
 /** Per-layer settings under `layers:`. */
 export interface DistillLayerSettings {
   trainable: boolean;
 }
 
-export interface DistillConfig {
+export interface DistillConfig extends TrainingSettings {
   teacher: string;
   student: { build?: BuildSpec; from?: string; stage?: string };
   data: string;
   temperature: number;
   alpha: number;
-  epochs: number;
-  batchSize: number;
-  optimizer: 'sgd' | 'momentum' | 'adam';
-  learningRate: number;
-  momentum: number;
-  schedule: Schedule;
   precomputeTeacher: boolean;
   eval?: string;
   layers: Record<string, Partial<DistillLayerSettings>>;

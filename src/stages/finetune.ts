@@ -22,15 +22,19 @@ import { augmentation, augmentSchema } from './augmentation.js';
 import type { AugmentConfig } from './augmentation.js';
 import type { Schedule } from './train-schedule.js';
 
-export interface FinetuneConfig {
-  /** Dataset name under the recipe's `data:`. */
-  data: string;
+/** How every training loop (train, finetune, distill) runs its epochs: the options they share. */
+export interface TrainingSettings {
   epochs: number;
   batchSize: number;
   optimizer: 'sgd' | 'momentum' | 'adam';
   learningRate: number;
   momentum: number;
   schedule: Schedule;
+}
+
+export interface FinetuneConfig extends TrainingSettings {
+  /** Dataset name under the recipe's `data:`. */
+  data: string;
   augment?: AugmentConfig;
 }
 

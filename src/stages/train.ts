@@ -21,20 +21,14 @@ import { buildSpecSchema } from './build-schema.js';
 import { batches, seededRandom, splitDataset } from '../data/dataset.js';
 import type { Dataset } from '../data/dataset.js';
 import { makeOptimizer } from './finetune.js';
+import type { TrainingSettings } from './finetune.js';
 import { learningRateAt } from './train-schedule.js';
-import type { Schedule } from './train-schedule.js';
 import { evaluateAccuracy, toTensors, withSeededMathRandom } from './train-loop.js';
 
-export interface TrainConfig {
+export interface TrainConfig extends TrainingSettings {
   data: string;
   validation: { data?: string; split: number };
   eval?: string;
-  epochs: number;
-  batchSize: number;
-  optimizer: 'sgd' | 'momentum' | 'adam';
-  learningRate: number;
-  momentum: number;
-  schedule: Schedule;
   earlyStopping?: { patience: number; minDelta: number; monitor: 'val_loss' | 'val_acc' };
   augment?: AugmentConfig;
   build?: BuildSpec;
