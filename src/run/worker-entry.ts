@@ -5,8 +5,9 @@
  * crashes or runs out of memory takes down only its worker.
  */
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
+import { digestFile } from '../cache/index.js';
 import { registerBuiltinLoaders } from '../data/builtin.js';
 import { DatasetRegistry } from '../data/loader.js';
 import { createEngine } from '../engine/engine.js';
@@ -31,6 +32,26 @@ function loaders(): DatasetRegistry {
   return registry;
 }
 
+/**
+ * The code on disk may have changed since the run was planned (dist/ rebuilt,
+ * a plugin edited): a worker loads it afresh, the cache key was computed from
+ * what the main process loaded at start. Running anyway would cache a result
+ * under a key that does not describe the code that made it.
+ */
+async function checkSameCode(version: string): Promise<void> {
+  const changed = 'changed on disk after this run started';
+  if (version !== task.expect.version) {
+    throw new Error(
+      `stage \`${task.uses}\` is version ${version} in the code on disk but was version ${task.expect.version} when this run was planned: ` +
+        `its code ${changed} (was dist/ rebuilt or a plugin edited?); run the recipe again`,
+    );
+  }
+  const plugin = task.expect.plugin;
+  if (plugin && `sha256:${(await digestFile(resolve(task.recipeDir, plugin.spec))).sha256}` !== plugin.code) {
+    throw new Error(`plugin ${plugin.spec}, which defines stage \`${task.uses}\`, ${changed}; run the recipe again`);
+  }
+}
+
 async function main(): Promise<void> {
   const registry = new StageRegistry();
   let def;
@@ -39,6 +60,7 @@ async function main(): Promise<void> {
     for (const spec of task.plugins) await registry.loadPlugin(spec, task.recipeDir);
     def = registry.get(task.uses)?.def;
     if (!def) throw new Error(`no stage \`${task.uses}\` is registered in the worker`);
+    await checkSameCode(def.version);
   } catch (err) {
     send({ type: 'error', phase: 'load', error: serializeError(err) });
     return;
