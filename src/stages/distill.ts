@@ -35,7 +35,7 @@ import { StageConfigError, defineStage } from '../plugin.js';
 import { copyWeightsByLayer, logitsView } from './distill-logits.js';
 import { distillationLoss } from './distill-loss.js';
 import { finetune, finetuneSchema } from './finetune.js';
-import type { TrainingSettings } from './finetune.js';
+import type { TrainingSettings } from './train-loop.js';
 import { selectLayers, targetingSchema } from './layer-targeting.js';
 import { evaluateAccuracy } from './train-loop.js';
 

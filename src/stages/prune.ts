@@ -114,7 +114,9 @@ export const pruneSchema = {
 
 export const pruneStage = defineStage<PruneConfig>({
   name: 'prune',
-  version: '1',
+  // '2': structured pruning's meta.json said `finetune.steps: 0` (a fine-tuning
+  // loop without an afterStep hook never counted its steps); its artifacts differ.
+  version: '2',
   description: 'Prune weights (magnitude, threshold; optionally gradual while fine-tuning) or whole units/filters (structured, physically removed).',
   schema: pruneSchema,
   outputs: ['model'],

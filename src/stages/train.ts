@@ -2,7 +2,8 @@
  * Built-in stage `train`: trains the upstream model (or, as a first stage, the
  * recipe's `model:`) on a named dataset, and outputs the trained tfjs model.
  *
- * The loop is our own rather than `model.fit`: fit shuffles with an unseeded
+ * The loop (train-loop.ts, shared with every stage that fine-tunes) is our
+ * own rather than `model.fit`: fit shuffles with an unseeded
  * PRNG, and determinism (same seed, same backend -> same weights digest) is
  * what makes the cache and `reproduce` honest. Dropout masks come from
  * tfjs's random ops, which draw their seeds from Math.random; the stage runs
@@ -11,19 +12,17 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import type { LayersModel } from '@tensorflow/tfjs';
 import type { BuildSpec } from '../engine/builders.js';
 import type { Json, StageContext, StageInputs } from '../plugin.js';
 import { StageConfigError, defineStage } from '../plugin.js';
 import { augmentation, augmentSchema } from './augmentation.js';
 import type { AugmentConfig } from './augmentation.js';
 import { buildSpecSchema } from './build-schema.js';
-import { batches, seededRandom, splitDataset } from '../data/dataset.js';
+import { splitDataset } from '../data/dataset.js';
 import type { Dataset } from '../data/dataset.js';
-import { makeOptimizer } from './finetune.js';
-import type { TrainingSettings } from './finetune.js';
-import { learningRateAt } from './train-schedule.js';
-import { evaluateAccuracy, toTensors, withSeededMathRandom } from './train-loop.js';
+import { evaluateAccuracy, runEpochs } from './train-loop.js';
+import type { EpochSummary, TrainingSettings } from './train-loop.js';
 
 export interface TrainConfig extends TrainingSettings {
   data: string;
@@ -103,55 +102,40 @@ export const trainStage = defineStage<TrainConfig>({
     let best: { epoch: number; value: number; weights: Float32Array[] } | undefined;
     let stale = 0;
     const t0 = performance.now();
-    const trained = await withSeededMathRandom(ctx.seed, async () => {
-      const optimizer = makeOptimizer(tf, config);
-      const shuffle = seededRandom(ctx.seed + 1);
-      for (let epoch = 0; epoch < config.epochs; epoch++) {
-        ctx.signal.throwIfAborted();
-        const lr = learningRateAt(config.schedule, config.learningRate, epoch, config.epochs);
-        // tfjs optimizers read `learningRate` on every step; assigning it keeps
-        // Adam's moment estimates, which a fresh optimizer would lose.
-        (optimizer as unknown as { learningRate: number }).learningRate = lr;
-        const e0 = performance.now();
-        let lossSum = 0;
-        let seen = 0;
-        for (const idx of batches(fit, config.batchSize, { shuffle: true, random: shuffle })) {
-          const { xs, ys } = toTensors(tf, fit, idx, augment);
-          // The built models end in softmax, so the loss is cross-entropy on
-          // probabilities (what Keras' categoricalCrossentropy computes), not
-          // softmaxCrossEntropy, which would apply a second softmax.
-          const loss = optimizer.minimize(() => tf.metrics.categoricalCrossentropy(ys, model.apply(xs, { training: true }) as Tensor).mean().asScalar(), true);
-          lossSum += (await loss!.data())[0]! * idx.length;
-          seen += idx.length;
-          tf.dispose([xs, ys, loss!]);
-          if (ctx.signal.aborted) break;
-        }
-        const entry: Record<string, Json> = { epoch: epoch + 1, lr, loss: lossSum / seen, ms: Math.round(performance.now() - e0) };
-        if (val) {
-          const v = await evaluateAccuracy(tf, model, val, 512);
-          entry.val_loss = v.loss;
-          entry.val_acc = v.accuracy;
-        }
-        history.push(entry);
-        ctx.progress({ done: epoch + 1, total: config.epochs, unit: 'epochs', message: describeEpoch(entry) });
-        if (config.earlyStopping && val) {
-          const es = config.earlyStopping;
-          const value = es.monitor === 'val_loss' ? (entry.val_loss as number) : -(entry.val_acc as number);
-          if (!best || value < best.value - es.minDelta) {
-            best = { epoch: epoch + 1, value, weights: await Promise.all(model.getWeights().map(async (w) => (await w.data()) as Float32Array)) };
-            stale = 0;
-          } else if (++stale >= es.patience) {
-            ctx.logger.info(`early stopping after epoch ${epoch + 1}: best was epoch ${best.epoch}`);
-            break;
-          }
-        }
+    // Validation, progress and early stopping after each epoch; the loop is
+    // the one every training stage shares (train-loop.ts).
+    const afterEpoch = async (e: EpochSummary): Promise<void | 'stop'> => {
+      const entry: Record<string, Json> = { epoch: e.epoch, lr: e.lr, loss: e.loss, ms: e.ms };
+      if (val) {
+        const v = await evaluateAccuracy(tf, model, val, 512);
+        entry.val_loss = v.loss;
+        entry.val_acc = v.accuracy;
       }
-      optimizer.dispose();
-      if (best && best.epoch !== history.length) {
-        model.setWeights(model.getWeights().map((w, i) => tf.tensor(best!.weights[i]!, w.shape, w.dtype)));
+      history.push(entry);
+      ctx.progress({ done: e.epoch, total: config.epochs, unit: 'epochs', message: describeEpoch(entry) });
+      if (!config.earlyStopping || !val) return;
+      const es = config.earlyStopping;
+      const value = es.monitor === 'val_loss' ? (entry.val_loss as number) : -(entry.val_acc as number);
+      if (!best || value < best.value - es.minDelta) {
+        best = { epoch: e.epoch, value, weights: await Promise.all(model.getWeights().map(async (w) => (await w.data()) as Float32Array)) };
+        stale = 0;
+      } else if (++stale >= es.patience) {
+        ctx.logger.info(`early stopping after epoch ${e.epoch}: best was epoch ${best.epoch}`);
+        return 'stop';
       }
-      return model;
-    });
+    };
+    // Seed + 1 for shuffling (finetune uses seed + 2).
+    await runEpochs(
+      tf,
+      model,
+      config,
+      { data: fit, ...(augment ? { augment } : {}), seed: ctx.seed, shuffleSeed: ctx.seed + 1, signal: ctx.signal },
+      { afterEpoch },
+    );
+    const kept = best;
+    if (kept && kept.epoch !== history.length) {
+      model.setWeights(model.getWeights().map((w, i) => tf.tensor(kept.weights[i]!, w.shape, w.dtype)));
+    }
 
     const metrics: Record<string, Json> = {
       epochs: history.length,
@@ -160,14 +144,14 @@ export const trainStage = defineStage<TrainConfig>({
       history,
     };
     if (best) metrics.bestEpoch = best.epoch;
-    if (val) metrics.val_acc = (await evaluateAccuracy(tf, trained, val, 512)).accuracy;
+    if (val) metrics.val_acc = (await evaluateAccuracy(tf, model, val, 512)).accuracy;
     if (evalSet) {
-      const r = await evaluateAccuracy(tf, trained, evalSet, 512);
+      const r = await evaluateAccuracy(tf, model, evalSet, 512);
       metrics.accuracy = r.accuracy;
       metrics.evalDataset = config.eval!;
     }
     const dir = await ctx.outputDir('model');
-    await ctx.engine.saveModel(trained, dir);
+    await ctx.engine.saveModel(model, dir);
     // meta.json is part of the artifact, so it holds only what is reproducible:
     // wall times would make two identical trainings differ in digest.
     const { trainMs: _t, history: timed, ...quality } = metrics;

@@ -76,6 +76,8 @@ describe('prune: structured', () => {
     const meta = JSON.parse(await readFile(join(r.outputs.model!, 'meta.json'), 'utf8'));
     expect(meta.metrics.layers).toEqual(m.layers);
     expect(meta.metrics.pruneMs).toBeUndefined();
+    // One fine-tuning epoch over the 2,000 training images in batches of 64 (finetune's default).
+    expect(meta.metrics.finetune).toMatchObject({ epochs: 1, steps: Math.ceil(2000 / 64) });
     // The artifact is a plain tfjs model with the new widths in its config.
     const json = JSON.parse(await readFile(join(r.outputs.model!, 'model.json'), 'utf8'));
     expect(json.modelTopology.config.layers.map((l: any) => l.config.units)).toEqual([225, 75, 10]);
