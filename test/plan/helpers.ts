@@ -5,8 +5,8 @@ import { buildGraph } from '../../src/plan/graph.js';
 import type { PlanGraph } from '../../src/plan/graph.js';
 import { StageRegistry } from '../../src/plugin-registry.js';
 import { defineStage } from '../../src/plugin.js';
-import type { Diagnostic } from '../../src/recipe/diagnostic.js';
 import { loadRecipe } from '../../src/recipe/load-recipe.js';
+import { lines, schemaOnlyPrune } from '../recipe/helpers.js';
 import type { ValidatedRecipe } from '../../src/recipe/types.js';
 
 /** Temp dirs created through `tempDir()` are removed after each test of the calling file. */
@@ -30,10 +30,7 @@ export async function writeFiles(root: string, files: Record<string, string | Ui
   }
 }
 
-/** One line per diagnostic: `file:line:col code: message`, as in test/recipe. */
-export function lines(ds: readonly Diagnostic[]): string[] {
-  return ds.map((d) => `${d.loc ? `${d.loc.file}:${d.loc.line}:${d.loc.column} ` : ''}${d.code}: ${d.message}`);
-}
+export { lines };
 
 const notRun = async (): Promise<never> => {
   throw new Error('stages are not run by planner tests');
@@ -46,23 +43,7 @@ const notRun = async (): Promise<never> => {
  */
 export function planRegistry(): StageRegistry {
   const registry = new StageRegistry();
-  registry.register(
-    defineStage({
-      name: 'prune',
-      version: '1',
-      outputs: ['model'],
-      schema: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          sparsity: { type: 'number', minimum: 0, maximum: 1, default: 0.5 },
-          method: { enum: ['magnitude', 'l1', 'l2'], default: 'magnitude' },
-          epochs: { type: 'integer', minimum: 0, default: 0 },
-        },
-      },
-      run: notRun,
-    }),
-  );
+  registry.register(schemaOnlyPrune());
   registry.register(
     defineStage({
       name: 'quantize',

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { StageRegistry } from '../../src/plugin-registry.js';
 import { defineStage } from '../../src/plugin.js';
+import type { StageDefinition } from '../../src/plugin.js';
 import type { Diagnostic } from '../../src/recipe/diagnostic.js';
 
 /** Writes `files` (name -> text) into a fresh temp dir; returns the dir. */
@@ -25,30 +26,37 @@ export function lines(ds: readonly Diagnostic[]): string[] {
 }
 
 /**
+ * A `prune` stage whose schema has defaults and limits (sparsity, method,
+ * epochs): what validation and planning tests check configs against. `run`
+ * throws: these tests never run stages.
+ */
+export function schemaOnlyPrune(): StageDefinition<any> {
+  return defineStage({
+    name: 'prune',
+    version: '1',
+    outputs: ['model'],
+    schema: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        sparsity: { type: 'number', minimum: 0, maximum: 1, default: 0.5 },
+        method: { enum: ['magnitude', 'l1', 'l2'], default: 'magnitude' },
+        epochs: { type: 'integer', minimum: 0, default: 0 },
+      },
+    },
+    async run() {
+      throw new Error('stages are not run by validation and planning tests');
+    },
+  });
+}
+
+/**
  * A registry with two stages whose `with` schemas exercise validation:
  * the stages themselves are not run by these tests.
  */
 export function testRegistry(): StageRegistry {
   const registry = new StageRegistry();
-  registry.register(
-    defineStage({
-      name: 'prune',
-      version: '1',
-      outputs: ['model'],
-      schema: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          sparsity: { type: 'number', minimum: 0, maximum: 1, default: 0.5 },
-          method: { enum: ['magnitude', 'l1', 'l2'], default: 'magnitude' },
-          epochs: { type: 'integer', minimum: 0, default: 0 },
-        },
-      },
-      async run() {
-        throw new Error('not run in validation tests');
-      },
-    }),
-  );
+  registry.register(schemaOnlyPrune());
   registry.register(
     defineStage({
       name: 'quantize',
