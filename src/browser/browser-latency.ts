@@ -37,14 +37,31 @@ export interface BrowserLatencyResult extends LatencyMeasurement {
 const CHECK_EVERY = 10;
 const WARMUP_TIME_SHARE = 0.5;
 
+/**
+ * The most wasm threads tfjs-backend-wasm 4.22 will start in a browser that
+ * reports `hardwareConcurrency` logical cores: its init_with_threads_count
+ * (compiled into the .wasm binaries) clamps the requested count to
+ * [1, 4] and then to hardwareConcurrency / 2 (integer division: it assumes
+ * two hyper-threads per core), so a 2-core machine always gets 1 thread.
+ * Null when the browser reports no core count.
+ */
+export function wasmThreadsCap(hardwareConcurrency: number | null): number | null {
+  if (hardwareConcurrency === null || !Number.isFinite(hardwareConcurrency)) return null;
+  return Math.max(1, Math.min(4, Math.floor(hardwareConcurrency / 2)));
+}
+
 /** The notes a page's setup deserves next to its numbers. */
 export function setupNotes(page: MeasurementPage): string[] {
   const { info, setup } = page;
   const notes: string[] = [];
   if (setup.backend === 'wasm' && info.threadsActual !== null && info.threadsActual < setup.threads) {
+    const cap = wasmThreadsCap(info.hardwareConcurrency);
     notes.push(
-      `requested ${setup.threads} wasm threads, tfjs-backend-wasm reports ${info.threadsActual} ` +
-        `(page cross-origin isolated: ${info.crossOriginIsolated})`,
+      cap !== null && info.threadsActual === cap
+        ? `requested ${setup.threads} wasm threads, tfjs-backend-wasm reports ${info.threadsActual}: it caps threads at ` +
+            `min(4, navigator.hardwareConcurrency / 2) and this browser reports ${info.hardwareConcurrency} logical cores`
+        : `requested ${setup.threads} wasm threads, tfjs-backend-wasm reports ${info.threadsActual} ` +
+            `(page cross-origin isolated: ${info.crossOriginIsolated})`,
     );
   }
   if (setup.backend !== 'wasm' && setup.threads > 1) notes.push(`threads: ${setup.threads} is not applied to the ${setup.backend} backend`);

@@ -26,6 +26,12 @@ export interface PageInfo {
   threadsActual: number | null;
   /** COOP/COEP took effect: SharedArrayBuffer (wasm threads) and 5 µs timers are available. */
   crossOriginIsolated: boolean;
+  /**
+   * navigator.hardwareConcurrency (logical cores the browser reports; null if
+   * it reports none). tfjs-backend-wasm 4.22 caps its thread count at
+   * min(4, hardwareConcurrency / 2), whatever setThreadsCount asked for.
+   */
+  hardwareConcurrency: number | null;
   tfjsVersion: string;
   userAgent: string;
   /** webgl only: the renderer string (e.g. SwiftShader when software-rendered). */

@@ -81,6 +81,7 @@ export const PAGE_SCRIPT = `(function () {
       backendActual: tf.getBackend(),
       threadsActual: threadsActual,
       crossOriginIsolated: self.crossOriginIsolated === true,
+      hardwareConcurrency: typeof navigator.hardwareConcurrency === 'number' ? navigator.hardwareConcurrency : null,
       tfjsVersion: tf.version.tfjs,
       userAgent: navigator.userAgent,
       renderer: renderer
