@@ -464,7 +464,13 @@ function distillationResult(ctx) {
     for (const k of ['epochs', 'batchSize', 'optimizer', 'learningRate', 'temperature', 'alpha']) if (c[k] !== undefined) parts.push(`${k} ${c[k]}`);
     if (c.schedule && c.schedule.kind !== 'constant') parts.push(`schedule ${c.schedule.kind}`);
     if (c.augment) parts.push(`augment shift ${c.augment.shift}`);
+    if (c.validation?.split) parts.push(`validation split ${c.validation.split}`);
+    if (c.earlyStopping) parts.push(`early stopping on ${c.earlyStopping.monitor} (patience ${c.earlyStopping.patience})`);
     if (node.metrics?.epochs !== undefined && node.metrics.epochs !== c.epochs) parts.push(`${node.metrics.epochs} epochs run`);
+    if (node.metrics?.bestEpoch !== undefined) {
+      const val = typeof node.metrics.val_acc === 'number' ? `, validation accuracy ${node.metrics.val_acc.toFixed(2)}%` : '';
+      parts.push(`kept epoch ${node.metrics.bestEpoch} (best on validation${val})`);
+    }
     return parts.join(', ') || '-';
   };
   const spec = (b) => `${b.arch}${b.units ? ` [${b.units.join(', ')}]` : ''}${b.dropout ? `, dropout ${b.dropout}` : ''}${b.activation && b.activation !== 'relu' ? `, ${b.activation}` : ''}`;
