@@ -297,28 +297,18 @@ export const evaluateStage = defineStage<EvaluateConfig>({
         devices: r.devices as unknown as Json,
       });
     }
-    const metrics: Record<string, Json> = {
-      data: config.data,
+    // The run metrics and report.json say the same things; report.json adds the
+    // data fingerprint and per-candidate detail. Key order is part of
+    // report.json's digest, so both are spelled out around one shared middle.
+    const shared = {
       examples: ds.count,
       ...(config.topK !== undefined ? { topK: config.topK } : {}),
       reference: refModel.up.node,
       referenceAccuracy: refAccuracy,
       devices: deviceInfo,
-      candidates: candidateMetrics,
-      budgets: budgets as unknown as Json,
     };
-    const report = {
-      stage: 'evaluate',
-      data: config.data,
-      dataFingerprint: ds.fingerprint,
-      examples: ds.count,
-      ...(config.topK !== undefined ? { topK: config.topK } : {}),
-      reference: refModel.up.node,
-      referenceAccuracy: refAccuracy,
-      devices: deviceInfo,
-      candidates: candidateReport,
-      budgets: budgets as unknown as Json,
-    };
+    const metrics: Record<string, Json> = { data: config.data, ...shared, candidates: candidateMetrics, budgets: budgets as unknown as Json };
+    const report = { stage: 'evaluate', data: config.data, dataFingerprint: ds.fingerprint, ...shared, candidates: candidateReport, budgets: budgets as unknown as Json };
     await writeFile(join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
     await writeFile(
       join(dir, 'report.md'),
