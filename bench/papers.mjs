@@ -440,23 +440,34 @@ function references(list) {
 
 // ---------------------------------------------------------------- distillation
 
+/**
+ * Every `distill` node of the run is one comparison: its teacher (the node its
+ * `teacher:` names), the student trained alone (node `student`), and the
+ * distilled student. The first is the paper's setup; a recipe may add more
+ * teachers (examples/distillation/mnist.yaml adds a LeNet-5).
+ */
 function distillationResult(ctx) {
   const { record } = ctx;
   const paper = distillation;
-  const find = (id, uses) => record.nodes.find((n) => n.id === id) ?? record.nodes.find((n) => n.stage === id) ?? (uses && record.nodes.find((n) => n.uses === uses));
-  const teacher = find('teacher');
-  const student = find('student');
-  const distilled = find('distill', 'distill');
-  if (!teacher || !student || !distilled) throw new Error(`distillation: expected nodes teacher, student and distill; the run has ${record.nodes.map((n) => n.id).join(', ')}`);
+  const byId = (id) => record.nodes.find((n) => n.id === id) ?? record.nodes.find((n) => n.stage === id);
+  const student = byId('student');
+  const distills = record.nodes.filter((n) => n.uses === 'distill');
+  const pairs = distills.map((d) => ({ teacher: byId(d.config?.teacher), distilled: d }));
+  if (!student || pairs.length === 0 || pairs.some((p) => !p.teacher)) {
+    throw new Error(`distillation: expected a node \`student\` and distill nodes whose teacher is in the run; the run has ${record.nodes.map((n) => n.id).join(', ')}`);
+  }
   // The eval dataset's size: 10,000 MNIST test images unless the recipe limits it.
-  const evalName = distilled.config?.eval ?? distilled.metrics?.evalDataset;
+  const evalName = distills[0].config?.eval ?? distills[0].metrics?.evalDataset;
   const evalData = record.recipe?.resolved?.data?.[evalName];
   const n = Math.min(paper.testExamples, evalData?.limit ?? paper.testExamples);
   const errors = (node) => (typeof node.metrics?.accuracy === 'number' ? Math.round(((100 - node.metrics.accuracy) / 100) * n) : null);
-  const e = { teacher: errors(teacher), student: errors(student), distilled: errors(distilled) };
-  const reduction = e.student && e.distilled != null ? 100 * (1 - e.distilled / e.student) : null;
+  const alone = errors(student);
+  for (const p of pairs) {
+    p.errors = { teacher: errors(p.teacher), distilled: errors(p.distilled) };
+    p.reduction = alone && p.errors.distilled != null ? 100 * (1 - p.errors.distilled / alone) : null;
+    p.pass = p.reduction == null ? null : p.reduction >= paper.targets.minReductionPct;
+  }
   const paperReduction = 100 * (1 - paper.distilled.errors / paper.student.errors);
-  const pass = reduction == null ? null : reduction >= paper.targets.minReductionPct;
   const cfg = (node) => node.config ?? {};
   const describe = (node) => {
     const c = cfg(node);
@@ -484,27 +495,36 @@ function distillationResult(ctx) {
     if (node.uses === 'train' && !node.inputs?.length && build) return spec(build);
     return node.inputs?.length ? `from ${node.inputs.join(', ')}` : '';
   };
+  const errorsCell = (node, e) => `${e ?? '-'} (${pct(node.metrics?.accuracy)})`;
   const times = stageTimes(record);
+  const settingsNodes = [...new Set([pairs[0].teacher, student, pairs[0].distilled, ...pairs.slice(1).flatMap((p) => [p.teacher, p.distilled])])];
   const lines = [
     ...header(ctx, `${paper.title}: modelpress vs the paper`),
     `Paper: Hinton, Vinyals & Dean, *Distilling the Knowledge in a Neural Network*, 2015 [1], section 3 (MNIST). ` +
-      `Errors are counted on the ${n.toLocaleString('en-US')} MNIST test images (\`${evalName ?? 'test'}\`): round((100 - accuracy) / 100 x ${n}).`,
+      `Errors are counted on the ${n.toLocaleString('en-US')} MNIST test images (\`${evalName ?? 'test'}\`): round((100 - accuracy) / 100 x ${n}). ` +
+      `One column per distill node: the first is the paper's setup${pairs.length > 1 ? '; the others distill the same student, with the same settings, from another teacher' : ''}.`,
     '',
-    '| | paper | modelpress | target |',
-    '| --- | --- | --- | --- |',
-    row([`teacher errors (\`${teacher.id}\`)`, `${paper.teacher.errors} (${paper.teacher.description})`, `${e.teacher ?? '-'} (${pct(teacher.metrics?.accuracy)})`, '']),
-    row([`student trained alone, errors (\`${student.id}\`)`, `${paper.student.errors} (${paper.student.description})`, `${e.student ?? '-'} (${pct(student.metrics?.accuracy)})`, '']),
-    row([`**distilled student, errors** (\`${distilled.id}\`)`, `**${paper.distilled.errors}** (T = ${paper.distilled.temperature})`, `**${e.distilled ?? '-'}** (${pct(distilled.metrics?.accuracy)})`, '']),
-    row(['**errors removed by distillation** (1 - distilled / alone)', `**${pct(paperReduction, 0)}**`, `**${pct(reduction, 0)}**`, `>= ${paper.targets.minReductionPct}%: ${mark(pass)}`]),
-    row(['teacher / student parameters', '-', `${bytesFmt(distilled.metrics?.teacherParams)} / ${bytesFmt(distilled.metrics?.studentParams)}`, '']),
-    row(['distilled student agrees with the teacher', '-', pct(distilled.metrics?.teacherAgreement), '']),
-    row(['temperature, alpha (hard-label weight)', `${paper.distilled.temperature}, -`, `${cfg(distilled).temperature ?? '-'}, ${cfg(distilled).alpha ?? '-'}`, '']),
+    `| | paper | ${pairs.map((p) => `modelpress: teacher \`${p.teacher.id}\``).join(' | ')} | target |`,
+    `| --- | --- | ${pairs.map(() => '---').join(' | ')} | --- |`,
+    row(['teacher', paper.teacher.description, ...pairs.map((p) => modelOf(p.teacher)), '']),
+    row(['teacher errors', String(paper.teacher.errors), ...pairs.map((p) => errorsCell(p.teacher, p.errors.teacher)), '']),
+    row([`student trained alone, errors (\`${student.id}\`)`, `${paper.student.errors} (${paper.student.description})`, ...pairs.map(() => errorsCell(student, alone)), '']),
+    row(['**distilled student, errors**', `**${paper.distilled.errors}** (T = ${paper.distilled.temperature})`, ...pairs.map((p) => `**${errorsCell(p.distilled, p.errors.distilled)}** (\`${p.distilled.id}\`)`), '']),
+    row([
+      '**errors removed by distillation** (1 - distilled / alone)',
+      `**${pct(paperReduction, 0)}**`,
+      ...pairs.map((p) => `**${pct(p.reduction, 0)}**: ${mark(p.pass)}`),
+      `>= ${paper.targets.minReductionPct}%`,
+    ]),
+    row(['teacher / student parameters', '-', ...pairs.map((p) => `${bytesFmt(p.distilled.metrics?.teacherParams)} / ${bytesFmt(p.distilled.metrics?.studentParams)}`), '']),
+    row(['distilled student agrees with the teacher', '-', ...pairs.map((p) => pct(p.distilled.metrics?.teacherAgreement)), '']),
+    row(['temperature, alpha (hard-label weight)', `${paper.distilled.temperature}, -`, ...pairs.map((p) => `${cfg(p.distilled).temperature ?? '-'}, ${cfg(p.distilled).alpha ?? '-'}`), '']),
     '',
     '## Settings',
     '',
     '| node | stage | model | settings |',
     '| --- | --- | --- | --- |',
-    ...[teacher, student, distilled].map((node) => row([`\`${node.id}\``, node.uses, modelOf(node), describe(node)])),
+    ...settingsNodes.map((node) => row([`\`${node.id}\``, node.uses, modelOf(node), describe(node)])),
     '',
     '## Time per stage',
     '',
@@ -516,19 +536,19 @@ function distillationResult(ctx) {
     '',
     ...references([citations.distillation]),
   ];
+  const nodeJson = (node, e) => ({ node: node.id, uses: node.uses, accuracy: node.metrics?.accuracy ?? null, errors: e, config: node.config ?? null });
   const json = {
     ...jsonHeader(ctx, paper.title),
     paper: { ...paper, reductionPct: paperReduction, citation: citations.distillation },
     testExamples: n,
-    nodes: Object.fromEntries(
-      [['teacher', teacher], ['student', student], ['distilled', distilled]].map(([k, node]) => [
-        k,
-        { node: node.id, uses: node.uses, accuracy: node.metrics?.accuracy ?? null, errors: e[k], config: node.config ?? null },
-      ]),
-    ),
-    reductionPct: reduction,
-    teacherAgreement: distilled.metrics?.teacherAgreement ?? null,
-    pass,
+    student: nodeJson(student, alone),
+    pairs: pairs.map((p) => ({
+      teacher: { ...nodeJson(p.teacher, p.errors.teacher), model: modelOf(p.teacher) },
+      distilled: nodeJson(p.distilled, p.errors.distilled),
+      reductionPct: p.reduction,
+      teacherAgreement: p.distilled.metrics?.teacherAgreement ?? null,
+      pass: p.pass,
+    })),
     stageTimes: times,
     runDurationMs: record.durationMs,
     firstRunWallMs: ctx.firstWallMs == null ? null : Math.round(ctx.firstWallMs),
@@ -579,22 +599,24 @@ function summary() {
     lines.push('');
   }
   if (di) {
-    const d = di.nodes;
     lines.push(
       `**Knowledge distillation** (Hinton, Vinyals & Dean 2015, MNIST): test errors out of ${(di.testExamples ?? 10000).toLocaleString('en-US')}.`,
       '',
-      '| | teacher | student alone | distilled student | errors removed | cached re-run | target |',
-      '| --- | --- | --- | --- | --- | --- | --- |',
-      row(['paper', String(di.paper.teacher.errors), String(di.paper.student.errors), `${di.paper.distilled.errors} (T = ${di.paper.distilled.temperature})`, pct(di.paper.reductionPct, 0), '', '']),
-      row([
-        '[modelpress](bench/results/distillation.md)',
-        String(d.teacher.errors ?? '-'),
-        String(d.student.errors ?? '-'),
-        `${d.distilled.errors ?? '-'} (T = ${d.distilled.config?.temperature ?? '-'})`,
-        pct(di.reductionPct, 0),
-        di.cachedRerun ? `${(di.cachedRerun.wallMs / 1000).toFixed(1)} s` : '-',
-        `>= ${di.paper.targets.minReductionPct}%: ${mark(di.pass)}`,
-      ]),
+      '| | teacher | teacher errors | student alone | distilled student | errors removed | cached re-run | target |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+      row(['paper', di.paper.teacher.description, String(di.paper.teacher.errors), String(di.paper.student.errors), `${di.paper.distilled.errors} (T = ${di.paper.distilled.temperature})`, pct(di.paper.reductionPct, 0), '', '']),
+      ...di.pairs.map((p) =>
+        row([
+          '[modelpress](bench/results/distillation.md)',
+          `\`${p.teacher.node}\`: ${p.teacher.model}`,
+          String(p.teacher.errors ?? '-'),
+          String(di.student.errors ?? '-'),
+          `${p.distilled.errors ?? '-'} (T = ${p.distilled.config?.temperature ?? '-'})`,
+          pct(p.reductionPct, 0),
+          di.cachedRerun ? `${(di.cachedRerun.wallMs / 1000).toFixed(1)} s` : '-',
+          `>= ${di.paper.targets.minReductionPct}%: ${mark(p.pass)}`,
+        ]),
+      ),
       '',
     );
   }
