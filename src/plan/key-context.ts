@@ -32,10 +32,8 @@ export async function buildKeyContext(
   }
   const pluginCode = new Map<string, string>();
   for (const spec of recipe.plugins) {
-    if (spec.startsWith('.') || isAbsolute(spec)) {
-      const path = resolve(recipe.dir, spec);
-      if (existsSync(path)) pluginCode.set(spec, `sha256:${(await digestFile(path)).sha256}`);
-    }
+    const code = await pluginCodeDigest(recipe.dir, spec);
+    if (code) pluginCode.set(spec, code);
   }
   let model: Json | undefined;
   if (recipe.model?.from) {
@@ -63,4 +61,15 @@ async function digestPath(path: string): Promise<string> {
   if (!existsSync(path)) return 'missing';
   if (statSync(path).isFile()) return `sha256:${(await digestFile(path)).sha256}`;
   return (await digestDirectory(path)).digest;
+}
+
+/**
+ * The digest of a local plugin file (`./x.mjs`, `/abs/x.mjs`) as it enters
+ * cache keys; undefined for an npm package or a missing file. The worker
+ * recomputes it to check the code it loaded is the code the key describes.
+ */
+export async function pluginCodeDigest(recipeDir: string, spec: string): Promise<string | undefined> {
+  if (!spec.startsWith('.') && !isAbsolute(spec)) return undefined;
+  const path = resolve(recipeDir, spec);
+  return existsSync(path) ? `sha256:${(await digestFile(path)).sha256}` : undefined;
 }

@@ -5,12 +5,12 @@
  * crashes or runs out of memory takes down only its worker.
  */
 import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { digestFile } from '../cache/index.js';
 import { registerBuiltinLoaders } from '../data/builtin.js';
 import { DatasetRegistry } from '../data/loader.js';
 import { createEngine } from '../engine/engine.js';
+import { pluginCodeDigest } from '../plan/key-context.js';
 import { StageRegistry } from '../plugin-registry.js';
 import type { StageContext } from '../plugin.js';
 import { registerBuiltinStages } from '../stages/builtin.js';
@@ -47,7 +47,7 @@ async function checkSameCode(version: string): Promise<void> {
     );
   }
   const plugin = task.expect.plugin;
-  if (plugin && `sha256:${(await digestFile(resolve(task.recipeDir, plugin.spec))).sha256}` !== plugin.code) {
+  if (plugin && (await pluginCodeDigest(task.recipeDir, plugin.spec)) !== plugin.code) {
     throw new Error(`plugin ${plugin.spec}, which defines stage \`${task.uses}\`, ${changed}; run the recipe again`);
   }
 }
