@@ -32,7 +32,7 @@ export interface TrainingSettings {
   schedule: Schedule;
 }
 
-export function makeOptimizer(tf: Tf, c: Pick<TrainingSettings, 'optimizer' | 'learningRate' | 'momentum'>) {
+function makeOptimizer(tf: Tf, c: Pick<TrainingSettings, 'optimizer' | 'learningRate' | 'momentum'>) {
   switch (c.optimizer) {
     case 'sgd':
       return tf.train.sgd(c.learningRate);
@@ -192,7 +192,7 @@ export async function evaluateAccuracy(tf: Tf, model: tfTypes.LayersModel, ds: D
  * random ops without an explicit seed (dropout) draw from Math.random; this
  * makes them reproducible. Safe because each stage runs in its own worker.
  */
-export async function withSeededMathRandom<T>(seed: number, fn: () => Promise<T>): Promise<T> {
+async function withSeededMathRandom<T>(seed: number, fn: () => Promise<T>): Promise<T> {
   const original = Math.random;
   Math.random = mulberry32(seed ^ 0x9e3779b9);
   try {
