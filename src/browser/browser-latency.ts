@@ -56,13 +56,11 @@ export function setupNotes(page: MeasurementPage): string[] {
   const notes: string[] = [];
   if (setup.backend === 'wasm' && info.threadsActual !== null && info.threadsActual < setup.threads) {
     const cap = wasmThreadsCap(info.hardwareConcurrency);
-    notes.push(
+    const why =
       cap !== null && info.threadsActual === cap
-        ? `requested ${setup.threads} wasm threads, tfjs-backend-wasm reports ${info.threadsActual}: it caps threads at ` +
-            `min(4, navigator.hardwareConcurrency / 2) and this browser reports ${info.hardwareConcurrency} logical cores`
-        : `requested ${setup.threads} wasm threads, tfjs-backend-wasm reports ${info.threadsActual} ` +
-            `(page cross-origin isolated: ${info.crossOriginIsolated})`,
-    );
+        ? `: it caps threads at min(4, navigator.hardwareConcurrency / 2) and this browser reports ${info.hardwareConcurrency} logical cores`
+        : ` (page cross-origin isolated: ${info.crossOriginIsolated})`;
+    notes.push(`requested ${setup.threads} wasm threads, tfjs-backend-wasm reports ${info.threadsActual}${why}`);
   }
   if (setup.backend !== 'wasm' && setup.threads > 1) notes.push(`threads: ${setup.threads} is not applied to the ${setup.backend} backend`);
   if (info.renderer !== null && /swiftshader|llvmpipe|software/i.test(info.renderer)) {
