@@ -19,16 +19,16 @@ import { StageConfigError, defineStage } from '../plugin.js';
 import { augmentation, augmentSchema } from './augmentation.js';
 import type { AugmentConfig } from './augmentation.js';
 import { buildSpecSchema } from './build-schema.js';
-import { splitDataset } from '../data/dataset.js';
-import type { Dataset } from '../data/dataset.js';
 import { evaluateAccuracy, runEpochs } from './train-loop.js';
-import type { EpochSummary, TrainingSettings } from './train-loop.js';
+import type { TrainingSettings } from './train-loop.js';
+import { earlyStoppingSchema, epochValidator, splitValidation, validationSchema } from './validation.js';
+import type { EarlyStoppingConfig, ValidationConfig } from './validation.js';
 
 export interface TrainConfig extends TrainingSettings {
   data: string;
-  validation: { data?: string; split: number };
+  validation: ValidationConfig;
   eval?: string;
-  earlyStopping?: { patience: number; minDelta: number; monitor: 'val_loss' | 'val_acc' };
+  earlyStopping?: EarlyStoppingConfig;
   augment?: AugmentConfig;
   build?: BuildSpec;
 }
@@ -38,16 +38,7 @@ export const trainSchema = {
   additionalProperties: false,
   properties: {
     data: { type: 'string', default: 'train', description: 'Dataset (a name under `data:`) to train on.' },
-    validation: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      description: 'Held-out data for per-epoch validation and early stopping: another dataset, or a fraction split off the training data (seeded).',
-      properties: {
-        data: { type: 'string', description: 'A dataset name; takes precedence over `split`.' },
-        split: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0, description: 'Fraction of the training data held out (0 = none).' },
-      },
-    },
+    validation: { ...validationSchema, default: {} },
     eval: { type: 'string', description: 'Dataset to report final accuracy on (e.g. `test`).' },
     epochs: { type: 'integer', minimum: 1, maximum: 10000, default: 5 },
     batchSize: { type: 'integer', minimum: 1, default: 64 },
@@ -66,16 +57,7 @@ export const trainSchema = {
         minLearningRate: { type: 'number', minimum: 0, default: 0, description: '`cosine`: the rate at the last epoch.' },
       },
     },
-    earlyStopping: {
-      type: 'object',
-      additionalProperties: false,
-      description: 'Stop when the monitored validation value has not improved for `patience` epochs; the best epoch\'s weights are kept.',
-      properties: {
-        patience: { type: 'integer', minimum: 1, default: 2 },
-        minDelta: { type: 'number', minimum: 0, default: 0 },
-        monitor: { enum: ['val_loss', 'val_acc'], default: 'val_loss' },
-      },
-    },
+    earlyStopping: earlyStoppingSchema,
     build: buildSpecSchema(
       'Train a fresh model built from this spec (seeded from the recipe seed) instead of the upstream or the recipe\'s model: e.g. a teacher of another size in the same recipe.',
     ),
@@ -93,49 +75,31 @@ export const trainStage = defineStage<TrainConfig>({
     const tf = await ctx.engine.tf();
     const model = await startingModel(ctx, inputs, config.build);
     const train = await ctx.data(config.data);
-    const { fit, val } = await splitValidation(ctx, config, train);
+    const { fit, val } = await splitValidation(ctx, config.validation, config.earlyStopping, train);
     const evalSet = config.eval ? await ctx.data(config.eval) : undefined;
     // Seed + 3: its own stream, so turning augmentation on leaves the shuffling order alone.
     const augment = augmentation(config.augment, fit, config.data, ctx.seed + 3);
 
-    const history: Record<string, Json>[] = [];
-    let best: { epoch: number; value: number; weights: Float32Array[] } | undefined;
-    let stale = 0;
     const t0 = performance.now();
-    // Validation, progress and early stopping after each epoch; the loop is
-    // the one every training stage shares (train-loop.ts).
-    const afterEpoch = async (e: EpochSummary): Promise<void | 'stop'> => {
-      const entry: Record<string, Json> = { epoch: e.epoch, lr: e.lr, loss: e.loss, ms: e.ms };
-      if (val) {
-        const v = await evaluateAccuracy(tf, model, val, 512);
-        entry.val_loss = v.loss;
-        entry.val_acc = v.accuracy;
-      }
-      history.push(entry);
-      ctx.progress({ done: e.epoch, total: config.epochs, unit: 'epochs', message: describeEpoch(entry) });
-      if (!config.earlyStopping || !val) return;
-      const es = config.earlyStopping;
-      const value = es.monitor === 'val_loss' ? (entry.val_loss as number) : -(entry.val_acc as number);
-      if (!best || value < best.value - es.minDelta) {
-        best = { epoch: e.epoch, value, weights: await Promise.all(model.getWeights().map(async (w) => (await w.data()) as Float32Array)) };
-        stale = 0;
-      } else if (++stale >= es.patience) {
-        ctx.logger.info(`early stopping after epoch ${e.epoch}: best was epoch ${best.epoch}`);
-        return 'stop';
-      }
-    };
+    // Validation, progress and early stopping after each epoch (validation.ts);
+    // the loop is the one every training stage shares (train-loop.ts).
+    const validator = epochValidator(ctx, tf, {
+      model,
+      ...(val ? { val } : {}),
+      ...(config.earlyStopping ? { earlyStopping: config.earlyStopping } : {}),
+      total: config.epochs,
+      unit: 'epochs',
+    });
     // Seed + 1 for shuffling (finetune uses seed + 2).
     await runEpochs(
       tf,
       model,
       config,
       { data: fit, ...(augment ? { augment } : {}), seed: ctx.seed, shuffleSeed: ctx.seed + 1, signal: ctx.signal },
-      { afterEpoch },
+      { afterEpoch: validator.afterEpoch },
     );
-    const kept = best;
-    if (kept && kept.epoch !== history.length) {
-      model.setWeights(model.getWeights().map((w, i) => tf.tensor(kept.weights[i]!, w.shape, w.dtype)));
-    }
+    const bestEpoch = validator.restoreBest(tf);
+    const history = validator.history;
 
     const metrics: Record<string, Json> = {
       epochs: history.length,
@@ -143,7 +107,7 @@ export const trainStage = defineStage<TrainConfig>({
       loss: (history.at(-1)?.loss as number) ?? null,
       history,
     };
-    if (best) metrics.bestEpoch = best.epoch;
+    if (bestEpoch !== undefined) metrics.bestEpoch = bestEpoch;
     if (val) metrics.val_acc = (await evaluateAccuracy(tf, model, val, 512)).accuracy;
     if (evalSet) {
       const r = await evaluateAccuracy(tf, model, evalSet, 512);
@@ -161,13 +125,6 @@ export const trainStage = defineStage<TrainConfig>({
   },
 });
 
-function describeEpoch(e: Record<string, Json>): string {
-  const parts = [`loss ${(e.loss as number).toFixed(4)}`];
-  if (typeof e.val_acc === 'number') parts.push(`val_acc ${e.val_acc.toFixed(2)}%`); // evaluateAccuracy gives percent
-  parts.push(`${e.ms} ms`);
-  return parts.join(', ');
-}
-
 /** `build:` when given, else the upstream model, else the recipe's `model:` (loaded or built). */
 async function startingModel(ctx: StageContext, inputs: StageInputs, build: BuildSpec | undefined): Promise<LayersModel> {
   if (build) {
@@ -183,11 +140,4 @@ async function startingModel(ctx: StageContext, inputs: StageInputs, build: Buil
   if (spec?.from) return ctx.engine.loadModel(resolve(ctx.recipeDir, spec.from));
   if (spec?.build) return ctx.engine.buildModel(spec.build);
   throw new Error('nothing to train: give the recipe a `model:` (from or build) or put a stage that outputs a model before this one');
-}
-
-async function splitValidation(ctx: StageContext, config: TrainConfig, train: Dataset): Promise<{ fit: Dataset; val?: Dataset }> {
-  if (config.validation.data) return { fit: train, val: await ctx.data(config.validation.data) };
-  if (!config.validation.split) return { fit: train };
-  const [fit, val] = splitDataset(train, config.validation.split, ctx.seed);
-  return { fit, val };
 }
