@@ -38,6 +38,8 @@ import { finetune, finetuneSchema } from './finetune.js';
 import type { TrainingSettings } from './train-loop.js';
 import { selectLayers, targetingSchema } from './layer-targeting.js';
 import { evaluateAccuracy } from './train-loop.js';
+import { earlyStoppingSchema, epochValidator, splitValidation, validationSchema } from './validation.js';
+import type { EarlyStoppingConfig, ValidationConfig } from './validation.js';
 
 /** Per-layer settings under `layers:`. */
 export interface DistillLayerSettings {
@@ -51,6 +53,8 @@ export interface DistillConfig extends TrainingSettings {
   temperature: number;
   alpha: number;
   precomputeTeacher: boolean;
+  validation?: ValidationConfig;
+  earlyStopping?: EarlyStoppingConfig;
   eval?: string;
   layers: Record<string, Partial<DistillLayerSettings>>;
   exclude: string[];
@@ -109,6 +113,15 @@ export const distillSchema = {
       default: true,
       description: 'Compute the teacher\'s logits for the transfer set once, before training (false: run the teacher on every batch; slower, less memory).',
     },
+    // No `default:` on these two: a recipe without them keeps the cache key it had before they existed.
+    validation: {
+      ...validationSchema,
+      description: 'Held-out data the distilled student is validated on after every epoch (hard-label accuracy and loss), for `earlyStopping`: another dataset, or a fraction split off the transfer set (seeded, before the teacher\'s logits are computed). Unset: no validation.',
+    },
+    earlyStopping: {
+      ...earlyStoppingSchema,
+      description: 'Stop when the student\'s monitored validation value has not improved for `patience` epochs; the best epoch\'s weights are kept. Needs `validation`.',
+    },
     eval: { type: 'string', description: 'Dataset to report accuracy on: the distilled student (`accuracy`), the student before (`accuracyBefore`) and the teacher (`teacherAccuracy`). Unset: no evaluation.' },
     layers: { ...targeting.layers, default: {} },
     exclude: { ...targeting.exclude, default: [] },
@@ -132,8 +145,10 @@ export const distillStage = defineStage<DistillConfig>({
     const tf = await ctx.engine.tf();
     const teacher = await resolveTeacher(ctx, config, inputs);
     const student = await resolveStudent(ctx, config, inputs, teacher.stage);
-    const transfer = await ctx.data(config.data);
-    checkModels(teacher.model, student.model, transfer);
+    const all = await ctx.data(config.data);
+    checkModels(teacher.model, student.model, all);
+    // Held-out examples leave the transfer set before the teacher sees it.
+    const { fit: transfer, val } = await splitValidation(ctx, config.validation, config.earlyStopping, all);
     const evalSet = config.eval ? await ctx.data(config.eval) : undefined;
 
     const teacherView = await logitsView(tf, teacher.model, 'teacher');
@@ -142,9 +157,9 @@ export const distillStage = defineStage<DistillConfig>({
     ctx.logger.info(studentView.note);
 
     // Targeting: layers left out (or `trainable: false`) are frozen in the training copy.
-    const all = student.model.layers.map((l) => l.name);
+    const names = student.model.layers.map((l) => l.name);
     const eligible = student.model.layers.filter((l) => l.weights.length > 0).map((l) => l.name);
-    const selected = selectLayers(eligible, all, { trainable: true }, { layers: config.layers, exclude: config.exclude });
+    const selected = selectLayers(eligible, names, { trainable: true }, { layers: config.layers, exclude: config.exclude });
     const trained = new Set(eligible.filter((n) => selected.get(n)?.trainable === true));
     if (trained.size === 0) {
       throw new StageConfigError('no student layer is left to train', Object.keys(config.layers).length > 0 ? ['layers'] : ['exclude'], [`layers with weights: ${eligible.join(', ')}`]);
@@ -170,6 +185,16 @@ export const distillStage = defineStage<DistillConfig>({
       return distillationLoss(tf, studentView.model.apply(input, { training }) as Tensor, zt, ys, opts);
     };
 
+    // Validation runs on the saved form of the student (with its softmax), so
+    // the weights trained in the logits view are copied over first; the
+    // best epoch's weights are kept in that form too.
+    const validator = epochValidator(ctx, tf, {
+      model: student.model,
+      ...(val ? { val, sync: () => copyWeightsByLayer(studentView.model, student.model) } : {}),
+      ...(config.earlyStopping ? { earlyStopping: config.earlyStopping } : {}),
+      total: config.epochs,
+      unit: 'fine-tune epochs',
+    });
     const t1 = performance.now();
     const { epochs, losses } = await finetune(
       ctx,
@@ -183,11 +208,12 @@ export const distillStage = defineStage<DistillConfig>({
         momentum: config.momentum,
         schedule: config.schedule,
       },
-      { loss },
+      { loss, afterEpoch: validator.afterEpoch },
       data,
     );
     const distillMs = Math.round(performance.now() - t1);
     copyWeightsByLayer(studentView.model, student.model);
+    const bestEpoch = validator.restoreBest(tf);
 
     const teacherParams = teacher.model.countParams();
     const studentParams = student.model.countParams();
@@ -203,11 +229,17 @@ export const distillStage = defineStage<DistillConfig>({
       alpha: config.alpha,
       epochs,
       loss: losses.at(-1) ?? null,
-      history: losses.map((l, i) => ({ epoch: i + 1, loss: l })),
+      // Without validation, history holds exactly what it did before validation existed (same meta.json bytes).
+      history: validator.history.map((h) => ({ epoch: h.epoch!, loss: h.loss!, ...(val ? { val_loss: h.val_loss!, val_acc: h.val_acc! } : {}) })),
       teacherParams,
       studentParams,
       compression: round(teacherParams / studentParams, 4),
     };
+    if (val) {
+      quality.validation = config.validation!.data ?? `${config.validation!.split} of ${config.data}`;
+      quality.val_acc = (await evaluateAccuracy(tf, student.model, val, 512)).accuracy;
+      if (bestEpoch !== undefined) quality.bestEpoch = bestEpoch;
+    }
     if (evalSet) {
       const e = await evaluate(tf, teacher.model, student.model, evalSet);
       quality.evalDataset = config.eval!;

@@ -46,8 +46,12 @@ export const finetuneSchema = {
   },
 } as const;
 
-/** What a compression stage may change in the loop (not `afterEpoch`: finetune reports progress itself). */
-export type FinetuneHooks = Omit<TrainingHooks, 'afterEpoch'>;
+/**
+ * What a compression stage may change in the loop. Without `afterEpoch`,
+ * finetune reports each epoch's loss as progress; a stage that gives its own
+ * (distill's validation, validation.ts) reports progress there instead.
+ */
+export type FinetuneHooks = TrainingHooks;
 
 export interface FinetuneResult {
   epochs: number;
@@ -68,7 +72,7 @@ export async function finetune(ctx: StageContext, model: LayersModel, config: Fi
     { data: ds, ...(augment ? { augment } : {}), seed: ctx.seed, shuffleSeed: ctx.seed + 2, signal: ctx.signal },
     {
       ...hooks,
-      afterEpoch: (e) => ctx.progress({ done: e.epoch, total: config.epochs, unit: 'fine-tune epochs', message: `loss ${e.loss.toFixed(4)}` }),
+      afterEpoch: hooks.afterEpoch ?? ((e) => ctx.progress({ done: e.epoch, total: config.epochs, unit: 'fine-tune epochs', message: `loss ${e.loss.toFixed(4)}` })),
     },
   );
   return { epochs: run.epochs.length, steps: run.steps, losses: run.epochs.map((e) => e.loss) };
