@@ -2,7 +2,9 @@
  * The distill stage in-process on real MNIST slices: a small trained teacher
  * (by upstream stage id, and by path) teaches a smaller student; accuracy is
  * reported; the output loads in stock tfjs with its softmax; same seed, same
- * bytes; recipe mistakes are StageConfigErrors at the right key.
+ * bytes; a validation split is held out of the transfer set and early
+ * stopping keeps the best epoch; recipe mistakes are StageConfigErrors at the
+ * right key.
  */
 import { cp, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,8 +14,10 @@ import type { ArtifactRef, Json, StageInputs, StageResult } from '../../src/plug
 import { StageConfigError } from '../../src/plugin.js';
 import { checkStageConfig } from '../../src/recipe/validate.js';
 import type { TreeNode } from '../../src/recipe/tree.js';
+import { splitDataset } from '../../src/data/dataset.js';
 import { distillStage } from '../../src/stages/distill.js';
 import { trainStage } from '../../src/stages/train.js';
+import { evaluateAccuracy } from '../../src/stages/train-loop.js';
 import { createHarness, modelInput } from './harness.js';
 import type { Harness } from './harness.js';
 
@@ -21,6 +25,7 @@ const SHARD = 'group1-shard1of1.bin';
 const STUDENT = { build: { arch: 'mlp', units: [16] } };
 /** Few steps (2 x 32): a higher rate than the default 0.001 so a 16-unit student gets somewhere. */
 const BASE = { epochs: 2, learningRate: 0.005 };
+const emptyTree = (): TreeNode => ({ kind: 'map', loc: { file: 'test', line: 1, column: 1, sourceLine: '', length: 1 }, entries: new Map() });
 
 describe('distill stage', () => {
   let h: Harness;
@@ -43,8 +48,7 @@ describe('distill stage', () => {
     // Run through a context we keep, to read its log and progress.
     const ctx = h.ctx('distill-a');
     await mkdir(ctx.scratchDir, { recursive: true });
-    const emptyTree: TreeNode = { kind: 'map', loc: { file: 'test', line: 1, column: 1, sourceLine: '', length: 1 }, entries: new Map() };
-    const checked = checkStageConfig(distillStage.schema as never, { ...BASE, teacher: 'teach', student: STUDENT, eval: 'test' }, emptyTree, []);
+    const checked = checkStageConfig(distillStage.schema as never, { ...BASE, teacher: 'teach', student: STUDENT, eval: 'test' }, emptyTree(), []);
     expect(checked.diagnostics).toEqual([]);
     first = await distillStage.run(ctx, checked.config as never, fromTeach);
     expect(ctx.logs).toContain('info teacher: output layer `dense2` ends in softmax; distilling on its logits (softmax stripped in a training copy, kept in the model)');
@@ -121,6 +125,55 @@ describe('distill stage', () => {
     expect(Array.from(await after.getLayer('dense1').getWeights()[0]!.data())).toEqual(Array.from(await before.getLayer('dense1').getWeights()[0]!.data()));
   });
 
+  /** Accuracy of a saved student on the tenth of `train` that `validation: { split: 0.1 }` holds out (harness seed 1). */
+  async function heldOutAccuracy(modelDir: string): Promise<number> {
+    const tf = await h.engine.tf();
+    const [, held] = splitDataset(await h.ctx('val').data('train'), 0.1, 1);
+    const model = await h.engine.loadModel(modelDir);
+    const { accuracy } = await evaluateAccuracy(tf, model, held, 512);
+    model.dispose();
+    return accuracy;
+  }
+
+  test('validation split: held out of the transfer set before the teacher runs, validated every epoch on the saved student', async () => {
+    const ctx = h.ctx('distill-val');
+    await mkdir(ctx.scratchDir, { recursive: true });
+    const checked = checkStageConfig(distillStage.schema as never, { ...BASE, epochs: 3, teacher: 'teach', student: STUDENT, validation: { split: 0.1 } }, emptyTree(), []);
+    expect(checked.diagnostics).toEqual([]);
+    const r = await distillStage.run(ctx, checked.config as never, fromTeach);
+    // 2,000 training images: 200 held out, the teacher's logits are computed for the other 1,800.
+    expect(ctx.progressEvents[0]!.message).toBe('teacher logits computed for 1800 examples');
+    expect(ctx.progressEvents.at(-1)!.message).toMatch(/^loss \d+\.\d{4}, val_acc \d+\.\d{2}%, \d+ ms$/);
+    const m = r.metrics!;
+    expect(m.validation).toBe('0.1 of train');
+    const history = m.history as { epoch: number; loss: number; val_loss: number; val_acc: number }[];
+    expect(history.map((e) => e.epoch)).toEqual([1, 2, 3]);
+    for (const e of history) expect(e.val_loss).toBeGreaterThan(0);
+    expect(history[2]!.val_acc).toBeGreaterThan(60);
+    expect(m.bestEpoch).toBeUndefined(); // no early stopping: the last epoch is kept
+    // The reported validation accuracy is the saved model's on exactly the held-out examples.
+    expect(m.val_acc).toBe(history[2]!.val_acc);
+    expect(await heldOutAccuracy(r.outputs.model!)).toBe(m.val_acc);
+    // Held-out examples change what is trained on: not the bytes of the full transfer set's student.
+    expect(Buffer.compare(await readFile(join(r.outputs.model!, SHARD)), await readFile(join(first.outputs.model!, SHARD)))).not.toBe(0);
+  });
+
+  test('early stopping: a rate far too high stops after `patience` stale epochs and keeps the best epoch\'s weights', async () => {
+    const r = await run({ teacher: 'teach', student: STUDENT, epochs: 8, learningRate: 0.5, validation: { split: 0.1 }, earlyStopping: { monitor: 'val_acc', patience: 1 } });
+    const m = r.metrics!;
+    const history = m.history as { val_acc: number }[];
+    expect(m.epochs).toBeLessThan(8);
+    expect(history).toHaveLength(m.epochs as number);
+    const best = m.bestEpoch as number;
+    expect(best).toBeLessThan(m.epochs as number);
+    expect(Math.max(...history.map((e) => e.val_acc))).toBe(history[best - 1]!.val_acc);
+    // The saved weights are the best epoch's, not the last one's.
+    expect(m.val_acc).toBe(history[best - 1]!.val_acc);
+    expect(await heldOutAccuracy(r.outputs.model!)).toBe(history[best - 1]!.val_acc);
+    const meta = JSON.parse(await readFile(join(r.outputs.model!, 'meta.json'), 'utf8'));
+    expect(meta.metrics.bestEpoch).toBe(best);
+  });
+
   async function configError(config: Record<string, Json>, inputs: StageInputs = fromTeach): Promise<StageConfigError> {
     try {
       await run(config, inputs);
@@ -139,6 +192,7 @@ describe('distill stage', () => {
     ['student of another class count', { teacher: 'teach', student: { build: { arch: 'mlp', units: [8], classes: 5 } } }, 'student and teacher do not fit: student takes [784] and outputs 5 classes, teacher takes [784] and outputs 10', ['student']],
     ['layer pattern matching nothing', { teacher: 'teach', student: STUDENT, layers: { dense9: { trainable: false } } }, 'pattern `dense9` matches no layer of the model', ['layers', 'dense9']],
     ['everything excluded', { teacher: 'teach', student: STUDENT, exclude: ['dense*'] }, 'no student layer is left to train', ['exclude']],
+    ['early stopping with nothing held out', { teacher: 'teach', student: STUDENT, earlyStopping: { patience: 2 } }, 'earlyStopping needs held-out data to watch, and this stage has none', ['earlyStopping']],
   ])('%s -> StageConfigError', async (_name, config, message, path) => {
     const err = await configError(config);
     expect(err.message.startsWith(message)).toBe(true);

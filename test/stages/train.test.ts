@@ -98,6 +98,18 @@ describe('train stage', () => {
     expect(bad.stdout + bad.stderr).not.toMatch(/\n\s+at /);
   });
 
+  test('early stopping with nothing held out is a located error before any training', async () => {
+    await writeFile(
+      join(dir, 'nostop.yaml'),
+      `version: 1\nname: nostop\nmodel: { build: { arch: mlp, units: [8] } }\ndata:\n  train: { uses: mnist, split: train, limit: 200, flatten: true }\nstages:\n  - id: train\n    uses: train\n    with:\n      epochs: 2\n      earlyStopping: { patience: 2 }\n`,
+    );
+    const r = await runCli(['run', 'nostop.yaml', '--out', join(dir, 'out-nostop'), '--cache-dir', join(dir, 'cache-h'), '--backend', 'wasm'], { cwd: dir, timeoutMs: 120_000 });
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toMatch(/nostop\.yaml:11:7: error\[stage-config\]: stage train: earlyStopping needs held-out data to watch, and this stage has none/);
+    expect(r.stdout).toContain('validation: { split: 0.1 }');
+    expect(r.stdout + r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   test('build: trains a fresh model of its own architecture instead of the recipe model', async () => {
     const r = await run('built', recipe(1, ', build: { arch: mlp, units: [16] }'), 'cache-h');
     const node = r.nodes[0]!;
