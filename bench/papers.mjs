@@ -496,6 +496,11 @@ function distillationResult(ctx) {
     return node.inputs?.length ? `from ${node.inputs.join(', ')}` : '';
   };
   const errorsCell = (node, e) => `${e ?? '-'} (${pct(node.metrics?.accuracy)})`;
+  const valCell = (aloneAcc, distilledAcc) => {
+    if (typeof distilledAcc !== 'number') return '-';
+    const [a, d] = [100 - aloneAcc, 100 - distilledAcc];
+    return `${a.toFixed(2)}% -> ${d.toFixed(2)}% (${pct(100 * (1 - d / a), 0)})`;
+  };
   const times = stageTimes(record);
   const settingsNodes = [...new Set([pairs[0].teacher, student, pairs[0].distilled, ...pairs.slice(1).flatMap((p) => [p.teacher, p.distilled])])];
   const lines = [
@@ -516,6 +521,17 @@ function distillationResult(ctx) {
       ...pairs.map((p) => `**${pct(p.reduction, 0)}**: ${mark(p.pass)}`),
       `>= ${paper.targets.minReductionPct}%`,
     ]),
+    // The same comparison on the held-out training images the epochs were chosen on (error rates: the split's size is not in the record).
+    ...(pairs.some((p) => typeof p.distilled.metrics?.val_acc === 'number') && typeof student.metrics?.val_acc === 'number'
+      ? [
+          row([
+            'validation error, alone -> distilled (errors removed; the held-out split the kept epochs were chosen on)',
+            '-',
+            ...pairs.map((p) => valCell(student.metrics.val_acc, p.distilled.metrics?.val_acc)),
+            '',
+          ]),
+        ]
+      : []),
     row(['teacher / student parameters', '-', ...pairs.map((p) => `${bytesFmt(p.distilled.metrics?.teacherParams)} / ${bytesFmt(p.distilled.metrics?.studentParams)}`), '']),
     row(['distilled student agrees with the teacher', '-', ...pairs.map((p) => pct(p.distilled.metrics?.teacherAgreement)), '']),
     row(['temperature, alpha (hard-label weight)', `${paper.distilled.temperature}, -`, ...pairs.map((p) => `${cfg(p.distilled).temperature ?? '-'}, ${cfg(p.distilled).alpha ?? '-'}`), '']),
