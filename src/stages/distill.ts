@@ -213,7 +213,7 @@ export const distillStage = defineStage<DistillConfig>({
     );
     const distillMs = Math.round(performance.now() - t1);
     copyWeightsByLayer(studentView.model, student.model);
-    const bestEpoch = validator.restoreBest(tf);
+    const { bestEpoch, kept } = validator.restoreBest();
 
     const teacherParams = teacher.model.countParams();
     const studentParams = student.model.countParams();
@@ -237,7 +237,7 @@ export const distillStage = defineStage<DistillConfig>({
     };
     if (val) {
       quality.validation = config.validation!.data ?? `${config.validation!.split} of ${config.data}`;
-      quality.val_acc = (await evaluateAccuracy(tf, student.model, val, 512)).accuracy;
+      quality.val_acc = kept!.val_acc!;
       if (bestEpoch !== undefined) quality.bestEpoch = bestEpoch;
     }
     if (evalSet) {

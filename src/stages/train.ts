@@ -98,7 +98,7 @@ export const trainStage = defineStage<TrainConfig>({
       { data: fit, ...(augment ? { augment } : {}), seed: ctx.seed, shuffleSeed: ctx.seed + 1, signal: ctx.signal },
       { afterEpoch: validator.afterEpoch },
     );
-    const bestEpoch = validator.restoreBest(tf);
+    const { bestEpoch, kept } = validator.restoreBest();
     const history = validator.history;
 
     const metrics: Record<string, Json> = {
@@ -108,7 +108,7 @@ export const trainStage = defineStage<TrainConfig>({
       history,
     };
     if (bestEpoch !== undefined) metrics.bestEpoch = bestEpoch;
-    if (val) metrics.val_acc = (await evaluateAccuracy(tf, model, val, 512)).accuracy;
+    if (val) metrics.val_acc = kept!.val_acc!;
     if (evalSet) {
       const r = await evaluateAccuracy(tf, model, evalSet, 512);
       metrics.accuracy = r.accuracy;

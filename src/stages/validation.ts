@@ -90,10 +90,13 @@ export interface EpochValidator {
   afterEpoch: (e: EpochSummary) => Promise<void | 'stop'>;
   /** One entry per epoch: epoch, lr, loss, ms, and val_loss / val_acc when there is a held-out set. */
   history: Record<string, Json>[];
-  /** The epoch kept (early stopping only; undefined before the first epoch). */
-  bestEpoch(): number | undefined;
-  /** Puts the best epoch's weights back into `model` if training went on past it; returns that epoch. */
-  restoreBest(tf: Tf): number | undefined;
+  /**
+   * Puts the best epoch's weights back into `model` if training went on past
+   * it. Returns the epoch kept by early stopping (undefined without it) and
+   * the history entry of the weights `model` now holds, whose val_loss /
+   * val_acc need no second evaluation.
+   */
+  restoreBest(): { bestEpoch: number | undefined; kept: Record<string, Json> | undefined };
 }
 
 export function epochValidator(ctx: StageContext, tf: Tf, opts: EpochValidatorOptions): EpochValidator {
@@ -124,13 +127,14 @@ export function epochValidator(ctx: StageContext, tf: Tf, opts: EpochValidatorOp
   return {
     afterEpoch,
     history,
-    bestEpoch: () => best?.epoch,
-    restoreBest(t) {
+    restoreBest() {
       const kept = best;
       if (kept && kept.epoch !== history.length) {
-        model.setWeights(model.getWeights().map((w, i) => t.tensor(kept.weights[i]!, w.shape, w.dtype)));
+        const weights = model.getWeights().map((w, i) => tf.tensor(kept.weights[i]!, w.shape, w.dtype));
+        model.setWeights(weights);
+        tf.dispose(weights); // setWeights copies into the model's variables
       }
-      return kept?.epoch;
+      return { bestEpoch: kept?.epoch, kept: history[(kept?.epoch ?? history.length) - 1] };
     },
   };
 }
