@@ -11,8 +11,8 @@
  * MEASURE_TIMING=1: precomputed vs per-batch teacher logits, 5 epochs, median of 3.
  */
 import type { Json } from '../src/plugin.js';
-import { distillStage } from '../src/stages/distill.js';
-import { trainStage } from '../src/stages/train.js';
+import { distillStage } from '../src/stages/distill/distill.js';
+import { trainStage } from '../src/stages/train/train.js';
 import type { Tensor } from '@tensorflow/tfjs';
 import { createHarness } from '../test/stages/harness.js';
 import type { Harness } from '../test/stages/harness.js';

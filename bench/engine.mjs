@@ -23,7 +23,7 @@ import { describeMachine, machine } from './lib/machine.mjs';
 if (args[0] === '--child') {
   const [, arch, backend, images] = args;
   const { loadTf, registerWasmTrainingKernels, buildModel, mnistLoader, batches, seededRandom } = await loadTraining();
-  const { toTensors } = await import(dist('stages/train-loop.js'));
+  const { toTensors } = await import(dist('stages/training/train-loop.js'));
   const tf = await loadTf(backend, { beforeReady: (t) => backend === 'wasm' && registerWasmTrainingKernels(t) });
   const ds = await mnistLoader.load({ split: 'train', limit: Number(images), flatten: arch === 'mlp' }, { baseDir: root, name: 'train' });
   const model = buildModel(tf, arch === 'mlp' ? { arch: 'mlp', units: [300, 100] } : { arch: 'lenet5' }, 1);

@@ -4,7 +4,7 @@
  *
  * Plain typed arrays, no tfjs: loaders run before an engine is chosen and in
  * any worker, and a stage converts exactly the batch it needs to tensors
- * (see stages/train-loop.ts), so no tensor memory is held for a whole dataset.
+ * (see stages/training/train-loop.ts), so no tensor memory is held for a whole dataset.
  */
 import { canonicalJson, sha256Hex } from '../cache/canonical-json.js';
 

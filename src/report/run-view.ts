@@ -5,7 +5,7 @@
  */
 import type { Json } from '../plugin.js';
 import type { RunRecord, RunRecordNode } from '../run/run-record.js';
-import { fmt as fmtNumber } from '../stages/evaluate-verdicts.js';
+import { fmt as fmtNumber } from '../stages/evaluate/evaluate-verdicts.js';
 
 export type JsonObject = { [key: string]: Json };
 

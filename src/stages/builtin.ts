@@ -6,14 +6,14 @@
  */
 import type { StageRegistry } from '../plugin-registry.js';
 import type { StageDefinition } from '../plugin.js';
-import { distillStage } from './distill.js';
-import { evaluateStage } from './evaluate.js';
-import { exportStage } from './export.js';
-import { pruneStage } from './prune.js';
-import { quantizeStage } from './quantize.js';
-import { selectStage } from './select.js';
-import { shareStage } from './share.js';
-import { trainStage } from './train.js';
+import { distillStage } from './distill/distill.js';
+import { evaluateStage } from './evaluate/evaluate.js';
+import { exportStage } from './export/export.js';
+import { pruneStage } from './prune/prune.js';
+import { quantizeStage } from './quantize/quantize.js';
+import { selectStage } from './select/select.js';
+import { shareStage } from './share/share.js';
+import { trainStage } from './train/train.js';
 
 export const BUILTIN_STAGES: readonly StageDefinition<any>[] = [trainStage, pruneStage, shareStage, quantizeStage, distillStage, evaluateStage, selectStage, exportStage];
 

@@ -9,13 +9,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArtifactRef, Json } from '../../src/plugin.js';
-import { evaluateStage } from '../../src/stages/evaluate.js';
-import { parityText, withParity } from '../../src/stages/evaluate-browser.js';
-import type { ParityReport } from '../../src/stages/evaluate-browser.js';
-import { judgeDevice, summarizeBudgets } from '../../src/stages/evaluate-verdicts.js';
-import { quantizeStage } from '../../src/stages/quantize.js';
+import { evaluateStage } from '../../src/stages/evaluate/evaluate.js';
+import { parityText, withParity } from '../../src/stages/evaluate/evaluate-browser.js';
+import type { ParityReport } from '../../src/stages/evaluate/evaluate-browser.js';
+import { judgeDevice, summarizeBudgets } from '../../src/stages/evaluate/evaluate-verdicts.js';
+import { quantizeStage } from '../../src/stages/quantize/quantize.js';
 import { describeWithBrowser } from '../helpers/browser.js';
-import { inputsOf, runWithDevices, trainSmallMlp, upstream } from '../stages/evaluate-helpers.js';
+import { inputsOf, runWithDevices, trainSmallMlp, upstream } from '../stages/evaluate/evaluate-helpers.js';
 import { createHarness, modelInput } from '../stages/harness.js';
 import type { Harness } from '../stages/harness.js';
 

@@ -10,13 +10,13 @@ import { compareOutputs, PARITY_TOLERANCE, toleranceFor } from '../../src/browse
 import type { HostTensor } from '../../src/browser/parity.js';
 import { BrowserSession } from '../../src/browser/session.js';
 import type { ArtifactRef } from '../../src/plugin.js';
-import { nodeOutputs, parityBatch } from '../../src/stages/evaluate-browser.js';
-import type { ParityBatch } from '../../src/stages/evaluate-browser.js';
-import { quantizeStage } from '../../src/stages/quantize.js';
+import { nodeOutputs, parityBatch } from '../../src/stages/evaluate/evaluate-browser.js';
+import type { ParityBatch } from '../../src/stages/evaluate/evaluate-browser.js';
+import { quantizeStage } from '../../src/stages/quantize/quantize.js';
 import { describeWithBrowser } from '../helpers/browser.js';
 import { createHarness, modelInput } from '../stages/harness.js';
 import type { Harness } from '../stages/harness.js';
-import { trainSmallMlp } from '../stages/evaluate-helpers.js';
+import { trainSmallMlp } from '../stages/evaluate/evaluate-helpers.js';
 
 describeWithBrowser('browser parity', () => {
   let h: Harness;

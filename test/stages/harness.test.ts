@@ -1,9 +1,9 @@
-import { trainStage } from '../../src/stages/train.js';
+import { trainStage } from '../../src/stages/train/train.js';
 import { createHarness } from './harness.js';
 import type { Harness } from './harness.js';
-import { finetune } from '../../src/stages/finetune.js';
+import { finetune } from '../../src/stages/training/finetune.js';
 import { StageConfigError } from '../../src/plugin.js';
-import { compilePattern, selectLayers } from '../../src/stages/layer-targeting.js';
+import { compilePattern, selectLayers } from '../../src/stages/training/layer-targeting.js';
 
 describe('stage harness + finetune', () => {
   let h: Harness;

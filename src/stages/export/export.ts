@@ -1,0 +1,171 @@
+/**
+ * Built-in stage `export`: the final artifact of a recipe. Copies its
+ * upstream model as a stock tfjs model (model.json + the shards its manifest
+ * lists) and/or the modelpress packed file (`model.mpk`), with a
+ * `model-card.json` (lineage, sizes, params), into its output `model` and,
+ * when `to:` is set, into that directory (relative to the recipe).
+ *
+ * `to:` is written whenever the stage runs; a cache hit does not run it, so
+ * does not re-copy (the stage output under the run directory is always there).
+ */
+import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { packModel } from '../../formats/packed.js';
+import { modelStats } from '../../measure/model-stats.js';
+import { compressedSizes, measureArtifactSize } from '../../measure/size.js';
+import { PACKAGE_VERSION } from '../../package-info.js';
+import type { Json } from '../../plugin.js';
+import { defineStage, StageConfigError } from '../../plugin.js';
+
+export interface ExportConfig {
+  format: 'tfjs' | 'packed' | 'both';
+  to?: string;
+  overwrite: boolean;
+}
+
+export const PACKED_FILENAME = 'model.mpk';
+export const MODEL_CARD_FILENAME = 'model-card.json';
+
+export const exportSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    format: {
+      enum: ['tfjs', 'packed', 'both'],
+      default: 'both',
+      description: '`tfjs`: model.json + weight shards (stock tf.loadLayersModel); `packed`: model.mpk (modelpress/loader); `both`.',
+    },
+    to: {
+      type: 'string',
+      minLength: 1,
+      description: 'Also write the export into this directory (relative to the recipe; created if missing). Written when the stage runs, not on a cache hit.',
+    },
+    overwrite: {
+      type: 'boolean',
+      default: false,
+      description: 'Allow `to:` to be a non-empty directory (files of the same name are replaced, others are left alone).',
+    },
+  },
+} as const;
+
+export const exportStage = defineStage<ExportConfig>({
+  name: 'export',
+  // 2-3: packed format v2 (deflated topology): model.mpk changes.
+  version: '3',
+  description: 'Writes the upstream model as a stock tfjs model and/or a packed file, with a model-card.json, optionally into a directory of your choice.',
+  schema: exportSchema,
+  outputs: ['model'],
+  async run(ctx, config, inputs) {
+    const model = inputs.model;
+    const source = inputs.upstream.find((u) => u.outputs.model !== undefined);
+    if (!model || !source) {
+      throw new Error('export needs an upstream model: put a stage that outputs `model` (e.g. select, prune) in its `needs`');
+    }
+    // Check `to:` before doing any work.
+    const target = config.to !== undefined ? await checkTarget(ctx.recipeDir, config.to, config.overwrite) : undefined;
+
+    const dir = await ctx.outputDir('model');
+    const size = await measureArtifactSize(model.dir);
+    const packed = await packModel(model.dir);
+    const packedSizes = await compressedSizes(packed.bytes);
+    const stats = await modelStats(model.dir);
+
+    const files: string[] = [];
+    if (config.format !== 'packed') {
+      for (const f of size.files) {
+        await mkdir(join(dir, f.name, '..'), { recursive: true });
+        await copyFile(join(size.dir, f.name), join(dir, f.name));
+        files.push(f.name);
+      }
+    }
+    if (config.format !== 'tfjs') {
+      await writeFile(join(dir, PACKED_FILENAME), packed.bytes);
+      files.push(PACKED_FILENAME);
+    }
+
+    const sizes = {
+      raw: size.raw,
+      gzip: size.gzip,
+      brotli: size.brotli,
+      packed: packed.bytes.length,
+      packedGzip: packedSizes.gzip,
+      packedBrotli: packedSizes.brotli,
+    };
+    const card: Record<string, Json> = {
+      modelpress: PACKAGE_VERSION,
+      node: ctx.node,
+      stage: ctx.stageId,
+      seed: ctx.seed,
+      format: config.format,
+      files,
+      source: { node: source.node, stage: source.stage, matrix: source.matrix, digest: model.digest },
+      sizeBytes: sizes,
+      sizeKb: Object.fromEntries(Object.entries(sizes).map(([k, v]) => [k, v / 1024])) as Record<string, Json>,
+      params: stats.params,
+      nonZeros: stats.nonZeros,
+      sparsity: stats.sparsity,
+      macs: stats.macs,
+      effectiveMacs: stats.effectiveMacs,
+      inputShapes: stats.inputShapes as unknown as Json,
+      layers: stats.layers
+        .filter((l) => l.params > 0)
+        .map((l) => ({ name: l.name, className: l.className, params: l.params, nonZeros: l.nonZeros })),
+      packed: { keptPct: packed.breakdown.keptPct, compressionRatio: packed.breakdown.compressionRatio },
+      lineage: {
+        node: ctx.node,
+        upstream: inputs.upstream.map((u) => ({
+          node: u.node,
+          stage: u.stage,
+          matrix: u.matrix,
+          outputs: Object.fromEntries(Object.entries(u.outputs).map(([k, v]) => [k, v.digest])),
+          metrics: u.metrics,
+        })),
+      },
+    };
+    // Budget verdicts when the upstream (select, evaluate) reported them.
+    const budgets = source.metrics.budgets;
+    if (budgets !== undefined) card.budgets = budgets;
+    if (source.metrics.verdicts !== undefined) card.verdicts = source.metrics.verdicts;
+    const cardText = `${JSON.stringify(card, null, 2)}\n`;
+    await writeFile(join(dir, MODEL_CARD_FILENAME), cardText);
+
+    if (target !== undefined) {
+      await mkdir(target, { recursive: true });
+      for (const f of [...files, MODEL_CARD_FILENAME]) {
+        await mkdir(join(target, f, '..'), { recursive: true });
+        await copyFile(join(dir, f), join(target, f));
+      }
+      ctx.logger.info(`export: wrote ${files.length + 1} file(s) to ${target}`);
+    }
+
+    const metrics: Record<string, Json> = {
+      source: source.node,
+      format: config.format,
+      files,
+      sizeBytes: sizes,
+      params: stats.params,
+      nonZeros: stats.nonZeros,
+    };
+    if (config.to !== undefined) metrics.to = config.to;
+    return { outputs: { model: dir }, metrics };
+  },
+});
+
+/** Resolves `to` against the recipe directory; refuses a file, or a non-empty directory unless `overwrite`. */
+async function checkTarget(recipeDir: string, to: string, overwrite: boolean): Promise<string> {
+  const target = isAbsolute(to) ? to : resolve(recipeDir, to);
+  let info;
+  try {
+    info = await stat(target);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return target;
+    throw err;
+  }
+  if (!info.isDirectory()) throw new StageConfigError(`\`to\`: ${relative(recipeDir, target) || target} exists and is not a directory`, ['to']);
+  if (!overwrite && (await readdir(target)).length > 0) {
+    throw new StageConfigError(`\`to\`: ${relative(recipeDir, target) || '.'} is not empty; refusing to overwrite it`, ['to'], [
+      'set `overwrite: true` to replace the exported files in it (other files are left alone), or choose an empty directory',
+    ]);
+  }
+  return target;
+}

@@ -1,0 +1,156 @@
+/**
+ * Built-in stage `prune`: takes the upstream model and outputs a pruned
+ * standard tfjs LayersModel plus per-layer metrics in meta.json.
+ *
+ * - `method: magnitude`: zero the smallest-|w| fraction of each targeted
+ *   kernel (`scope: layer`) or of all of them pooled (`scope: global`).
+ * - `method: threshold`: zero |w| < quality · std(w), per layer (Han et al.).
+ * - `method: structured`: remove whole Dense units / Conv2D filters and cut
+ *   the next layer to match, so the model gets smaller and faster.
+ *
+ * Unstructured pruning can run gradually during fine-tuning (`schedule:`,
+ * Zhu & Gupta's AGP), with masks enforced after every optimizer step. The
+ * work lives in prune-magnitude.ts, prune-structured.ts and
+ * prune-schedule.ts; this file is the schema, the shared checks and the
+ * artifact.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LayersModel } from '@tensorflow/tfjs';
+import type { Json } from '../../plugin.js';
+import { defineStage } from '../../plugin.js';
+import { finetuneSchema } from '../training/finetune.js';
+import type { FinetuneConfig } from '../training/finetune.js';
+import { targetingSchema } from '../training/layer-targeting.js';
+import { pruneUnstructured, round6 } from './prune-magnitude.js';
+import type { PruneSchedule } from './prune-schedule.js';
+import { pruneStructured } from './prune-structured.js';
+import type { PruneLayerSettings } from './prune-targets.js';
+import { evaluateAccuracy } from '../training/train-loop.js';
+
+export interface PruneConfig {
+  method: 'magnitude' | 'threshold' | 'structured';
+  sparsity: number;
+  scope: 'layer' | 'global';
+  quality: number;
+  criterion: 'l1' | 'l2' | 'activation';
+  calibration: { data: string; samples: number };
+  schedule?: PruneSchedule;
+  finetune: FinetuneConfig;
+  eval?: string;
+  layers?: Record<string, Partial<PruneLayerSettings>>;
+  exclude?: string[];
+}
+
+/** What a `layers:` entry may override. No defaults here: unset keys fall back to the top-level options. */
+const layerSettingsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Per-layer overrides of the top-level options (unset keys take the top-level value).',
+  properties: {
+    sparsity: { type: 'number', minimum: 0, maximum: 1, description: 'This layer\'s target sparsity (magnitude) or fraction of units removed (structured). Default: the top-level `sparsity`.' },
+    quality: { type: 'number', minimum: 0, description: 'This layer\'s threshold factor (threshold method). Default: the top-level `quality`.' },
+  },
+} as const;
+
+export const pruneSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    method: {
+      enum: ['magnitude', 'threshold', 'structured'],
+      default: 'magnitude',
+      description: '`magnitude`: zero the smallest |w| to a target sparsity; `threshold`: zero |w| < quality · std(w) per layer (Han et al. 2015); `structured`: remove whole Dense units / Conv2D filters and cut the next layer to match.',
+    },
+    sparsity: {
+      type: 'number',
+      minimum: 0,
+      maximum: 1,
+      default: 0.5,
+      description: 'magnitude: fraction of each targeted kernel (or, with `scope: global`, of all of them) set to 0; structured: fraction of each layer\'s units/filters removed.',
+    },
+    scope: {
+      enum: ['layer', 'global'],
+      default: 'layer',
+      description: 'magnitude only: `layer` prunes each layer to its sparsity; `global` ranks all targeted weights together (one threshold).',
+    },
+    quality: {
+      type: 'number',
+      minimum: 0,
+      default: 1,
+      description: 'threshold only: weights with |w| < quality · std(layer weights) are zeroed.',
+    },
+    criterion: {
+      enum: ['l1', 'l2', 'activation'],
+      default: 'l1',
+      description: 'structured only: rank units by the L1 or L2 norm of their incoming weights, or by mean |activation| over `calibration` samples (neuron pruning); the lowest go.',
+    },
+    calibration: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'structured with `criterion: activation`: where the activations are measured.',
+      properties: {
+        data: { type: 'string', default: 'train', description: 'Dataset (a name under `data:`) to draw calibration samples from.' },
+        samples: { type: 'integer', minimum: 1, default: 512, description: 'Number of samples (a seeded random subset; all when the dataset is smaller).' },
+      },
+    },
+    schedule: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'magnitude/threshold: prune gradually during fine-tuning instead of once before it. Without it, pruning happens once and `finetune:` (if any) retrains with the masks held.',
+      properties: {
+        kind: { enum: ['constant', 'polynomial'], default: 'polynomial', description: '`polynomial`: Zhu & Gupta\'s AGP, s_t = s_f + (s_i - s_f)(1 - t/(n·Δt))^3; `constant`: the target from the first step.' },
+        epochs: { type: 'integer', minimum: 1, default: 1, description: 'Fine-tuning epochs over which sparsity rises to the target (at most `finetune.epochs`; sets it when that is 0).' },
+        frequency: { type: 'integer', minimum: 1, default: 100, description: 'Optimizer steps between mask updates (Δt); the last ramp step always updates.' },
+        initialSparsity: { type: 'number', minimum: 0, maximum: 1, default: 0, description: '`polynomial`: sparsity at the first step (s_i).' },
+      },
+    },
+    finetune: finetuneSchema,
+    eval: { type: 'string', description: 'Dataset to report `accuracy` (output) and `accuracyBefore` (input model) on, in percent. Default: none.' },
+    ...targetingSchema(layerSettingsSchema),
+  },
+} as const;
+
+export const pruneStage = defineStage<PruneConfig>({
+  name: 'prune',
+  // '2': structured pruning's meta.json said `finetune.steps: 0` (a fine-tuning
+  // loop without an afterStep hook never counted its steps); its artifacts differ.
+  version: '2',
+  description: 'Prune weights (magnitude, threshold; optionally gradual while fine-tuning) or whole units/filters (structured, physically removed).',
+  schema: pruneSchema,
+  outputs: ['model'],
+  async run(ctx, config, inputs) {
+    if (!inputs.model) throw new Error('prune needs a model: put a stage that outputs `model` (e.g. train) before it');
+    const tf = await ctx.engine.tf();
+    const input = await ctx.engine.loadModel(inputs.model.dir);
+    const evalSet = config.eval ? await ctx.data(config.eval) : undefined;
+    const metrics: Record<string, Json> = { method: config.method };
+    if (evalSet) metrics.accuracyBefore = round6((await evaluateAccuracy(tf, input, evalSet, 512)).accuracy);
+
+    const t0 = performance.now();
+    let output: LayersModel;
+    if (config.method === 'structured') {
+      const r = await pruneStructured(ctx, input, config);
+      output = r.model;
+      Object.assign(metrics, r.summary, { layers: r.layers });
+    } else {
+      const r = await pruneUnstructured(ctx, input, config);
+      output = input;
+      Object.assign(metrics, r.summary, { layers: r.layers });
+    }
+    const pruneMs = Math.round(performance.now() - t0);
+    if (evalSet) {
+      metrics.accuracy = round6((await evaluateAccuracy(tf, output, evalSet, 512)).accuracy);
+      metrics.evalDataset = config.eval!;
+    }
+
+    const dir = await ctx.outputDir('model');
+    await ctx.engine.saveModel(output, dir);
+    // meta.json is part of the artifact's digest: reproducible content only (no times).
+    await writeFile(join(dir, 'meta.json'), `${JSON.stringify({ stage: 'prune', metrics }, null, 2)}\n`);
+    if (output !== input) output.dispose();
+    input.dispose();
+    return { outputs: { model: dir }, metrics: { ...metrics, pruneMs } };
+  },
+});

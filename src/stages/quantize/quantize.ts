@@ -1,0 +1,276 @@
+/**
+ * Built-in stage `quantize`: stores the upstream model's weights quantized in
+ * the tfjs weights-manifest format (uint8 / uint16 affine, float16), which
+ * stock `tf.loadLayersModel` dequantizes on load; optionally fine-tunes with
+ * fake-quantized weights first (quantization-aware training), and optionally
+ * estimates the accuracy of int8 deployment by simulating int8 inference.
+ *
+ * The weight bytes and manifest entries come from
+ * src/formats/weight-quantization.ts (plain typed-array code, so identical
+ * on every backend); the artifact is written with `writeModelArtifacts`, the
+ * same shard layout as every other stage's output. model.json keeps the
+ * upstream topology untouched: only the manifest's entries and the shard
+ * bytes change.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LayersModel } from '@tensorflow/tfjs';
+import { readModelArtifacts, writeModelArtifacts } from '../../engine/model-io.js';
+import {
+  decodeFloat32,
+  float32Weight,
+  quantizedWeight,
+  quantizeTensor,
+  splitWeights,
+  withWeights,
+} from '../../formats/weight-quantization.js';
+import type { QuantizationDtype, StoredWeight } from '../../formats/weight-quantization.js';
+import type { Json } from '../../plugin.js';
+import { defineStage, StageConfigError } from '../../plugin.js';
+import type { FinetuneConfig } from '../training/finetune.js';
+import { finetuneSchema } from '../training/finetune.js';
+import { selectLayers, targetingSchema } from '../training/layer-targeting.js';
+import { quantizationAwareFinetune } from './quantize-qat.js';
+import { simulateInt8 } from './quantize-simulate.js';
+import type { CalibrationConfig } from './quantize-simulate.js';
+import { evaluateAccuracy } from '../training/train-loop.js';
+
+export type WeightStorage = QuantizationDtype | 'none';
+
+export interface QuantizeLayerSettings {
+  weights: WeightStorage;
+  minSize: number;
+}
+
+export interface QuantizeConfig extends QuantizeLayerSettings {
+  layers?: Record<string, Partial<QuantizeLayerSettings>>;
+  exclude?: string[];
+  activations: 'none' | 'int8';
+  calibration: CalibrationConfig;
+  eval?: string;
+  finetune: FinetuneConfig;
+}
+
+const WEIGHTS_DESCRIPTION =
+  'How weights are stored: `uint8` / `uint16` (per-tensor affine, value = q * scale + min, 0.0 exact), `float16` (IEEE half), or `none` (left as they are).';
+const MIN_SIZE_DESCRIPTION = 'Tensors with fewer elements than this (biases, batch-norm parameters, tiny kernels) stay float32.';
+
+const layerSettingsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Settings for the matching layers; keys left out take the top-level values.',
+  properties: {
+    weights: { enum: ['uint8', 'uint16', 'float16', 'none'], description: `${WEIGHTS_DESCRIPTION} Default: the top-level \`weights\`.` },
+    minSize: { type: 'integer', minimum: 0, description: `${MIN_SIZE_DESCRIPTION} Default: the top-level \`minSize\`.` },
+  },
+};
+
+export const quantizeSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    weights: { enum: ['uint8', 'uint16', 'float16', 'none'], default: 'uint8', description: WEIGHTS_DESCRIPTION },
+    minSize: { type: 'integer', minimum: 0, default: 256, description: `${MIN_SIZE_DESCRIPTION} 0 quantizes every tensor, as the tfjs converter does.` },
+    ...targetingSchema(layerSettingsSchema),
+    activations: {
+      enum: ['none', 'int8'],
+      default: 'none',
+      description:
+        '`int8`: estimate the accuracy of int8 deployment (int8 activations with calibrated ranges, int8 kernels) on `eval`, reported as `int8Accuracy`. Simulation only: the stored model is the same either way.',
+    },
+    calibration: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'How `activations: int8` finds each layer\'s activation range.',
+      properties: {
+        data: { type: 'string', default: 'train', description: 'Dataset to calibrate on.' },
+        samples: { type: 'integer', minimum: 1, default: 256, description: 'Examples used (a seeded random subset).' },
+        method: { enum: ['minmax', 'percentile'], default: 'minmax', description: '`minmax`: the full observed range; `percentile`: clip outliers at `percentile`.' },
+        percentile: { type: 'number', exclusiveMinimum: 50, maximum: 100, default: 99.99, description: '`percentile`: the range is [100 - p, p] percentiles of the observed values.' },
+      },
+    },
+    eval: { type: 'string', description: 'Dataset to report `accuracyBefore` (input model), `accuracy` (stored model) and `int8Accuracy` on. Default: none (no accuracy metrics).' },
+    finetune: {
+      ...finetuneSchema,
+      description:
+        'Quantization-aware fine-tuning before storing: uint8/uint16 weights are fake-quantized in the forward pass (straight-through estimator); exact zeros in kernels stay zero. `epochs: 0` (the default) skips it.',
+    },
+  },
+} as const;
+
+export const quantizeStage = defineStage<QuantizeConfig>({
+  name: 'quantize',
+  version: '1',
+  description: 'Store weights as uint8/uint16/float16 in the tfjs manifest format (stock tfjs dequantizes on load); optional QAT and simulated int8 accuracy.',
+  schema: quantizeSchema,
+  outputs: ['model'],
+  async run(ctx, config, inputs) {
+    if (!inputs.model) throw new Error('quantize needs an upstream model: put a stage that outputs `model` (e.g. train, prune) before it');
+    if (config.activations === 'int8' && !config.eval) {
+      throw new StageConfigError('`activations: int8` reports the simulated int8 accuracy on a dataset: set `eval`', ['activations'], ['add `eval: test` (a dataset under `data:`)']);
+    }
+    const tf = await ctx.engine.tf();
+    const t0 = performance.now();
+    const phases = ['read', ...(config.finetune.epochs > 0 ? ['finetune'] : []), 'quantize', ...(config.eval ? ['evaluate'] : []), ...(config.activations === 'int8' ? ['int8'] : [])];
+    const phase = (name: string, message: string) => ctx.progress({ done: phases.indexOf(name), total: phases.length, unit: 'phases', message });
+
+    phase('read', 'reading the input model');
+    const artifacts = await readModelArtifacts(inputs.model.dir);
+    const model = await ctx.engine.loadModel(inputs.model.dir);
+    try {
+      const stored = splitWeights(artifacts);
+      const owner = weightOwners(model);
+      const allLayers = model.layers.map((l) => l.name);
+      const withFloat = new Set(stored.filter((w) => isFloatWeight(w)).map((w) => owner.get(w.spec.name)));
+      const eligible = allLayers.filter((n) => withFloat.has(n));
+      const selection = selectLayers(eligible, allLayers, { weights: config.weights, minSize: config.minSize }, { layers: config.layers, exclude: config.exclude });
+      const decisions = stored.map((w) => decide(w, owner.get(w.spec.name), selection));
+
+      const evalSet = config.eval ? await ctx.data(config.eval) : undefined;
+      const metrics: Record<string, Json> = {};
+      if (evalSet) metrics.accuracyBefore = (await evaluateAccuracy(tf, model, evalSet, 512)).accuracy;
+
+      let current: Map<string, Float32Array> | undefined;
+      if (config.finetune.epochs > 0) {
+        ctx.signal.throwIfAborted();
+        phase('finetune', `quantization-aware fine-tuning, ${config.finetune.epochs} epoch(s)`);
+        const targets = new Map<string, QuantizationDtype>();
+        decisions.forEach((d, i) => d.store !== 'keep' && targets.set(stored[i]!.spec.name, d.store));
+        const ft = await quantizationAwareFinetune(ctx, tf, model, targets, config.finetune);
+        metrics.finetune = { epochs: ft.epochs, steps: ft.steps, losses: ft.losses, fakeQuantized: ft.fakeQuantized, zerosKept: ft.zeroMasked };
+        current = new Map(model.weights.map((w) => [w.originalName, (w.read().dataSync() as Float32Array).slice()]));
+      }
+
+      ctx.signal.throwIfAborted();
+      phase('quantize', 'quantizing weights');
+      const out: StoredWeight[] = [];
+      const layerMetrics: Record<string, { weights: WeightStorage; bytesBefore: number; bytesAfter: number; maxError: number; tensors: Record<string, Json> }> = {};
+      for (const name of eligible) {
+        layerMetrics[name] = { weights: selection.get(name)?.weights ?? 'none', bytesBefore: 0, bytesAfter: 0, maxError: 0, tensors: {} };
+      }
+      let quantizedTensors = 0;
+      stored.forEach((w, i) => {
+        const d = decisions[i]!;
+        const { spec } = w;
+        const before = decodeFloat32(w);
+        const now = current?.get(spec.name) ?? before;
+        let written: StoredWeight;
+        let maxError = 0;
+        if (d.store === 'keep' || !now) {
+          written = before && now && now !== before && !sameValues(now, before) ? float32Weight(spec.name, spec.shape, now, spec.group) : w;
+        } else {
+          let q;
+          try {
+            q = quantizeTensor(now, d.store);
+          } catch (err) {
+            throw new Error(`cannot quantize ${spec.name} to ${d.store}: ${(err as Error).message}`, { cause: err });
+          }
+          written = quantizedWeight(spec.name, spec.shape, q, spec.group);
+          maxError = q.maxError;
+          quantizedTensors++;
+        }
+        out.push(written);
+        const lm = d.layer !== undefined ? layerMetrics[d.layer] : undefined;
+        if (lm) {
+          lm.bytesBefore += w.bytes.byteLength;
+          lm.bytesAfter += written.bytes.byteLength;
+          lm.maxError = Math.max(lm.maxError, maxError);
+          const entry: Record<string, Json> = {
+            stored: written.spec.quantization?.dtype ?? written.spec.dtype,
+            elements: spec.shape.reduce((a, b) => a * b, 1),
+            bytesBefore: w.bytes.byteLength,
+            bytesAfter: written.bytes.byteLength,
+            maxError,
+          };
+          if (d.reason) entry.kept = d.reason;
+          lm.tensors[spec.name] = entry;
+        }
+      });
+      const dir = await ctx.outputDir('model');
+      const info = await writeModelArtifacts(withWeights(artifacts, out), dir);
+      const weightBytesBefore = stored.reduce((n, w) => n + w.bytes.byteLength, 0);
+      Object.assign(metrics, {
+        weightBytesBefore,
+        weightBytesAfter: info.weightBytes,
+        compression: info.weightBytes > 0 ? weightBytesBefore / info.weightBytes : 1,
+        quantizedTensors,
+        layers: layerMetrics as unknown as Json,
+      });
+
+      if (evalSet) {
+        ctx.signal.throwIfAborted();
+        phase('evaluate', `evaluating the stored model on ${config.eval}`);
+        // Load what was written, through the stock loader: the accuracy is that of the artifact itself.
+        const stored = await ctx.engine.loadModel(dir);
+        metrics.accuracy = (await evaluateAccuracy(tf, stored, evalSet, 512)).accuracy;
+        metrics.evalDataset = config.eval!;
+        stored.dispose();
+      }
+
+      if (config.activations === 'int8') {
+        ctx.signal.throwIfAborted();
+        phase('int8', `simulating int8 inference (calibration: ${config.calibration.method} on ${config.calibration.samples} samples of ${config.calibration.data})`);
+        const int8Layers = new Set([...selection].filter(([, s]) => s.weights !== 'none').map(([n]) => n));
+        const r = await simulateInt8(ctx, tf, model, { calibration: await ctx.data(config.calibration.data), config: config.calibration, evalSet: evalSet!, int8Layers });
+        metrics.int8Accuracy = r.accuracy;
+        metrics.int8 = {
+          calibration: { data: config.calibration.data, samples: r.samples, method: config.calibration.method, ...(config.calibration.method === 'percentile' ? { percentile: config.calibration.percentile } : {}) },
+          kernels: r.int8Kernels,
+          ranges: r.ranges,
+        };
+      }
+      ctx.progress({ done: phases.length, total: phases.length, unit: 'phases', message: describe(metrics) });
+
+      // meta.json is part of the artifact: only reproducible content, no times.
+      await writeFile(join(dir, 'meta.json'), `${JSON.stringify({ stage: 'quantize', metrics }, null, 2)}\n`);
+      return { outputs: { model: dir }, metrics: { ...metrics, quantizeMs: Math.round(performance.now() - t0) } };
+    } finally {
+      model.dispose();
+    }
+  },
+});
+
+interface Decision {
+  /** The layer owning the weight, if any. */
+  layer?: string;
+  store: QuantizationDtype | 'keep';
+  /** Why a weight is kept as it is. */
+  reason?: string;
+}
+
+function isFloatWeight(w: StoredWeight): boolean {
+  return w.spec.dtype === 'float32' && w.spec.group !== 'optimizer';
+}
+
+function decide(w: StoredWeight, layer: string | undefined, selection: ReadonlyMap<string, QuantizeLayerSettings>): Decision {
+  const base = layer !== undefined ? { layer } : {};
+  if (!isFloatWeight(w)) return { ...base, store: 'keep', reason: `dtype ${w.spec.dtype}` };
+  const s = layer !== undefined ? selection.get(layer) : undefined;
+  if (!s) return { ...base, store: 'keep', reason: 'layer not targeted' };
+  if (s.weights === 'none') return { ...base, store: 'keep', reason: 'weights: none' };
+  const elements = w.spec.shape.reduce((a, b) => a * b, 1);
+  if (elements < s.minSize) return { ...base, store: 'keep', reason: `below minSize (${elements} < ${s.minSize})` };
+  return { ...base, store: s.weights };
+}
+
+/** Manifest weight name (`dense1/kernel`) -> the layer owning it (tfjs saves weights under `originalName`). */
+function weightOwners(model: LayersModel): Map<string, string> {
+  const owner = new Map<string, string>();
+  for (const layer of model.layers) for (const w of layer.weights) if (!owner.has(w.originalName)) owner.set(w.originalName, layer.name);
+  return owner;
+}
+
+function sameValues(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+function describe(m: Record<string, Json>): string {
+  const kb = (n: Json) => `${((n as number) / 1024).toFixed(1)} KB`;
+  const parts = [`weights ${kb(m.weightBytesBefore!)} -> ${kb(m.weightBytesAfter!)}`];
+  if (typeof m.accuracy === 'number') parts.push(`accuracy ${(m.accuracyBefore as number).toFixed(2)}% -> ${m.accuracy.toFixed(2)}%`);
+  if (typeof m.int8Accuracy === 'number') parts.push(`int8 ${m.int8Accuracy.toFixed(2)}%`);
+  return parts.join(', ');
+}

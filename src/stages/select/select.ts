@@ -1,0 +1,193 @@
+/**
+ * Built-in stage `select`: keeps one model out of the candidates of a
+ * fanned-out stage, using what an `evaluate` node measured about them.
+ *
+ * A fan-in stage whose `needs` are the candidates' stage (so their models are
+ * among its inputs) and the evaluate node (whose metrics hold per-candidate
+ * sizes, accuracy, latency and the device budgets):
+ *
+ *     - id: pick
+ *       uses: select
+ *       needs: [prune, eval]        # eval itself needs prune
+ *       with: { objective: size_packed, devices: [phone] }
+ *
+ * Among the candidates passing every budget of the named devices, it keeps
+ * the best by `objective` (ties: higher accuracy, smaller raw size, node id).
+ * When none passes, the run does not fail: the closest candidate (as
+ * evaluate defines it) is output and `metrics.budgets.met` is false, so the
+ * CLI exits 3. The decision itself is in select-choose.ts.
+ */
+import { cp, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Json, StageInputs, UpstreamOutputs } from '../../plugin.js';
+import { defineStage, StageConfigError } from '../../plugin.js';
+import { candidatesFromMetrics, devicesFromMetrics, OBJECTIVES, selectCandidate, sizeKindOf } from './select-choose.js';
+import type { Objective, RankedCandidate, Selection } from './select-choose.js';
+
+export interface SelectConfig {
+  objective: Objective;
+  devices?: string[];
+  evaluate?: string;
+}
+
+export const selectSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    objective: {
+      enum: [...OBJECTIVES],
+      default: 'size_packed',
+      description:
+        'What to optimise among the candidates that meet the budgets: smallest size (raw, gzip, brotli or packed), lowest latency (p50 or p95, the worst over the named devices) or highest accuracy.',
+    },
+    devices: {
+      type: 'array',
+      items: { type: 'string' },
+      uniqueItems: true,
+      description: 'Devices whose budgets a candidate must meet (names the evaluate node judged). Default: all that it judged.',
+    },
+    evaluate: {
+      type: 'string',
+      minLength: 1,
+      description: 'The stage id of the evaluate node in `needs:`. Default: the upstream node whose metrics have `candidates`.',
+    },
+  },
+} as const;
+
+export const selectStage = defineStage<SelectConfig>({
+  name: 'select',
+  version: '1',
+  description: 'Keeps the best candidate model by an objective among those meeting the device budgets an evaluate node judged; writes the Pareto fronts.',
+  schema: selectSchema,
+  outputs: ['model'],
+  fanIn: true,
+  recipeInputs: ['devices'],
+  async run(ctx, config, inputs) {
+    const evaluation = findEvaluate(inputs, config.evaluate);
+    const evaluated = devicesFromMetrics(evaluation.metrics);
+    const evaluatedNames = evaluated.map((d) => d.name);
+    const names = config.devices ?? evaluatedNames;
+    names.forEach((n, i) => {
+      if (!evaluatedNames.includes(n)) {
+        const declared = Object.prototype.hasOwnProperty.call(ctx.recipe.devices, n);
+        throw new StageConfigError(
+          `device \`${n}\` was not judged by ${evaluation.node}; it judged: ${evaluatedNames.join(', ') || '(none)'}`,
+          ['devices', i],
+          declared ? [`add \`${n}\` to the \`devices:\` of ${evaluation.stage}`] : [`\`${n}\` is not declared under \`devices:\` either`],
+        );
+      }
+    });
+    const devices = names.map((n) => evaluated.find((d) => d.name === n)!);
+
+    // Candidates: what evaluate judged, restricted to the models this stage receives.
+    const models = new Map<string, UpstreamOutputs>();
+    for (const up of inputs.upstream) if (up.outputs.model) models.set(up.node, up);
+    const judged = candidatesFromMetrics(evaluation.metrics);
+    const missing = judged.filter((c) => !models.has(c.node)).map((c) => c.node);
+    const candidates = judged.filter((c) => models.has(c.node));
+    if (candidates.length === 0) {
+      const stages = [...new Set(judged.map((c) => c.node.replace(/\[.*$/, '')))];
+      throw new StageConfigError(
+        `none of the candidates ${evaluation.node} judged (${judged.map((c) => c.node).join(', ') || 'none'}) is an upstream model of this stage`,
+        [],
+        [`put the candidates' stage in this stage's \`needs:\`, e.g. needs: [${[...stages, evaluation.stage].join(', ')}]`],
+      );
+    }
+    if (missing.length > 0) ctx.logger.warn(`select: ${missing.join(', ')} judged by ${evaluation.node} but not upstream of this stage; not considered`);
+    if ((config.objective === 'latency_p50' || config.objective === 'latency_p95') && candidates.every((c) => names.every((d) => !(c.latency[d] && 'p50Ms' in c.latency[d]!)))) {
+      throw new StageConfigError(
+        `objective \`${config.objective}\`: ${evaluation.node} measured no latency on ${names.join(', ') || '(no devices)'}`,
+        ['objective'],
+        ['measure latency in evaluate (`latency.measure: always`) on a device with a measurable runtime (wasm, cpu), or choose a size or accuracy objective'],
+      );
+    }
+
+    const selection = selectCandidate(candidates, devices, config.objective);
+    const chosen = selection.chosen;
+    const source = models.get(chosen.node)!;
+    const dir = await ctx.outputDir('model');
+    await cp(source.outputs.model!.dir, dir, { recursive: true });
+
+    const budgets = budgetsOf(selection, config.objective, names);
+    const metrics: Record<string, Json> = {
+      chosen: chosen.node,
+      evaluate: evaluation.node,
+      objective: config.objective,
+      objectiveValue: chosen.objectiveValue,
+      ...(sizeKindOf(config.objective) ? { objectiveUnit: 'bytes' } : config.objective === 'accuracy' ? { objectiveUnit: '%' } : { objectiveUnit: 'ms' }),
+      devices: names,
+      accuracy: chosen.accuracy,
+      accuracyDropPp: chosen.accuracyDropPp,
+      sizeBytes: chosen.sizeBytes,
+      verdicts: chosen.devices as unknown as Json,
+      candidates: Object.fromEntries(selection.ranking.map((c, rank) => [c.node, candidateJson(c, rank)])) as Record<string, Json>,
+      pareto: selection.pareto as unknown as Json,
+      budgets,
+    };
+    if (missing.length > 0) metrics.notConsidered = missing;
+    await writeFile(
+      join(dir, 'selection.json'),
+      `${JSON.stringify({ stage: 'select', node: ctx.node, source: { node: source.node, stage: source.stage, matrix: source.matrix, digest: source.outputs.model!.digest }, ...metrics }, null, 2)}\n`,
+    );
+    if (budgets.met === false) ctx.logger.warn(String(budgets.message));
+    else ctx.logger.info(String(budgets.message));
+    return { outputs: { model: dir }, metrics };
+  },
+});
+
+function findEvaluate(inputs: StageInputs, name: string | undefined): UpstreamOutputs {
+  const hasCandidates = (u: UpstreamOutputs) => typeof u.metrics.candidates === 'object' && u.metrics.candidates !== null && !Array.isArray(u.metrics.candidates);
+  if (name !== undefined) {
+    const nodes = inputs.upstream.filter((u) => u.stage === name || u.node === name);
+    const stages = [...new Set(inputs.upstream.map((u) => u.stage))];
+    if (nodes.length === 0) {
+      throw new StageConfigError(`evaluate \`${name}\` is not upstream of this stage; upstream stages: ${stages.join(', ') || '(none)'}`, ['evaluate'], [
+        `add \`${name}\` to this stage's \`needs:\``,
+      ]);
+    }
+    if (nodes.length > 1) throw new StageConfigError(`evaluate \`${name}\` has ${nodes.length} nodes: name one`, ['evaluate'], nodes.map((u) => u.node));
+    if (!hasCandidates(nodes[0]!)) {
+      throw new StageConfigError(`\`${name}\` has no \`candidates\` in its metrics: is it an evaluate stage?`, ['evaluate'], []);
+    }
+    return nodes[0]!;
+  }
+  const found = inputs.upstream.filter(hasCandidates);
+  if (found.length === 1) return found[0]!;
+  if (found.length === 0) {
+    throw new StageConfigError('select needs an evaluate node in its `needs:` (no upstream node has `candidates` in its metrics)', [], [
+      'e.g. needs: [prune, eval] where eval uses: evaluate and needs prune',
+    ]);
+  }
+  throw new StageConfigError(`several upstream nodes have candidates (${found.map((u) => u.node).join(', ')}): name one with \`evaluate:\``, [], found.map((u) => u.stage));
+}
+
+function budgetsOf(s: Selection, objective: Objective, devices: string[]): Record<string, Json> {
+  const b = s.budgets;
+  const scope = devices.length ? `devices ${devices.join(', ')}` : 'no devices';
+  const base: Record<string, Json> = {
+    met: b.met,
+    chosen: s.chosen.node,
+    passing: b.passing,
+    closest: b.closest as unknown as Json,
+    unmeasured: b.unmeasured,
+  };
+  if (b.met) {
+    return {
+      ...base,
+      best: s.chosen.node,
+      message: `selected ${s.chosen.node} by ${objective}: ${b.passing.length} of ${s.ranking.length} candidate(s) meet every budget of ${scope}`,
+    };
+  }
+  return { ...base, best: null, message: `select (${scope}): ${b.message}; selected the closest, ${s.chosen.node}` };
+}
+
+function candidateJson(c: RankedCandidate, rank: number): Json {
+  return {
+    rank,
+    passes: c.passes,
+    objectiveValue: c.objectiveValue,
+    accuracy: c.accuracy,
+    sizeBytes: c.sizeBytes,
+    missed: Object.entries(c.devices).flatMap(([d, v]) => v.missed.map((k) => `${d} ${k}`)),
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * Fine-tuning shared by the compression stages (prune's gradual schedule,
+ * share's centroid updates, quantize's fake-quant training, distill): the
+ * `finetune:` option's schema and `finetune()`, which runs the one training
+ * loop (train-loop.ts) with the stage's hooks on a recipe dataset.
+ */
+import type { LayersModel } from '@tensorflow/tfjs';
+import type { Dataset } from '../../data/dataset.js';
+import type { StageContext } from '../../plugin.js';
+import { runEpochs } from './train-loop.js';
+import type { TrainingHooks, TrainingSettings } from './train-loop.js';
+import { augmentation, augmentSchema } from './augmentation.js';
+import type { AugmentConfig } from './augmentation.js';
+
+export interface FinetuneConfig extends TrainingSettings {
+  /** Dataset name under the recipe's `data:`. */
+  data: string;
+  augment?: AugmentConfig;
+}
+
+/** The `finetune:` option every compression stage offers; `epochs: 0` (the default) skips it. */
+export const finetuneSchema = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  description: 'Retraining after (or during) compression, with the constraint re-applied after every step.',
+  properties: {
+    data: { type: 'string', default: 'train', description: 'Dataset to fine-tune on.' },
+    epochs: { type: 'integer', minimum: 0, default: 0, description: '0 = no fine-tuning.' },
+    batchSize: { type: 'integer', minimum: 1, default: 64 },
+    optimizer: { enum: ['sgd', 'momentum', 'adam'], default: 'adam' },
+    learningRate: { type: 'number', exclusiveMinimum: 0, default: 0.0001 },
+    momentum: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.9 },
+    schedule: {
+      type: 'object',
+      additionalProperties: false,
+      default: { kind: 'constant' },
+      properties: {
+        kind: { enum: ['constant', 'step', 'exponential', 'cosine'], default: 'constant' },
+        every: { type: 'integer', minimum: 1, default: 1 },
+        factor: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.5 },
+        minLearningRate: { type: 'number', minimum: 0, default: 0 },
+      },
+    },
+    augment: augmentSchema,
+  },
+} as const;
+
+/**
+ * What a compression stage may change in the loop. Without `afterEpoch`,
+ * finetune reports each epoch's loss as progress; a stage that gives its own
+ * (distill's validation, validation.ts) reports progress there instead.
+ */
+export type FinetuneHooks = TrainingHooks;
+
+export interface FinetuneResult {
+  epochs: number;
+  steps: number;
+  losses: number[];
+}
+
+export async function finetune(ctx: StageContext, model: LayersModel, config: FinetuneConfig, hooks: FinetuneHooks = {}, data?: Dataset): Promise<FinetuneResult> {
+  if (config.epochs === 0) return { epochs: 0, steps: 0, losses: [] };
+  const tf = await ctx.engine.tf();
+  const ds = data ?? (await ctx.data(config.data));
+  const augment = augmentation(config.augment, ds, config.data, ctx.seed + 3, ['finetune', 'augment']);
+  const run = await runEpochs(
+    tf,
+    model,
+    config,
+    // Seed + 2 for shuffling: not the train stage's stream (seed + 1).
+    { data: ds, ...(augment ? { augment } : {}), seed: ctx.seed, shuffleSeed: ctx.seed + 2, signal: ctx.signal },
+    {
+      ...hooks,
+      afterEpoch: hooks.afterEpoch ?? ((e) => ctx.progress({ done: e.epoch, total: config.epochs, unit: 'fine-tune epochs', message: `loss ${e.loss.toFixed(4)}` })),
+    },
+  );
+  return { epochs: run.epochs.length, steps: run.steps, losses: run.epochs.map((e) => e.loss) };
+}

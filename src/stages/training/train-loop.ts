@@ -1,0 +1,203 @@
+/**
+ * The one training loop, used by the train stage and by every stage that
+ * fine-tunes (finetune.ts), and its pieces: batches to tensors, accuracy/loss
+ * evaluation, seeded randomness.
+ *
+ * `runEpochs` is deterministic: seeded shuffling, seeded Math.random
+ * (dropout), per-image augmentation from its own seeded stream. It is open
+ * where the stages differ:
+ *
+ * - `loss(xs, ys)`: distillation replaces cross-entropy with its own loss;
+ * - `transformGrads(grads)`: share sums gradients per cluster (Deep
+ *   Compression eq. 3) before the optimizer sees them;
+ * - `afterStep()`: prune re-applies masks and share re-snaps weights after
+ *   every optimizer step, so the constraint holds whatever the optimizer did;
+ * - `beforeEpoch()`: prune advances its sparsity schedule;
+ * - `afterEpoch()`: train validates, reports and stops early.
+ */
+import type * as tfTypes from '@tensorflow/tfjs';
+import type { Dataset } from '../../data/dataset.js';
+import { batches, mulberry32, seededRandom } from '../../data/dataset.js';
+import type { Tf } from '../../engine/tf.js';
+import type { Schedule } from './train-schedule.js';
+import { learningRateAt } from './train-schedule.js';
+
+/** How every training loop (train, finetune, distill) runs its epochs: the options they share. */
+export interface TrainingSettings {
+  epochs: number;
+  batchSize: number;
+  optimizer: 'sgd' | 'momentum' | 'adam';
+  learningRate: number;
+  momentum: number;
+  schedule: Schedule;
+}
+
+function makeOptimizer(tf: Tf, c: Pick<TrainingSettings, 'optimizer' | 'learningRate' | 'momentum'>) {
+  switch (c.optimizer) {
+    case 'sgd':
+      return tf.train.sgd(c.learningRate);
+    case 'momentum':
+      return tf.train.momentum(c.learningRate, c.momentum);
+    case 'adam':
+      return tf.train.adam(c.learningRate);
+  }
+}
+
+/** Where a training loop is open: see the file comment. */
+export interface TrainingHooks {
+  /** Loss for one batch; default: categorical cross-entropy on the softmax output. */
+  loss?: (xs: tfTypes.Tensor, ys: tfTypes.Tensor, training: boolean) => tfTypes.Scalar;
+  /** Rewrites gradients (by variable name) before the optimizer applies them. */
+  transformGrads?: (grads: tfTypes.NamedTensorMap) => tfTypes.NamedTensorMap;
+  /** Runs after every optimizer step (masks, re-snapping). */
+  afterStep?: (step: number) => void;
+  /** Runs before each epoch (0-based), e.g. to advance a pruning schedule. */
+  beforeEpoch?: (epoch: number) => void | Promise<void>;
+  /** Runs after each epoch; returning `'stop'` ends training there (early stopping). */
+  afterEpoch?: (epoch: EpochSummary) => void | 'stop' | Promise<void | 'stop'>;
+}
+
+/** One finished epoch. */
+export interface EpochSummary {
+  /** 1-based. */
+  epoch: number;
+  /** The learning rate the schedule gave this epoch. */
+  lr: number;
+  /** Mean training loss over the epoch's examples. */
+  loss: number;
+  /** Wall time of the epoch's batches. */
+  ms: number;
+}
+
+export interface EpochsRun {
+  epochs: EpochSummary[];
+  steps: number;
+}
+
+export interface RunEpochsOptions {
+  data: Dataset;
+  /** Rewrites a batch's copied inputs in place (augmentation). */
+  augment?: (x: Float32Array, count: number) => void;
+  /** Seeds Math.random for the whole loop (dropout). */
+  seed: number;
+  /** Seeds the shuffling (a stream of its own, so other options leave the order alone). */
+  shuffleSeed: number;
+  signal: AbortSignal;
+}
+
+/**
+ * Trains `model` in place for `settings.epochs` epochs (fewer if `afterEpoch`
+ * says stop). Aborting stops between two batches with the signal's reason.
+ */
+export async function runEpochs(
+  tf: Tf,
+  model: tfTypes.LayersModel,
+  settings: TrainingSettings,
+  opts: RunEpochsOptions,
+  hooks: TrainingHooks = {},
+): Promise<EpochsRun> {
+  const run: EpochsRun = { epochs: [], steps: 0 };
+  // The built models end in softmax, so the loss is cross-entropy on
+  // probabilities (what Keras' categoricalCrossentropy computes), not
+  // softmaxCrossEntropy, which would apply a second softmax.
+  const loss =
+    hooks.loss ??
+    ((xs: tfTypes.Tensor, ys: tfTypes.Tensor, training: boolean) =>
+      tf.metrics.categoricalCrossentropy(ys, model.apply(xs, { training }) as tfTypes.Tensor).mean() as tfTypes.Scalar);
+  const vars = model.trainableWeights.map((w) => (w as unknown as { val: tfTypes.Variable }).val);
+  await withSeededMathRandom(opts.seed, async () => {
+    const optimizer = makeOptimizer(tf, settings);
+    const shuffle = seededRandom(opts.shuffleSeed);
+    try {
+      for (let epoch = 0; epoch < settings.epochs; epoch++) {
+        opts.signal.throwIfAborted();
+        await hooks.beforeEpoch?.(epoch);
+        const lr = learningRateAt(settings.schedule, settings.learningRate, epoch, settings.epochs);
+        // tfjs optimizers read `learningRate` on every step; assigning it keeps
+        // Adam's moment estimates, which a fresh optimizer would lose.
+        (optimizer as unknown as { learningRate: number }).learningRate = lr;
+        const e0 = performance.now();
+        let sum = 0;
+        let seen = 0;
+        for (const idx of batches(opts.data, settings.batchSize, { shuffle: true, random: shuffle })) {
+          opts.signal.throwIfAborted();
+          const { xs, ys } = toTensors(tf, opts.data, idx, opts.augment);
+          const { value, grads } = tf.variableGrads(() => loss(xs, ys, true), vars);
+          const applied = hooks.transformGrads ? hooks.transformGrads(grads) : grads;
+          optimizer.applyGradients(Object.entries(applied).map(([name, tensor]) => ({ name, tensor })));
+          // Not `afterStep?.(run.steps++)`: without a hook the argument is never evaluated.
+          const step = run.steps++;
+          hooks.afterStep?.(step);
+          sum += (await value.data())[0]! * idx.length;
+          seen += idx.length;
+          tf.dispose([xs, ys, value, ...Object.values(grads), ...(applied === grads ? [] : Object.values(applied))]);
+        }
+        const summary: EpochSummary = { epoch: epoch + 1, lr, loss: sum / seen, ms: Math.round(performance.now() - e0) };
+        run.epochs.push(summary);
+        if ((await hooks.afterEpoch?.(summary)) === 'stop') break;
+      }
+    } finally {
+      optimizer.dispose();
+    }
+  });
+  return run;
+}
+
+/**
+ * One batch as tensors: inputs shaped like the model expects, one-hot labels.
+ * `transform` may rewrite the batch's copied inputs in place first
+ * (augmentation); the dataset itself is never touched.
+ */
+export function toTensors(
+  tf: Tf,
+  ds: Dataset,
+  idx: ArrayLike<number>,
+  transform?: (x: Float32Array, count: number) => void,
+): { xs: tfTypes.Tensor; ys: tfTypes.Tensor } {
+  const size = ds.shape.reduce((a, b) => a * b, 1);
+  const x = new Float32Array(idx.length * size);
+  const y = new Int32Array(idx.length);
+  for (let i = 0; i < idx.length; i++) {
+    const j = idx[i]!;
+    x.set(ds.x.subarray(j * size, (j + 1) * size), i * size);
+    y[i] = ds.y[j]!;
+  }
+  transform?.(x, idx.length);
+  return tf.tidy(() => ({ xs: tf.tensor(x, [idx.length, ...ds.shape]), ys: tf.oneHot(tf.tensor1d(y, 'int32'), ds.classes) }));
+}
+
+/** Top-1 accuracy (percent) and mean cross-entropy of `model` on `ds`, in batches. */
+export async function evaluateAccuracy(tf: Tf, model: tfTypes.LayersModel, ds: Dataset, batchSize: number): Promise<{ accuracy: number; loss: number }> {
+  let correct = 0;
+  let lossSum = 0;
+  for (let start = 0; start < ds.count; start += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, ds.count - start) }, (_, i) => start + i);
+    const { xs, ys } = toTensors(tf, ds, idx);
+    const [hits, loss] = tf.tidy(() => {
+      const p = model.predict(xs) as tfTypes.Tensor;
+      const hit = tf.equal(tf.argMax(p, -1), tf.argMax(ys, -1)).sum();
+      // The models end in softmax; clip so log(0) cannot appear.
+      const ce = tf.neg(tf.sum(tf.mul(ys, tf.log(tf.clipByValue(p, 1e-7, 1)))));
+      return [hit, ce];
+    });
+    correct += (await hits.data())[0]!;
+    lossSum += (await loss.data())[0]!;
+    tf.dispose([xs, ys, hits, loss]);
+  }
+  return { accuracy: (100 * correct) / ds.count, loss: lossSum / ds.count };
+}
+
+/**
+ * Runs `fn` with Math.random replaced by a PRNG seeded with `seed`. tfjs's
+ * random ops without an explicit seed (dropout) draw from Math.random; this
+ * makes them reproducible. Safe because each stage runs in its own worker.
+ */
+async function withSeededMathRandom<T>(seed: number, fn: () => Promise<T>): Promise<T> {
+  const original = Math.random;
+  Math.random = mulberry32(seed ^ 0x9e3779b9);
+  try {
+    return await fn();
+  } finally {
+    Math.random = original;
+  }
+}
