@@ -1,15 +1,19 @@
 /**
  * Builds the parts of cache keys shared by every node of a run: the digest
- * of the recipe's input model, of each local plugin file, and so on.
+ * of the recipe's input model, of the code of each stage the graph uses
+ * (stage-code.ts), the tfjs versions, and so on.
  */
 import { existsSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { digestDirectory, digestFile } from '../cache/index.js';
 import { PACKAGE_VERSION } from '../package-info.js';
 import type { Json } from '../plugin.js';
 import type { ValidatedRecipe } from '../recipe/types.js';
 import type { PlanGraph } from './graph.js';
 import type { KeyContext } from './key-record.js';
+import { stageCode } from './stage-code.js';
+import type { CodeRoot, StageCode } from './stage-code.js';
+import { tfjsVersions } from './tfjs-versions.js';
 
 /**
  * `dataFingerprints`: dataset name -> content fingerprint (see
@@ -21,6 +25,8 @@ export async function buildKeyContext(
   backend: string,
   dataFingerprints: Record<string, string>,
   graph?: PlanGraph,
+  /** `codeRoot`: where modelpress's own code is hashed from (default: this package's dist/, see stage-code.ts). */
+  opts: { codeRoot?: CodeRoot } = {},
 ): Promise<KeyContext> {
   const nodeFiles = new Map<string, Record<string, string>>();
   for (const node of graph?.nodes ?? []) {
@@ -30,10 +36,9 @@ export async function buildKeyContext(
     for (const f of files) digests[f] = await digestPath(resolve(recipe.dir, f));
     nodeFiles.set(node.id, digests);
   }
-  const pluginCode = new Map<string, string>();
-  for (const spec of recipe.plugins) {
-    const code = await pluginCodeDigest(recipe.dir, spec);
-    if (code) pluginCode.set(spec, code);
+  const codes = new Map<string, StageCode>();
+  for (const node of graph?.nodes ?? []) {
+    if (!codes.has(node.def.name)) codes.set(node.def.name, await stageCode(node, recipe.dir, opts.codeRoot));
   }
   let model: Json | undefined;
   if (recipe.model?.from) {
@@ -46,7 +51,8 @@ export async function buildKeyContext(
   }
   return {
     modelpressVersion: PACKAGE_VERSION,
-    pluginCode,
+    stageCode: codes,
+    tfjs: tfjsVersions(backend),
     ...(model !== undefined ? { model } : {}),
     data: dataFingerprints,
     seed: recipe.seed,
@@ -61,15 +67,4 @@ async function digestPath(path: string): Promise<string> {
   if (!existsSync(path)) return 'missing';
   if (statSync(path).isFile()) return `sha256:${(await digestFile(path)).sha256}`;
   return (await digestDirectory(path)).digest;
-}
-
-/**
- * The digest of a local plugin file (`./x.mjs`, `/abs/x.mjs`) as it enters
- * cache keys; undefined for an npm package or a missing file. The worker
- * recomputes it to check the code it loaded is the code the key describes.
- */
-export async function pluginCodeDigest(recipeDir: string, spec: string): Promise<string | undefined> {
-  if (!spec.startsWith('.') && !isAbsolute(spec)) return undefined;
-  const path = resolve(recipeDir, spec);
-  return existsSync(path) ? `sha256:${(await digestFile(path)).sha256}` : undefined;
 }

@@ -6,8 +6,12 @@
  *
  * What is in it, and why:
  * - modelpress version: a new release may change any built-in stage;
- * - stage name, version, and for plugin files the sha256 of the file, so
- *   editing a local plugin re-runs its stages;
+ * - stage name, version, and the digest of the code that runs it (its import
+ *   closure, see stage-code.ts) with the number of files hashed, so editing
+ *   any line of a built-in stage, of what it imports, or of a plugin re-runs
+ *   the stage and its descendants;
+ * - the tfjs-core version and the backend package with its version
+ *   (tfjs-versions.ts): new kernels may compute different bytes;
  * - the stage config after matrix substitution and defaults;
  * - the digest of every output of every upstream node, in `needs` order
  *   (content, not node ids: renaming a stage does not invalidate);
@@ -18,10 +22,14 @@
 import { canonicalJson, computeCacheKey } from '../cache/index.js';
 import type { Json } from '../plugin.js';
 import type { PlanNode } from './graph.js';
+import type { StageCode } from './stage-code.js';
+import type { TfjsVersions } from './tfjs-versions.js';
 
 export interface KeyRecord {
   modelpress: string;
-  stage: { name: string; version: string; code?: string };
+  /** `code`: the stage's code digest; `files`: how many files it covers. */
+  stage: { name: string; version: string; code: string; files: number };
+  tfjs: TfjsVersions;
   config: Json;
   inputs: { outputs: Record<string, string> }[];
   model?: Json;
@@ -37,8 +45,9 @@ export interface KeyRecord {
 /** What is the same for every node of one run. */
 export interface KeyContext {
   modelpressVersion: string;
-  /** sha256 of each local plugin file, by plugin source as registered. */
-  pluginCode: Map<string, string>;
+  /** Stage name -> the digest of the code that runs it (every stage of the graph). */
+  stageCode: Map<string, StageCode>;
+  tfjs: TfjsVersions;
   /** `{ from: 'sha256:...' }` or `{ build: {...} }`, or undefined when the recipe has no model. */
   model?: Json;
   data: Json;
@@ -51,10 +60,13 @@ export interface KeyContext {
 }
 
 export function keyRecord(node: PlanNode, upstream: Record<string, string>[], ctx: KeyContext): KeyRecord {
-  const code = ctx.pluginCode.get(node.source);
+  const code = ctx.stageCode.get(node.def.name);
+  // A bug, not a user error: buildKeyContext digests every stage of the graph.
+  if (!code) throw new Error(`no code digest for stage \`${node.def.name}\` in the key context`);
   return {
     modelpress: ctx.modelpressVersion,
-    stage: { name: node.def.name, version: node.def.version, ...(code ? { code } : {}) },
+    stage: { name: node.def.name, version: node.def.version, code: code.digest, files: Object.keys(code.files).length },
+    tfjs: ctx.tfjs,
     config: node.config,
     inputs: upstream.map((outputs) => ({ outputs })),
     ...(node.inputs.length === 0 && ctx.model !== undefined ? { model: ctx.model } : {}),
@@ -82,7 +94,10 @@ export function explainKeyChange(prev: KeyRecord | undefined, next: KeyRecord): 
   if (prev.modelpress !== next.modelpress) reasons.push(`modelpress ${prev.modelpress} -> ${next.modelpress}`);
   if (prev.stage?.name !== next.stage.name) reasons.push(`stage type ${prev.stage?.name} -> ${next.stage.name}`);
   else if (prev.stage.version !== next.stage.version) reasons.push(`stage version ${prev.stage.version} -> ${next.stage.version}`);
-  else if (prev.stage.code !== next.stage.code) reasons.push('plugin code changed');
+  else if (prev.stage.code !== next.stage.code) reasons.push('stage code changed');
+  if (prev.tfjs?.core !== next.tfjs.core) reasons.push(`tfjs ${prev.tfjs?.core ?? 'unrecorded'} -> ${next.tfjs.core}`);
+  // A different backend already says so below (`backend wasm -> cpu`); only its package's upgrade is news.
+  if (prev.tfjs?.backend !== next.tfjs.backend && prev.backend === next.backend) reasons.push(backendPackageChange(prev.tfjs?.backend, next.tfjs.backend));
   reasons.push(...diffJson('config', prev.config, next.config));
   const n = Math.max(prev.inputs?.length ?? 0, next.inputs.length);
   for (let i = 0; i < n; i++) {
@@ -101,6 +116,17 @@ export function explainKeyChange(prev: KeyRecord | undefined, next: KeyRecord): 
   if (prev.seed !== next.seed) reasons.push(`seed ${prev.seed} -> ${next.seed}`);
   if (prev.backend !== next.backend) reasons.push(`backend ${prev.backend} -> ${next.backend}`);
   return reasons.length > 0 ? reasons : ['cache entry missing (evicted, cleared or never stored)'];
+}
+
+/** `@tensorflow/tfjs-backend-wasm 4.22.0 -> 4.23.0` (the package named once when it is the same). */
+function backendPackageChange(prev: string | undefined, next: string): string {
+  const split = (s: string) => {
+    const at = s.lastIndexOf('@');
+    return at > 0 ? [s.slice(0, at), s.slice(at + 1)] : [s, ''];
+  };
+  const [a, av] = split(prev ?? 'unrecorded');
+  const [b, bv] = split(next);
+  return a === b ? `tfjs backend ${b} ${av} -> ${bv}` : `tfjs backend ${prev ?? 'unrecorded'} -> ${next}`;
 }
 
 function short(digest: string | undefined): string {

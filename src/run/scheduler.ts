@@ -148,7 +148,7 @@ async function runNode(node: PlanNode, results: Map<string, NodeResult>, opts: E
       plugins: opts.recipe.plugins,
       recipeDir: opts.recipe.dir,
       uses: node.def.name,
-      expect: { version: node.def.version, ...(record.stage.code ? { plugin: { spec: node.source, code: record.stage.code } } : {}) },
+      expect: { version: node.def.version, code: record.stage.code },
       backend: opts.keys.backend as WorkerTask['backend'],
       node: node.id,
       stageId: node.stage.id,

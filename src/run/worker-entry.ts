@@ -10,8 +10,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { registerBuiltinLoaders } from '../data/builtin.js';
 import { DatasetRegistry } from '../data/loader.js';
 import { createEngine } from '../engine/engine.js';
-import { pluginCodeDigest } from '../plan/key-context.js';
+import { stageCode } from '../plan/stage-code.js';
 import { StageRegistry } from '../plugin-registry.js';
+import type { RegisteredStage } from '../plugin-registry.js';
 import type { StageContext } from '../plugin.js';
 import { registerBuiltinStages } from '../stages/builtin.js';
 import { createDataAccess } from './data-access.js';
@@ -35,10 +36,14 @@ function loaders(): DatasetRegistry {
 /**
  * The code on disk may have changed since the run was planned (dist/ rebuilt,
  * a plugin edited): a worker loads it afresh, the cache key was computed from
- * what the main process loaded at start. Running anyway would cache a result
- * under a key that does not describe the code that made it.
+ * what was on disk at start. Running anyway would cache a result under a key
+ * that does not describe the code that made it. The digest is the planner's
+ * own function (stage-code.ts), so the two cannot disagree on what "the same
+ * code" means.
  */
-async function checkSameCode(version: string): Promise<void> {
+async function checkSameCode(stage: RegisteredStage): Promise<void> {
+  const { version } = stage.def;
+  const { source } = stage;
   const changed = 'changed on disk after this run started';
   if (version !== task.expect.version) {
     throw new Error(
@@ -46,10 +51,11 @@ async function checkSameCode(version: string): Promise<void> {
         `its code ${changed} (was dist/ rebuilt or a plugin edited?); run the recipe again`,
     );
   }
-  const plugin = task.expect.plugin;
-  if (plugin && (await pluginCodeDigest(task.recipeDir, plugin.spec)) !== plugin.code) {
-    throw new Error(`plugin ${plugin.spec}, which defines stage \`${task.uses}\`, ${changed}; run the recipe again`);
+  if ((await stageCode(stage, task.recipeDir)).digest === task.expect.code) return;
+  if (source === 'builtin') {
+    throw new Error(`the code of built-in stage \`${task.uses}\` (or of what it imports) ${changed} (was dist/ rebuilt?); run the recipe again`);
   }
+  throw new Error(`plugin ${source}, which defines stage \`${task.uses}\`, ${changed}; run the recipe again`);
 }
 
 async function main(): Promise<void> {
@@ -58,9 +64,10 @@ async function main(): Promise<void> {
   try {
     registerBuiltinStages(registry);
     for (const spec of task.plugins) await registry.loadPlugin(spec, task.recipeDir);
-    def = registry.get(task.uses)?.def;
-    if (!def) throw new Error(`no stage \`${task.uses}\` is registered in the worker`);
-    await checkSameCode(def.version);
+    const registered = registry.get(task.uses);
+    if (!registered) throw new Error(`no stage \`${task.uses}\` is registered in the worker`);
+    def = registered.def;
+    await checkSameCode(registered);
   } catch (err) {
     send({ type: 'error', phase: 'load', error: serializeError(err) });
     return;

@@ -11,13 +11,13 @@ export interface WorkerTask {
   recipeDir: string;
   uses: string;
   /**
-   * What this node's cache key says computes it: the stage's version and,
-   * for a stage from a local plugin file, that file's digest (the planner's
-   * view, taken when the run started). The worker loads the code afresh from
-   * disk and refuses to run code that differs, since its result would be
-   * cached under a key that does not describe it.
+   * What this node's cache key says computes it: the stage's version and
+   * code digest (src/plan/stage-code.ts; the planner's view, taken when the
+   * run started). The worker loads the code afresh from disk and refuses to
+   * run code that differs, since its result would be cached under a key that
+   * does not describe it.
    */
-  expect: { version: string; plugin?: { spec: string; code: string } };
+  expect: { version: string; code: string };
   /** The tfjs backend the stage computes on (part of its cache key). */
   backend: 'tfjs-node' | 'wasm' | 'cpu';
   node: string;

@@ -12,11 +12,15 @@ const tempDir = useTempDirs();
 
 const DIGEST_A = `sha256:${'a'.repeat(64)}`;
 const DIGEST_B = `sha256:${'b'.repeat(64)}`;
+const CODE = `sha256:${'c'.repeat(64)}`;
+const TFJS = { core: '4.22.0', backend: '@tensorflow/tfjs-backend-wasm@4.22.0' };
+const stage = (over: Partial<KeyRecord['stage']> = {}): KeyRecord['stage'] => ({ name: 'prune', version: '1', code: CODE, files: 3, ...over });
 
 function record(over: Partial<KeyRecord> = {}): KeyRecord {
   return {
     modelpress: '0.1.0',
-    stage: { name: 'prune', version: '1' },
+    stage: stage(),
+    tfjs: TFJS,
     config: { sparsity: 0.9, method: 'magnitude' },
     inputs: [{ outputs: { model: DIGEST_A } }],
     data: { train: { uses: 'mnist', split: 'train' } },
@@ -35,7 +39,8 @@ describe('keyOf', () => {
       data: { train: { split: 'train', uses: 'mnist' } },
       inputs: [{ outputs: { model: DIGEST_A } }],
       config: { method: 'magnitude', sparsity: 0.9 },
-      stage: { version: '1', name: 'prune' },
+      tfjs: { backend: '@tensorflow/tfjs-backend-wasm@4.22.0', core: '4.22.0' },
+      stage: { files: 3, code: CODE, version: '1', name: 'prune' },
       modelpress: '0.1.0',
     };
     expect(keyOf(a)).toMatch(/^[0-9a-f]{64}$/);
@@ -45,8 +50,10 @@ describe('keyOf', () => {
 
   test.each<[string, Partial<KeyRecord>]>([
     ['config', { config: { sparsity: 0.8, method: 'magnitude' } }],
-    ['stage version', { stage: { name: 'prune', version: '2' } }],
-    ['plugin code', { stage: { name: 'prune', version: '1', code: DIGEST_B } }],
+    ['stage version', { stage: stage({ version: '2' }) }],
+    ['stage code', { stage: stage({ code: DIGEST_B }) }],
+    ['tfjs-core version', { tfjs: { ...TFJS, core: '4.23.0' } }],
+    ['backend package version', { tfjs: { ...TFJS, backend: '@tensorflow/tfjs-backend-wasm@4.23.0' } }],
     ['input digest', { inputs: [{ outputs: { model: DIGEST_B } }] }],
     ['input order', { inputs: [{ outputs: { model: DIGEST_B } }, { outputs: { model: DIGEST_A } }] }],
     ['seed', { seed: 1 }],
@@ -70,13 +77,27 @@ describe('explainKeyChange', () => {
       record({ config: { schedule: { kind: 'step', epochs: 5 }, layers: ['a', 'b'] } }),
       ['config.layers: ["a"] -> ["a","b"]', 'config.schedule.epochs: 4 -> 5', 'config.schedule.kind: "poly" -> "step"'],
     ],
-    ['stage version bump', record(), record({ stage: { name: 'prune', version: '2' } }), ['stage version 1 -> 2']],
-    ['stage type', record(), record({ stage: { name: 'share', version: '1' } }), ['stage type prune -> share']],
+    ['stage version bump', record(), record({ stage: stage({ version: '2', code: DIGEST_B }) }), ['stage version 1 -> 2']],
+    ['stage type', record(), record({ stage: stage({ name: 'share' }) }), ['stage type prune -> share']],
+    ['stage code change', record(), record({ stage: stage({ code: DIGEST_B, files: 4 }) }), ['stage code changed']],
+    ['tfjs upgrade', record(), record({ tfjs: { ...TFJS, core: '4.23.0' } }), ['tfjs 4.22.0 -> 4.23.0']],
     [
-      'plugin code change',
-      record({ stage: { name: 'my/prune', version: '1', code: DIGEST_A } }),
-      record({ stage: { name: 'my/prune', version: '1', code: DIGEST_B } }),
-      ['plugin code changed'],
+      'tfjs and its backend package upgraded',
+      record(),
+      record({ tfjs: { core: '4.23.0', backend: '@tensorflow/tfjs-backend-wasm@4.23.0' } }),
+      ['tfjs 4.22.0 -> 4.23.0', 'tfjs backend @tensorflow/tfjs-backend-wasm 4.22.0 -> 4.23.0'],
+    ],
+    [
+      'another backend: said once, not again as its package',
+      record(),
+      record({ backend: 'cpu', tfjs: { ...TFJS, backend: '@tensorflow/tfjs-backend-cpu@4.22.0' } }),
+      ['backend wasm -> cpu'],
+    ],
+    [
+      'a record written before code and tfjs entered keys',
+      { ...record(), stage: { name: 'prune', version: '1' }, tfjs: undefined } as unknown as KeyRecord,
+      record(),
+      ['stage code changed', 'tfjs unrecorded -> 4.22.0', 'tfjs backend unrecorded -> @tensorflow/tfjs-backend-wasm@4.22.0'],
     ],
     ['input digest change', record(), record({ inputs: [{ outputs: { model: DIGEST_B } }] }), ['input 0 `model` changed (aaaaaaaa -> bbbbbbbb)']],
     [
@@ -120,9 +141,16 @@ async function graphOf(dir: string, yaml: string): Promise<PlanGraph> {
   return graph;
 }
 
+const codeOf = (digest: string) => ({ digest, files: { 'modelpress/a.js': 'a'.repeat(64), 'modelpress/b.js': 'b'.repeat(64) } });
+
 const KEYS: KeyContext = {
   modelpressVersion: '0.1.0',
-  pluginCode: new Map(),
+  stageCode: new Map([
+    ['prune', codeOf(DIGEST_A)],
+    ['quantize', codeOf(DIGEST_B)],
+    ['evaluate', codeOf(CODE)],
+  ]),
+  tfjs: TFJS,
   model: { build: { arch: 'mlp', units: [8] } },
   data: {},
   seed: 0,
@@ -151,7 +179,8 @@ describe('keyRecord', () => {
     const [p, q] = graph.nodes;
     expect(keyRecord(p!, [], KEYS)).toEqual({
       modelpress: '0.1.0',
-      stage: { name: 'prune', version: '1' },
+      stage: { name: 'prune', version: '1', code: DIGEST_A, files: 2 },
+      tfjs: TFJS,
       config: { sparsity: 0.9, method: 'magnitude', epochs: 0 },
       inputs: [],
       model: { build: { arch: 'mlp', units: [8] } },
@@ -161,7 +190,8 @@ describe('keyRecord', () => {
     });
     expect(keyRecord(q!, [{ model: DIGEST_A }], KEYS)).toEqual({
       modelpress: '0.1.0',
-      stage: { name: 'quantize', version: '1' },
+      stage: { name: 'quantize', version: '1', code: DIGEST_B, files: 2 },
+      tfjs: TFJS,
       config: { weights: 'uint8' },
       inputs: [{ outputs: { model: DIGEST_A } }],
       data: {},
@@ -170,10 +200,10 @@ describe('keyRecord', () => {
     });
   });
 
-  test('adds the plugin file digest for stages from that plugin', async () => {
+  test('a stage whose code is not in the context is a bug, said as such', async () => {
     const graph = await graphOf(await tempDir(), RECIPE);
-    const keys = { ...KEYS, pluginCode: new Map([['builtin', DIGEST_B]]) };
-    expect(keyRecord(graph.nodes[0]!, [], keys).stage).toEqual({ name: 'prune', version: '1', code: DIGEST_B });
+    const keys = { ...KEYS, stageCode: new Map([['quantize', codeOf(DIGEST_B)]]) };
+    expect(() => keyRecord(graph.nodes[0]!, [], keys)).toThrow('no code digest for stage `prune` in the key context');
   });
 });
 

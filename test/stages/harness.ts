@@ -11,6 +11,7 @@ import { registerBuiltinLoaders } from '../../src/data/builtin.js';
 import { DatasetRegistry } from '../../src/data/loader.js';
 import { createEngine } from '../../src/engine/engine.js';
 import type { Engine } from '../../src/engine/engine.js';
+import type { BackendName } from '../../src/engine/backend.js';
 import type { ArtifactRef, Json, StageContext, StageDefinition, StageInputs, StageProgress, StageResult } from '../../src/plugin.js';
 import { createDataAccess } from '../../src/run/data-access.js';
 import { checkStageConfig } from '../../src/recipe/validate.js';
@@ -36,10 +37,11 @@ export interface Harness {
   cleanup(): Promise<void>;
 }
 
-export async function createHarness(opts: { seed?: number; data?: Record<string, Json>; model?: Json } = {}): Promise<Harness> {
+/** `backend`: the engine's backend (default wasm). */
+export async function createHarness(opts: { seed?: number; data?: Record<string, Json>; model?: Json; backend?: BackendName } = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'mp-stage-'));
   const seed = opts.seed ?? 1;
-  const engine = createEngine('wasm', seed);
+  const engine = createEngine(opts.backend ?? 'wasm', seed);
   const loaders = new DatasetRegistry();
   registerBuiltinLoaders(loaders);
   const dataSpecs = opts.data ?? SMALL_MNIST;

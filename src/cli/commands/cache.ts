@@ -6,6 +6,7 @@
  * difference between its new key record and the last one); `explain` shows
  * the record behind the node's current key.
  */
+import { codeDriftSince } from '../../plan/code-drift.js';
 import type { KeyRecord } from '../../plan/key-record.js';
 import type { Io } from '../io.js';
 import { EXIT } from '../io.js';
@@ -52,6 +53,8 @@ export async function cacheExplain(node: string, opts: CacheOptions, io: Io): Pr
     if (record) {
       io.out('  key record (sha256 of its canonical JSON is the key):\n');
       io.out(`${JSON.stringify(record, null, 2).replace(/^/gm, '    ')}\n`);
+      const drift = await codeDriftSince(record);
+      io.out(drift.length === 0 ? '  code and tfjs: as installed now\n' : `  since this entry, the installed code differs: ${drift.join('; ')} (a run re-computes it)\n`);
     }
   }
   return EXIT.ok;
