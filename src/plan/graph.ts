@@ -81,7 +81,7 @@ export function buildGraph(recipe: ValidatedRecipe, catalog: StageCatalog): Resu
         const matrix = mergeCombos(ctx.matrix, combo, stage.id);
         const withTree = stage.matrix ? substituteMatrix(stage.withTree, combo, diagnostics) : stage.withTree;
         const config = stage.matrix
-          ? checkStageConfig(reg.def.schema as any, toPlain(withTree) as Json, recipe.tree, ['stages', stage.index, 'with'])
+          ? checkStageConfig(reg.def.schema as any, toPlain(withTree) as Json, recipe.tree, stage.withPath)
           : { config: stage.with, diagnostics: [] };
         diagnostics.push(...config.diagnostics);
         const id = nodeId(stage.id, matrix);

@@ -3,7 +3,7 @@
  * passed the schema, defaults are filled in, stage references are checked.
  */
 import type { Json } from '../plugin.js';
-import type { SourceLoc } from './diagnostic.js';
+import type { PathSegment, SourceLoc } from './diagnostic.js';
 import type { MatrixValue } from './matrix.js';
 import type { MapNode, TreeNode } from './tree.js';
 
@@ -51,8 +51,12 @@ export interface StageSpec {
   matrix?: Record<string, MatrixValue[]>;
   /** Where the stage is written (its `id`), for planner diagnostics. */
   loc: SourceLoc;
-  /** Index in `stages:`, for key paths. */
+  /** Index in `stages:`, for key paths; -1 for the recipe's `model:` source. */
   index: number;
+  /** Where `with:` is in the recipe (`['stages', index, 'with']`, or `['model']`), for error locations. */
+  withPath: PathSegment[];
+  /** true for the node the recipe's `model:` becomes (not listed under `stages:`). */
+  source?: boolean;
 }
 
 export interface ValidatedRecipe {

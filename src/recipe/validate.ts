@@ -39,7 +39,7 @@ export function validateRecipe(resolved: ResolvedRecipe, stages: StageCatalog, l
   // Show stage defaults in the resolved recipe too (`validate --print`, run.json):
   // it should say exactly what runs. Matrix stages keep their `${matrix.*}` form.
   const listed = value.stages as Record<string, Json>[];
-  for (const spec of specs) if (!spec.matrix) listed[spec.index]!.with = spec.with;
+  for (const spec of specs) if (!spec.matrix && !spec.source) listed[spec.index]!.with = spec.with;
   const v = value as Record<string, any>;
   return ok({
     file: resolved.file,
@@ -106,13 +106,23 @@ function checkStages(value: Record<string, Json>, tree: MapNode, catalog: StageC
   if (!Array.isArray(list)) return [];
   const firstIdAt = new Map<string, number>();
   const specs: StageSpec[] = [];
+  const source = modelSourceSpec(value, tree, catalog, diagnostics);
+  if (source) specs.push(source);
   list.forEach((raw, index) => {
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return;
     const s = raw as Record<string, Json>;
     const path: PathSegment[] = ['stages', index];
     if (typeof s.id !== 'string' || typeof s.uses !== 'string') return;
     const prev = firstIdAt.get(s.id);
-    if (prev !== undefined) {
+    if (source && s.id === MODEL_SOURCE_ID) {
+      diagnostics.push({
+        code: 'duplicate-stage-id',
+        message: `stage id \`${MODEL_SOURCE_ID}\` is taken by the recipe's \`model:\` (at ${source.loc.file}:${source.loc.line}:${source.loc.column})`,
+        path: formatPath([...path, 'id']),
+        loc: locate(tree, [...path, 'id']),
+        hints: ['rename this stage: `needs: [model]` refers to the recipe\'s model'],
+      });
+    } else if (prev !== undefined) {
       const first = locate(tree, ['stages', prev, 'id']);
       diagnostics.push({
         code: 'duplicate-stage-id',
@@ -146,7 +156,16 @@ function checkStages(value: Record<string, Json>, tree: MapNode, catalog: StageC
     }
     const needsNode = s.needs;
     const explicit = needsNode !== undefined;
-    const needs = explicit ? (Array.isArray(needsNode) ? (needsNode as string[]) : [needsNode as string]) : index > 0 && typeof (list[index - 1] as any)?.id === 'string' ? [(list[index - 1] as any).id as string] : [];
+    // Default: the previous stage; the first stage starts from the recipe's model.
+    const needs = explicit
+      ? Array.isArray(needsNode)
+        ? (needsNode as string[])
+        : [needsNode as string]
+      : index > 0 && typeof (list[index - 1] as any)?.id === 'string'
+        ? [(list[index - 1] as any).id as string]
+        : source
+          ? [MODEL_SOURCE_ID]
+          : [];
     specs.push({
       id: s.id,
       uses: s.uses,
@@ -158,6 +177,7 @@ function checkStages(value: Record<string, Json>, tree: MapNode, catalog: StageC
       ...(s.matrix !== undefined ? { matrix: s.matrix as Record<string, MatrixValue[]> } : {}),
       loc: locate(tree, [...path, 'id']),
       index,
+      withPath: [...path, 'with'],
     });
   });
 
@@ -179,6 +199,39 @@ function checkStages(value: Record<string, Json>, tree: MapNode, catalog: StageC
     });
   }
   return specs;
+}
+
+/** The node id of the recipe's `model:` (see src/stages/model/model.ts). */
+export const MODEL_SOURCE_ID = 'model';
+
+/**
+ * The recipe's `model:` as a stage of its own (`uses: model`), placed first:
+ * the default upstream of the first stage, and a stage id other stages may
+ * name in `needs:` (e.g. evaluate's reference). Its config errors point at
+ * the recipe's `model:`.
+ */
+function modelSourceSpec(value: Record<string, Json>, tree: MapNode, catalog: StageCatalog, diagnostics: Diagnostic[]): StageSpec | undefined {
+  if (value.model === undefined || value.model === null || typeof value.model !== 'object') return undefined;
+  const stage = catalog.get(MODEL_SOURCE_ID);
+  if (!stage) return undefined; // a registry without the built-ins (tests, embedders)
+  const withTree = nodeAt(tree, ['model'])!;
+  const r = checkStageConfig(stage.def.schema as AnySchema | undefined, value.model, tree, ['model']);
+  // The recipe schema checks `model:` with the same definitions; report once.
+  const reported = diagnostics.some((d) => d.path === 'model' || d.path?.startsWith('model.'));
+  if (!reported) diagnostics.push(...r.diagnostics);
+  return {
+    id: MODEL_SOURCE_ID,
+    uses: MODEL_SOURCE_ID,
+    description: "the recipe's model",
+    with: r.config,
+    withTree,
+    needs: [],
+    needsExplicit: true,
+    loc: locate(tree, ['model'], { key: true }),
+    index: -1,
+    withPath: ['model'],
+    source: true,
+  };
 }
 
 /** Validates `with` once, or once per matrix combination (with its values substituted). */

@@ -216,7 +216,7 @@ function stageInputs(node: PlanNode, upstream: NodeResult[], graph: PlanGraph): 
  */
 function configDiagnostic(node: PlanNode, cause: SerializedError, recipe: ValidatedRecipe): Diagnostic | undefined {
   if (!cause.configPath) return undefined;
-  const path = ['stages', node.stage.index, 'with', ...cause.configPath];
+  const path = [...node.stage.withPath, ...cause.configPath];
   return {
     code: 'stage-config',
     message: `stage ${node.id}: ${cause.message}`,

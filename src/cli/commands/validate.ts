@@ -39,10 +39,13 @@ function plural(n: number, word: string): string {
 }
 
 export function summarize(r: ValidatedRecipe): string {
-  const nodes = r.stages.reduce((n, s) => n + (s.matrix ? matrixCombinations(s.matrix).length : 1), 0);
+  // The recipe's `model:` is a node too, but not a stage the user listed.
+  const listed = r.stages.filter((s) => !s.source);
+  const nodes = listed.reduce((n, s) => n + (s.matrix ? matrixCombinations(s.matrix).length : 1), 0);
   const parts = [
     `recipe \`${r.name}\``,
-    plural(r.stages.length, 'stage') + (nodes !== r.stages.length ? ` (${plural(nodes, 'node')} after matrix expansion)` : ''),
+    ...(r.model?.from !== undefined ? [`model from ${r.model.from}`] : r.model?.build ? [`model built as ${r.model.build.arch}`] : []),
+    plural(listed.length, 'stage') + (nodes !== listed.length ? ` (${plural(nodes, 'node')} after matrix expansion)` : ''),
     plural(Object.keys(r.devices).length, 'device'),
     plural(Object.keys(r.data).length, 'dataset'),
   ];

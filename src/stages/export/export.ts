@@ -59,7 +59,7 @@ export const exportStage = defineStage<ExportConfig>({
     const model = inputs.model;
     const source = inputs.upstream.find((u) => u.outputs.model !== undefined);
     if (!model || !source) {
-      throw new Error('export needs an upstream model: put a stage that outputs `model` (e.g. select, prune) in its `needs`');
+      throw new Error('export needs a model: give the recipe a `model:` (from or build), or put a stage that outputs `model` (e.g. select, prune) in its `needs`');
     }
     // Check `to:` before doing any work.
     const target = config.to !== undefined ? await checkTarget(ctx.recipeDir, config.to, config.overwrite) : undefined;

@@ -121,7 +121,7 @@ export const pruneStage = defineStage<PruneConfig>({
   schema: pruneSchema,
   outputs: ['model'],
   async run(ctx, config, inputs) {
-    if (!inputs.model) throw new Error('prune needs a model: put a stage that outputs `model` (e.g. train) before it');
+    if (!inputs.model) throw new Error('prune needs a model: give the recipe a `model:` (from or build), or put a stage that outputs `model` (e.g. train) in its `needs`');
     const tf = await ctx.engine.tf();
     const input = await ctx.engine.loadModel(inputs.model.dir);
     const evalSet = config.eval ? await ctx.data(config.eval) : undefined;

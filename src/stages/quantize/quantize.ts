@@ -106,7 +106,7 @@ export const quantizeStage = defineStage<QuantizeConfig>({
   schema: quantizeSchema,
   outputs: ['model'],
   async run(ctx, config, inputs) {
-    if (!inputs.model) throw new Error('quantize needs an upstream model: put a stage that outputs `model` (e.g. train, prune) before it');
+    if (!inputs.model) throw new Error('quantize needs a model: give the recipe a `model:` (from or build), or put a stage that outputs `model` (e.g. train, prune) in its `needs`');
     if (config.activations === 'int8' && !config.eval) {
       throw new StageConfigError('`activations: int8` reports the simulated int8 accuracy on a dataset: set `eval`', ['activations'], ['add `eval: test` (a dataset under `data:`)']);
     }

@@ -119,7 +119,7 @@ export const shareStage = defineStage<ShareConfig>({
   schema: shareSchema,
   outputs: ['model'],
   async run(ctx, config, inputs) {
-    if (!inputs.model) throw new Error('share needs an input model: put a stage that outputs one (train, prune, ...) before it');
+    if (!inputs.model) throw new Error('share needs a model: give the recipe a `model:` (from or build), or put a stage that outputs `model` (train, prune, ...) in its `needs`');
     const tf = await ctx.engine.tf();
     const model = await ctx.engine.loadModel(inputs.model.dir);
     const plan = planSharing(model, config);

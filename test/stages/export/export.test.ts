@@ -91,6 +91,6 @@ describe('export stage', () => {
     expect(file).toBeInstanceOf(StageConfigError);
 
     const none = await h.run(exportStage, {}, { upstream: [] }).catch((e) => e);
-    expect(none.message).toContain('export needs an upstream model');
+    expect(none.message).toContain('export needs a model: give the recipe a `model:` (from or build)');
   });
 });

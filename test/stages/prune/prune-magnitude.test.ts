@@ -218,6 +218,6 @@ describe('prune: magnitude and threshold', () => {
   });
 
   test('without an upstream model it says what it needs', async () => {
-    await expect(h.run(pruneStage, {})).rejects.toThrow('prune needs a model: put a stage that outputs `model` (e.g. train) before it');
+    await expect(h.run(pruneStage, {})).rejects.toThrow('prune needs a model: give the recipe a `model:` (from or build), or put a stage that outputs `model` (e.g. train) in its `needs`');
   });
 });

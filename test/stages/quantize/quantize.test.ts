@@ -146,7 +146,7 @@ describe('quantize stage', () => {
     const noEval = await h.run(quantizeStage, { activations: 'int8' }, modelInput(trained)).catch((e: unknown) => e);
     expect(noEval).toBeInstanceOf(StageConfigError);
     expect((noEval as StageConfigError).path).toEqual(['activations']);
-    await expect(h.run(quantizeStage, {})).rejects.toThrow('quantize needs an upstream model');
+    await expect(h.run(quantizeStage, {})).rejects.toThrow('quantize needs a model: give the recipe a `model:` (from or build)');
   });
 
   test('pruned zeros load as exactly +0.0 after uint8, uint16 and float16', async () => {

@@ -200,7 +200,7 @@ describe('share stage', () => {
     expect(both.message).toBe('give `clusters` or `bits`, not both (clusters 4 vs bits 2 = 4 clusters)');
     expect(both.path).toEqual(['bits']);
     expect((await configError(() => run({ layers: { dense1: { clusters: 4, bits: 3 } } }))).path).toEqual(['layers', 'dense1', 'bits']);
-    await expect(h.run(shareStage, {})).rejects.toThrow('share needs an input model');
+    await expect(h.run(shareStage, {})).rejects.toThrow('share needs a model: give the recipe a `model:` (from or build)');
     await expect(run({ init: 'kmeans' })).rejects.toThrow('invalid config');
   });
 });
