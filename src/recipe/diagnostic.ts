@@ -29,6 +29,7 @@ export const DIAGNOSTIC_CODES = [
   'plugin-error',
   'dependency-cycle',
   'unknown-loader',
+  'unknown-dataset',
   'data-error',
   'stage-config',
 ] as const;
