@@ -8,6 +8,7 @@
 export const DIAGNOSTIC_CODES = [
   'yaml-syntax',
   'yaml-alias-limit',
+  'yaml-too-deep',
   'file-too-large',
   'file-not-found',
   'file-unreadable',
