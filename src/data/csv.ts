@@ -214,6 +214,7 @@ export const csvLoader: DatasetLoader<CsvOptions> = defineLoader<CsvOptions>({
   version: '1',
   description: 'A CSV table of numeric features and an integer label column.',
   schema: csvSchema,
+  fileOptions: ['file'],
   async load(options, ctx) {
     const { o, src, fingerprint } = await prepare(options, ctx);
     await statSource(src);

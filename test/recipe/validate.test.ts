@@ -145,7 +145,8 @@ const cases: Case[] = [
   },
   {
     name: 'model with both from and build',
-    files: { 'r.yaml': `${HEAD}model:\n  from: ./m\n  build: { arch: mlp }\n${STAGES}` },
+    // ./m exists: this case is about the schema, not the missing-model check.
+    files: { 'r.yaml': `${HEAD}model:\n  from: ./m\n  build: { arch: mlp }\n${STAGES}`, 'm/model.json': '{}' },
     expected: ['r.yaml:3:1 bad-value: `model` needs exactly one of `from`, `build`'],
   },
   {
