@@ -117,6 +117,15 @@ export interface StageDefinition<Config = Record<string, Json>> {
    * own config); they enter its cache key. E.g. evaluate reads `devices`.
    */
   recipeInputs?: readonly ('devices' | 'model')[];
+  /**
+   * Which `with:` keys name datasets this config reads, as key paths (after
+   * defaults), e.g. `[['data'], ['validation', 'data']]`. Return only what
+   * the stage will actually read with this config (a `finetune.data` default
+   * matters only when fine-tuning is on). `validate` checks every name
+   * against the recipe's `data:`, so an undeclared one fails before anything
+   * runs instead of when this stage starts. Default: none.
+   */
+  datasets?(config: Config): readonly (readonly (string | number)[])[];
   run(ctx: StageContext, config: Config, inputs: StageInputs): Promise<StageResult>;
 }
 
@@ -158,6 +167,7 @@ export function defineStage<Config = Record<string, Json>>(def: StageDefinition<
     throw new TypeError(`Expected ${label} outputs to be a list of lowercase names, got ${JSON.stringify(d.outputs)}`);
   }
   if (typeof d.run !== 'function') throw new TypeError(`Expected ${label} run to be a function, got ${typeof d.run}`);
+  if (d.datasets !== undefined && typeof d.datasets !== 'function') throw new TypeError(`Expected ${label} datasets to be a function, got ${typeof d.datasets}`);
   if (d.schema !== undefined && typeof d.schema !== 'object' && typeof d.schema !== 'boolean') {
     throw new TypeError(`Expected ${label} schema to be a JSON Schema object, got ${typeof d.schema}`);
   }

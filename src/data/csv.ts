@@ -169,6 +169,11 @@ export function parseCsv(text: string, src: SourceFile, o: Pick<ResolvedCsv, 'la
         });
       }
       const v = Number(f.text);
+      // `1e999` (or 1e39, beyond float32) matches the pattern but becomes Infinity in
+      // the Float32Array, and a model trained on it is NaN: refused like `Infinity`.
+      if (c !== labelCol && !Number.isFinite(Math.fround(v))) {
+        throw new DataError(`field ${c + 1} (${JSON.stringify(f.text)}) is too large for float32 (|x| < 3.4e38)`, { code: 'not-a-number', file: src.label, line: row.line, column: f.column });
+      }
       if (c === labelCol) {
         if (!isValidLabel(v, o.classes)) {
           throw new DataError(`label ${f.text} is out of range (${labelRangeText(o.classes)})`, { code: 'label-out-of-range', file: src.label, line: row.line, column: f.column });
@@ -214,6 +219,7 @@ export const csvLoader: DatasetLoader<CsvOptions> = defineLoader<CsvOptions>({
   version: '1',
   description: 'A CSV table of numeric features and an integer label column.',
   schema: csvSchema,
+  fileOptions: ['file'],
   async load(options, ctx) {
     const { o, src, fingerprint } = await prepare(options, ctx);
     await statSource(src);

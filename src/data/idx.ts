@@ -287,6 +287,7 @@ export const idxLoader: DatasetLoader<IdxOptions> = defineLoader<IdxOptions>({
   version: '1',
   description: 'A pair of IDX files (examples and labels), the format MNIST and Fashion-MNIST ship in.',
   schema: idxSchema,
+  fileOptions: ['images', 'labels'],
   async load(options, ctx) {
     const { o, images, labels, fingerprint } = await prepare(options, ctx);
     return loadIdxPair(images, labels, o, { name: ctx.name ?? `idx:${basename(o.images)}`, fingerprint });

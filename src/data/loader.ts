@@ -35,6 +35,12 @@ export interface DatasetLoader<Options = Record<string, unknown>> {
    * absence means something) a default. Defaults are applied before `load`.
    */
   schema: AnySchema;
+  /**
+   * Options whose values are file paths (relative to the recipe), e.g.
+   * `['file']`: `validate` reports a missing one, located at the option,
+   * before anything runs. Default: none.
+   */
+  fileOptions?: readonly string[];
   /** Reads the data. Bad files throw DataError; `options` may omit defaulted keys. */
   load(options: Options, ctx: LoadContext): Promise<Dataset>;
   /**

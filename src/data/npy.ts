@@ -217,6 +217,7 @@ export const npyLoader: DatasetLoader<NpyOptions> = defineLoader<NpyOptions>({
   version: '1',
   description: 'Features and labels saved with numpy.save (.npy).',
   schema: npySchema,
+  fileOptions: ['x', 'y'],
   async load(options, ctx) {
     const { o, xs, ys, fingerprint } = await prepare(options, ctx);
     const [xStat, yStat] = await Promise.all([statSource(xs), statSource(ys)]);

@@ -8,6 +8,7 @@
 export const DIAGNOSTIC_CODES = [
   'yaml-syntax',
   'yaml-alias-limit',
+  'yaml-too-deep',
   'file-too-large',
   'file-not-found',
   'file-unreadable',
@@ -29,6 +30,7 @@ export const DIAGNOSTIC_CODES = [
   'plugin-error',
   'dependency-cycle',
   'unknown-loader',
+  'unknown-dataset',
   'data-error',
   'stage-config',
 ] as const;

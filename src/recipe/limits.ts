@@ -11,6 +11,12 @@ export const RECIPE_LIMITS = {
   maxAliases: 100,
   /** Most tree nodes one file may expand to (guards alias fan-out, "billion laughs"). */
   maxNodes: 100_000,
+  /**
+   * Deepest nesting of maps and lists (the top-level map is 1). Real recipes
+   * nest under 10; without a limit, yaml's composer overflows the stack
+   * around 1,000 levels.
+   */
+  maxDepth: 64,
   /** Deepest `extends` chain. */
   maxExtendsDepth: 32,
 } as const;

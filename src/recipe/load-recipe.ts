@@ -6,6 +6,7 @@
 import type { LoaderCatalog } from '../data/loader.js';
 import type { StageRegistry } from '../plugin-registry.js';
 import { PluginError } from '../plugin-registry.js';
+import { checkRecipeFiles } from './check-files.js';
 import type { Diagnostic } from './diagnostic.js';
 import { compareDiagnostics, fail } from './diagnostic.js';
 import type { Result } from './diagnostic.js';
@@ -26,13 +27,15 @@ export async function loadRecipe(path: string, opts: LoadRecipeOptions): Promise
   if (!resolved.ok) return fail(resolved.diagnostics.sort(compareDiagnostics));
   const pluginDiagnostics = await loadPlugins(resolved.value, opts.registry);
   const validated = validateRecipe(resolved.value, opts.registry, opts.loaders);
+  const { value, tree, dir } = resolved.value;
+  const missing = await checkRecipeFiles({ value: value as Record<string, unknown>, tree, dir, ...(opts.loaders ? { loaders: opts.loaders } : {}) });
   const soft = resolved.value.diagnostics;
-  if (pluginDiagnostics.length === 0 && soft.length === 0) return validated;
+  if (pluginDiagnostics.length === 0 && soft.length === 0 && missing.length === 0) return validated;
   // A bad `${...}` stays in the value as text, so the schema would also call
   // it the wrong type; one message per spot is enough.
   const softLines = new Set(soft.map(lineKey));
   const rest = validated.ok ? [] : validated.diagnostics.filter((d) => !softLines.has(lineKey(d)));
-  return fail([...pluginDiagnostics, ...soft, ...rest].sort(compareDiagnostics));
+  return fail([...pluginDiagnostics, ...soft, ...missing, ...rest].sort(compareDiagnostics));
 }
 
 function lineKey(d: Diagnostic): string {

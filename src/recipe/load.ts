@@ -13,6 +13,7 @@ import { fail, ok } from './diagnostic.js';
 import type { Result } from './diagnostic.js';
 import { RECIPE_LIMITS } from './limits.js';
 import type { MapEntry, Scalar, TreeNode } from './tree.js';
+import { firstTooDeep } from './yaml-depth.js';
 
 export interface ParsedFile {
   /** The path as given (for messages); relative paths stay relative. */
@@ -63,8 +64,6 @@ export async function loadYamlFile(path: string, opts: LoadOptions = {}): Promis
 /** Parses YAML text already in memory (used by tests and `--set`). */
 export function parseYamlText(text: string, file: string): Result<ParsedFile> {
   const lineCounter = new LineCounter();
-  // uniqueKeys (the default) turns duplicate keys into syntax errors with positions.
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const lines = text.split(/\r?\n/);
   const at = (offset: number, end?: number): SourceLoc => {
     const { line, col } = lineCounter.linePos(Math.min(offset, Math.max(0, text.length)));
@@ -73,6 +72,13 @@ export function parseYamlText(text: string, file: string): Result<ParsedFile> {
     const length = Math.max(1, Math.min(span, sourceLine.length - (col - 1)));
     return { file, line, column: col, sourceLine, length };
   };
+  // Before composing: yaml's composer recurses per level and would overflow
+  // the stack. The scan fills the line counter; parseDocument is then not run.
+  const tooDeep = firstTooDeep(text, RECIPE_LIMITS.maxDepth, lineCounter.addNewLine);
+  if (tooDeep !== undefined) return fail([depthError(at(tooDeep))]);
+  lineCounter.lineStarts.length = 0; // parseDocument counts the lines again
+  // uniqueKeys (the default) turns duplicate keys into syntax errors with positions.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
 
   if (doc.errors.length > 0) {
     return fail(
@@ -104,8 +110,13 @@ class TreeBuilder {
     private readonly at: (offset: number, end?: number) => SourceLoc,
   ) {}
 
-  build(node: YamlNode, expanding?: Alias): TreeNode | undefined {
+  build(node: YamlNode, expanding?: Alias, depth = 0): TreeNode | undefined {
     if (this.error) return undefined;
+    // The text was checked before composing; aliases can still stack nesting (a deep value inside a deep list).
+    if ((isMap(node) || isSeq(node)) && ++depth > RECIPE_LIMITS.maxDepth) {
+      this.error = depthError(this.locOf(expanding ?? node));
+      return undefined;
+    }
     if (++this.nodes > RECIPE_LIMITS.maxNodes) {
       this.error = aliasError(
         this.locOf(expanding ?? node),
@@ -132,7 +143,7 @@ class TreeBuilder {
         };
         return undefined;
       }
-      return this.build(target as YamlNode, expanding ?? node);
+      return this.build(target as YamlNode, expanding ?? node, depth);
     }
     const loc = this.locOf(expanding ?? node);
     if (isMap(node)) {
@@ -146,7 +157,7 @@ class TreeBuilder {
         const value: TreeNode | undefined =
           valueNode === null
             ? { kind: 'scalar', loc: keyLoc, value: null }
-            : this.build(valueNode, expanding);
+            : this.build(valueNode, expanding, depth);
         if (value === undefined) return undefined;
         entries.set(key, { keyLoc, value });
       }
@@ -156,14 +167,19 @@ class TreeBuilder {
       const items: TreeNode[] = [];
       for (const item of node.items) {
         const child: TreeNode | undefined =
-          item === null ? { kind: 'scalar', loc, value: null } : this.build(item as YamlNode, expanding);
+          item === null ? { kind: 'scalar', loc, value: null } : this.build(item as YamlNode, expanding, depth);
         if (child === undefined) return undefined;
         items.push(child);
       }
       return { kind: 'seq', loc, items };
     }
     if (isScalar(node)) {
-      return { kind: 'scalar', loc, value: toScalar(node.value) };
+      const value = taggedNumber(node.tag, node.value);
+      if (value === INVALID) {
+        this.error = { code: 'yaml-syntax', message: `YAML syntax error: \`${node.tag!.replace(TAG_PREFIX, '!!')} ${String(node.value)}\` is not a number`, path: '', loc };
+        return undefined;
+      }
+      return { kind: 'scalar', loc, value: toScalar(value) };
     }
     return { kind: 'scalar', loc, value: null };
   }
@@ -174,11 +190,37 @@ class TreeBuilder {
   }
 }
 
+const TAG_PREFIX = 'tag:yaml.org,2002:';
+const INVALID = Symbol('invalid');
+/** A decimal number as YAML 1.2's core schema writes one, with or without a fraction. */
+const DECIMAL = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
+
+/**
+ * `!!float 1` and `!!int 3`: yaml resolves a tagged scalar with the tag's own
+ * pattern, and its float pattern wants a dot or exponent, so `!!float 1` came
+ * out as the string "1" (and was reported as "got the string"). YAML 1.2
+ * says it is the number 1.0; a tagged value that is no number is an error.
+ */
+function taggedNumber(tag: string | undefined, value: unknown): unknown {
+  if (typeof value !== 'string' || (tag !== `${TAG_PREFIX}float` && tag !== `${TAG_PREFIX}int`)) return value;
+  return DECIMAL.test(value.trim()) ? Number(value) : INVALID;
+}
+
 function toScalar(v: unknown): Scalar {
   if (v === null || v === undefined) return null;
   if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
   if (typeof v === 'bigint') return Number(v);
   return String(v);
+}
+
+function depthError(loc: SourceLoc): Diagnostic {
+  return {
+    code: 'yaml-too-deep',
+    message: `values are nested more than ${RECIPE_LIMITS.maxDepth} deep here; recipes need a handful of levels`,
+    path: '',
+    loc,
+    hints: ['a recipe this deep is generated or hostile: flatten it'],
+  };
 }
 
 function aliasError(loc: SourceLoc, message: string): Diagnostic {

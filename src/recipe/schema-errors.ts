@@ -30,6 +30,8 @@ function describeValue(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a map';
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 37)}...` : v)}`;
+  // YAML reads `1e999` as Infinity without a word; say why a "number" is not one.
+  if (typeof v === 'number' && !Number.isFinite(v)) return `${String(v)} (numbers must be finite; a literal such as 1e999 overflows to Infinity)`;
   return `${typeof v} ${String(v)}`;
 }
 

@@ -8,6 +8,7 @@ import type { LoaderCatalog } from '../data/loader.js';
 import type { StageCatalog } from '../plugin-registry.js';
 import type { Json } from '../plugin.js';
 import { compileSchema } from './ajv.js';
+import { checkStageDatasets } from './check-datasets.js';
 import type { Diagnostic, PathSegment } from './diagnostic.js';
 import { compareDiagnostics, fail, formatPath, ok } from './diagnostic.js';
 import type { Result } from './diagnostic.js';
@@ -104,6 +105,8 @@ export function checkStageConfig(
 function checkStages(value: Record<string, Json>, tree: MapNode, catalog: StageCatalog, diagnostics: Diagnostic[]): StageSpec[] {
   const list = value.stages;
   if (!Array.isArray(list)) return [];
+  const data = value.data;
+  const declared = data !== null && typeof data === 'object' && !Array.isArray(data) ? Object.keys(data) : undefined;
   const firstIdAt = new Map<string, number>();
   const specs: StageSpec[] = [];
   const source = modelSourceSpec(value, tree, catalog, diagnostics);
@@ -152,7 +155,9 @@ function checkStages(value: Record<string, Json>, tree: MapNode, catalog: StageC
       });
     } else {
       const matrix = s.matrix as Record<string, MatrixValue[]> | undefined;
-      config = checkWith(stage.def.schema as AnySchema | undefined, s, matrix, withTree, [...path, 'with'], tree, diagnostics);
+      const datasets = (config: Record<string, Json>, t: TreeNode) =>
+        checkStageDatasets(stage.def, { stageId: s.id as string, config, tree: t, stagePath: path, declared });
+      config = checkWith(stage.def.schema as AnySchema | undefined, s, matrix, withTree, [...path, 'with'], tree, diagnostics, datasets);
     }
     const needsNode = s.needs;
     const explicit = needsNode !== undefined;
@@ -243,10 +248,13 @@ function checkWith(
   base: PathSegment[],
   tree: MapNode,
   diagnostics: Diagnostic[],
+  datasets: (config: Record<string, Json>, tree: TreeNode) => Diagnostic[],
 ): Record<string, Json> {
   if (!matrix) {
     const r = checkStageConfig(schema, s.with ?? {}, tree, base);
     diagnostics.push(...r.diagnostics);
+    // Dataset names are only trusted once the config is valid (a wrong type is one error, not two).
+    if (r.diagnostics.length === 0) diagnostics.push(...datasets(r.config, tree));
     return r.config;
   }
   const combos = matrixCombinations(matrix);
@@ -266,7 +274,8 @@ function checkWith(
     // Errors are located in a tree whose `with` holds this combination's values.
     const comboTree = replaceAt(tree, base, concrete);
     const r = checkStageConfig(schema, toPlain(concrete) as Json, comboTree, base);
-    for (const d of [...subst, ...r.diagnostics]) {
+    const named = subst.length === 0 && r.diagnostics.length === 0 ? datasets(r.config, comboTree) : [];
+    for (const d of [...subst, ...r.diagnostics, ...named]) {
       const key = `${d.path}\0${d.message}`;
       if (seen.has(key)) continue;
       seen.add(key);

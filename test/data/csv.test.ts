@@ -89,6 +89,9 @@ describe('csv errors', () => {
     ],
     ['a non-numeric feature', 'a,b,y\n1,2,0\n3, abc,1\n', {}, 'e.csv:3:4: field 2 ("abc") is not a number', { code: 'not-a-number', line: 3, column: 4 }],
     ['an empty feature', 'a,b,y\n1,,0\n', {}, 'e.csv:2:3: field 2 ("") is not a number', { code: 'not-a-number', line: 2, column: 3 }],
+    // Infinity is refused by the number pattern; 1e999 and 1e39 pass it and overflow float32 to Infinity (a NaN model).
+    ['a feature that overflows to Infinity', 'a,b,y\n1,1e999,0\n', {}, 'e.csv:2:3: field 2 ("1e999") is too large for float32 (|x| < 3.4e38)', { code: 'not-a-number', line: 2, column: 3 }],
+    ['a feature beyond float32', 'a,b,y\n-1e39,1,0\n', {}, 'e.csv:2:1: field 1 ("-1e39") is too large for float32 (|x| < 3.4e38)', { code: 'not-a-number', line: 2, column: 1 }],
     ['hex is not a number', 'a,b,y\n0x1F,2,0\n', {}, 'e.csv:2:1: field 1 ("0x1F") is not a number', { code: 'not-a-number', line: 2, column: 1 }],
     [
       'a header given header: false',

@@ -36,6 +36,16 @@ const cases: Case[] = [
     expected: ['r.yaml:6:23 wrong-type: `stages[0].with.sparsity` must be a number, got the string "high"'],
   },
   {
+    name: 'a number that overflows to Infinity is refused like .inf',
+    files: { 'r.yaml': `${HEAD}${STAGES}    with: { sparsity: 1e999 }\n` },
+    expected: ['r.yaml:6:23 wrong-type: `stages[0].with.sparsity` must be a number, got Infinity (numbers must be finite; a literal such as 1e999 overflows to Infinity)'],
+  },
+  {
+    name: '`!!float 1` is the number 1, so the error names a number',
+    files: { 'r.yaml': `${HEAD}${STAGES}    with: { method: !!float 1 }\n` },
+    expected: ['r.yaml:6:29 bad-value: `stages[0].with.method` must be one of `magnitude`, `l1`, `l2`, got number 1'],
+  },
+  {
     name: 'out-of-range number',
     files: { 'r.yaml': `${HEAD}${STAGES}    with:\n      sparsity: 1.5\n` },
     expected: ['r.yaml:7:17 out-of-range: `stages[0].with.sparsity` must be <= 1, got 1.5'],
@@ -135,7 +145,8 @@ const cases: Case[] = [
   },
   {
     name: 'model with both from and build',
-    files: { 'r.yaml': `${HEAD}model:\n  from: ./m\n  build: { arch: mlp }\n${STAGES}` },
+    // ./m exists: this case is about the schema, not the missing-model check.
+    files: { 'r.yaml': `${HEAD}model:\n  from: ./m\n  build: { arch: mlp }\n${STAGES}`, 'm/model.json': '{}' },
     expected: ['r.yaml:3:1 bad-value: `model` needs exactly one of `from`, `build`'],
   },
   {

@@ -134,6 +134,8 @@ export const distillStage = defineStage<DistillConfig>({
   description: 'Knowledge distillation: train a student to match a teacher\'s softened outputs (Hinton et al. 2015).',
   schema: distillSchema,
   outputs: ['model'],
+  // Names read with this config, so `validate` catches an undeclared one before anything trains.
+  datasets: (c) => [['data'], ...(c.validation?.data ? [['validation', 'data']] : []), ...(c.eval ? [['eval']] : [])],
   // Models given by path are read at run time: their content must be in the key.
   fileInputs(config) {
     const files: string[] = [];

@@ -111,6 +111,8 @@ export const evaluateStage = defineStage<EvaluateConfig>({
   description: 'Accuracy, size (raw/gzip/brotli), params/MACs and per-device latency of every upstream model, judged against the device budgets.',
   schema: evaluateSchema,
   outputs: ['report'],
+  // `data` (default `test`) is always read: `validate` catches an undeclared one before upstream stages train.
+  datasets: () => [['data']],
   fanIn: true,
   recipeInputs: ['devices'],
   async run(ctx, config, inputs) {

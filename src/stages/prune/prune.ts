@@ -120,6 +120,12 @@ export const pruneStage = defineStage<PruneConfig>({
   description: 'Prune weights (magnitude, threshold; optionally gradual while fine-tuning) or whole units/filters (structured, physically removed).',
   schema: pruneSchema,
   outputs: ['model'],
+  // Names read with this config (calibration and fine-tuning defaults only when those are on).
+  datasets: (c) => [
+    ...(c.eval ? [['eval']] : []),
+    ...(c.method === 'structured' && c.criterion === 'activation' ? [['calibration', 'data']] : []),
+    ...(c.finetune.epochs > 0 ? [['finetune', 'data']] : []),
+  ],
   async run(ctx, config, inputs) {
     if (!inputs.model) throw new Error('prune needs a model: give the recipe a `model:` (from or build), or put a stage that outputs `model` (e.g. train) in its `needs`');
     const tf = await ctx.engine.tf();

@@ -105,6 +105,12 @@ export const quantizeStage = defineStage<QuantizeConfig>({
   description: 'Store weights as uint8/uint16/float16 in the tfjs manifest format (stock tfjs dequantizes on load); optional QAT and simulated int8 accuracy.',
   schema: quantizeSchema,
   outputs: ['model'],
+  // Names read with this config (calibration and fine-tuning defaults only when those are on).
+  datasets: (c) => [
+    ...(c.eval ? [['eval']] : []),
+    ...(c.activations === 'int8' ? [['calibration', 'data']] : []),
+    ...(c.finetune.epochs > 0 ? [['finetune', 'data']] : []),
+  ],
   async run(ctx, config, inputs) {
     if (!inputs.model) throw new Error('quantize needs a model: give the recipe a `model:` (from or build), or put a stage that outputs `model` (e.g. train, prune) in its `needs`');
     if (config.activations === 'int8' && !config.eval) {

@@ -118,6 +118,8 @@ export const shareStage = defineStage<ShareConfig>({
   description: 'Weight sharing: per-layer k-means of the non-zero weights, with optional centroid fine-tuning and kernel tying.',
   schema: shareSchema,
   outputs: ['model'],
+  // Names read with this config (the fine-tuning default only when fine-tuning is on).
+  datasets: (c) => [...(c.eval ? [['eval']] : []), ...(c.finetune.epochs > 0 ? [['finetune', 'data']] : [])],
   async run(ctx, config, inputs) {
     if (!inputs.model) throw new Error('share needs a model: give the recipe a `model:` (from or build), or put a stage that outputs `model` (train, prune, ...) in its `needs`');
     const tf = await ctx.engine.tf();

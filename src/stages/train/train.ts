@@ -71,6 +71,8 @@ export const trainStage = defineStage<TrainConfig>({
   description: 'Train a model on a dataset (seeded, deterministic on one backend).',
   schema: trainSchema,
   outputs: ['model'],
+  // Names read with this config, so `validate` catches an undeclared one before anything trains.
+  datasets: (c) => [['data'], ...(c.validation?.data ? [['validation', 'data']] : []), ...(c.eval ? [['eval']] : [])],
   async run(ctx, config, inputs) {
     const tf = await ctx.engine.tf();
     const model = await startingModel(ctx, inputs, config.build);
