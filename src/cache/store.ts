@@ -10,6 +10,7 @@ import { describeValue } from './guards.js';
 import {
   ENTRIES_DIR,
   KEY_FILE,
+  LOCKS_DIR,
   LAST_USED_FILE,
   MANIFEST_FILE,
   NODES_DIR,
@@ -20,6 +21,7 @@ import {
 } from './layout.js';
 import { artifactBytes, describeOutputNameRule, isOutputName, MANIFEST_FORMAT_VERSION, readManifest } from './manifest.js';
 import type { CacheManifest } from './manifest.js';
+import { KeyLocks } from './key-lock.js';
 import { NodeIndex } from './node-index.js';
 import type { NodeRecord } from './node-index.js';
 import { readVerifiedJson, verifyOutputs } from './verify.js';
@@ -39,6 +41,11 @@ export interface CacheStoreOptions {
   dir: string;
   /** Clock for createdAt, last use and gc cut-offs. Default: `() => new Date()`. */
   now?: () => Date;
+  /**
+   * Per-key locks that make concurrent runs compute a node once (key-lock.ts).
+   * Default: `{ staleMs: 120000, heartbeatMs: 10000 }`.
+   */
+  locks?: { staleMs?: number; heartbeatMs?: number };
 }
 
 export interface CachePutInput {
@@ -113,6 +120,8 @@ export class CacheStore {
   readonly dir: string;
   readonly #now: () => Date;
   readonly #nodes: NodeIndex;
+  /** Single-flight per key across processes sharing this store. */
+  readonly locks: KeyLocks;
 
   constructor(options: CacheStoreOptions) {
     const dir: unknown = (options as Partial<CacheStoreOptions> | undefined)?.dir;
@@ -126,6 +135,7 @@ export class CacheStore {
     this.dir = path.resolve(dir);
     this.#now = (now as (() => Date) | undefined) ?? (() => new Date());
     this.#nodes = new NodeIndex({ dir: this.#path(NODES_DIR), tmpDir: this.#path(TMP_DIR), now: this.#now });
+    this.locks = new KeyLocks({ dir: this.#path(LOCKS_DIR), ...options.locks });
   }
 
   /**
