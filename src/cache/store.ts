@@ -35,6 +35,8 @@ const TARGET_EXISTS = new Set(['ENOTEMPTY', 'EEXIST', 'EPERM']);
 // The first rename, a retry after setting a corrupt entry aside, and one more because
 // a concurrent repairer may set aside the fresh entry we were about to accept.
 const PUBLISH_ATTEMPTS = 3;
+/** What writing into a cache we may only read reports. */
+const READ_ONLY_CODES = new Set(['EROFS', 'EACCES', 'EPERM']);
 
 export interface CacheStoreOptions {
   /** Root directory of the store, created on first write. Example: `.modelpress/cache`. */
@@ -293,9 +295,21 @@ export class CacheStore {
     return { removed };
   }
 
-  /** Remembers that `nodeId` in `scope` (e.g. a recipe path) last produced `key`. */
-  async recordNode(scope: string, nodeId: string, key: string): Promise<void> {
-    return this.#nodes.record(scope, nodeId, key);
+  /**
+   * Remembers that `nodeId` in `scope` (e.g. a recipe path) last produced `key`.
+   * On a cache the process may not write (a read-only mount, another user's
+   * directory) nothing is recorded and the error code is returned: the index
+   * only explains re-runs, so reading a cache must not depend on it.
+   */
+  async recordNode(scope: string, nodeId: string, key: string): Promise<{ recorded: true } | { recorded: false; code: string }> {
+    try {
+      await this.#nodes.record(scope, nodeId, key);
+      return { recorded: true };
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === undefined || !READ_ONLY_CODES.has(code)) throw error;
+      return { recorded: false, code };
+    }
   }
 
   /** The key `nodeId` in `scope` last produced, if recorded. */

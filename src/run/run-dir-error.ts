@@ -24,7 +24,7 @@ export class RunDirError extends Error {
   readonly status: RunStatus;
 
   constructor(file: string, code: string, status: RunStatus, options?: ErrorOptions) {
-    super(`cannot write ${file}: ${CODE_WORDS[code] ?? code} (${code})`, options);
+    super(`cannot write ${file}: ${describeCode(code)}`, options);
     this.file = file;
     this.code = code;
     this.status = status;
@@ -35,4 +35,9 @@ export class RunDirError extends Error {
 export function environmentCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && (code in CODE_WORDS || code === 'ENOENT' || code === 'ENOTDIR') ? code : undefined;
+}
+
+/** "read-only file system (EROFS)": words a user understands, and the code to search for. */
+export function describeCode(code: string): string {
+  return `${CODE_WORDS[code] ?? 'error'} (${code})`;
 }

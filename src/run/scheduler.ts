@@ -24,6 +24,7 @@ import { formatPath } from '../recipe/diagnostic.js';
 import { locate } from '../recipe/tree.js';
 import type { ValidatedRecipe } from '../recipe/types.js';
 import type { EventSink, FailurePhase, NodeStatus, RunStatus } from './events.js';
+import { describeCode, environmentCode } from './run-dir-error.js';
 import { StageFailure } from './stage-failure.js';
 import type { SerializedError } from './stage-failure.js';
 import type { WorkerTask } from './worker-protocol.js';
@@ -123,7 +124,7 @@ async function runNode(node: PlanNode, results: Map<string, NodeResult>, opts: E
   const key = keyOf(record);
 
   const cachedResult = async (entry: CacheEntry): Promise<NodeResult> => {
-    await opts.store.recordNode(opts.scope, node.id, key);
+    await recordNode(node.id, key, opts);
     opts.onEvent({ type: 'node-cached', node: node.id, key });
     return { id: node.id, status: 'cached', key, record, cacheHit: true, durationMs: performance.now() - t0, metrics: entryMetrics(entry), outputs: entryOutputs(entry) };
   };
@@ -132,7 +133,15 @@ async function runNode(node: PlanNode, results: Map<string, NodeResult>, opts: E
   if (lookup.status === 'hit') return cachedResult(lookup.entry);
   // A miss: compute the node only while holding its key's lock, so a concurrent
   // run of the same recipe on this cache waits and takes our entry as a hit.
-  const claim = await claimKey(node.id, key, opts);
+  let claim: Claim;
+  try {
+    claim = await claimKey(node.id, key, opts);
+  } catch (error) {
+    const code = environmentCode(error);
+    if (code === undefined) throw error;
+    // The lock needs a write: a read-only cache can serve hits but not compute.
+    return cacheWriteFailure(node, key, record, code, opts, t0);
+  }
   if (claim.status === 'hit') return cachedResult(claim.entry);
   if (claim.status === 'cancelled') return { ...empty(node.id, 'cancelled'), key, record };
   try {
@@ -209,14 +218,45 @@ async function computeNode(
     // published this key first (a lock taken over from a frozen holder), run.json
     // must pair the artifact it names with that artifact's own metrics.
     const metrics = entryMetrics(entry);
-    await opts.store.recordNode(opts.scope, node.id, key);
+    await recordNode(node.id, key, opts);
     await rm(scratchDir, { recursive: true, force: true });
     const durationMs = performance.now() - t0;
     opts.onEvent({ type: 'node-finished', node: node.id, durationMs, metrics });
     return { id: node.id, status: 'ran', key, record, cacheHit: false, durationMs, metrics, outputs: entryOutputs(entry), reasons };
   } catch (err) {
-    return fail('cache', { name: (err as Error).name, message: (err as Error).message });
+    const code = environmentCode(err);
+    await rm(scratchDir, { recursive: true, force: true });
+    return fail('cache', { name: (err as Error).name, message: code ? cacheWriteMessage(opts, code) : (err as Error).message });
   }
+}
+
+/** Warnings said once per store and code, not once per node. */
+const warnedReadOnly = new WeakMap<CacheStore, Set<string>>();
+
+async function recordNode(nodeId: string, key: string, opts: ExecuteOptions): Promise<void> {
+  const outcome = await opts.store.recordNode(opts.scope, nodeId, key);
+  if (outcome.recorded) return;
+  const said = warnedReadOnly.get(opts.store) ?? new Set<string>();
+  warnedReadOnly.set(opts.store, said);
+  if (said.has(outcome.code)) return;
+  said.add(outcome.code);
+  opts.onEvent({
+    type: 'node-log',
+    node: nodeId,
+    level: 'warn',
+    message: `cache ${opts.store.dir} is ${outcome.code === 'EROFS' ? 'read-only' : 'not writable'} (${outcome.code}): cached results are used, but the record of which key each node last produced is not updated`,
+  });
+}
+
+function cacheWriteMessage(opts: ExecuteOptions, code: string): string {
+  return `cannot store the result in cache ${opts.store.dir}: ${describeCode(code)}; use a writable --cache-dir (docs/cache.md: shared caches)`;
+}
+
+function cacheWriteFailure(node: PlanNode, key: string, record: KeyRecord, code: string, opts: ExecuteOptions, t0: number): NodeResult {
+  const cause: SerializedError = { name: 'Error', message: cacheWriteMessage(opts, code) };
+  const failure = new StageFailure(node.id, node.source, node.def.name, 'cache', cause);
+  opts.onEvent({ type: 'node-failed', node: node.id, message: failure.message, phase: 'cache', cause });
+  return { ...empty(node.id, 'failed'), key, record, durationMs: performance.now() - t0, error: { phase: 'cache', message: failure.message, cause } };
 }
 
 function entryMetrics(entry: CacheEntry): Record<string, Json> {
