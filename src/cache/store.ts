@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { copyFile, lstat, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { assertCacheKey, isCacheKey } from './cache-key.js';
 import { canonicalJson, sha256Hex } from './canonical-json.js';
@@ -156,7 +156,10 @@ export class CacheStore {
     const recordJson = canonicalJson(input.record);
 
     await mkdir(this.#path(TMP_DIR), { recursive: true });
-    const tmp = await mkdtemp(path.join(this.#path(TMP_DIR), 'put-'));
+    // Not mkdtemp: its 0700 would become the published entry's mode and lock
+    // other users out of a shared cache. mkdir follows the umask (docs/cache.md).
+    const tmp = path.join(this.#path(TMP_DIR), `put-${randomName()}`);
+    await mkdir(tmp);
     try {
       const outputs: Record<string, DirectoryDigest> = {};
       for (const [name, source] of sources) {
