@@ -10,6 +10,7 @@ export { CacheStore } from './store.js';
 export type {
   CacheEntry,
   CacheEntrySummary,
+  CacheLeftover,
   CacheLookup,
   CachePutInput,
   CacheStoreOptions,

@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
 import { copyFile, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { assertCacheKey, isCacheKey } from './cache-key.js';
 import { canonicalJson, sha256Hex } from './canonical-json.js';
@@ -21,7 +22,7 @@ import {
 } from './layout.js';
 import { artifactBytes, describeOutputNameRule, isOutputName, MANIFEST_FORMAT_VERSION, readManifest } from './manifest.js';
 import type { CacheManifest } from './manifest.js';
-import { KeyLocks } from './key-lock.js';
+import { KeyLocks, pidAlive } from './key-lock.js';
 import { NodeIndex } from './node-index.js';
 import type { NodeRecord } from './node-index.js';
 import { readVerifiedJson, verifyOutputs } from './verify.js';
@@ -93,6 +94,15 @@ export type CacheEntrySummary =
     }
   | { status: 'corrupt'; key: string; reason: string };
 
+/** A temp or trash directory, from `leftovers()`. */
+export interface CacheLeftover {
+  path: string;
+  sizeBytes: number;
+  mtimeMs: number;
+  /** False when the process that wrote it is known to be dead. */
+  writerAlive: boolean;
+}
+
 export interface GcOptions {
   /** Entries not used for this many days are removed. Example: `30`. */
   keepDays: number;
@@ -158,7 +168,8 @@ export class CacheStore {
     await mkdir(this.#path(TMP_DIR), { recursive: true });
     // Not mkdtemp: its 0700 would become the published entry's mode and lock
     // other users out of a shared cache. mkdir follows the umask (docs/cache.md).
-    const tmp = path.join(this.#path(TMP_DIR), `put-${randomName()}`);
+    // The writer's pid and host in the name let gc tell a killed write from a live one.
+    const tmp = path.join(this.#path(TMP_DIR), `put-${process.pid}@${safeHost()}-${randomName()}`);
     await mkdir(tmp);
     try {
       const outputs: Record<string, DirectoryDigest> = {};
@@ -247,7 +258,8 @@ export class CacheStore {
   /**
    * Removes entries unused for `keepDays` (last hit, else creation), entries
    * whose manifest is missing or unreadable (they can never be a hit), and
-   * temp or trash directories older than an hour (left by killed processes).
+   * temp or trash directories left by killed processes: at once when the
+   * writer's pid is gone on this host, otherwise after an hour.
    */
   async gc({ keepDays }: GcOptions): Promise<GcResult> {
     if (typeof keepDays !== 'number' || !Number.isFinite(keepDays) || keepDays < 0) {
@@ -274,18 +286,35 @@ export class CacheStore {
       }
     }
 
+    for (const leftover of await this.leftovers()) {
+      if (leftover.writerAlive && leftover.mtimeMs > now - LEFTOVER_AGE_MS) continue;
+      outcome.freedBytes += leftover.sizeBytes;
+      await rm(leftover.path, { recursive: true, force: true });
+      outcome.leftovers += 1;
+    }
+    return outcome;
+  }
+
+  /**
+   * Temp and trash directories: writes and deletes in progress, or left by
+   * killed processes (a killed put can leave hundreds of MB). `writerAlive` is
+   * false when the put's pid is gone on this host; other directories count as
+   * alive until they are an hour old.
+   */
+  async leftovers(): Promise<CacheLeftover[]> {
+    const found: CacheLeftover[] = [];
     for (const area of [TMP_DIR, TRASH_DIR]) {
       const root = this.#path(area);
       for (const name of await readdirOrEmpty(root)) {
         const target = path.join(root, name);
         const info = await lstat(target).catch(() => undefined);
-        if (info === undefined || info.mtimeMs > now - LEFTOVER_AGE_MS) continue;
-        outcome.freedBytes += await diskUsage(target);
-        await rm(target, { recursive: true, force: true });
-        outcome.leftovers += 1;
+        if (info === undefined) continue;
+        const writer = /^put-(\d+)@([^-]+)-/.exec(name);
+        const writerAlive = writer === null || writer[2] !== safeHost() || pidAlive(Number(writer[1]));
+        found.push({ path: target, sizeBytes: await diskUsage(target), mtimeMs: info.mtimeMs, writerAlive });
       }
     }
-    return outcome;
+    return found;
   }
 
   /** Removes every entry, node record and temp directory. */
@@ -417,6 +446,11 @@ export class CacheStore {
     // Sharded by the first byte so no single directory grows to every entry.
     return path.join(this.dir, ENTRIES_DIR, key.slice(0, 2), key);
   }
+}
+
+/** The host name as it can appear in a temp directory name (no `-`, which separates the parts). */
+function safeHost(): string {
+  return hostname().replace(/[^A-Za-z0-9.]/g, '_');
 }
 
 function checkOutputs(outputs: unknown): [string, string][] {
