@@ -18,7 +18,7 @@ function deadPid(): number {
 }
 
 describe('CacheStore leftovers', () => {
-  it('lists killed writes and gc removes them at once, keeping a live writer\\'s', async () => {
+  it('lists killed writes and gc removes them at once, keeping the directory of a live writer', async () => {
     const root = await tempDir();
     const store = new CacheStore({ dir: path.join(root, 'cache') });
     const host = hostname().replace(/[^A-Za-z0-9.]/g, '_');
