@@ -3,10 +3,6 @@
 // which `npm install` runs through the `prepare` script).
 import { main } from '../dist/cli/main.js';
 
-// `modelpress cache ls | head` closes the pipe early; that is not an error.
-process.stdout.on('error', (err) => {
-  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw err;
-});
-
+// stdout closed early (`| head`) is handled in dist/cli/io.js: output stops,
+// the command finishes and keeps its own exit code.
 process.exitCode = await main(process.argv.slice(2));

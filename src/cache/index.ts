@@ -10,6 +10,7 @@ export { CacheStore } from './store.js';
 export type {
   CacheEntry,
   CacheEntrySummary,
+  CacheLeftover,
   CacheLookup,
   CachePutInput,
   CacheStoreOptions,
@@ -18,3 +19,5 @@ export type {
 } from './store.js';
 export { CACHE_DIR_ENV, resolveCacheDir } from './default-dir.js';
 export type { ResolveCacheDirOptions } from './default-dir.js';
+export { DEFAULT_LOCK_HEARTBEAT_MS, DEFAULT_LOCK_STALE_MS, describeOwner, KeyLocks } from './key-lock.js';
+export type { HeldLock, KeyLockOptions, LockAttempt, LockOwner } from './key-lock.js';

@@ -12,11 +12,14 @@
  *   trash/<random>/                entries being deleted; renamed here first so that no
  *                                  reader ever finds a half-deleted entry under entries/
  *   nodes/<sha256(scope\0nodeId)>.json   NodeRecord: the last key each plan node produced
+ *   locks/<key>.lock               held while one run computes <key> (key-lock.ts), so
+ *                                  concurrent runs compute each node once
  */
 export const ENTRIES_DIR = 'entries';
 export const TMP_DIR = 'tmp';
 export const TRASH_DIR = 'trash';
 export const NODES_DIR = 'nodes';
+export const LOCKS_DIR = 'locks';
 export const OUTPUTS_DIR = 'outputs';
 export const MANIFEST_FILE = 'manifest.json';
 export const RESULT_FILE = 'result.json';

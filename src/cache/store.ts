@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
-import { copyFile, lstat, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { assertCacheKey, isCacheKey } from './cache-key.js';
 import { canonicalJson, sha256Hex } from './canonical-json.js';
@@ -10,6 +11,7 @@ import { describeValue } from './guards.js';
 import {
   ENTRIES_DIR,
   KEY_FILE,
+  LOCKS_DIR,
   LAST_USED_FILE,
   MANIFEST_FILE,
   NODES_DIR,
@@ -20,6 +22,7 @@ import {
 } from './layout.js';
 import { artifactBytes, describeOutputNameRule, isOutputName, MANIFEST_FORMAT_VERSION, readManifest } from './manifest.js';
 import type { CacheManifest } from './manifest.js';
+import { KeyLocks, pidAlive } from './key-lock.js';
 import { NodeIndex } from './node-index.js';
 import type { NodeRecord } from './node-index.js';
 import { readVerifiedJson, verifyOutputs } from './verify.js';
@@ -33,12 +36,19 @@ const TARGET_EXISTS = new Set(['ENOTEMPTY', 'EEXIST', 'EPERM']);
 // The first rename, a retry after setting a corrupt entry aside, and one more because
 // a concurrent repairer may set aside the fresh entry we were about to accept.
 const PUBLISH_ATTEMPTS = 3;
+/** What writing into a cache we may only read reports. */
+const READ_ONLY_CODES = new Set(['EROFS', 'EACCES', 'EPERM']);
 
 export interface CacheStoreOptions {
   /** Root directory of the store, created on first write. Example: `.modelpress/cache`. */
   dir: string;
   /** Clock for createdAt, last use and gc cut-offs. Default: `() => new Date()`. */
   now?: () => Date;
+  /**
+   * Per-key locks that make concurrent runs compute a node once (key-lock.ts).
+   * Default: `{ staleMs: 120000, heartbeatMs: 10000 }`.
+   */
+  locks?: { staleMs?: number; heartbeatMs?: number };
 }
 
 export interface CachePutInput {
@@ -84,6 +94,15 @@ export type CacheEntrySummary =
     }
   | { status: 'corrupt'; key: string; reason: string };
 
+/** A temp or trash directory, from `leftovers()`. */
+export interface CacheLeftover {
+  path: string;
+  sizeBytes: number;
+  mtimeMs: number;
+  /** False when the process that wrote it is known to be dead. */
+  writerAlive: boolean;
+}
+
 export interface GcOptions {
   /** Entries not used for this many days are removed. Example: `30`. */
   keepDays: number;
@@ -113,6 +132,8 @@ export class CacheStore {
   readonly dir: string;
   readonly #now: () => Date;
   readonly #nodes: NodeIndex;
+  /** Single-flight per key across processes sharing this store. */
+  readonly locks: KeyLocks;
 
   constructor(options: CacheStoreOptions) {
     const dir: unknown = (options as Partial<CacheStoreOptions> | undefined)?.dir;
@@ -126,6 +147,7 @@ export class CacheStore {
     this.dir = path.resolve(dir);
     this.#now = (now as (() => Date) | undefined) ?? (() => new Date());
     this.#nodes = new NodeIndex({ dir: this.#path(NODES_DIR), tmpDir: this.#path(TMP_DIR), now: this.#now });
+    this.locks = new KeyLocks({ dir: this.#path(LOCKS_DIR), ...options.locks });
   }
 
   /**
@@ -144,7 +166,11 @@ export class CacheStore {
     const recordJson = canonicalJson(input.record);
 
     await mkdir(this.#path(TMP_DIR), { recursive: true });
-    const tmp = await mkdtemp(path.join(this.#path(TMP_DIR), 'put-'));
+    // Not mkdtemp: its 0700 would become the published entry's mode and lock
+    // other users out of a shared cache. mkdir follows the umask (docs/cache.md).
+    // The writer's pid and host in the name let gc tell a killed write from a live one.
+    const tmp = path.join(this.#path(TMP_DIR), `put-${process.pid}@${safeHost()}-${randomName()}`);
+    await mkdir(tmp);
     try {
       const outputs: Record<string, DirectoryDigest> = {};
       for (const [name, source] of sources) {
@@ -232,7 +258,8 @@ export class CacheStore {
   /**
    * Removes entries unused for `keepDays` (last hit, else creation), entries
    * whose manifest is missing or unreadable (they can never be a hit), and
-   * temp or trash directories older than an hour (left by killed processes).
+   * temp or trash directories left by killed processes: at once when the
+   * writer's pid is gone on this host, otherwise after an hour.
    */
   async gc({ keepDays }: GcOptions): Promise<GcResult> {
     if (typeof keepDays !== 'number' || !Number.isFinite(keepDays) || keepDays < 0) {
@@ -259,18 +286,35 @@ export class CacheStore {
       }
     }
 
+    for (const leftover of await this.leftovers()) {
+      if (leftover.writerAlive && leftover.mtimeMs > now - LEFTOVER_AGE_MS) continue;
+      outcome.freedBytes += leftover.sizeBytes;
+      await rm(leftover.path, { recursive: true, force: true });
+      outcome.leftovers += 1;
+    }
+    return outcome;
+  }
+
+  /**
+   * Temp and trash directories: writes and deletes in progress, or left by
+   * killed processes (a killed put can leave hundreds of MB). `writerAlive` is
+   * false when the put's pid is gone on this host; other directories count as
+   * alive until they are an hour old.
+   */
+  async leftovers(): Promise<CacheLeftover[]> {
+    const found: CacheLeftover[] = [];
     for (const area of [TMP_DIR, TRASH_DIR]) {
       const root = this.#path(area);
       for (const name of await readdirOrEmpty(root)) {
         const target = path.join(root, name);
         const info = await lstat(target).catch(() => undefined);
-        if (info === undefined || info.mtimeMs > now - LEFTOVER_AGE_MS) continue;
-        outcome.freedBytes += await diskUsage(target);
-        await rm(target, { recursive: true, force: true });
-        outcome.leftovers += 1;
+        if (info === undefined) continue;
+        const writer = /^put-(\d+)@([^-]+)-/.exec(name);
+        const writerAlive = writer === null || writer[2] !== safeHost() || pidAlive(Number(writer[1]));
+        found.push({ path: target, sizeBytes: await diskUsage(target), mtimeMs: info.mtimeMs, writerAlive });
       }
     }
-    return outcome;
+    return found;
   }
 
   /** Removes every entry, node record and temp directory. */
@@ -283,9 +327,21 @@ export class CacheStore {
     return { removed };
   }
 
-  /** Remembers that `nodeId` in `scope` (e.g. a recipe path) last produced `key`. */
-  async recordNode(scope: string, nodeId: string, key: string): Promise<void> {
-    return this.#nodes.record(scope, nodeId, key);
+  /**
+   * Remembers that `nodeId` in `scope` (e.g. a recipe path) last produced `key`.
+   * On a cache the process may not write (a read-only mount, another user's
+   * directory) nothing is recorded and the error code is returned: the index
+   * only explains re-runs, so reading a cache must not depend on it.
+   */
+  async recordNode(scope: string, nodeId: string, key: string): Promise<{ recorded: true } | { recorded: false; code: string }> {
+    try {
+      await this.#nodes.record(scope, nodeId, key);
+      return { recorded: true };
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === undefined || !READ_ONLY_CODES.has(code)) throw error;
+      return { recorded: false, code };
+    }
   }
 
   /** The key `nodeId` in `scope` last produced, if recorded. */
@@ -390,6 +446,11 @@ export class CacheStore {
     // Sharded by the first byte so no single directory grows to every entry.
     return path.join(this.dir, ENTRIES_DIR, key.slice(0, 2), key);
   }
+}
+
+/** The host name as it can appear in a temp directory name (no `-`, which separates the parts). */
+function safeHost(): string {
+  return hostname().replace(/[^A-Za-z0-9.]/g, '_');
 }
 
 function checkOutputs(outputs: unknown): [string, string][] {

@@ -11,9 +11,20 @@ export interface Io {
   env: NodeJS.ProcessEnv;
 }
 
+/**
+ * stdout closed early (`modelpress run recipe.yaml | head`) is not a reason to
+ * abandon a run: output stops, the command goes on, its exit code stays its own.
+ */
 export function processIo(): Io {
+  let stdoutClosed = false;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    stdoutClosed = true;
+  });
   return {
-    out: (t) => process.stdout.write(t),
+    out: (t) => {
+      if (!stdoutClosed) process.stdout.write(t);
+    },
     err: (t) => process.stderr.write(t),
     isTTY: Boolean(process.stdout.isTTY),
     cwd: process.cwd(),
@@ -28,4 +39,6 @@ export const EXIT = {
   invalid: 2,
   budgetMissed: 3,
   interrupted: 130,
+  /** SIGTERM: 128 + 15, what a shell reports for a process killed by it. */
+  terminated: 143,
 } as const;

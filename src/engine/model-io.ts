@@ -30,7 +30,7 @@
  *
  * Same artifacts in, same bytes out: no timestamps, fixed key order.
  */
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import type { LayersModel, io } from '@tensorflow/tfjs';
 import type { Tf } from './tf.js';
@@ -217,7 +217,7 @@ async function readModel(path: string): Promise<ReadModel> {
   const groups: Uint8Array[] = [];
   for (const group of manifest) {
     const shards: Uint8Array[] = [];
-    for (const name of group.paths) shards.push(await readShard(join(dir, name), modelJsonPath));
+    for (const name of group.paths) shards.push(await readShard(join(dir, name), dir, modelJsonPath));
     const bytes = concatBytes(shards);
     const described = groupByteLength(group.weights, bytes);
     if (described.bytes !== bytes.byteLength || described.atLeast) {
@@ -293,10 +293,24 @@ async function readModelJson(path: string): Promise<Record<string, unknown>> {
   return record;
 }
 
-async function readShard(path: string, modelJsonPath: string): Promise<Uint8Array> {
+/**
+ * Reads one shard. The manifest's paths are checked to stay inside the model
+ * directory, but a shard that is a symlink could still point anywhere (a model
+ * directory from an untrusted archive reading /etc/... into the weights); so
+ * the real path must stay inside the model directory's real path too.
+ */
+async function readShard(path: string, dir: string, modelJsonPath: string): Promise<Uint8Array> {
   try {
+    const [real, realDir] = await Promise.all([realpath(path), realpath(dir)]);
+    if (!real.startsWith(realDir + sep)) {
+      throw new ModelIOError(
+        `${path}: weight shard is a symbolic link to ${real}, outside the model directory; copy the file into the model directory`,
+        path,
+      );
+    }
     return await readFile(path);
   } catch (error) {
+    if (error instanceof ModelIOError) throw error;
     if (isCode(error, 'ENOENT')) {
       throw new ModelIOError(`${path}: weight shard missing (listed in ${modelJsonPath})`, path, { cause: error });
     }

@@ -3,7 +3,7 @@
  * artifacts into the run directory, write run.json. Shared by `run` and
  * `reproduce`.
  */
-import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CacheStore } from '../cache/index.js';
 import { PACKAGE_VERSION } from '../package-info.js';
@@ -13,7 +13,9 @@ import { installedVersion } from '../engine/backend.js';
 import type { PlanGraph } from '../plan/graph.js';
 import { buildKeyContext } from '../plan/key-context.js';
 import type { ValidatedRecipe } from '../recipe/types.js';
-import type { EventSink } from './events.js';
+import { writeFileAtomic } from './atomic-write.js';
+import type { EventSink, RunStatus } from './events.js';
+import { environmentCode, RunDirError } from './run-dir-error.js';
 import type { RunRecord } from './run-record.js';
 import { RUN_RECORD_VERSION } from './run-record.js';
 import { executePlan, safeName } from './scheduler.js';
@@ -58,7 +60,7 @@ export async function runRecipe(opts: RunRecipeOptions): Promise<{ record: RunRe
     if (!r || (r.status !== 'ran' && r.status !== 'cached')) continue;
     for (const [name, ref] of Object.entries(r.outputs)) {
       const rel = join('artifacts', safeName(id), name);
-      await cp(ref.dir, join(opts.runDir, rel), { recursive: true });
+      await intoRunDir(join(opts.runDir, rel), result.status, () => cp(ref.dir, join(opts.runDir, rel), { recursive: true }));
       (artifacts[id] ??= {})[name] = rel;
     }
   }
@@ -104,7 +106,8 @@ export async function runRecipe(opts: RunRecipeOptions): Promise<{ record: RunRe
     }),
     artifacts,
   };
-  await writeFile(join(opts.runDir, 'run.json'), `${JSON.stringify(record, null, 2)}\n`);
+  const recordFile = join(opts.runDir, 'run.json');
+  await intoRunDir(recordFile, result.status, () => writeFileAtomic(recordFile, `${JSON.stringify(record, null, 2)}\n`));
   // Reports for every outcome (failed, interrupted, budget missed); a
   // rendering problem must not change the run's status.
   let reportsWritten = false;
@@ -121,4 +124,15 @@ export async function runRecipe(opts: RunRecipeOptions): Promise<{ record: RunRe
     opts.onEvent({ type: 'node-log', node: 'report', level: 'info' in shot ? 'info' : 'warn', message: 'info' in shot ? shot.info : shot.warning });
   }
   return { record, result };
+}
+
+/** Runs a write into the run directory; a full or protected disk becomes a RunDirError naming `file`. */
+async function intoRunDir(file: string, status: RunStatus, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    const code = environmentCode(error);
+    if (code === undefined) throw error;
+    throw new RunDirError(file, code, status, { cause: error });
+  }
 }

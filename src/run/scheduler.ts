@@ -12,7 +12,8 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
-import type { CacheStore } from '../cache/index.js';
+import { describeOwner } from '../cache/index.js';
+import type { CacheEntry, CacheLookup, CacheStore, HeldLock } from '../cache/index.js';
 import type { ArtifactRef, Json, StageInputs, UpstreamOutputs } from '../plugin.js';
 import type { PlanGraph, PlanNode } from '../plan/graph.js';
 import { keyOf, keyRecord } from '../plan/key-record.js';
@@ -23,6 +24,7 @@ import { formatPath } from '../recipe/diagnostic.js';
 import { locate } from '../recipe/tree.js';
 import type { ValidatedRecipe } from '../recipe/types.js';
 import type { EventSink, FailurePhase, NodeStatus, RunStatus } from './events.js';
+import { describeCode, environmentCode } from './run-dir-error.js';
 import { StageFailure } from './stage-failure.js';
 import type { SerializedError } from './stage-failure.js';
 import type { WorkerTask } from './worker-protocol.js';
@@ -121,14 +123,47 @@ async function runNode(node: PlanNode, results: Map<string, NodeResult>, opts: E
   const record = keyRecord(node, upstream.map((u) => Object.fromEntries(Object.entries(u.outputs).map(([k, v]) => [k, v.digest]))), opts.keys);
   const key = keyOf(record);
 
-  const lookup = await opts.store.get(key);
-  if (lookup.status === 'hit') {
-    await opts.store.recordNode(opts.scope, node.id, key);
+  const cachedResult = async (entry: CacheEntry): Promise<NodeResult> => {
+    await recordNode(node.id, key, opts);
     opts.onEvent({ type: 'node-cached', node: node.id, key });
-    const outputs = Object.fromEntries(Object.entries(lookup.entry.outputs).map(([k, v]) => [k, { dir: v.dir, digest: v.digest }]));
-    const metrics = ((lookup.entry.result as { metrics?: Record<string, Json> } | undefined)?.metrics ?? {}) as Record<string, Json>;
-    return { id: node.id, status: 'cached', key, record, cacheHit: true, durationMs: performance.now() - t0, metrics, outputs };
+    return { id: node.id, status: 'cached', key, record, cacheHit: true, durationMs: performance.now() - t0, metrics: entryMetrics(entry), outputs: entryOutputs(entry) };
+  };
+
+  let lookup = await opts.store.get(key);
+  if (lookup.status === 'hit') return cachedResult(lookup.entry);
+  // A miss: compute the node only while holding its key's lock, so a concurrent
+  // run of the same recipe on this cache waits and takes our entry as a hit.
+  let claim: Claim;
+  try {
+    claim = await claimKey(node.id, key, opts);
+  } catch (error) {
+    const code = environmentCode(error);
+    if (code === undefined) throw error;
+    // The lock needs a write: a read-only cache can serve hits but not compute.
+    return cacheWriteFailure(node, key, record, code, opts, t0);
   }
+  if (claim.status === 'hit') return cachedResult(claim.entry);
+  if (claim.status === 'cancelled') return { ...empty(node.id, 'cancelled'), key, record };
+  try {
+    // Whoever held the lock before us may have published it, or it was published
+    // between our lookup and our lock.
+    lookup = await opts.store.get(key);
+    if (lookup.status === 'hit') return await cachedResult(lookup.entry);
+    return await computeNode(node, key, record, lookup, upstream, opts, t0);
+  } finally {
+    await claim.lock.release();
+  }
+}
+
+async function computeNode(
+  node: PlanNode,
+  key: string,
+  record: KeyRecord,
+  lookup: CacheLookup,
+  upstream: NodeResult[],
+  opts: ExecuteOptions,
+  t0: number,
+): Promise<NodeResult> {
   if (lookup.status === 'corrupt') opts.onEvent({ type: 'cache-corrupt', node: node.id, key, reason: lookup.reason });
   const reasons = lookup.status === 'corrupt' ? [`cache entry corrupt: ${lookup.reason}`] : await reasonsFor(opts, node.id, record);
   opts.onEvent({ type: 'node-started', node: node.id, key, reasons });
@@ -177,27 +212,98 @@ async function runNode(node: PlanNode, results: Map<string, NodeResult>, opts: E
     const ok = typeof dir === 'string' && (await stat(dir).then((s) => s.isDirectory(), () => false));
     if (!ok) return fail('outputs', { name: 'Error', message: `output \`${name}\` was declared but ${dir === undefined ? 'not returned' : `is not a directory: ${String(dir)}`}` });
   }
-  const metrics = (outcome.result.metrics ?? {}) as Record<string, Json>;
   try {
-    const entry = await opts.store.put(key, { outputs, result: { metrics }, record, node: node.id });
-    await opts.store.recordNode(opts.scope, node.id, key);
+    const entry = await opts.store.put(key, { outputs, result: { metrics: (outcome.result.metrics ?? {}) as Record<string, Json> }, record, node: node.id });
+    // Metrics from the published entry, not from our worker: when another writer
+    // published this key first (a lock taken over from a frozen holder), run.json
+    // must pair the artifact it names with that artifact's own metrics.
+    const metrics = entryMetrics(entry);
+    await recordNode(node.id, key, opts);
     await rm(scratchDir, { recursive: true, force: true });
     const durationMs = performance.now() - t0;
     opts.onEvent({ type: 'node-finished', node: node.id, durationMs, metrics });
-    return {
-      id: node.id,
-      status: 'ran',
-      key,
-      record,
-      cacheHit: false,
-      durationMs,
-      metrics,
-      outputs: Object.fromEntries(Object.entries(entry.outputs).map(([k, v]) => [k, { dir: v.dir, digest: v.digest }])),
-      reasons,
-    };
+    return { id: node.id, status: 'ran', key, record, cacheHit: false, durationMs, metrics, outputs: entryOutputs(entry), reasons };
   } catch (err) {
-    return fail('cache', { name: (err as Error).name, message: (err as Error).message });
+    const code = environmentCode(err);
+    await rm(scratchDir, { recursive: true, force: true });
+    return fail('cache', { name: (err as Error).name, message: code ? cacheWriteMessage(opts, code) : (err as Error).message });
   }
+}
+
+/** Warnings said once per store and code, not once per node. */
+const warnedReadOnly = new WeakMap<CacheStore, Set<string>>();
+
+async function recordNode(nodeId: string, key: string, opts: ExecuteOptions): Promise<void> {
+  const outcome = await opts.store.recordNode(opts.scope, nodeId, key);
+  if (outcome.recorded) return;
+  const said = warnedReadOnly.get(opts.store) ?? new Set<string>();
+  warnedReadOnly.set(opts.store, said);
+  if (said.has(outcome.code)) return;
+  said.add(outcome.code);
+  opts.onEvent({
+    type: 'node-log',
+    node: nodeId,
+    level: 'warn',
+    message: `cache ${opts.store.dir} is ${outcome.code === 'EROFS' ? 'read-only' : 'not writable'} (${outcome.code}): cached results are used, but the record of which key each node last produced is not updated`,
+  });
+}
+
+function cacheWriteMessage(opts: ExecuteOptions, code: string): string {
+  return `cannot store the result in cache ${opts.store.dir}: ${describeCode(code)}; use a writable --cache-dir (docs/cache.md: shared caches)`;
+}
+
+function cacheWriteFailure(node: PlanNode, key: string, record: KeyRecord, code: string, opts: ExecuteOptions, t0: number): NodeResult {
+  const cause: SerializedError = { name: 'Error', message: cacheWriteMessage(opts, code) };
+  const failure = new StageFailure(node.id, node.source, node.def.name, 'cache', cause);
+  opts.onEvent({ type: 'node-failed', node: node.id, message: failure.message, phase: 'cache', cause });
+  return { ...empty(node.id, 'failed'), key, record, durationMs: performance.now() - t0, error: { phase: 'cache', message: failure.message, cause } };
+}
+
+function entryMetrics(entry: CacheEntry): Record<string, Json> {
+  return ((entry.result as { metrics?: Record<string, Json> } | undefined)?.metrics ?? {}) as Record<string, Json>;
+}
+
+function entryOutputs(entry: CacheEntry): Record<string, ArtifactRef> {
+  return Object.fromEntries(Object.entries(entry.outputs).map(([k, v]) => [k, { dir: v.dir, digest: v.digest }]));
+}
+
+/** How often a run waiting for another run's node looks for the published entry. */
+const WAIT_POLL_MS = 200;
+
+type Claim = { status: 'acquired'; lock: HeldLock } | { status: 'hit'; entry: CacheEntry } | { status: 'cancelled' };
+
+/**
+ * Takes the key's lock, or waits while another run holds it: polling the
+ * cache, so the wait ends with a hit as soon as the holder publishes, or with
+ * the lock when the holder gives up (failure, abort) or dies (stale lock).
+ */
+async function claimKey(nodeId: string, key: string, opts: ExecuteOptions): Promise<Claim> {
+  let announced = false;
+  for (;;) {
+    if (opts.signal.aborted) return { status: 'cancelled' };
+    const attempt = await opts.store.locks.tryAcquire(key);
+    if (attempt.status === 'acquired') return attempt;
+    if (!announced) {
+      announced = true;
+      opts.onEvent({ type: 'node-log', node: nodeId, level: 'info', message: `waiting for another run computing ${nodeId} (${describeOwner(attempt.owner)})` });
+    }
+    await delay(WAIT_POLL_MS, opts.signal);
+    const lookup = await opts.store.get(key);
+    if (lookup.status === 'hit') return { status: 'hit', entry: lookup.entry };
+  }
+}
+
+/** Sleeps `ms`, cut short by an abort. */
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 function stageInputs(node: PlanNode, upstream: NodeResult[], graph: PlanGraph): StageInputs {

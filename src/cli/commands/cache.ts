@@ -35,6 +35,13 @@ export async function cacheLs(opts: CacheOptions, io: Io): Promise<number> {
     }
   }
   io.out(`total ${kb(total)}\n`);
+  // Killed writes are not entries but take space; show them so `gc` is not a mystery.
+  const leftovers = await store.leftovers();
+  if (leftovers.length > 0) {
+    const bytes = leftovers.reduce((sum, l) => sum + l.sizeBytes, 0);
+    const dead = leftovers.filter((l) => !l.writerAlive).length;
+    io.out(`temp/trash: ${leftovers.length} (${kb(bytes)}), ${dead} left by killed processes; \`modelpress cache gc\` removes those\n`);
+  }
   return EXIT.ok;
 }
 
@@ -68,7 +75,7 @@ export async function cacheGc(keepDays: string | undefined, opts: CacheOptions, 
   }
   const store = openStore(opts.cacheDir, opts.recipe, io);
   const r = await store.gc({ keepDays: days });
-  io.out(`removed ${r.removed} entr${r.removed === 1 ? 'y' : 'ies'} unused for ${days} days (${kb(r.freedBytes)}), kept ${r.kept}\n`);
+  io.out(`removed ${r.removed} entr${r.removed === 1 ? 'y' : 'ies'} unused for ${days} days and ${r.leftovers} leftover${r.leftovers === 1 ? '' : 's'} of killed processes (${kb(r.freedBytes)}), kept ${r.kept}\n`);
   return EXIT.ok;
 }
 

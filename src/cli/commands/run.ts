@@ -1,13 +1,17 @@
 /**
  * `modelpress run <recipe>`: execute the recipe, caching every node, and
  * write the run directory (run.json, run.log.jsonl, final artifacts).
- * Ctrl-C stops cleanly: running stages are asked to stop, the cache keeps
- * what finished, run.json records the interruption, exit 130.
+ * Ctrl-C (SIGINT) and SIGTERM stop cleanly: running stages are asked to
+ * stop, the cache keeps what finished, run.json records the interruption,
+ * exit 130 (SIGINT) or 143 (SIGTERM). A run directory that cannot be written
+ * (full disk) is a clear error, exit 1.
  */
+import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BackendName } from '../../engine/backend.js';
 import { BACKEND_NAMES, chooseBackend } from '../../engine/backend.js';
+import { RunDirError } from '../../run/run-dir-error.js';
 import { runRecipe } from '../../run/run-recipe.js';
 import type { RunRecord } from '../../run/run-record.js';
 import type { Io } from '../io.js';
@@ -40,10 +44,21 @@ export async function runCommand(recipePath: string, opts: RunOptions, io: Io): 
   const { recipe, graph, dataFingerprints } = prepared;
   const store = openStore(opts.cacheDir, recipePath, io);
   const runDir = resolve(io.cwd, opts.out ?? join('runs', recipe.name, timestamp()));
-  const result = await execute({ recipe, graph, store, runDir, jobs: jobs as number, dataFingerprints, opts, io });
+  let stoppedBy: StopSignal | undefined;
+  let result: RunRecord;
+  try {
+    result = await execute({ recipe, graph, store, runDir, jobs: jobs as number, dataFingerprints, opts, io, onStop: (signal) => (stoppedBy = signal) });
+  } catch (error) {
+    if (!(error instanceof RunDirError)) throw error;
+    io.err(
+      `modelpress run: ${error.message}\n` +
+        `  the run ${error.status} and its cache entries are kept; free space or choose another --out and run again (nothing is recomputed)\n`,
+    );
+    return EXIT.stageFailed;
+  }
   for (const message of budgetMessages(result)) io.out(`budget: ${message}\n`);
   io.out(`run record: ${join(runDir, 'run.json')}\nreport: ${join(runDir, 'report.html')}\n`);
-  return exitCodeFor(result);
+  return stoppedBy === 'SIGTERM' && result.status === 'interrupted' ? EXIT.terminated : exitCodeFor(result);
 }
 
 /**
@@ -90,21 +105,41 @@ export interface ExecuteArgs {
   dataFingerprints: Record<string, string>;
   opts: Pick<RunOptions, 'json' | 'logLevel' | 'backend' | 'workerMemoryMb'>;
   io: Io;
+  /** Called with the signal that stopped the run, so the caller can pick the exit code. */
+  onStop?: (signal: StopSignal) => void;
 }
 
-/** Runs with progress output, a log file and SIGINT handling; shared with `reproduce`. */
+export type StopSignal = 'SIGINT' | 'SIGTERM';
+
+/** What a previous run in the same `--out` left that this run writes anew. */
+const PREVIOUS_RUN_FILES = ['run.json', 'run.log.jsonl', 'report.md', 'report.html', 'report.png', 'artifacts'];
+
+/**
+ * Runs with progress output, a log file and SIGINT/SIGTERM handling; shared
+ * with `reproduce`. A reused run directory is emptied of the previous run's
+ * record, log, reports and artifacts first: appending to its log (or keeping
+ * artifacts of nodes since removed) mixed two runs in one directory.
+ */
 export async function execute(a: ExecuteArgs): Promise<RunRecord> {
+  for (const name of PREVIOUS_RUN_FILES) await rm(join(a.runDir, name), { recursive: true, force: true });
   const level = a.opts.logLevel as LogLevel;
   const logger = createRunLogger({ file: join(a.runDir, 'run.log.jsonl'), json: a.opts.json, level, io: a.io });
   const renderer = a.opts.json ? undefined : new ProgressRenderer(a.io, level);
   const abort = new AbortController();
-  const onSigint = () => {
+  // SIGTERM (kill, systemd, Docker, CI timeouts) stops the run like Ctrl-C, so
+  // run.json is written; a second signal of either kind forces the exit.
+  const stop = (signal: StopSignal) => () => {
     if (abort.signal.aborted) return;
-    a.io.err('\ninterrupted: stopping running stages (Ctrl-C again to force)\n');
+    a.io.err(signal === 'SIGINT' ? '\ninterrupted: stopping running stages (Ctrl-C again to force)\n' : '\nterminated (SIGTERM): stopping running stages (send it again to force)\n');
+    a.onStop?.(signal);
     abort.abort();
-    process.once('SIGINT', () => process.exit(130));
+    process.once('SIGINT', () => process.exit(EXIT.interrupted));
+    process.once('SIGTERM', () => process.exit(EXIT.terminated));
   };
+  const onSigint = stop('SIGINT');
+  const onSigterm = stop('SIGTERM');
   process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigterm);
   try {
     const { record } = await runRecipe({
       recipe: a.recipe,
@@ -124,6 +159,7 @@ export async function execute(a: ExecuteArgs): Promise<RunRecord> {
     return record;
   } finally {
     process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGTERM', onSigterm);
     renderer?.finish();
     await logger.close();
   }

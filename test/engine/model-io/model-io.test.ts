@@ -1,4 +1,4 @@
-import { readFile, rm, truncate, writeFile, appendFile, mkdir } from 'node:fs/promises';
+import { readFile, rm, truncate, writeFile, appendFile, mkdir, rename, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { buildModel } from '../../../src/engine/builders.js';
@@ -449,6 +449,18 @@ describe('errors', () => {
         await appendFile(shard(dir), Buffer.alloc(4));
       },
       (dir) => `${shard(dir)}: manifest describes 104 bytes, shards hold 108`,
+      shard,
+    ],
+    [
+      // Issue 14: a shard symlinked to a file outside the model directory was followed.
+      'a shard that is a symlink pointing outside the model directory',
+      async (dir) => {
+        await rename(shard(dir), path.join(path.dirname(dir), 'outside.bin'));
+        await symlink(path.join(path.dirname(dir), 'outside.bin'), shard(dir));
+      },
+      (dir) =>
+        `${shard(dir)}: weight shard is a symbolic link to ${path.join(path.dirname(dir), 'outside.bin')}, outside the model directory; ` +
+        'copy the file into the model directory',
       shard,
     ],
     [
