@@ -19,6 +19,7 @@ import { environmentCode, RunDirError } from './run-dir-error.js';
 import type { RunRecord } from './run-record.js';
 import { RUN_RECORD_VERSION } from './run-record.js';
 import { executePlan, safeName } from './scheduler.js';
+import { createWorkDir, sweepStaleWorkDirs } from './work-dir.js';
 import type { ExecuteResult } from './scheduler.js';
 
 export interface RunRecipeOptions {
@@ -40,6 +41,8 @@ export async function runRecipe(opts: RunRecipeOptions): Promise<{ record: RunRe
   const startedAt = new Date();
   await mkdir(opts.runDir, { recursive: true });
   const keys = await buildKeyContext(opts.recipe, opts.backend, opts.dataFingerprints, opts.graph);
+  await sweepStaleWorkDirs(opts.runDir);
+  const workDir = await createWorkDir(opts.runDir);
   const result = await executePlan({
     graph: opts.graph,
     recipe: opts.recipe,
@@ -47,7 +50,7 @@ export async function runRecipe(opts: RunRecipeOptions): Promise<{ record: RunRe
     scope: opts.recipe.file,
     keys,
     jobs: opts.jobs,
-    workDir: join(opts.runDir, '.work'),
+    workDir,
     signal: opts.signal,
     onEvent: opts.onEvent,
     ...(opts.workerMemoryMb ? { workerMemoryMb: opts.workerMemoryMb } : {}),

@@ -33,16 +33,17 @@ describe('run: SIGKILL mid-stage', () => {
     expect(existsSync(join(out, 'run.json'))).toBe(false);
     expect(existsSync(join(out, '.work'))).toBe(true); // the killed run's scratch space is left behind
 
-    // Same run directory, slow stage shortened.
-    const again = await runRecipe(ws, 'killed', ['--jobs', '2', '--set', 'stages.slow.with.seconds=0.2']);
+    // A new run directory beside it (the default `runs/<name>/<timestamp>/`), slow stage shortened.
+    const again = await runRecipe(ws, 'again', ['--jobs', '2', '--set', 'stages.slow.with.seconds=0.2']);
     expect(again.cli.code).toBe(0);
     expect(again.cli.stderr).toBe('');
     expect(again.record.status).toBe('succeeded');
     expect([node(again.record, 'fast').status, node(again.record, 'fast').cacheHit]).toEqual(['cached', true]);
     expect([node(again.record, 'slow').status, node(again.record, 'slow').error]).toEqual(['ran', null]);
     expect(again.cli.stdout).not.toMatch(/FAILED|corrupt/);
-    // The successful run cleared the killed run's scratch space.
+    // The next run removed the killed run's scratch space (its owner is dead), and its own.
     expect(existsSync(join(out, '.work'))).toBe(false);
+    expect(existsSync(join(again.outDir, '.work'))).toBe(false);
 
     const ls = await runCli(['cache', 'ls', '--cache-dir', ws.cache], { cwd: ws.dir });
     expect(ls.code).toBe(0);

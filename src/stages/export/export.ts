@@ -9,7 +9,8 @@
  * does not re-copy (the stage output under the run directory is always there).
  */
 import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { packModel } from '../../formats/packed.js';
 import { modelStats } from '../../measure/model-stats.js';
 import { compressedSizes, measureArtifactSize } from '../../measure/size.js';
@@ -20,6 +21,7 @@ import { defineStage, StageConfigError } from '../../plugin.js';
 export interface ExportConfig {
   format: 'tfjs' | 'packed' | 'both';
   to?: string;
+  allowOutside: boolean;
   overwrite: boolean;
 }
 
@@ -39,6 +41,11 @@ export const exportSchema = {
       type: 'string',
       minLength: 1,
       description: 'Also write the export into this directory (relative to the recipe; created if missing). Written when the stage runs, not on a cache hit.',
+    },
+    allowOutside: {
+      type: 'boolean',
+      default: false,
+      description: 'Allow `to:` outside the project: the nearest folder above the recipe holding package.json or .git (the recipe\'s folder when there is none). Off by default, so a typo such as `to: ../../..` cannot write elsewhere.',
     },
     overwrite: {
       type: 'boolean',
@@ -62,7 +69,7 @@ export const exportStage = defineStage<ExportConfig>({
       throw new Error('export needs a model: give the recipe a `model:` (from or build), or put a stage that outputs `model` (e.g. select, prune) in its `needs`');
     }
     // Check `to:` before doing any work.
-    const target = config.to !== undefined ? await checkTarget(ctx.recipeDir, config.to, config.overwrite) : undefined;
+    const target = config.to !== undefined ? await checkTarget(ctx.recipeDir, config, inputs.upstream.flatMap((u) => Object.values(u.outputs).map((o) => o.dir))) : undefined;
 
     const dir = await ctx.outputDir('model');
     const size = await measureArtifactSize(model.dir);
@@ -151,9 +158,30 @@ export const exportStage = defineStage<ExportConfig>({
   },
 });
 
-/** Resolves `to` against the recipe directory; refuses a file, or a non-empty directory unless `overwrite`. */
-async function checkTarget(recipeDir: string, to: string, overwrite: boolean): Promise<string> {
-  const target = isAbsolute(to) ? to : resolve(recipeDir, to);
+/**
+ * Resolves `to` against the recipe directory. Refuses: a place outside the
+ * project unless `allowOutside`; any place that is, holds or lies inside an
+ * input of this stage (an upstream cache entry: overwriting it would corrupt
+ * the cache); a file; a non-empty directory unless `overwrite`.
+ */
+async function checkTarget(recipeDir: string, config: ExportConfig, inputDirs: string[]): Promise<string> {
+  const to = config.to!;
+  const target = isAbsolute(to) ? resolve(to) : resolve(recipeDir, to);
+  const project = projectRoot(recipeDir);
+  if (!config.allowOutside && !within(project, target)) {
+    throw new StageConfigError(`\`to\`: ${to} resolves to ${target}, outside the project ${project}`, ['to'], [
+      'export inside the project (the folder above the recipe holding package.json or .git), or set `allowOutside: true` to write there on purpose',
+    ]);
+  }
+  for (const dir of inputDirs) {
+    const input = resolve(dir);
+    if (within(input, target) || within(target, input)) {
+      throw new StageConfigError(`\`to\`: ${to} resolves to ${target}, which ${within(input, target) ? 'is inside' : 'holds'} this stage's input ${input}; refusing to write there (it would overwrite a cache entry)`, ['to'], [
+        'choose a directory of your project for the export, e.g. `to: dist/model`',
+      ]);
+    }
+  }
+  const overwrite = config.overwrite;
   let info;
   try {
     info = await stat(target);
@@ -168,4 +196,18 @@ async function checkTarget(recipeDir: string, to: string, overwrite: boolean): P
     ]);
   }
   return target;
+}
+
+/** The nearest folder at or above `dir` holding package.json or .git; `dir` itself when there is none. */
+export function projectRoot(dir: string): string {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if (existsSync(join(d, 'package.json')) || existsSync(join(d, '.git'))) return d;
+    if (dirname(d) === d) return resolve(dir);
+  }
+}
+
+/** true when `path` is `dir` or inside it. */
+function within(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }

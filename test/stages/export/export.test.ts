@@ -3,8 +3,9 @@
  * packed file that packedIOHandler loads with identical predictions, the
  * model card, and the `to:` directory rules.
  */
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { packModel } from '../../../src/formats/packed.js';
 import { packedIOHandler } from '../../../src/loader/index.js';
 import { measureArtifactSize } from '../../../src/measure/size.js';
@@ -89,6 +90,24 @@ describe('export stage', () => {
     await writeFile(join(h.dir, 'afile'), 'x');
     const file = await h.run(exportStage, { to: 'afile', overwrite: true }, inputsOf(upstream('p', 'p', pruned))).catch((e) => e);
     expect(file).toBeInstanceOf(StageConfigError);
+
+    // Outside the project (the harness's folder has no package.json or .git above it: the project is the recipe's folder).
+    const outside = join(h.dir, '..', `${basename(h.dir)}-outside`);
+    const away = await h.run(exportStage, { to: `../${basename(outside)}` }, inputsOf(upstream('p', 'p', pruned))).catch((e) => e);
+    expect(away).toBeInstanceOf(StageConfigError);
+    expect(away.path).toEqual(['to']);
+    expect(away.message).toBe(`\`to\`: ../${basename(outside)} resolves to ${outside}, outside the project ${h.dir}`);
+    expect(existsSync(outside)).toBe(false);
+    await h.run(exportStage, { to: `../${basename(outside)}`, allowOutside: true, format: 'packed' }, inputsOf(upstream('p', 'p', pruned)));
+    expect((await readdir(outside)).sort()).toEqual(['model-card.json', 'model.mpk']);
+    await rm(outside, { recursive: true, force: true });
+
+    // Onto its own input (a cache entry), even with overwrite and allowOutside.
+    const before = await readFile(join(pruned.dir, 'model.json'));
+    const own = await h.run(exportStage, { to: pruned.dir, overwrite: true, allowOutside: true }, inputsOf(upstream('p', 'p', pruned))).catch((e) => e);
+    expect(own).toBeInstanceOf(StageConfigError);
+    expect(own.message).toBe(`\`to\`: ${pruned.dir} resolves to ${pruned.dir}, which is inside this stage's input ${pruned.dir}; refusing to write there (it would overwrite a cache entry)`);
+    expect(await readFile(join(pruned.dir, 'model.json'))).toEqual(before);
 
     const none = await h.run(exportStage, {}, { upstream: [] }).catch((e) => e);
     expect(none.message).toContain('export needs a model: give the recipe a `model:` (from or build)');
