@@ -1,5 +1,5 @@
 /**
- * From resized pixels (floats in 0..255, HWC, RGB or grey) to the values a
+ * From resized pixels (0..255, HWC, RGB or grey) to the values a
  * model expects: normalisation preset, channel order, memory layout.
  *
  * Presets (the ones pretrained models are published with):
@@ -63,7 +63,7 @@ export function channelAffine(normalize: ImageNormalize, channels: 1 | 3): Chann
  * normalised, in `order` and `layout`.
  */
 export function writeExample(
-  pixels: Float32Array,
+  pixels: ArrayLike<number>,
   height: number,
   width: number,
   channels: number,

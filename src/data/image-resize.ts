@@ -65,33 +65,67 @@ export function axisTaps(inp: number, out: number): Tap[] {
   return taps;
 }
 
+/**
+ * Taps as flat typed arrays (the sources of one output are consecutive, so
+ * a start index and weights suffice): the inner loops then touch no objects,
+ * which made resizing 256x256 RGB to 224x224 several times faster than
+ * walking `Tap` objects.
+ */
+interface FlatTaps {
+  start: Int32Array;
+  count: Int32Array;
+  /** `width` weights per output, zero-padded. */
+  weights: Float64Array;
+  width: number;
+}
+
+function flatTaps(inp: number, out: number): FlatTaps {
+  const taps = axisTaps(inp, out);
+  const width = Math.max(...taps.map((t) => t.index.length));
+  const flat: FlatTaps = { start: new Int32Array(out), count: new Int32Array(out), weights: new Float64Array(out * width), width };
+  taps.forEach((t, i) => {
+    flat.start[i] = t.index[0]!;
+    flat.count[i] = t.index.length;
+    t.weight.forEach((w, k) => (flat.weights[i * width + k] = w));
+  });
+  return flat;
+}
+
 /** Resamples `img` to exactly `height` x `width` (see the module comment for the filter). */
 export function resizeImage(img: FloatImage, height: number, width: number): FloatImage {
   const c = img.channels;
   if (img.height === height && img.width === width) return { ...img, data: img.data.slice() };
+  const src = img.data;
   // Columns first: the intermediate is img.height x width.
-  const xt = axisTaps(img.width, width);
+  const xt = flatTaps(img.width, width);
   const mid = new Float32Array(img.height * width * c);
   for (let y = 0; y < img.height; y++) {
+    const rowIn = y * img.width * c;
+    const rowOut = y * width * c;
     for (let x = 0; x < width; x++) {
-      const t = xt[x]!;
+      const s0 = rowIn + xt.start[x]! * c;
+      const n = xt.count[x]!;
+      const w0 = x * xt.width;
       for (let ch = 0; ch < c; ch++) {
         let v = 0;
-        for (let k = 0; k < t.index.length; k++) v += t.weight[k]! * img.data[(y * img.width + t.index[k]!) * c + ch]!;
-        mid[(y * width + x) * c + ch] = v;
+        for (let k = 0; k < n; k++) v += xt.weights[w0 + k]! * src[s0 + k * c + ch]!;
+        mid[rowOut + x * c + ch] = v;
       }
     }
   }
-  const yt = axisTaps(img.height, height);
+  const yt = flatTaps(img.height, height);
   const out = new Float32Array(height * width * c);
+  const stride = width * c;
   for (let y = 0; y < height; y++) {
-    const t = yt[y]!;
-    for (let x = 0; x < width; x++) {
-      for (let ch = 0; ch < c; ch++) {
-        let v = 0;
-        for (let k = 0; k < t.index.length; k++) v += t.weight[k]! * mid[(t.index[k]! * width + x) * c + ch]!;
-        out[(y * width + x) * c + ch] = v;
-      }
+    const s0 = yt.start[y]! * stride;
+    const n = yt.count[y]!;
+    const w0 = y * yt.width;
+    const rowOut = y * stride;
+    // Whole rows at a time: each source row is read contiguously.
+    for (let k = 0; k < n; k++) {
+      const w = yt.weights[w0 + k]!;
+      const rowIn = s0 + k * stride;
+      for (let i = 0; i < stride; i++) out[rowOut + i]! += w * mid[rowIn + i]!;
     }
   }
   return { width, height, channels: c, data: out };

@@ -9,7 +9,8 @@
  * Which files and labels: image-sources.ts (a folder per class, a CSV/JSON
  * list, or a plain folder of unlabelled images). Each image is decoded
  * (image-decode.ts: JPEG/PNG by magic bytes), converted to `channels`,
- * fitted to `size` (image-resize.ts), cached by content (image-cache.ts),
+ * fitted to `size` (image-resize.ts), rounded to 8 bits and cached by
+ * content (image-cache.ts),
  * then normalised and laid out (image-normalize.ts).
  *
  * Errors: an image the decoder refuses is a DataError (`bad-image`) naming
@@ -25,12 +26,13 @@ import type { Dataset } from './dataset.js';
 import { DataError } from './errors.js';
 import { datasetFingerprint } from './fingerprint.js';
 import { processFileHashes } from './file-hash.js';
+import type { ByteImage } from './image-cache.js';
 import { ImageCache } from './image-cache.js';
 import type { DecodedImage } from './image-decode.js';
 import { decodeImage, ImageDecodeError } from './image-decode.js';
 import type { ChannelOrder, ImageLayout, ImageNormalize } from './image-normalize.js';
 import { channelAffine, writeExample } from './image-normalize.js';
-import type { ResizeMode } from './image-resize.js';
+import type { FloatImage, ResizeMode } from './image-resize.js';
 import { fitImage } from './image-resize.js';
 import type { ImageItem, ImageListing, LabelSource } from './image-sources.js';
 import { listImages } from './image-sources.js';
@@ -187,7 +189,7 @@ export function createImagesLoader(deps: ImagesLoaderDeps = {}): DatasetLoader<I
         const key = { sha256: (await hashes.hash(it.file)).sha256, height, width, channels: c, resize: o.resize };
         let img = cache ? await cache.get(key) : undefined;
         if (!img) {
-          img = fitImage(toFloat(decodeItem(await readImage(it.file), it, c, decode)), height, width, o.resize);
+          img = toBytes(fitImage(toFloat(decodeItem(await readImage(it.file), it, c, decode)), height, width, o.resize));
           if (cache) await cache.put(key, img);
         }
         writeExample(img.data, height, width, c, affine, o.channelOrder, o.layout, x, i * size);
@@ -267,6 +269,13 @@ function decodeItem(bytes: Uint8Array, it: ImageItem, channels: 1 | 3, decode: N
   }
 }
 
-function toFloat(img: DecodedImage) {
+/** Rounds resized pixels to 8 bits, with or without the cache (see image-cache.ts for why 8 bits). */
+function toBytes(img: FloatImage): ByteImage {
+  const data = new Uint8Array(img.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = Math.round(Math.min(255, Math.max(0, img.data[i]!)));
+  return { height: img.height, width: img.width, channels: img.channels, data };
+}
+
+function toFloat(img: DecodedImage): FloatImage {
   return { width: img.width, height: img.height, channels: img.channels, data: Float32Array.from(img.data) };
 }
