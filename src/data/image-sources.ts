@@ -22,7 +22,7 @@
  * class names. Integer labels in a list are indices as they are.
  */
 import type { Dirent } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, join, posix, resolve } from 'node:path';
 import { DataError } from './errors.js';
 import type { SourceFile } from './source.js';
@@ -74,9 +74,20 @@ export async function listImages(o: ListingOptions, baseDir: string): Promise<Im
   return listFolder(o, baseDir);
 }
 
-async function entriesOf(dir: string, label: string, option: string): Promise<Dirent[]> {
+interface Entry {
+  name: string;
+  dir: boolean;
+}
+
+/**
+ * The visible entries of a folder. Symbolic links count as what they point
+ * to (datasets are often linked in from a shared disk); a dangling link is
+ * a file, and reading it later names it.
+ */
+async function entriesOf(dir: string, label: string, option: string): Promise<Entry[]> {
+  let dirents: Dirent[];
   try {
-    return (await readdir(dir, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
+    dirents = (await readdir(dir, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
@@ -84,6 +95,12 @@ async function entriesOf(dir: string, label: string, option: string): Promise<Di
     }
     throw new DataError(`cannot read folder: ${(err as Error).message}`, { code: 'file-unreadable', file: label, option, cause: err });
   }
+  return Promise.all(
+    dirents.map(async (e) => ({
+      name: e.name,
+      dir: e.isDirectory() || (e.isSymbolicLink() && (await stat(join(dir, e.name)).then((st) => st.isDirectory(), () => false))),
+    })),
+  );
 }
 
 /** Every file under `dir` (recursive), as `/`-separated paths relative to `root`, sorted. */
@@ -91,7 +108,8 @@ async function walk(dir: string, relDir: string, label: string): Promise<string[
   const out: string[] = [];
   for (const e of await entriesOf(dir, label, 'path')) {
     const rel = relDir === '' ? e.name : `${relDir}/${e.name}`;
-    if (e.isDirectory()) out.push(...(await walk(join(dir, e.name), rel, label)));
+    // No push(...spread): a class folder of 200,000 files would overflow the call stack.
+    if (e.dir) for (const f of await walk(join(dir, e.name), rel, label)) out.push(f);
     else out.push(rel);
   }
   return out.sort(byCodePoint);
@@ -112,7 +130,7 @@ async function listFolder(o: ListingOptions, baseDir: string): Promise<ImageList
   const path = o.path!;
   const root = isAbsolute(path) ? path : resolve(baseDir, path);
   const top = await entriesOf(root, path, 'path');
-  const dirs = top.filter((e) => e.isDirectory()).map((e) => e.name).sort(byCodePoint);
+  const dirs = top.filter((e) => e.dir).map((e) => e.name).sort(byCodePoint);
   const labels: LabelSource = o.labels === 'auto' ? (dirs.length > 0 ? 'folders' : 'none') : o.labels;
   if (labels === 'list') {
     throw new DataError('`labels: list` needs a `list:` file, but this dataset names a folder (`path:`)', { code: 'bad-option', file: path, option: 'labels', hint: 'use `labels: folders` or `labels: none`, or give `list:` instead of `path:`' });
@@ -129,7 +147,7 @@ async function listFolder(o: ListingOptions, baseDir: string): Promise<ImageList
   if (dirs.length === 0) {
     throw new DataError('`labels: folders` needs one sub-folder per class, but this folder has none', { code: 'empty', file: path, option: 'path', hint: 'move each class\'s images into a folder named after the class, or set `labels: none`' });
   }
-  const loose = top.filter((e) => !e.isDirectory() && isImageName(e.name)).map((e) => e.name).sort(byCodePoint);
+  const loose = top.filter((e) => !e.dir && isImageName(e.name)).map((e) => e.name).sort(byCodePoint);
   if (loose.length > 0) {
     throw new DataError(`${loose.length} image(s) directly in the folder, outside the class folders (${loose.slice(0, 3).join(', ')}${loose.length > 3 ? ', ...' : ''})`, {
       code: 'bad-option',
@@ -198,7 +216,7 @@ async function listFromFile(o: ListingOptions, baseDir: string): Promise<ImageLi
     const numeric = raw.every((l) => /^\d+$/.test(l));
     if (!o.classes && numeric) {
       classNames = undefined;
-      classes = Math.max(...raw.map(Number)) + 1;
+      classes = raw.reduce((m, l) => Math.max(m, Number(l)), -1) + 1;
     } else if (!o.classes) {
       classNames = [...new Set(raw)].sort(byCodePoint);
       classes = classNames.length;
@@ -218,9 +236,9 @@ async function listFromFile(o: ListingOptions, baseDir: string): Promise<ImageLi
     }
     return { file: { path: file, label: displayPath(posix.dirname(listFile.label.replaceAll('\\', '/')), rel) }, rel, label };
   });
-  for (const it of items) {
-    if (!isImageName(it.rel)) throw new DataError(`${it.rel} is not a .jpg, .jpeg or .png file`, { code: 'bad-option', file: listFile.label, ...at(rows[items.indexOf(it)]!) });
-  }
+  items.forEach((it, i) => {
+    if (!isImageName(it.rel)) throw new DataError(`${it.rel} is not a .jpg, .jpeg or .png file`, { code: 'bad-option', file: listFile.label, ...at(rows[i]!) });
+  });
   return { items, labels, classes, ...(classNames ? { classNames } : {}), listFile, skipped: [] };
 }
 

@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +67,15 @@ describe('images loader through the registry', () => {
     const e = example(ds, 0);
     const d = mnistDigit(SOURCES['folders/one/a.png']!.mnistTestIndex);
     for (const plane of [0, 1, 2]) e.slice(plane * 784, (plane + 1) * 784).forEach((v, p) => expect(v).toBeCloseTo(d[p]! / 127.5 - 1, 5));
+  });
+
+  it('symbolic links to class folders count as class folders', async () => {
+    mkdirSync(join(work, 'linked'));
+    symlinkSync(join(work, 'photos/folders/one'), join(work, 'linked/one'));
+    symlinkSync(join(work, 'photos/folders/zero'), join(work, 'linked/zero'));
+    const ds = await registry().load({ uses: 'images', path: 'linked', size: [8, 8] }, ctx());
+    expect(ds).toMatchObject({ count: 4, classNames: ['one', 'zero'] });
+    expect(Array.from(ds.y)).toEqual([0, 0, 1, 1]);
   });
 
   it('`classes` sets the class order', async () => {
