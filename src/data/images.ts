@@ -155,8 +155,14 @@ export function createImagesLoader(deps: ImagesLoaderDeps = {}): DatasetLoader<I
 
   async function prepare(options: ImagesOptions, ctx: LoadContext) {
     const o = resolveLoaderOptions<ResolvedImages>(loader, options);
-    // Cross-field checks the schema cannot express, before any file is read.
-    channelAffine(o.normalize, o.channels);
+    // Cross-field checks the schema cannot express, before any file is read:
+    // a DataError carrying the option, so planning locates it in the recipe
+    // (a TypeError there would be a crash with a stack trace).
+    try {
+      channelAffine(o.normalize, o.channels);
+    } catch (err) {
+      throw new DataError((err as Error).message, { code: 'bad-option', file: o.path ?? o.list!, option: 'normalize', cause: err });
+    }
     const listing = await listImages({ labels: o.labels, ...(o.path !== undefined ? { path: o.path } : {}), ...(o.list !== undefined ? { list: o.list } : {}), ...(o.classes ? { classes: o.classes } : {}) }, ctx.baseDir);
     const items = o.limit === undefined ? listing.items : balancedLimit(listing.items, o.limit);
     const files: Record<string, SourceFile> = {};

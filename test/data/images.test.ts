@@ -199,11 +199,17 @@ describe('images errors', () => {
 
   it.each<[string, Record<string, unknown>, string]>([
     ['neither path nor list', { size: [8, 8] }, 'options must have required property \'path\'; options must have required property \'list\'; options must match exactly one schema in oneOf'],
-    ['a normalize mean of the wrong length', { path: 'photos/folders', size: [8, 8], normalize: { mean: [0.1, 0.2], std: [1] } }, 'Expected normalize.mean to have 1 or 3 values (channels: 3), got 2'],
   ])('bad options: %s', async (_name, o, message) => {
     const err = await caught(() => loader.fingerprint(o as unknown as ImagesOptions, ctx()));
     expect(err).toBeInstanceOf(TypeError);
     expect(err.message).toContain(message);
+  });
+
+  it('a normalize mean/std that does not fit `channels` is a DataError on the `normalize` option (the schema cannot see it)', async () => {
+    const err = await caught(() => loader.fingerprint({ path: 'photos/folders', size: [8, 8], channels: 1, normalize: { mean: [0.1, 0.2], std: [1] } }, ctx()));
+    expect(err).toBeInstanceOf(DataError);
+    expect(err.message).toBe('photos/folders: Expected normalize.mean to have 1 value (channels: 1), got 2');
+    expect(err.option).toBe('normalize');
   });
 });
 

@@ -57,6 +57,14 @@ describe('fingerprintData: images folders that cannot make a dataset are located
     expect(r.diagnostics[0]!.path).toBe('data.train.path');
   });
 
+  it('a normalize mean that does not fit `channels` is located at `normalize`, not a crash', async () => {
+    const dir = await tempDir();
+    await cp(join(IMAGES_DIR, 'folders'), join(dir, 'photos'), { recursive: true });
+    const yaml = `${HEAD}data:\n  train:\n    uses: images\n    path: photos\n    size: [8, 8]\n    normalize: { mean: [0.5, 0.5], std: [0.5] }\nstages:\n  - { id: e, uses: evaluate }\n`;
+    const r = await fingerprintsOf(dir, yaml);
+    expect(r.ok ? [] : lines(r.diagnostics)).toEqual(['r.yaml:8:16 data-error: dataset `train`: photos: Expected normalize.mean to have 1 or 3 values (channels: 3), got 2']);
+  });
+
   it('a corrupt image is not a planning error: fingerprints hash bytes, decoding happens at load', async () => {
     const dir = await tempDir();
     await cp(join(IMAGES_DIR, 'corrupt'), join(dir, 'photos'), { recursive: true });
