@@ -192,11 +192,12 @@ export function createImagesLoader(deps: ImagesLoaderDeps = {}): DatasetLoader<I
       const hashes = ctx.hashes ?? processFileHashes;
       for (let i = 0; i < items.length; i++) {
         const it = items[i]!;
-        const key = { sha256: (await hashes.hash(it.file)).sha256, height, width, channels: c, resize: o.resize };
-        let img = cache ? await cache.get(key) : undefined;
+        // The hash is normally remembered from fingerprinting: no second read.
+        const key = cache ? { sha256: (await hashes.hash(it.file)).sha256, height, width, channels: c, resize: o.resize } : undefined;
+        let img = key ? await cache!.get(key) : undefined;
         if (!img) {
           img = toBytes(fitImage(toFloat(decodeItem(await readImage(it.file), it, c, decode)), height, width, o.resize));
-          if (cache) await cache.put(key, img);
+          if (key) await cache!.put(key, img);
         }
         writeExample(img.data, height, width, c, affine, o.channelOrder, o.layout, x, i * size);
         y[i] = it.label;
