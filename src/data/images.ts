@@ -72,9 +72,11 @@ export const imagesSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['size'],
-  // Exactly one source. The branches repeat the property so ajv's strict
-  // mode sees every required key defined where it is required.
-  oneOf: [
+  // At least one source (both is refused in prepare() with a clearer message
+  // than oneOf's "must match exactly one schema"). The branches repeat the
+  // property so ajv's strict mode sees every required key defined where it
+  // is required.
+  anyOf: [
     { required: ['path'], properties: { path: { type: 'string' } } },
     { required: ['list'], properties: { list: { type: 'string' } } },
   ],
@@ -158,6 +160,9 @@ export function createImagesLoader(deps: ImagesLoaderDeps = {}): DatasetLoader<I
     // Cross-field checks the schema cannot express, before any file is read:
     // a DataError carrying the option, so planning locates it in the recipe
     // (a TypeError there would be a crash with a stack trace).
+    if (o.path !== undefined && o.list !== undefined) {
+      throw new DataError('give `path` (a folder) or `list` (a list file), not both', { code: 'bad-option', file: o.list, option: 'list', hint: 'a list file names its images itself; remove `path`, or remove `list` to read the whole folder' });
+    }
     try {
       channelAffine(o.normalize, o.channels);
     } catch (err) {

@@ -198,11 +198,18 @@ describe('images errors', () => {
   });
 
   it.each<[string, Record<string, unknown>, string]>([
-    ['neither path nor list', { size: [8, 8] }, 'options must have required property \'path\'; options must have required property \'list\'; options must match exactly one schema in oneOf'],
+    ['neither path nor list', { size: [8, 8] }, "options must have required property 'path'; options must have required property 'list'; options must match a schema in anyOf"],
   ])('bad options: %s', async (_name, o, message) => {
     const err = await caught(() => loader.fingerprint(o as unknown as ImagesOptions, ctx()));
     expect(err).toBeInstanceOf(TypeError);
     expect(err.message).toContain(message);
+  });
+
+  it('both `path` and `list` is a DataError on `list`', async () => {
+    const err = await caught(() => loader.fingerprint({ path: 'photos/folders', list: 'photos/list.csv', size: [8, 8] }, ctx()));
+    expect(err).toBeInstanceOf(DataError);
+    expect(err.message).toBe('photos/list.csv: give `path` (a folder) or `list` (a list file), not both');
+    expect(err.option).toBe('list');
   });
 
   it('a normalize mean/std that does not fit `channels` is a DataError on the `normalize` option (the schema cannot see it)', async () => {

@@ -65,6 +65,13 @@ describe('fingerprintData: images folders that cannot make a dataset are located
     expect(r.ok ? [] : lines(r.diagnostics)).toEqual(['r.yaml:8:16 data-error: dataset `train`: photos: Expected normalize.mean to have 1 or 3 values (channels: 3), got 2']);
   });
 
+  it('both `path` and `list` is one diagnostic at `list`', async () => {
+    const dir = await tempDir();
+    await cp(IMAGES_DIR, join(dir, 'photos'), { recursive: true });
+    const r = await fingerprintsOf(dir, `${HEAD}data:\n  train: { uses: images, path: photos/folders, list: photos/list.csv, size: [8, 8] }\nstages:\n  - { id: e, uses: evaluate }\n`);
+    expect(r.ok ? [] : lines(r.diagnostics)).toEqual(['r.yaml:4:54 data-error: dataset `train`: photos/list.csv: give `path` (a folder) or `list` (a list file), not both']);
+  });
+
   it('a corrupt image is not a planning error: fingerprints hash bytes, decoding happens at load', async () => {
     const dir = await tempDir();
     await cp(join(IMAGES_DIR, 'corrupt'), join(dir, 'photos'), { recursive: true });
