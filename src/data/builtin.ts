@@ -5,11 +5,12 @@
  */
 import { csvLoader } from './csv.js';
 import { idxLoader } from './idx.js';
+import { imagesLoader } from './images.js';
 import type { DatasetRegistry } from './loader.js';
 import { mnistLoader } from './mnist.js';
 import { npyLoader } from './npy.js';
 
-export const BUILTIN_LOADERS = [csvLoader, idxLoader, mnistLoader, npyLoader] as const;
+export const BUILTIN_LOADERS = [csvLoader, idxLoader, imagesLoader, mnistLoader, npyLoader] as const;
 
 export function registerBuiltinLoaders(registry: DatasetRegistry): void {
   for (const loader of BUILTIN_LOADERS) registry.register(loader, 'builtin');

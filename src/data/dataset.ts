@@ -22,6 +22,18 @@ export interface Dataset {
   /** Number of classes (the width of a one-hot label). */
   classes: number;
   /**
+   * Class names in index order (`classNames[y[i]]`), when the data names its
+   * classes (an `images` folder per class); reports can show them.
+   */
+  classNames?: string[];
+  /**
+   * `false` for data without labels (an `images` folder with no class
+   * folders): `y` is all -1 and `classes` may be 0. A stage that needs labels
+   * must refuse such data; evaluation can judge by agreement with a
+   * reference model instead. Absent means labelled.
+   */
+  labelled?: boolean;
+  /**
    * `sha256:<hex>` identity of the content: source file bytes plus the options
    * that shape the result. Enters cache keys, so it changes exactly when the
    * data a stage sees would change.
@@ -99,6 +111,7 @@ export function slice(ds: Dataset, start: number, end: number = ds.count): Datas
     count: to - from,
     shape: [...ds.shape],
     classes: ds.classes,
+    ...labelMeta(ds),
     fingerprint: derivedFingerprint(ds, { slice: [from, to] }),
   };
 }
@@ -127,7 +140,12 @@ function gather(ds: Dataset, indices: ArrayLike<number>, name: string, fingerpri
     x.set(ds.x.subarray(j * size, (j + 1) * size), i * size);
     y[i] = ds.y[j]!;
   }
-  return { name, x, y, count: indices.length, shape: [...ds.shape], classes: ds.classes, fingerprint };
+  return { name, x, y, count: indices.length, shape: [...ds.shape], classes: ds.classes, ...labelMeta(ds), fingerprint };
+}
+
+/** What a part of a dataset keeps from the whole besides examples: class names, unlabelled-ness. */
+function labelMeta(ds: Dataset): Pick<Dataset, 'classNames' | 'labelled'> {
+  return { ...(ds.classNames ? { classNames: [...ds.classNames] } : {}), ...(ds.labelled === false ? { labelled: false } : {}) };
 }
 
 /**

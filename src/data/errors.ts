@@ -38,6 +38,8 @@ export const DATA_ERROR_CODES = [
   'empty',
   /** A named column, offset or option does not fit the file's content. */
   'bad-option',
+  /** Images: a file the JPEG/PNG decoder cannot read (corrupt, truncated, another format). */
+  'bad-image',
 ] as const;
 
 export type DataErrorCode = (typeof DATA_ERROR_CODES)[number];
@@ -54,6 +56,12 @@ export interface DataErrorInfo {
   record?: number;
   /** What to do about it, one sentence; kept out of `message` so printers can style it. */
   hint?: string;
+  /**
+   * The loader option at fault (`path`, `classes`), when the fix is in the
+   * recipe rather than the file: a folder with no images, an empty class
+   * folder. Planning locates the diagnostic at that option's value.
+   */
+  option?: string;
   cause?: unknown;
 }
 
@@ -66,6 +74,7 @@ export class DataError extends Error {
   declare readonly column?: number;
   declare readonly record?: number;
   declare readonly hint?: string;
+  declare readonly option?: string;
   /** The message without the location prefix. */
   readonly detail: string;
 
@@ -79,6 +88,7 @@ export class DataError extends Error {
     if (info.column !== undefined) this.column = info.column;
     if (info.record !== undefined) this.record = info.record;
     if (info.hint !== undefined) this.hint = info.hint;
+    if (info.option !== undefined) this.option = info.option;
   }
 }
 

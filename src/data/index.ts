@@ -15,6 +15,8 @@ export type { CsvOptions } from './csv.js';
 export { csvLoader } from './csv.js';
 export type { IdxOptions } from './idx.js';
 export { idxLoader } from './idx.js';
+export type { ImagesLoaderDeps, ImagesOptions } from './images.js';
+export { createImagesLoader, imagesLoader } from './images.js';
 export type { MnistOptions } from './mnist.js';
 export { MNIST_CLASSES, mnistLoader } from './mnist.js';
 export type { NpyOptions } from './npy.js';

@@ -20,6 +20,14 @@ export interface LoadContext {
   name?: string;
   /** File-hash memo to use (default: the process-wide one). Tests pass a fresh one. */
   hashes?: FileHashCache;
+  /**
+   * Where a loader may keep data derived from the files (the `images` loader's
+   * decoded images). Only a speed-up: the loader must give the same dataset
+   * without it; each loader uses a sub-folder named after itself. Default:
+   * `<cache dir>/data`, the cache dir found as `modelpress run` finds it
+   * without `--cache-dir` (MODELPRESS_CACHE_DIR, else next to the recipe).
+   */
+  cacheDir?: string;
 }
 
 export interface DatasetLoader<Options = Record<string, unknown>> {

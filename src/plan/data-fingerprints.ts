@@ -26,8 +26,10 @@ export async function fingerprintData(recipe: ValidatedRecipe, loaders: DatasetR
       diagnostics.push({
         code: 'data-error',
         message: `dataset \`${name}\`: ${err.message}`,
-        path: `data.${name}`,
-        loc: locate(recipe.tree, ['data', name], { key: true }),
+        // An option at fault (an images folder with no images) is located at
+        // its value; a bad file at the dataset's key.
+        path: err.option ? `data.${name}.${err.option}` : `data.${name}`,
+        loc: err.option ? locate(recipe.tree, ['data', name, err.option]) : locate(recipe.tree, ['data', name], { key: true }),
         ...(err.hint ? { hints: [err.hint] } : {}),
       });
     }

@@ -22,7 +22,7 @@ describe('DatasetRegistry', () => {
   it('registers the built-in loaders, sorted by name', () => {
     const r = new DatasetRegistry();
     registerBuiltinLoaders(r);
-    expect(r.names()).toEqual(['csv', 'idx', 'mnist', 'npy']);
+    expect(r.names()).toEqual(['csv', 'idx', 'images', 'mnist', 'npy']);
     expect(r.get('mnist')?.name).toBe('mnist');
     expect(r.sourceOf('csv')).toBe('builtin');
     expect(r.get('nope')).toBeUndefined();
@@ -90,6 +90,7 @@ describe('built-in loader schemas', () => {
   const NO_DEFAULT: Record<string, string[]> = {
     csv: ['file', 'split', 'classes'],
     idx: ['images', 'labels', 'limit', 'classes'],
+    images: ['path', 'list', 'size', 'classes', 'limit'],
     mnist: ['split', 'limit'],
     npy: ['x', 'y', 'limit', 'classes'],
   };
@@ -111,6 +112,9 @@ describe('built-in loader schemas', () => {
     ['csv', { file: 'a.csv', delimiter: '::' }, 'delimiter must NOT have more than 1 characters'],
     ['csv', { file: 'a.csv', header: 'yes' }, 'header must be one of true, false, "auto"'],
     ['npy', { x: 'x.npy', y: 'y.npy', stats: 'train' }, 'stats must be one of "self"'],
+    ['images', { path: 'p', size: [8, 8], channels: 4 }, 'channels must be one of 1, 3'],
+    ['images', { path: 'p', size: [0, 8] }, 'size.0 must be >= 1'],
+    ['images', { size: [8, 8] }, "options must have required property 'path'; options must have required property 'list'; options must match a schema in anyOf"],
   ])('%s rejects %j', (name, options, problem) => {
     const loader = BUILTIN_LOADERS.find((l) => l.name === name)!;
     expect(() => resolveLoaderOptions(loader, options)).toThrow(`Expected valid options for dataset loader \`${name}\`: ${problem}`);
