@@ -84,7 +84,7 @@ describe('evaluate stage', () => {
     expect(tight).toMatchObject({ ok: false, missed: ['size_kb', 'size_gzip_kb', 'accuracy_min'] });
     expect(tight.verdicts[0]).toMatchObject({ limit: 'size_kb', measured: rawKb, ok: false, margin: '+2 KB over' });
     expect(tight.verdicts[1]).toMatchObject({ limit: 'size_gzip_kb', ok: false, margin: '+0.5 KB over' });
-    expect(tight.verdicts[2]).toMatchObject({ limit: 'accuracy_min', ok: false, margin: '0.5 pp short' });
+    expect(tight.verdicts[2]).toMatchObject({ limit: 'accuracy_min', ok: false, margin: '0.50 pp short' });
 
     const budgets = r.metrics!.budgets as any;
     expect(budgets.met).toBe(false);
@@ -148,7 +148,7 @@ describe('evaluate stage', () => {
     expect(b.message).toContain('closest: sparse, missed phone size_gzip_kb');
     // The report is written all the same.
     const md = await readFile(join(r.outputs.report!, 'report.md'), 'utf8');
-    expect(md).toContain('**Budgets: missed.**');
+    expect(md).toContain('**Budgets: MISSED.**');
     expect(md).toContain('- sparse: phone: gzip size');
     expect(md).toContain('missed (+0.25 KB over)');
   });
@@ -209,7 +209,7 @@ describe('evaluate stage', () => {
     const md = await readFile(join(r.outputs.report!, 'report.md'), 'utf8');
     const kb = String(Number((prunedSize.raw / 1024).toFixed(1)));
     expect(md).toContain(`- prune: phone: size ${kb} KB <= 100 KB ok, accuracy `);
-    expect(md).toMatch(/- prune: phone: .*accuracy [\d.]+% \(-[\d.]+ pp, max drop 50 pp\) ok/);
+    expect(md).toMatch(/- prune: phone: .*accuracy \d+\.\d\d% \((-|\+)\d+\.\d\d pp, max drop 50.00 pp\) ok/);
     expect(md).toContain('- train (reference, not judged): phone:');
     expect(md).not.toContain('desktop'); // only the devices asked for
     expect(Object.keys((r.metrics as any).devices)).toEqual(['phone']);
