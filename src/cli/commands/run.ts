@@ -16,6 +16,7 @@ import { EXIT } from '../io.js';
 import { createRunLogger, LOG_LEVELS } from '../logger.js';
 import type { LogLevel } from '../logger.js';
 import { ProgressRenderer } from '../progress.js';
+import { writeReportsAfterRun } from '../after-run-reports.js';
 import { openStore, parseJobs, prepareWithData } from './prepare.js';
 
 export interface RunOptions {
@@ -114,6 +115,10 @@ export async function execute(a: ExecuteArgs): Promise<RunRecord> {
   };
   process.once('SIGINT', onSigint);
   try {
+    const onEvent = (e: Parameters<Parameters<typeof runRecipe>[0]['onEvent']>[0]) => {
+      logger.log(e);
+      renderer?.handle(e);
+    };
     const { record } = await runRecipe({
       recipe: a.recipe,
       graph: a.graph,
@@ -123,12 +128,10 @@ export async function execute(a: ExecuteArgs): Promise<RunRecord> {
       dataFingerprints: a.dataFingerprints,
       backend: chooseBackend(a.opts.backend as BackendName | undefined),
       signal: abort.signal,
-      onEvent: (e) => {
-        logger.log(e);
-        renderer?.handle(e);
-      },
+      onEvent,
       ...(a.opts.workerMemoryMb ? { workerMemoryMb: Number(a.opts.workerMemoryMb) } : {}),
     });
+    await writeReportsAfterRun(a.runDir, record, a.recipe.devices, onEvent);
     return record;
   } finally {
     process.removeListener('SIGINT', onSigint);
