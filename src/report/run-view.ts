@@ -133,6 +133,8 @@ export function evaluateViews(record: RunRecord, supplement: LayerSupplement = {
     if (!looksLikeEvaluation(node.metrics)) continue;
     const decoded = decodeEvaluation(node.metrics, `metrics of ${node.id}`);
     if (!decoded.ok) {
+      // A plugin's metrics may have `candidates` of their own: only an evaluate node's must decode.
+      if (node.uses !== 'evaluate') continue;
       out.push({ node: node.id, evaluation: null, error: decoded.error, reference: null, referenceAccuracy: null, candidates: [], budgets: null });
       continue;
     }
@@ -190,7 +192,7 @@ export function keyMetrics(node: RunRecordNode): string {
       const n = e.value.candidates.length;
       parts.push(`${n} candidate${n === 1 ? '' : 's'}`);
       parts.push(e.value.budgets.met ? `budgets met (best ${e.value.budgets.best ?? '?'})` : 'budgets MISSED');
-    } else parts.push('evaluation unreadable');
+    } else if (node.uses === 'evaluate') parts.push('evaluation unreadable');
   }
   const chosen = asString(m['chosen']) ?? asString(m['selected']);
   if (chosen !== null) parts.push(`chose ${chosen}`);

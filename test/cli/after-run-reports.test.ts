@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { writeReportsAfterRun } from '../../src/cli/after-run-reports.js';
 import type { RunEvent } from '../../src/run/events.js';
 import type { RunRecord } from '../../src/run/run-record.js';
+import type { DeviceSpec } from '../../src/recipe/types.js';
 import { fakeNode, fakeRunRecord } from '../helpers/run-record.js';
 
 function record(status: RunRecord['status']): RunRecord {
@@ -24,7 +25,7 @@ describe('writeReportsAfterRun', () => {
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
   // [status, devices]: no browser device, or interrupted: no Chromium, no event.
-  const quiet: [RunRecord['status'], Record<string, { runtime: string }>][] = [
+  const quiet: [RunRecord['status'], Record<string, Pick<DeviceSpec, 'runtime'>>][] = [
     ['succeeded', { phone: { runtime: 'wasm' } }],
     ['failed', {}],
     ['interrupted', { web: { runtime: 'browser' } }],

@@ -105,6 +105,9 @@ describe('run reports', () => {
     expect(md).toContain('Not shown: metrics of eval.candidates.train.accuracy: Expected a number, got "high"');
     expect(md).toContain('| eval | evaluate | ran | no | 1.5 s | evaluation unreadable |');
     expect(renderRunHtml(r)).toContain('Not shown: metrics of eval.candidates.train.accuracy: Expected a number, got &quot;high&quot;');
+    // A plugin stage with `candidates` of its own is not mistaken for an evaluation.
+    r.nodes[4]!.uses = 'example/weight-report';
+    expect(renderRunMarkdown(r)).not.toContain('Evaluate: eval');
   });
 
   test('compare shows status, key and a changed metric', () => {
