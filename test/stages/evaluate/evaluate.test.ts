@@ -192,6 +192,13 @@ describe('evaluate stage', () => {
     expect(md).toMatch(/- prune: phone: size [\d.]+ KB <= 1000 KB ok, packed size [\d.]+ KB <= 100 KB ok, p50 latency [\d.]+ ms <= 0\.000001 ms missed .*, p95 latency [\d.]+ ms <= 10000 ms ok/);
     const json = JSON.parse(await readFile(join(r.outputs.report!, 'report.json'), 'utf8'));
     expect(json.candidates[0].latency.phone.pid).toBe(l.pid);
+    // The metrics carry the intervals the `unstable` verdict is judged on; report.json keeps its historical key order.
+    expect(l.p95IntervalMs === null || (Array.isArray(l.p95IntervalMs) && l.p95IntervalMs[0] <= l.p95Ms && l.p95Ms <= l.p95IntervalMs[1])).toBe(true);
+    expect(Object.keys(json.candidates[0].latency.phone)).toEqual([
+      'measured', 'runtime', 'backendActual', 'threadsRequested', 'threadsActual', 'batch', 'p50Ms', 'p95Ms', 'runs', 'spread', 'stable',
+      'stopReason', 'pid', 'notes', 'warmup', 'meanMs', 'minMs', 'maxMs', 'stdevMs', 'p50IntervalMs', 'p95IntervalMs', 'inputShapes',
+      'loadMs', 'measureSeconds', 'nodeVersion', 'tfjsVersion',
+    ]);
     expect(json.candidates[0].size.files[0].name).toBe('model.json');
   }, 120000);
 
