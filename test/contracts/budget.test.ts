@@ -2,8 +2,11 @@
  * Budget verdicts without models: margins, equality, minimum limits, not
  * measured values, unstable latency limits, and the best / closest summary.
  */
-import { judgeDevice, straddles, summarizeBudgets, verdictFor } from '../../src/contracts/budget.js';
-import type { Measured } from '../../src/contracts/budget.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUDGET_KEYS, judgeDevice, straddles, summarizeBudgets, UNITS, verdictFor } from '../../src/contracts/budget.js';
+import type { BudgetKey, Measured } from '../../src/contracts/budget.js';
+import type { BudgetSpec } from '../../src/recipe/types.js';
 import { describeVerdict } from '../../src/contracts/evaluation-markdown.js';
 import { fmt } from '../../src/contracts/format.js';
 
@@ -95,6 +98,17 @@ describe('evaluate verdicts', () => {
     expect(describeVerdict(verdictFor('size_packed_kb', 8, null, 'not measured yet (the packed format comes with a later issue)'), c)).toBe(
       'packed size not measured yet (the packed format comes with a later issue)',
     );
+  });
+});
+
+describe('budget keys', () => {
+  test('BUDGET_KEYS is what the recipe schema and the recipe types allow, in the same order', () => {
+    const schema = JSON.parse(readFileSync(join(import.meta.dirname, '../../schemas/recipe.schema.json'), 'utf8')) as { $defs: { budget: { properties: object } } };
+    expect(Object.keys(schema.$defs.budget.properties)).toEqual([...BUDGET_KEYS]);
+    expect(Object.keys(UNITS)).toEqual([...BUDGET_KEYS]);
+    // Compile-time (npm run typecheck): the recipe's BudgetSpec has exactly these keys.
+    const same: [keyof BudgetSpec] extends [BudgetKey] ? ([BudgetKey] extends [keyof BudgetSpec] ? true : false) : false = true;
+    expect(same).toBe(true);
   });
 });
 
