@@ -5,9 +5,11 @@
  */
 import type { RunRecord } from '../run/run-record.js';
 import type { RenderOptions } from './render-markdown.js';
-import { verdictWord } from './render-markdown.js';
-import type { CandidateView, EvaluateView, SizeKind } from './run-view.js';
-import { evaluateViews, fmt, fmtDuration, keyMetrics, nodeAccuracy, paretoFront, paretoSizeKind, SIZE_KINDS, sizesByNode } from './run-view.js';
+import { verdictWord } from '../contracts/evaluation-markdown.js';
+import { fmtHundredths } from '../contracts/format.js';
+import { paretoFront } from '../contracts/pareto.js';
+import type { CandidateView, EvaluateView, SizeKind, VerdictView } from './run-view.js';
+import { evaluateViews, fmt, fmtDuration, keyMetrics, nodeAccuracy, paretoSizeKind, SIZE_KINDS, sizesByNode } from './run-view.js';
 import { placePointLabels } from './point-labels.js';
 import { textWidthPx, truncateToWidth } from './text-width.js';
 
@@ -20,7 +22,7 @@ const CSS = `body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;m
 h1{font-size:1.6em}h2{margin-top:1.8em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:.5em 0 1em;font-size:13px}th,td{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
 th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}
-.ok{color:#11691a}.missed{color:#b00020;font-weight:bold}.nm{color:#777}
+.ok{color:#11691a}.missed{color:#b00020;font-weight:bold}.unstable{color:#a15c00;font-weight:bold}.nm{color:#777}
 .banner{padding:.6em 1em;border-radius:4px;margin:1em 0}.banner.ok{background:#e7f5e8}.banner.missed{background:#fde8eb}
 svg{background:#fff;border:1px solid #ddd;margin:.5em 0;max-width:100%;height:auto}svg text{font:11px sans-serif;fill:#333}
 .legend span{display:inline-block;margin-right:1em}.sw{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:middle}`;
@@ -34,8 +36,13 @@ function td(text: string, cls = ''): string {
 function tableHtml(head: string[], rows: string[], caption?: string): string {
   return `<table>${caption ? `<caption>${esc(caption)}</caption>` : ''}<thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
-function verdictClass(ok: boolean | null): string {
-  return ok === null ? 'nm' : ok ? 'ok' : 'missed';
+function verdictClass(v: Pick<VerdictView, 'ok' | 'unstable'>): string {
+  return v.unstable ? 'unstable' : v.ok === null ? 'nm' : v.ok ? 'ok' : 'missed';
+}
+
+/** Accuracy and drops in hundredths, as every report says them (src/contracts/format.ts). */
+function hundredths(n: number | null): string {
+  return n === null ? '–' : fmtHundredths(n);
 }
 
 // ---- charts -----------------------------------------------------------------
@@ -179,7 +186,8 @@ export function paretoChart(v: EvaluateView): string | null {
   if (cands.length < 2) return null;
   const kind = paretoSizeKind(cands);
   const pts = cands.map((c) => ({ c, size: c.sizeKb[kind] ?? c.sizeKb.raw ?? 0, accuracy: c.accuracy }));
-  const front = new Set(paretoFront(pts));
+  // The contract's front over the points, by index (node = the index as text).
+  const front = new Set(paretoFront(pts.map((p, i) => ({ node: String(i), value: p.size, accuracy: p.accuracy }))).map((p) => Number(p.node)));
   const W = 560;
   const H = 360;
   const x0 = M.left;
@@ -229,14 +237,15 @@ export function paretoChart(v: EvaluateView): string | null {
 
 function evaluateHtml(v: EvaluateView): string {
   const out: string[] = [`<h2>Evaluate: ${esc(v.node)}</h2>`];
-  if (v.reference !== null) out.push(`<p>Reference: ${esc(v.reference)}${v.referenceAccuracy !== null ? ` (${esc(fmt(v.referenceAccuracy))}%)` : ''}</p>`);
+  if (v.error !== null) out.push(`<p class="banner missed">Not shown: ${esc(v.error)}</p>`);
+  if (v.reference !== null) out.push(`<p>Reference: ${esc(v.reference)}${v.referenceAccuracy !== null ? ` (${esc(hundredths(v.referenceAccuracy))}%)` : ''}</p>`);
   if (v.budgets?.message) out.push(`<p class="banner ${v.budgets.met ? 'ok' : 'missed'}">Budgets ${v.budgets.met ? 'met' : 'MISSED'}: ${esc(v.budgets.message)}</p>`);
   out.push(
     tableHtml(
       ['candidate', 'role', 'accuracy %', 'drop pp', 'raw KB', 'gzip KB', 'brotli KB', 'packed KB', 'sparsity', 'params', 'non-zeros'],
       v.candidates.map(
         (c) =>
-          `<tr>${td(c.id)}${td(c.reference && !c.judged ? 'reference' : c.reference ? 'reference, judged' : 'candidate')}${td(fmt(c.accuracy), 'n')}${td(fmt(c.accuracyDropPp), 'n')}${SIZE_KINDS.map((k) => td(fmt(c.sizeKb[k]), 'n')).join('')}${td(c.sparsity === null ? '–' : `${fmt(c.sparsity * 100)}%`, 'n')}${td(fmt(c.params), 'n')}${td(fmt(c.nonZeros), 'n')}</tr>`,
+          `<tr>${td(c.id)}${td(c.reference && !c.judged ? 'reference' : c.reference ? 'reference, judged' : 'candidate')}${td(hundredths(c.accuracy), 'n')}${td(hundredths(c.accuracyDropPp), 'n')}${SIZE_KINDS.map((k) => td(fmt(c.sizeKb[k]), 'n')).join('')}${td(c.sparsity === null ? '–' : `${fmt(c.sparsity * 100)}%`, 'n')}${td(fmt(c.params), 'n')}${td(fmt(c.nonZeros), 'n')}</tr>`,
       ),
       'Candidates',
     ),
@@ -249,7 +258,7 @@ function evaluateHtml(v: EvaluateView): string {
       for (const vd of d.verdicts) {
         const unit = vd.unit === '%' ? '%' : ` ${vd.unit}`;
         rows.push(
-          `<tr>${td(c.id)}${td(dev)}${td(vd.limit)}${td(vd.measured === null ? '–' : `${fmt(vd.measured)}${unit}`, 'n')}${td(vd.limitValue === null ? '–' : `${vd.bound} ${fmt(vd.limitValue)}${unit}`, 'n')}${td(verdictWord(vd.ok), verdictClass(vd.ok))}${td(vd.margin)}</tr>`,
+          `<tr>${td(c.id)}${td(dev)}${td(vd.limit)}${td(vd.measured === null ? '–' : `${fmt(vd.measured)}${unit}`, 'n')}${td(vd.limitValue === null ? '–' : `${vd.bound} ${fmt(vd.limitValue)}${unit}`, 'n')}${td(verdictWord(vd), verdictClass(vd))}${td(vd.margin)}</tr>`,
         );
       }
     }

@@ -4,111 +4,27 @@
  * report.json by writeRunReports).
  */
 import type { RunRecord } from '../run/run-record.js';
-import type { CandidateView, EvaluateView, LayerSupplement } from './run-view.js';
-import { evaluateViews, fmt, fmtDuration, keyMetrics, SIZE_KINDS } from './run-view.js';
+import type { EvaluateView, LayerSupplement } from './run-view.js';
+import { evaluateViews, fmtDuration, keyMetrics } from './run-view.js';
+import type { LayerStats } from '../contracts/evaluation.js';
+import { renderEvaluationMarkdown } from '../contracts/evaluation-markdown.js';
+import { mdTable, mdText } from '../contracts/markdown.js';
 
 export interface RenderOptions {
   /** Per-layer rows found outside run.json (evaluate's report.json). */
   layers?: LayerSupplement;
 }
 
-/** Markdown-safe inline text: table pipes, HTML-significant characters and line breaks. */
-export function mdText(s: string): string {
-  return s.replace(/[\\|<&]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
-}
-
-function row(cells: string[]): string {
-  return `| ${cells.join(' | ')} |`;
-}
-
 function table(head: string[], rows: string[][], align?: ('l' | 'r')[]): string[] {
-  const sep = head.map((_, i) => (align?.[i] === 'r' ? '---:' : '---'));
-  return [row(head), row(sep), ...rows.map(row)];
+  return mdTable(head, rows, align);
 }
 
-export function verdictWord(ok: boolean | null): string {
-  return ok === null ? 'not measured' : ok ? 'ok' : 'missed';
-}
-
-function deviceSummary(c: CandidateView): string {
-  const devs = Object.entries(c.devices);
-  if (devs.length === 0) return '–';
-  return devs.map(([d, v]) => `${mdText(d)} ${v.ok === false ? 'MISSED' : v.ok ? 'ok' : '?'}`).join(', ');
-}
-
+/** An evaluate node's section: the one evaluation renderer, one heading level down. */
 function evaluateSection(v: EvaluateView): string[] {
-  const out: string[] = [];
-  out.push(`## Evaluate: ${mdText(v.node)}`, '');
-  if (v.reference !== null) out.push(`Reference: ${mdText(v.reference)}${v.referenceAccuracy !== null ? ` (${fmt(v.referenceAccuracy)}%)` : ''}`, '');
-  if (v.budgets?.message) out.push(`**Budgets ${v.budgets.met ? 'met' : v.budgets.met === false ? 'MISSED' : '?'}**: ${mdText(v.budgets.message)}`, '');
-
-  out.push('### Candidates', '');
-  out.push(
-    ...table(
-      ['candidate', 'role', 'accuracy %', 'drop pp', 'raw KB', 'gzip KB', 'brotli KB', 'packed KB', 'sparsity', 'params', 'non-zeros', 'devices'],
-      v.candidates.map((c) => [
-        mdText(c.id),
-        c.reference && !c.judged ? 'reference' : c.reference ? 'reference, judged' : 'candidate',
-        fmt(c.accuracy),
-        fmt(c.accuracyDropPp),
-        ...SIZE_KINDS.map((k) => fmt(c.sizeKb[k])),
-        c.sparsity === null ? '–' : `${fmt(c.sparsity * 100)}%`,
-        fmt(c.params),
-        fmt(c.nonZeros),
-        deviceSummary(c),
-      ]),
-      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
-    ),
-    '',
-  );
-
-  const verdictRows: string[][] = [];
-  for (const c of v.candidates) {
-    for (const [dev, d] of Object.entries(c.devices)) {
-      for (const vd of d.verdicts) {
-        const unit = vd.unit === '%' ? '%' : ` ${vd.unit}`;
-        verdictRows.push([
-          mdText(c.id),
-          mdText(dev),
-          mdText(vd.limit),
-          vd.measured === null ? '–' : `${fmt(vd.measured)}${unit}`,
-          vd.limitValue === null ? '–' : `${vd.bound} ${fmt(vd.limitValue)}${unit}`,
-          verdictWord(vd.ok),
-          mdText(vd.margin),
-        ]);
-      }
-    }
-  }
-  if (verdictRows.length > 0) {
-    out.push('### Device verdicts', '');
-    out.push(...table(['candidate', 'device', 'limit', 'measured', 'limit value', 'verdict', 'margin'], verdictRows, ['l', 'l', 'l', 'r', 'r', 'l', 'l']), '');
-  }
-
-  const latRows: string[][] = [];
-  for (const c of v.candidates) {
-    for (const [dev, l] of Object.entries(c.latency)) {
-      if ('note' in l) latRows.push([mdText(c.id), mdText(dev), '–', '–', '–', mdText(l.note)]);
-      else latRows.push([mdText(c.id), mdText(dev), fmt(l.p50Ms), fmt(l.p95Ms), fmt(l.runs), '']);
-    }
-  }
-  if (latRows.length > 0) {
-    out.push('### Latency', '');
-    out.push(...table(['candidate', 'device', 'p50 ms', 'p95 ms', 'runs', 'note'], latRows, ['l', 'l', 'r', 'r', 'r', 'l']), '');
-  }
-
-  const withLayers = v.candidates.filter((c) => c.layers !== null);
-  if (withLayers.length > 0) {
-    out.push('### Per layer', '');
-    const rows: string[][] = [];
-    for (const c of withLayers) {
-      for (const l of c.layers!) {
-        const kept = l.params !== null && l.params > 0 && l.nonZeros !== null ? `${fmt((100 * l.nonZeros) / l.params)}%` : '–';
-        rows.push([mdText(c.id), mdText(l.name), mdText(l.className ?? ''), fmt(l.params), fmt(l.nonZeros), kept, fmt(l.macs), fmt(l.effectiveMacs)]);
-      }
-    }
-    out.push(...table(['candidate', 'layer', 'class', 'weights', 'non-zeros', '% kept', 'MACs', 'effective MACs'], rows, ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r']), '');
-  }
-  return out;
+  if (v.evaluation === null) return [`## Evaluate: ${mdText(v.node)}`, '', `Not shown: ${mdText(v.error ?? 'unreadable metrics')}`, ''];
+  const layers: Record<string, LayerStats[]> = {};
+  for (const c of v.candidates) if (c.layers) layers[c.id] = c.layers;
+  return [renderEvaluationMarkdown(v.evaluation, { title: `Evaluate: ${v.node}`, level: 2, layers }).trimEnd(), ''];
 }
 
 export function renderRunMarkdown(record: RunRecord, options: RenderOptions = {}): string {

@@ -1,11 +1,18 @@
 /**
- * A typed, defensive view of a run record for the report renderers: node
- * metrics are free-form JSON, so everything read from them is checked and
- * missing or malformed values become null instead of throwing.
+ * What the report renderers show of a run record. Evaluate nodes are read
+ * through the evaluation contract (src/contracts/evaluation.ts): decoded,
+ * never parsed by hand; a node whose metrics do not decode is shown with the
+ * decoder's error instead of its tables. Other nodes' metrics are free-form
+ * JSON, read defensively for the stage table (missing values become null).
  */
 import type { Json } from '../plugin.js';
 import type { RunRecord, RunRecordNode } from '../run/run-record.js';
-import { fmt as fmtNumber } from '../stages/evaluate/evaluate-verdicts.js';
+import { decodeEvaluation, looksLikeEvaluation, SIZE_KINDS, sizesKb } from '../contracts/evaluation.js';
+import type { EvaluatedCandidate, Evaluation, LayerStats, SizeKind } from '../contracts/evaluation.js';
+import { fmt as fmtNumber } from '../contracts/format.js';
+
+export { SIZE_KINDS };
+export type { SizeKind };
 
 export type JsonObject = { [key: string]: Json };
 
@@ -22,9 +29,6 @@ export function asBoolean(j: Json | undefined): boolean | null {
   return typeof j === 'boolean' ? j : null;
 }
 
-export const SIZE_KINDS = ['raw', 'gzip', 'brotli', 'packed'] as const;
-export type SizeKind = (typeof SIZE_KINDS)[number];
-
 export interface VerdictView {
   limit: string;
   /** `<=` for a maximum, `>=` for a minimum. */
@@ -32,19 +36,14 @@ export interface VerdictView {
   limitValue: number | null;
   measured: number | null;
   unit: string;
-  /** true ok, false missed, null not measured. */
+  /** true ok, false missed (or unstable), null not measured. */
   ok: boolean | null;
+  /** The measurement's confidence interval contains the limit. */
+  unstable: boolean;
   margin: string;
 }
 
-export interface LayerView {
-  name: string;
-  className: string | null;
-  params: number | null;
-  nonZeros: number | null;
-  macs: number | null;
-  effectiveMacs: number | null;
-}
+export type LayerView = LayerStats;
 
 export interface CandidateView {
   id: string;
@@ -74,6 +73,9 @@ export interface BudgetsView {
 
 export interface EvaluateView {
   node: string;
+  /** The decoded evaluation; null when the metrics are not one (then `error` says why). */
+  evaluation: Evaluation | null;
+  error: string | null;
   reference: string | null;
   referenceAccuracy: number | null;
   candidates: CandidateView[];
@@ -83,110 +85,69 @@ export interface EvaluateView {
 /** Extra per-layer data found outside run.json: evaluate node id -> candidate id -> layers. */
 export type LayerSupplement = Record<string, Record<string, LayerView[]>>;
 
-export function layersOf(j: Json | undefined): LayerView[] | null {
-  if (!Array.isArray(j)) return null;
-  const out: LayerView[] = [];
-  for (const l of j) {
-    const o = asObject(l);
-    if (o === null) continue;
-    const name = asString(o['name']);
-    if (name === null) continue;
-    out.push({
-      name,
-      className: asString(o['className']),
-      params: asNumber(o['params']),
-      nonZeros: asNumber(o['nonZeros']),
-      macs: asNumber(o['macs']),
-      effectiveMacs: asNumber(o['effectiveMacs']),
-    });
-  }
-  return out.length > 0 ? out : null;
-}
-
-function verdictOf(j: Json): VerdictView | null {
-  const o = asObject(j);
-  if (o === null) return null;
-  const min = asNumber(o['min']);
-  const ok = o['ok'];
-  return {
-    limit: asString(o['limit']) ?? '?',
-    bound: min !== null ? '>=' : '<=',
-    limitValue: min ?? asNumber(o['max']),
-    measured: asNumber(o['measured']),
-    unit: asString(o['unit']) ?? '',
-    ok: typeof ok === 'boolean' ? ok : null,
-    margin: asString(o['margin']) ?? '',
-  };
-}
-
-function candidateOf(id: string, j: Json, layers: LayerView[] | undefined): CandidateView {
-  const o = asObject(j) ?? {};
-  const kb = asObject(o['sizeKb']);
-  const bytes = asObject(o['sizeBytes']);
+function candidateOf(c: EvaluatedCandidate, layers: LayerView[] | undefined): CandidateView {
+  const kb = sizesKb(c.sizeBytes);
   const sizeKb = {} as Record<SizeKind, number | null>;
-  for (const k of SIZE_KINDS) {
-    const v = asNumber(kb?.[k]) ?? (asNumber(bytes?.[k]) !== null ? asNumber(bytes?.[k])! / 1024 : null);
-    // A packed size of 0 means "not produced", not a 0-byte model.
-    sizeKb[k] = v !== null && v > 0 ? v : null;
-  }
+  // A packed size of 0 means "not produced", not a 0-byte model.
+  for (const k of SIZE_KINDS) sizeKb[k] = kb[k] > 0 ? kb[k] : null;
   const latency: CandidateView['latency'] = {};
-  for (const [dev, l] of Object.entries(asObject(o['latency']) ?? {})) {
-    const lo = asObject(l);
-    if (lo === null) continue;
-    const p50 = asNumber(lo['p50Ms']);
-    const p95 = asNumber(lo['p95Ms']);
-    if (lo['measured'] !== false && p50 !== null && p95 !== null) latency[dev] = { p50Ms: p50, p95Ms: p95, runs: asNumber(lo['runs']) };
-    else latency[dev] = { note: asString(lo['note']) ?? 'not measured' };
-  }
+  for (const [dev, l] of Object.entries(c.latency)) latency[dev] = l.measured ? { p50Ms: l.p50Ms, p95Ms: l.p95Ms, runs: l.runs } : { note: l.note };
   const devices: CandidateView['devices'] = {};
-  for (const [dev, d] of Object.entries(asObject(o['devices']) ?? {})) {
-    const dobj = asObject(d);
-    if (dobj === null) continue;
-    const verdicts = Array.isArray(dobj['verdicts']) ? dobj['verdicts'].map(verdictOf).filter((v): v is VerdictView => v !== null) : [];
-    devices[dev] = { ok: asBoolean(dobj['ok']), verdicts };
+  for (const [dev, d] of Object.entries(c.devices)) {
+    devices[dev] = {
+      ok: d.ok,
+      verdicts: d.verdicts.map((v) => ({
+        limit: v.limit,
+        bound: v.min !== undefined ? '>=' : '<=',
+        limitValue: v.min ?? v.max ?? null,
+        measured: v.measured,
+        unit: v.unit,
+        ok: v.ok,
+        unstable: v.unstable === true,
+        margin: v.margin,
+      })),
+    };
   }
   return {
-    id,
-    stage: asString(o['stage']),
-    reference: o['reference'] === true,
-    judged: o['judged'] !== false,
-    accuracy: asNumber(o['accuracy']),
-    accuracyDropPp: asNumber(o['accuracyDropPp']),
+    id: c.node,
+    stage: c.stage,
+    reference: c.reference,
+    judged: c.judged,
+    accuracy: c.accuracy,
+    accuracyDropPp: c.accuracyDropPp,
     sizeKb,
-    params: asNumber(o['params']),
-    nonZeros: asNumber(o['nonZeros']),
-    sparsity: asNumber(o['sparsity']),
-    macs: asNumber(o['macs']),
+    params: c.params,
+    nonZeros: c.nonZeros,
+    sparsity: c.sparsity,
+    macs: c.macs,
     latency,
     devices,
-    layers: layersOf(o['layers']) ?? layers ?? null,
+    layers: layers ?? null,
   };
 }
 
-/** Nodes whose metrics carry evaluate's `candidates`, in record order. */
+/** Nodes whose metrics carry evaluate's `candidates`, in record order, decoded through the contract. */
 export function evaluateViews(record: RunRecord, supplement: LayerSupplement = {}): EvaluateView[] {
   const out: EvaluateView[] = [];
   for (const node of record.nodes) {
-    const cands = asObject(node.metrics['candidates']);
-    if (cands === null) continue;
-    const b = asObject(node.metrics['budgets']);
-    const closest = asObject(b?.['closest']);
+    if (!looksLikeEvaluation(node.metrics)) continue;
+    const decoded = decodeEvaluation(node.metrics, `metrics of ${node.id}`);
+    if (!decoded.ok) {
+      // A plugin's metrics may have `candidates` of their own: only an evaluate node's must decode.
+      if (node.uses !== 'evaluate') continue;
+      out.push({ node: node.id, evaluation: null, error: decoded.error, reference: null, referenceAccuracy: null, candidates: [], budgets: null });
+      continue;
+    }
+    const e = decoded.value;
     const extra = supplement[node.id] ?? {};
     out.push({
       node: node.id,
-      reference: asString(node.metrics['reference']),
-      referenceAccuracy: asNumber(node.metrics['referenceAccuracy']),
-      candidates: Object.entries(cands).map(([id, c]) => candidateOf(id, c, extra[id])),
-      budgets:
-        b === null
-          ? null
-          : {
-              met: asBoolean(b['met']),
-              best: asString(b['best']),
-              passing: Array.isArray(b['passing']) ? b['passing'].filter((p): p is string => typeof p === 'string') : [],
-              closest: asString(closest?.['candidate']),
-              message: asString(b['message']),
-            },
+      evaluation: e,
+      error: null,
+      reference: e.reference,
+      referenceAccuracy: e.referenceAccuracy,
+      candidates: e.candidates.map((c) => candidateOf(c, extra[c.node])),
+      budgets: { met: e.budgets.met, best: e.budgets.best, passing: e.budgets.passing, closest: e.budgets.closest?.candidate ?? null, message: e.budgets.message },
     });
   }
   return out;
@@ -225,13 +186,13 @@ export function keyMetrics(node: RunRecordNode): string {
   if (comp !== null) parts.push(`compression ${fmt(comp)}×`);
   const bits = asNumber(m['bits']) ?? (node.uses === 'share' ? asNumber(node.config['bits']) : null);
   if (bits !== null) parts.push(`${fmt(bits)} bits`);
-  const cands = asObject(m['candidates']);
-  if (cands !== null) {
-    const n = Object.keys(cands).length;
-    parts.push(`${n} candidate${n === 1 ? '' : 's'}`);
-    const b = asObject(m['budgets']);
-    const met = asBoolean(b?.['met']);
-    if (met !== null) parts.push(met ? `budgets met (best ${asString(b?.['best']) ?? '?'})` : 'budgets MISSED');
+  if (looksLikeEvaluation(m)) {
+    const e = decodeEvaluation(m, `metrics of ${node.id}`);
+    if (e.ok) {
+      const n = e.value.candidates.length;
+      parts.push(`${n} candidate${n === 1 ? '' : 's'}`);
+      parts.push(e.value.budgets.met ? `budgets met (best ${e.value.budgets.best ?? '?'})` : 'budgets MISSED');
+    } else if (node.uses === 'evaluate') parts.push('evaluation unreadable');
   }
   const chosen = asString(m['chosen']) ?? asString(m['selected']);
   if (chosen !== null) parts.push(`chose ${chosen}`);
@@ -254,18 +215,4 @@ export function sizesByNode(views: EvaluateView[]): Map<string, CandidateView> {
 export function paretoSizeKind(cands: CandidateView[]): SizeKind {
   for (const k of ['packed', 'gzip', 'raw'] as const) if (cands.every((c) => c.sizeKb[k] !== null)) return k;
   return 'raw';
-}
-
-/** Indices of the non-dominated points (smaller size and higher accuracy are better), sorted by size. */
-export function paretoFront(points: { size: number; accuracy: number }[]): number[] {
-  const front: number[] = [];
-  points.forEach((p, i) => {
-    const dominated = points.some(
-      (q, j) => j !== i && q.size <= p.size && q.accuracy >= p.accuracy && (q.size < p.size || q.accuracy > p.accuracy),
-    );
-    // Exact duplicates: keep the first only.
-    const duplicate = points.some((q, j) => j < i && q.size === p.size && q.accuracy === p.accuracy);
-    if (!dominated && !duplicate) front.push(i);
-  });
-  return front.sort((a, b) => points[a]!.size - points[b]!.size);
 }

@@ -5,16 +5,18 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Json } from '../plugin.js';
 import type { RunRecord, RunRecordNode } from '../run/run-record.js';
-import { mdText, renderRunMarkdown } from './render-markdown.js';
+import { mdText } from '../contracts/markdown.js';
+import { renderRunMarkdown } from './render-markdown.js';
 import { renderRunHtml } from './render-html.js';
 import type { LayerSupplement } from './run-view.js';
-import { asObject, asString, fmt, fmtDuration, layersOf } from './run-view.js';
+import { fmt, fmtDuration } from './run-view.js';
+import { decodeReportLayers, looksLikeEvaluation } from '../contracts/evaluation.js';
 
 /** Per-layer rows of each evaluate node, from its `report/report.json` in the cache, when still there. */
 export async function loadLayerSupplement(record: RunRecord): Promise<LayerSupplement> {
   const out: LayerSupplement = {};
   for (const node of record.nodes) {
-    if (asObject(node.metrics['candidates']) === null) continue;
+    if (!looksLikeEvaluation(node.metrics)) continue;
     const dir = node.outputs['report']?.path;
     if (dir === undefined) continue;
     let report: Json;
@@ -23,16 +25,8 @@ export async function loadLayerSupplement(record: RunRecord): Promise<LayerSuppl
     } catch {
       continue; // evicted from the cache, or never written: the per-layer table is skipped
     }
-    const cands = asObject(report)?.['candidates'];
-    if (!Array.isArray(cands)) continue;
-    const byCandidate: Record<string, NonNullable<ReturnType<typeof layersOf>>> = {};
-    for (const c of cands) {
-      const o = asObject(c);
-      const id = asString(o?.['node']);
-      const layers = layersOf(o?.['layers']);
-      if (id !== null && layers !== null) byCandidate[id] = layers;
-    }
-    out[node.id] = byCandidate;
+    const layers = decodeReportLayers(report, join(dir, 'report.json'));
+    if (layers.ok) out[node.id] = layers.value;
   }
   return out;
 }

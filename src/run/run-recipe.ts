@@ -1,14 +1,13 @@
 /**
  * One run of a validated recipe: execute the plan, copy the final nodes'
  * artifacts into the run directory, write run.json. Shared by `run` and
- * `reproduce`.
+ * `reproduce`. Reports (report.md/html, the browser check) are the CLI's
+ * business (src/cli/after-run-reports.ts): src/run does not import src/report.
  */
 import { cp, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CacheStore } from '../cache/index.js';
 import { PACKAGE_VERSION } from '../package-info.js';
-import { screenshotRunReport, targetsBrowser } from '../report/report-screenshot.js';
-import { writeRunReports } from '../report/write-reports.js';
 import { installedVersion } from '../engine/backend.js';
 import type { PlanGraph } from '../plan/graph.js';
 import { buildKeyContext } from '../plan/key-context.js';
@@ -111,21 +110,6 @@ export async function runRecipe(opts: RunRecipeOptions): Promise<{ record: RunRe
   };
   const recordFile = join(opts.runDir, 'run.json');
   await intoRunDir(recordFile, result.status, () => writeFileAtomic(recordFile, `${JSON.stringify(record, null, 2)}\n`));
-  // Reports for every outcome (failed, interrupted, budget missed); a
-  // rendering problem must not change the run's status.
-  let reportsWritten = false;
-  try {
-    await writeRunReports(opts.runDir, record);
-    reportsWritten = true;
-  } catch (err) {
-    opts.onEvent({ type: 'node-log', node: 'report', level: 'warn', message: `report.md/report.html not written: ${(err as Error).message}` });
-  }
-  // A browser target: check report.html in Chromium and save report.png (never
-  // fails the run; skipped after Ctrl-C, the user wants out).
-  if (reportsWritten && record.status !== 'interrupted' && targetsBrowser(opts.recipe.devices)) {
-    const shot = await screenshotRunReport(opts.runDir);
-    opts.onEvent({ type: 'node-log', node: 'report', level: 'info' in shot ? 'info' : 'warn', message: 'info' in shot ? shot.info : shot.warning });
-  }
   return { record, result };
 }
 

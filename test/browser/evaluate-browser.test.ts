@@ -12,7 +12,7 @@ import type { ArtifactRef, Json } from '../../src/plugin.js';
 import { evaluateStage } from '../../src/stages/evaluate/evaluate.js';
 import { parityText, withParity } from '../../src/stages/evaluate/evaluate-browser.js';
 import type { ParityReport } from '../../src/stages/evaluate/evaluate-browser.js';
-import { judgeDevice, summarizeBudgets } from '../../src/stages/evaluate/evaluate-verdicts.js';
+import { judgeDevice, summarizeBudgets } from '../../src/contracts/budget.js';
 import { quantizeStage } from '../../src/stages/quantize/quantize.js';
 import { describeWithBrowser } from '../helpers/browser.js';
 import { inputsOf, runWithDevices, trainSmallMlp, upstream } from '../stages/evaluate/evaluate-helpers.js';

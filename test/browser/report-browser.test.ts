@@ -14,6 +14,8 @@ import { launchChromium } from '../../src/browser/chromium.js';
 import { checkReportInBrowser } from '../../src/browser/report-check.js';
 import type { Json } from '../../src/plugin.js';
 import { writeRunReports } from '../../src/report/write-reports.js';
+import { judgeDevice } from '../../src/contracts/budget.js';
+import { encodeDeviceVerdict } from '../../src/contracts/evaluation.js';
 import { fakeNode, fakeRunRecord } from '../helpers/run-record.js';
 import type { RunRecord } from '../../src/run/run-record.js';
 import { describeWithBrowser } from '../helpers/browser.js';
@@ -21,16 +23,32 @@ import { describeWithBrowser } from '../helpers/browser.js';
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 
-function candidate(acc: number, kb: number, reference: boolean): Json {
+/** An evaluate candidate as the evaluation contract encodes it; judged on web's gzip size <= 20 KB. `kb` overrides each size (KB). */
+function candidate(acc: number, gzipKb: number, reference: boolean, kb: { raw: number; gzip: number; brotli: number; packed: number } = { raw: 50, gzip: gzipKb, brotli: (gzipKb * 1000) / 1024, packed: (gzipKb * 900) / 1024 }): Json {
+  const measured = {
+    values: { size_kb: kb.raw, size_gzip_kb: gzipKb, size_brotli_kb: kb.brotli, size_packed_kb: kb.packed, latency_ms_p50: 0.3, latency_ms_p95: 1.2, accuracy_min: acc, accuracy_drop_pp: 97 - acc },
+    notes: {},
+  };
   return {
     stage: 'x', matrix: {}, reference, judged: !reference, accuracy: acc, accuracyDropPp: 97 - acc,
-    sizeBytes: { raw: 51200, gzip: kb * 1024, brotli: kb * 1000, packed: kb * 900 },
-    sizeKb: { raw: 50, gzip: kb, brotli: (kb * 1000) / 1024, packed: (kb * 900) / 1024 },
-    params: 1000, nonZeros: 500, sparsity: 0.5, macs: 900,
-    latency: { web: { measured: true, p50Ms: 0.3, p95Ms: 1.2, runs: 100 } },
-    devices: { web: { ok: kb <= 20, missed: kb <= 20 ? [] : ['size_gzip_kb'], unmeasured: [], verdicts: [{ limit: 'size_gzip_kb', max: 20, measured: kb, unit: 'KB', ok: kb <= 20, excess: kb - 20, margin: '' }] } },
+    sizeBytes: { raw: kb.raw * 1024, gzip: kb.gzip * 1024, brotli: kb.brotli * 1024, packed: kb.packed * 1024 },
+    sizeKb: kb,
+    params: 1000, nonZeros: 500, sparsity: 0.5, macs: 900, effectiveMacs: 450, macsComplete: true,
+    latency: {
+      web: {
+        measured: true, runtime: 'browser', backend: 'wasm', backendActual: 'wasm', threadsRequested: 1, threadsActual: 1, batch: 1,
+        p50Ms: 0.3, p95Ms: 1.2, runs: 100, spread: 4, stable: true, stopReason: 'stable', browserVersion: '120', notes: [], p50IntervalMs: null, p95IntervalMs: null,
+      },
+    },
+    devices: { web: encodeDeviceVerdict(judgeDevice({ size_gzip_kb: 20 }, measured)) },
   };
 }
+
+/** The evaluate node's head: data, reference, devices (what the contract requires besides candidates and budgets). */
+const evalHead = (referenceAccuracy: number): Record<string, Json> => ({
+  data: 'test', examples: 100, reference: 'train', referenceAccuracy,
+  devices: { web: { runtime: 'browser', backend: 'wasm', threads: 1, batch: 1, budget: { size_gzip_kb: 20 } } },
+});
 
 /** A train -> prune sweep -> evaluate run, shaped like run.json: gives both charts (stages and Pareto). */
 function runRecord(): RunRecord {
@@ -39,7 +57,7 @@ function runRecord(): RunRecord {
       fakeNode('prune[sparsity=0.5]', 'prune', { accuracy: 96, accuracyBefore: 97, sparsity: 0.5 }),
       fakeNode('prune[sparsity=0.9]', 'prune', { accuracy: 90, accuracyBefore: 97, sparsity: 0.9 }),
       fakeNode('eval', 'evaluate', {
-        reference: 'train', referenceAccuracy: 97,
+        ...evalHead(97),
         // The largest candidate has a long id: its label must not run off the chart's right edge.
         candidates: { train: candidate(97, 40, true), 'prune[sparsity=0.5]': candidate(96, 45, false), 'prune[sparsity=0.9]': candidate(90, 8, false) },
         budgets: { met: true, best: 'prune[sparsity=0.9]', passing: ['prune[sparsity=0.9]'], closest: null, unmeasured: [], message: 'met: best prune[sparsity=0.9]' },
@@ -53,10 +71,8 @@ function runRecord(): RunRecord {
  * (labels side by side), and a Pareto front of a single point.
  */
 function longNamesRecord(): RunRecord {
-  const sized = (acc: number, packed: number, reference: boolean): Json => {
-    const c = candidate(acc, packed, reference) as Record<string, Json>;
-    return { ...c, sizeKb: { raw: packed * 1.1, gzip: packed * 0.95, brotli: packed * 0.9, packed } };
-  };
+  const sized = (acc: number, packed: number, reference: boolean): Json =>
+    candidate(acc, packed, reference, { raw: packed * 1.1, gzip: packed * 0.95, brotli: packed * 0.9, packed });
   const base = runRecord();
   return {
     ...base,
@@ -66,7 +82,7 @@ function longNamesRecord(): RunRecord {
       fakeNode('quantize[weights=uint8]', 'quantize', { compression: 4 }),
       fakeNode('quantize[weights=float16]', 'quantize', { compression: 2 }),
       fakeNode('eval', 'evaluate', {
-        reference: 'train', referenceAccuracy: 96.04,
+        ...evalHead(96.04),
         candidates: { train: sized(96.04, 1043.08, true), 'quantize[weights=uint8]': sized(96.04, 232.59, false), 'quantize[weights=float16]': sized(96.04, 522.57, false) },
         budgets: { met: true, best: 'quantize[weights=uint8]', passing: ['quantize[weights=uint8]'], closest: null, unmeasured: [], message: 'met' },
       }),

@@ -5,42 +5,51 @@ import type { Json } from '../../src/plugin.js';
 import type { RunRecord } from '../../src/run/run-record.js';
 import { renderRunHtml } from '../../src/report/render-html.js';
 import { renderRunMarkdown } from '../../src/report/render-markdown.js';
-import { paretoFront } from '../../src/report/run-view.js';
+import { encodeDeviceVerdict } from '../../src/contracts/evaluation.js';
+import { judgeDevice } from '../../src/contracts/budget.js';
 import { compareRuns, writeRunReports } from '../../src/report/write-reports.js';
 import { fakeNode, fakeRunRecord } from '../helpers/run-record.js';
 
 
-function candidate(acc: number, gzipKb: number, judged: boolean, ok: boolean): Json {
+/** An evaluate candidate as the contract encodes it; judged on phone's gzip size <= 20 KB. */
+function candidate(acc: number, gzipKb: number, judged: boolean, interval: [number, number] | null = null): Json {
+  const measured = {
+    values: { size_kb: 50, size_gzip_kb: gzipKb, size_brotli_kb: null, size_packed_kb: null, latency_ms_p50: 0.3, latency_ms_p95: 1.2, accuracy_min: acc, accuracy_drop_pp: 97 - acc },
+    notes: {},
+    ...(interval ? { intervals: { latency_ms_p95: interval } } : {}),
+  };
   return {
     stage: 'x', matrix: {}, reference: !judged, judged, accuracy: acc, accuracyDropPp: 97 - acc,
     sizeBytes: { raw: 51200, gzip: gzipKb * 1024, brotli: gzipKb * 1000, packed: gzipKb * 1100 },
     sizeKb: { raw: 50, gzip: gzipKb, brotli: gzipKb * 1000 / 1024, packed: gzipKb * 1100 / 1024 },
-    params: 1000, nonZeros: 500, sparsity: 0.5, macs: 900,
-    latency: { phone: { measured: true, p50Ms: 0.3, p95Ms: 1.2, runs: 100 } },
-    devices: {
+    params: 1000, nonZeros: 500, sparsity: 0.5, macs: 900, effectiveMacs: 450, macsComplete: true,
+    latency: {
       phone: {
-        ok, missed: ok ? [] : ['size_gzip_kb'], unmeasured: [],
-        verdicts: [{ limit: 'size_gzip_kb', max: 20, measured: gzipKb, unit: 'KB', ok, excess: gzipKb - 20, margin: ok ? `${20 - gzipKb} KB under` : `+${gzipKb - 20} KB over` }],
+        measured: true, runtime: 'wasm', backendActual: 'wasm', threadsRequested: 1, threadsActual: 1, batch: 1, p50Ms: 0.3, p95Ms: 1.2, runs: 100,
+        spread: 4, stable: true, stopReason: 'stable', pid: 1, notes: [], p50IntervalMs: null, p95IntervalMs: interval,
       },
     },
+    devices: { phone: encodeDeviceVerdict(judgeDevice({ size_gzip_kb: 20, ...(interval ? { latency_ms_p95: 1.25 } : {}) }, measured)) },
   };
 }
 
 const WEIRD = 'p<&>"x';
 
-function record(opts: { pruneAcc?: number } = {}): RunRecord {
+function record(opts: { pruneAcc?: number; unstable?: boolean } = {}): RunRecord {
   return fakeRunRecord('demo', [
       fakeNode('train', 'train', { accuracy: 97 }, { status: 'cached', cacheHit: true, durationMs: 20 }),
       fakeNode('prune[sparsity=0.5]', 'prune', { accuracy: opts.pruneAcc ?? 96, accuracyBefore: 97, sparsity: 0.5 }),
       fakeNode(WEIRD, 'prune', { accuracy: 90, accuracyBefore: 97, sparsity: 0.9 }),
       fakeNode('prune[sparsity=0.7]', 'prune', { accuracy: 85, accuracyBefore: 97, sparsity: 0.7 }),
       fakeNode('eval', 'evaluate', {
-        reference: 'train', referenceAccuracy: 97,
+        data: 'test', examples: 100, reference: 'train', referenceAccuracy: 97,
+        devices: { phone: { runtime: 'wasm', threads: 1, batch: 1, budget: { size_gzip_kb: 20 } } },
         candidates: {
-          train: candidate(97, 40, false, false),
-          'prune[sparsity=0.5]': candidate(opts.pruneAcc ?? 96, 25, true, false),
-          [WEIRD]: candidate(90, 8, true, true),
-          'prune[sparsity=0.7]': candidate(85, 12, true, true), // dominated by WEIRD
+          train: candidate(97, 40, false),
+          'prune[sparsity=0.5]': candidate(opts.pruneAcc ?? 96, 25, true),
+          [WEIRD]: candidate(90, 8, true),
+          'prune[sparsity=0.7]': candidate(85, 12, true), // dominated by WEIRD
+          ...(opts.unstable ? { noisy: candidate(84, 11, true, [1.1, 1.3]) } : {}),
         },
         budgets: { met: true, best: WEIRD, passing: [WEIRD, 'prune[sparsity=0.7]'], closest: null, unmeasured: [], message: `met: best ${WEIRD}` },
       }),
@@ -82,8 +91,23 @@ describe('run reports', () => {
     expect(html).toContain('p&lt;&amp;&gt;&quot;x');
   });
 
-  test('pareto front: smaller and more accurate wins, sorted by size', () => {
-    expect(paretoFront([{ size: 10, accuracy: 90 }, { size: 5, accuracy: 80 }, { size: 12, accuracy: 85 }, { size: 20, accuracy: 95 }])).toEqual([1, 0, 3]);
+  test('an unstable verdict is shown as unstable, in markdown and html', () => {
+    const md = renderRunMarkdown(record({ unstable: true }));
+    expect(md).toContain('| noisy | phone | latency_ms_p95 | 1.2 ms | <= 1.25 ms | unstable | unstable: 95% interval 1.1-1.3 ms contains the limit 1.25 ms |');
+    expect(md).toContain('| noisy | 0.3 | 1.2 | 1.1-1.3 | 100 | 4 | unstable: latency_ms_p95 |');
+    expect(renderRunHtml(record({ unstable: true }))).toContain('<td class="unstable">unstable</td>');
+  });
+
+  test('evaluate metrics that do not decode: the section says why instead of guessing', () => {
+    const r = record();
+    (r.nodes[4]!.metrics['candidates'] as Record<string, Record<string, Json>>)['train']!['accuracy'] = 'high';
+    const md = renderRunMarkdown(r);
+    expect(md).toContain('Not shown: metrics of eval.candidates.train.accuracy: Expected a number, got "high"');
+    expect(md).toContain('| eval | evaluate | ran | no | 1.5 s | evaluation unreadable |');
+    expect(renderRunHtml(r)).toContain('Not shown: metrics of eval.candidates.train.accuracy: Expected a number, got &quot;high&quot;');
+    // A plugin stage with `candidates` of its own is not mistaken for an evaluation.
+    r.nodes[4]!.uses = 'example/weight-report';
+    expect(renderRunMarkdown(r)).not.toContain('Evaluate: eval');
   });
 
   test('compare shows status, key and a changed metric', () => {

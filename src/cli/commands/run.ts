@@ -14,11 +14,13 @@ import { BACKEND_NAMES, chooseBackend } from '../../engine/backend.js';
 import { RunDirError } from '../../run/run-dir-error.js';
 import { runRecipe } from '../../run/run-recipe.js';
 import type { RunRecord } from '../../run/run-record.js';
+import { budgetOutcomeOf } from '../../contracts/budget-outcome.js';
 import type { Io } from '../io.js';
 import { EXIT } from '../io.js';
 import { createRunLogger, LOG_LEVELS } from '../logger.js';
 import type { LogLevel } from '../logger.js';
 import { ProgressRenderer } from '../progress.js';
+import { writeReportsAfterRun } from '../after-run-reports.js';
 import { openStore, parseJobs, prepareWithData } from './prepare.js';
 
 export interface RunOptions {
@@ -73,16 +75,23 @@ export function exitCodeFor(record: RunRecord): number {
   return missedBudgets(record).length > 0 ? EXIT.budgetMissed : EXIT.ok;
 }
 
+/** Nodes whose budgets are not met (a missed or unstable limit), or whose `budgets` cannot be read. */
 function missedBudgets(record: RunRecord): RunRecord['nodes'] {
-  return record.nodes.filter((n) => (n.metrics.budgets as { met?: unknown } | undefined)?.met === false);
+  return record.nodes.filter((n) => {
+    const b = budgetOutcomeOf(n.metrics, n.id);
+    return b !== null && ('error' in b || !b.met);
+  });
 }
 
 /** One line per node that checked budgets: met, or which candidate came closest and what it missed. */
 function budgetMessages(record: RunRecord): string[] {
-  return record.nodes
-    .map((n) => n.metrics.budgets as { met?: boolean; message?: string } | undefined)
-    .filter((b): b is { met?: boolean; message?: string } => b !== undefined && typeof b.message === 'string')
-    .map((b) => `${b.met ? 'met' : 'MISSED'}: ${b.message}`);
+  const out: string[] = [];
+  for (const n of record.nodes) {
+    const b = budgetOutcomeOf(n.metrics, n.id);
+    if (b === null) continue;
+    out.push('error' in b ? `MISSED: ${b.error}` : `${b.met ? 'met' : 'MISSED'}: ${b.message}`);
+  }
+  return out;
 }
 
 function checkOptions(opts: RunOptions): string | undefined {
@@ -141,6 +150,10 @@ export async function execute(a: ExecuteArgs): Promise<RunRecord> {
   process.once('SIGINT', onSigint);
   process.once('SIGTERM', onSigterm);
   try {
+    const onEvent = (e: Parameters<Parameters<typeof runRecipe>[0]['onEvent']>[0]) => {
+      logger.log(e);
+      renderer?.handle(e);
+    };
     const { record } = await runRecipe({
       recipe: a.recipe,
       graph: a.graph,
@@ -150,12 +163,10 @@ export async function execute(a: ExecuteArgs): Promise<RunRecord> {
       dataFingerprints: a.dataFingerprints,
       backend: chooseBackend(a.opts.backend as BackendName | undefined),
       signal: abort.signal,
-      onEvent: (e) => {
-        logger.log(e);
-        renderer?.handle(e);
-      },
+      onEvent,
       ...(a.opts.workerMemoryMb ? { workerMemoryMb: Number(a.opts.workerMemoryMb) } : {}),
     });
+    await writeReportsAfterRun(a.runDir, record, a.recipe.devices, onEvent);
     return record;
   } finally {
     process.removeListener('SIGINT', onSigint);

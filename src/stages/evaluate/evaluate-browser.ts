@@ -25,8 +25,9 @@ import type { HostTensor, OutputParity } from '../../browser/parity.js';
 import { BrowserSession } from '../../browser/session.js';
 import type { ServedModel } from '../../browser/session.js';
 import type { StageContext } from '../../plugin.js';
-import { withVerdict } from './evaluate-verdicts.js';
-import type { DeviceVerdict, Verdict } from './evaluate-verdicts.js';
+import { withVerdict } from '../../contracts/budget.js';
+import type { DeviceVerdict, Verdict } from '../../contracts/budget.js';
+import type { Json } from '../../plugin.js';
 
 /** The batch parity is checked on, and Node's outputs for it. */
 export interface ParityBatch {
@@ -194,6 +195,12 @@ export function parityText(p: ParityReport): string {
 }
 
 /** `d` with the parity check added as a verdict: a failed parity fails the device. */
+/** `p` as JSON for the contract's `parity` (the verdict itself goes into the device verdicts). */
+export function parityJson(p: ParityReport): Record<string, Json> {
+  const side = (r: OutputParity | { note: string }): Json => ('note' in r ? { note: r.note } : { argmaxMatches: r.argmaxMatches, maxAbsDiff: r.maxAbsDiff, ok: r.ok });
+  return { examples: p.examples, tolerance: p.tolerance, tfjs: side(p.tfjs), packed: side(p.packed), ok: p.ok };
+}
+
 export function withParity(d: DeviceVerdict, p: ParityReport): DeviceVerdict {
   const diffs = [p.tfjs, p.packed].filter((r): r is OutputParity => !('note' in r)).map((r) => r.maxAbsDiff);
   const measured = diffs.length > 0 ? Math.max(...diffs) : null;

@@ -29,15 +29,16 @@ import type { ArtifactRef, Json, StageContext, StageInputs, UpstreamOutputs } fr
 import { defineStage, StageConfigError } from '../../plugin.js';
 import { topKAccuracy } from './evaluate-accuracy.js';
 import type { AccuracyResult } from './evaluate-accuracy.js';
-import { renderMarkdown } from './evaluate-report.js';
-import type { ReportCandidate, ReportDevice } from './evaluate-report.js';
-import { BrowserMeasurements, nodeOutputs, parityBatch, withParity } from './evaluate-browser.js';
+import { BrowserMeasurements, nodeOutputs, parityBatch, parityJson, withParity } from './evaluate-browser.js';
 import type { BrowserOutcome, ParityBatch, ParityReport } from './evaluate-browser.js';
 import type { BrowserLatencyResult } from '../../browser/browser-latency.js';
 import type { BrowserBackend } from '../../browser/page-protocol.js';
 import type { HostTensor } from '../../browser/parity.js';
-import { BUDGET_KEYS, judgeDevice, summarizeBudgets } from './evaluate-verdicts.js';
-import type { Budget, BudgetKey, DeviceVerdict, Measured } from './evaluate-verdicts.js';
+import { BUDGET_KEYS, judgeDevice, summarizeBudgets } from '../../contracts/budget.js';
+import type { Budget, DeviceVerdict } from '../../contracts/budget.js';
+import { encodeEvaluation, encodeEvaluationReport, measured } from '../../contracts/evaluation.js';
+import type { CandidateDetail, CandidateLatency, EvaluatedCandidate, Evaluation } from '../../contracts/evaluation.js';
+import { renderEvaluationMarkdown } from '../../contracts/evaluation-markdown.js';
 
 export interface EvaluateConfig {
   data: string;
@@ -92,7 +93,13 @@ export const evaluateSchema = {
   },
 } as const;
 
-interface Device extends ReportDevice {
+interface Device {
+  name: string;
+  runtime: string;
+  /** runtime browser: the tfjs backend in the page. */
+  backend?: string;
+  threads: number;
+  batch: number;
   budget: Budget;
 }
 
@@ -107,7 +114,9 @@ export const evaluateStage = defineStage<EvaluateConfig>({
   name: 'evaluate',
   // 2: runtime: browser devices are measured (latency + parity) instead of "not measured";
   // 3-4: packed format v2 (deflated topology) changes the packed sizes.
-  version: '4',
+  // 5: the evaluation contract: accuracy margins in hundredths, `unstable` latency
+  //    verdicts, latency intervals in the metrics, report.md from the shared renderer.
+  version: '5',
   description: 'Accuracy, size (raw/gzip/brotli), params/MACs and per-device latency of every upstream model, judged against the device budgets.',
   schema: evaluateSchema,
   outputs: ['report'],
@@ -214,108 +223,77 @@ export const evaluateStage = defineStage<EvaluateConfig>({
       await browser?.close();
     }
 
-    // 3. Verdicts.
+    // 3. Verdicts, into the one evaluation contract (src/contracts/evaluation.ts).
     const judged = named && candidates.length > 1 ? candidates.filter((c) => c !== refModel) : candidates;
-    const rows: ReportCandidate[] = candidates.map((c) => {
+    const evaluated: EvaluatedCandidate[] = candidates.map((c) => {
       const node = c.up.node;
       const acc = accuracy.get(node)!;
       const size = sizes.get(node)!;
       const st = stats.get(node)!;
       const lat = latency.get(node)!;
-      const deltaPp = acc.top1 - refAccuracy;
-      const deviceVerdicts: Record<string, DeviceVerdict> = {};
-      const latencyRow: ReportCandidate['latency'] = {};
-      for (const d of devices) {
-        const l = lat.get(d.name)!;
-        latencyRow[d.name] = 'result' in l ? { p50Ms: l.result.p50Ms, p95Ms: l.result.p95Ms, runs: l.result.runs, spread: l.result.spread } : { note: l.note };
-        const verdict = judgeDevice(d.budget, measuredFor(acc.top1, refAccuracy - acc.top1, { ...size, packed: packedBytes.get(node)! }, l));
-        const p = parity.get(node)!.get(d.name);
-        deviceVerdicts[d.name] = p ? withParity(verdict, p) : verdict;
-      }
-      const row: ReportCandidate = {
+      const candidateLatency: Record<string, CandidateLatency> = {};
+      for (const d of devices) candidateLatency[d.name] = latencyOf(lat.get(d.name)!);
+      const parityOf = parity.get(node)!;
+      const base = {
         node,
+        stage: c.up.stage,
+        matrix: c.up.matrix,
         reference: c === refModel,
         judged: judged.includes(c),
         accuracy: acc.top1,
-        deltaPp,
+        ...(acc.topK !== undefined ? { topKAccuracy: acc.topK, k: acc.k! } : {}),
+        accuracyDropPp: refAccuracy - acc.top1,
         sizeBytes: { raw: size.raw, gzip: size.gzip, brotli: size.brotli, packed: packedBytes.get(node)! },
-        params: st.params,
-        nonZeros: st.nonZeros,
-        macs: st.macs,
-        latency: latencyRow,
-        devices: deviceVerdicts,
-      };
-      if (acc.topK !== undefined) {
-        row.topK = acc.topK;
-        row.k = acc.k!;
-      }
-      return row;
-    });
-    const budgets = summarizeBudgets(
-      rows.filter((r) => r.judged).map((r) => ({ node: r.node, accuracy: r.accuracy, rawBytes: r.sizeBytes.raw, devices: r.devices })),
-    );
-
-    // 4. Outputs.
-    const dir = await ctx.outputDir('report');
-    const deviceInfo = Object.fromEntries(
-      devices.map((d) => [d.name, { runtime: d.runtime, ...(d.backend ? { backend: d.backend } : {}), threads: d.threads, batch: d.batch, budget: d.budget as Json }]),
-    ) as Record<string, Json>;
-    const candidateMetrics: Record<string, Json> = {};
-    const candidateReport: Json[] = [];
-    for (const [i, c] of candidates.entries()) {
-      const r = rows[i]!;
-      const st = stats.get(r.node)!;
-      const size = sizes.get(r.node)!;
-      const base: Record<string, Json> = {
-        stage: c.up.stage,
-        matrix: c.up.matrix,
-        reference: r.reference,
-        judged: r.judged,
-        accuracy: r.accuracy,
-        ...(r.topK !== undefined ? { topKAccuracy: r.topK, k: r.k! } : {}),
-        accuracyDropPp: refAccuracy - r.accuracy,
-        sizeBytes: r.sizeBytes,
-        sizeKb: { raw: r.sizeBytes.raw / 1024, gzip: r.sizeBytes.gzip / 1024, brotli: r.sizeBytes.brotli / 1024, packed: r.sizeBytes.packed / 1024 },
         params: st.params,
         nonZeros: st.nonZeros,
         sparsity: st.sparsity,
         macs: st.macs,
         effectiveMacs: st.effectiveMacs,
         macsComplete: st.macsComplete,
+        latency: candidateLatency,
+        ...(parityOf.size > 0 ? { parity: Object.fromEntries([...parityOf].map(([d, p]) => [d, parityJson(p)])) } : {}),
       };
-      const lat = latency.get(r.node)!;
-      const latencyJson = Object.fromEntries(devices.map((d) => [d.name, latencyJsonOf(lat.get(d.name)!)])) as Record<string, Json>;
-      const parityJson = Object.fromEntries(parity.get(r.node)!) as unknown as Json;
-      const hasParity = parity.get(r.node)!.size > 0;
-      candidateMetrics[r.node] = { ...base, latency: latencyJson, ...(hasParity ? { parity: parityJson } : {}), devices: r.devices as unknown as Json };
-      candidateReport.push({
-        node: r.node,
-        digest: c.model.digest,
-        ...base,
-        size: { files: size.files as unknown as Json, modelJson: size.modelJson as unknown as Json, weights: size.weights as unknown as Json },
-        layers: st.layers.map((l) => ({ name: l.name, className: l.className, params: l.params, nonZeros: l.nonZeros, macs: l.macs, effectiveMacs: l.effectiveMacs })),
-        latency: Object.fromEntries(devices.map((d) => [d.name, latencyJsonOf(lat.get(d.name)!, true)])) as Record<string, Json>,
-        ...(hasParity ? { parity: parityJson } : {}),
-        devices: r.devices as unknown as Json,
-      });
-    }
-    // The run metrics and report.json say the same things; report.json adds the
-    // data fingerprint and per-candidate detail. Key order is part of
-    // report.json's digest, so both are spelled out around one shared middle.
-    const shared = {
+      const deviceVerdicts: Record<string, DeviceVerdict> = {};
+      for (const d of devices) {
+        const verdict = judgeDevice(d.budget, measured(base, d.name));
+        const p = parityOf.get(d.name);
+        deviceVerdicts[d.name] = p ? withParity(verdict, p) : verdict;
+      }
+      return { ...base, devices: deviceVerdicts };
+    });
+    const budgets = summarizeBudgets(
+      evaluated.filter((c) => c.judged).map((c) => ({ node: c.node, accuracy: c.accuracy, rawBytes: c.sizeBytes.raw, devices: c.devices })),
+    );
+    const evaluation: Evaluation = {
+      data: config.data,
       examples: ds.count,
       ...(config.topK !== undefined ? { topK: config.topK } : {}),
       reference: refModel.up.node,
       referenceAccuracy: refAccuracy,
-      devices: deviceInfo,
+      devices: Object.fromEntries(
+        devices.map((d) => [d.name, { runtime: d.runtime, ...(d.backend ? { backend: d.backend } : {}), threads: d.threads, batch: d.batch, budget: d.budget }]),
+      ),
+      candidates: evaluated,
+      budgets,
     };
-    const metrics: Record<string, Json> = { data: config.data, ...shared, candidates: candidateMetrics, budgets: budgets as unknown as Json };
-    const report = { stage: 'evaluate', data: config.data, dataFingerprint: ds.fingerprint, ...shared, candidates: candidateReport, budgets: budgets as unknown as Json };
+
+    // 4. Outputs: the run metrics and report.json say the same things; report.json
+    //    adds the data fingerprint and per-candidate detail (digest, files, layers).
+    const dir = await ctx.outputDir('report');
+    const detail: Record<string, CandidateDetail> = {};
+    for (const c of candidates) {
+      const size = sizes.get(c.up.node)!;
+      const st = stats.get(c.up.node)!;
+      detail[c.up.node] = {
+        digest: c.model.digest,
+        size: { files: size.files.map((f) => ({ ...f })), modelJson: { ...size.modelJson }, weights: { ...size.weights } },
+        layers: st.layers.map((l) => ({ name: l.name, className: l.className, params: l.params, nonZeros: l.nonZeros, macs: l.macs, effectiveMacs: l.effectiveMacs })),
+      };
+    }
+    const report = encodeEvaluationReport({ evaluation, dataFingerprint: ds.fingerprint, detail });
     await writeFile(join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
-    await writeFile(
-      join(dir, 'report.md'),
-      renderMarkdown({ data: config.data, examples: ds.count, reference: refModel.up.node, candidates: rows, devices, budgets }),
-    );
+    await writeFile(join(dir, 'report.md'), renderEvaluationMarkdown(evaluation));
+    const metrics = encodeEvaluation(evaluation);
     ctx.progress({ done: total, total, unit: 'candidates', message: budgets.message });
     if (!budgets.met) ctx.logger.warn(budgets.message);
     return { outputs: { report: dir }, metrics };
@@ -382,7 +360,6 @@ function selectDevices(ctx: StageContext, config: EvaluateConfig): Device[] {
       ...(runtime === 'browser' ? { backend: typeof d.backend === 'string' ? d.backend : 'wasm' } : {}),
       threads: num(d.threads, 1),
       batch: num(d.batch, 1),
-      hasBudget: Object.keys(budget).length > 0,
       budget,
     };
   });
@@ -419,29 +396,11 @@ async function measureOn(ctx: StageContext, dir: string, d: Device, config: Eval
   }
 }
 
-function measuredFor(accuracy: number, dropPp: number, size: { raw: number; gzip: number; brotli: number; packed: number }, l: LatencyOutcome): Measured {
-  const values: Record<BudgetKey, number | null> = {
-    size_kb: size.raw / 1024,
-    size_gzip_kb: size.gzip / 1024,
-    size_brotli_kb: size.brotli / 1024,
-    size_packed_kb: size.packed / 1024,
-    latency_ms_p50: 'result' in l ? l.result.p50Ms : null,
-    latency_ms_p95: 'result' in l ? l.result.p95Ms : null,
-    accuracy_min: accuracy,
-    accuracy_drop_pp: dropPp,
-  };
-  const notes: Measured['notes'] = {};
-  if ('note' in l) {
-    notes.latency_ms_p50 = l.note;
-    notes.latency_ms_p95 = l.note;
-  }
-  return { values, notes };
-}
-
-function latencyJsonOf(l: LatencyOutcome, full = false): Json {
+/** A latency outcome in the contract's shape; report.json's `detail` keeps the measurement's full statistics in their historical key order. */
+function latencyOf(l: LatencyOutcome): CandidateLatency {
   if ('note' in l) return { measured: false, note: l.note };
   const r = l.result;
-  const base: Record<string, Json> = {
+  return {
     measured: true,
     runtime: r.runtime,
     ...('backend' in r ? { backend: r.backend } : {}),
@@ -455,11 +414,11 @@ function latencyJsonOf(l: LatencyOutcome, full = false): Json {
     spread: r.spread,
     stable: r.stable,
     stopReason: r.stopReason,
+    p50IntervalMs: r.p50IntervalMs,
+    p95IntervalMs: r.p95IntervalMs,
     ...('pid' in r ? { pid: r.pid } : { browserVersion: r.browserVersion }),
-    notes: r.notes,
-  };
-  if (full) {
-    Object.assign(base, {
+    notes: [...r.notes],
+    detail: {
       warmup: r.warmup,
       meanMs: r.meanMs,
       minMs: r.minMs,
@@ -472,7 +431,6 @@ function latencyJsonOf(l: LatencyOutcome, full = false): Json {
       measureSeconds: r.measureSeconds,
       ...('pid' in r ? { nodeVersion: r.nodeVersion } : { crossOriginIsolated: r.crossOriginIsolated, renderer: r.renderer }),
       tfjsVersion: r.tfjsVersion,
-    });
-  }
-  return base;
+    },
+  };
 }

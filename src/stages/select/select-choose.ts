@@ -1,54 +1,34 @@
 /**
- * The decision of the `select` stage, as plain functions over the evaluate
- * stage's metrics (no tfjs, no files): which candidates pass the budgets of
- * the named devices (re-judged with evaluate's `judgeDevice`), the best one
- * by an objective with deterministic tie-breaks, the closest one when none
- * passes (evaluate's `summarizeBudgets`), and the Pareto fronts.
+ * The decision of the `select` stage, as plain functions over the evaluation
+ * contract (src/contracts/evaluation.ts; no tfjs, no files): which candidates
+ * pass the budgets of the named devices (re-judged with the contract's
+ * `judgeDevice`), the best one by an objective with deterministic
+ * tie-breaks, the closest one when none passes (`summarizeBudgets`), and the
+ * Pareto fronts (the contract's `paretoFront`).
  */
-import type { Json } from '../../plugin.js';
-import { BUDGET_KEYS, judgeDevice, summarizeBudgets, withVerdict } from '../evaluate/evaluate-verdicts.js';
-import type { Budget, BudgetKey, BudgetSummary, DeviceVerdict, Measured, Verdict } from '../evaluate/evaluate-verdicts.js';
+import { judgeDevice, summarizeBudgets, withVerdict } from '../../contracts/budget.js';
+import type { Budget, BudgetSummary, DeviceVerdict, Verdict } from '../../contracts/budget.js';
+import { measured } from '../../contracts/evaluation.js';
+import type { EvaluatedCandidate, SizeKind } from '../../contracts/evaluation.js';
+import { paretoFront } from '../../contracts/pareto.js';
+import type { ParetoPoint } from '../../contracts/pareto.js';
 
 export const OBJECTIVES = ['size', 'size_gzip', 'size_brotli', 'size_packed', 'latency_p50', 'latency_p95', 'accuracy'] as const;
 export type Objective = (typeof OBJECTIVES)[number];
 
-export type SizeKind = 'raw' | 'gzip' | 'brotli' | 'packed';
-
-/** One candidate as the evaluate stage measured it. */
-export interface EvaluatedCandidate {
-  node: string;
-  accuracy: number;
-  accuracyDropPp: number;
-  sizeBytes: Record<SizeKind, number>;
-  /** Per device: measured p50/p95 in ms, or the reason it was not measured. */
-  latency: Record<string, { p50Ms: number; p95Ms: number } | { note: string }>;
-  /**
-   * Per browser device: evaluate's parity verdict (browser outputs vs Node's).
-   * Not a budget, so it cannot be re-judged from numbers: it is carried as
-   * evaluate recorded it, and a failed parity fails the device here too.
-   */
-  parity?: Record<string, Verdict>;
-}
-
-/** A device as evaluate judged it: its budget. */
-export interface EvaluatedDevice {
+/** A device select judges for: its name and the budget evaluate recorded for it. */
+export interface JudgedDevice {
   name: string;
   budget: Budget;
 }
 
 export interface RankedCandidate extends EvaluatedCandidate {
-  /** Every named device passes (not-measured limits do not block). */
+  /** Every named device passes (not-measured limits do not block; unstable ones do). */
   passes: boolean;
+  /** Re-judged for the named devices. */
   devices: Record<string, DeviceVerdict>;
   /** The objective's value; null when it was not measured (latency): ranks last. */
   objectiveValue: number | null;
-}
-
-export interface ParetoPoint {
-  node: string;
-  accuracy: number;
-  /** Bytes (size front) or ms (latency front). */
-  value: number;
 }
 
 export interface Selection {
@@ -70,89 +50,6 @@ export function sizeKindOf(objective: Objective): SizeKind | undefined {
   return SIZE_OF[objective];
 }
 
-function isRecord(v: Json | undefined): v is Record<string, Json> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function numberOr(v: Json | undefined, fallback: number): number {
-  return typeof v === 'number' ? v : fallback;
-}
-
-/** Reads evaluate's `metrics.devices` (name -> {budget}). */
-export function devicesFromMetrics(metrics: Record<string, Json>): EvaluatedDevice[] {
-  const devices = isRecord(metrics.devices) ? metrics.devices : {};
-  return Object.entries(devices).map(([name, d]) => {
-    const b = isRecord(d) && isRecord(d.budget) ? d.budget : {};
-    const budget: Budget = {};
-    for (const k of BUDGET_KEYS) {
-      const v = b[k];
-      if (typeof v === 'number') budget[k] = v;
-    }
-    return { name, budget };
-  });
-}
-
-/**
- * Reads evaluate's `metrics.candidates` (node -> {accuracy, sizeBytes, latency, judged, ...}).
- * Only judged candidates (a named reference is the baseline, not a candidate), in evaluate's order.
- */
-export function candidatesFromMetrics(metrics: Record<string, Json>): EvaluatedCandidate[] {
-  const cands = isRecord(metrics.candidates) ? metrics.candidates : {};
-  const out: EvaluatedCandidate[] = [];
-  for (const [node, c] of Object.entries(cands)) {
-    if (!isRecord(c) || c.judged === false) continue;
-    const s = isRecord(c.sizeBytes) ? c.sizeBytes : {};
-    const latency: EvaluatedCandidate['latency'] = {};
-    if (isRecord(c.latency)) {
-      for (const [device, l] of Object.entries(c.latency)) {
-        if (isRecord(l) && l.measured === true && typeof l.p50Ms === 'number' && typeof l.p95Ms === 'number') {
-          latency[device] = { p50Ms: l.p50Ms, p95Ms: l.p95Ms };
-        } else {
-          latency[device] = { note: isRecord(l) && typeof l.note === 'string' ? l.note : 'not measured' };
-        }
-      }
-    }
-    const parity: Record<string, Verdict> = {};
-    if (isRecord(c.devices)) {
-      for (const [device, d] of Object.entries(c.devices)) {
-        const v = isRecord(d) && Array.isArray(d.verdicts) ? d.verdicts.find((x) => isRecord(x) && x.limit === 'parity') : undefined;
-        if (v !== undefined) parity[device] = v as unknown as Verdict;
-      }
-    }
-    out.push({
-      node,
-      ...(Object.keys(parity).length > 0 ? { parity } : {}),
-      accuracy: numberOr(c.accuracy, Number.NaN),
-      accuracyDropPp: numberOr(c.accuracyDropPp, 0),
-      sizeBytes: { raw: numberOr(s.raw, Number.NaN), gzip: numberOr(s.gzip, Number.NaN), brotli: numberOr(s.brotli, Number.NaN), packed: numberOr(s.packed, Number.NaN) },
-      latency,
-    });
-  }
-  return out;
-}
-
-/** What evaluate measured for `c` on `device`, in the shape `judgeDevice` takes. */
-export function measuredOf(c: EvaluatedCandidate, device: string): Measured {
-  const l = c.latency[device];
-  const values: Record<BudgetKey, number | null> = {
-    size_kb: c.sizeBytes.raw / 1024,
-    size_gzip_kb: c.sizeBytes.gzip / 1024,
-    size_brotli_kb: c.sizeBytes.brotli / 1024,
-    size_packed_kb: c.sizeBytes.packed / 1024,
-    latency_ms_p50: l && 'p50Ms' in l ? l.p50Ms : null,
-    latency_ms_p95: l && 'p95Ms' in l ? l.p95Ms : null,
-    accuracy_min: c.accuracy,
-    accuracy_drop_pp: c.accuracyDropPp,
-  };
-  const notes: Measured['notes'] = {};
-  const note = l === undefined ? 'not measured' : 'note' in l ? l.note : undefined;
-  if (note !== undefined) {
-    notes.latency_ms_p50 = note;
-    notes.latency_ms_p95 = note;
-  }
-  return { values, notes };
-}
-
 /**
  * The objective's value of `c`: bytes for sizes, percent for accuracy, and for
  * latency the worst (largest) measured value over `devices`; null when no
@@ -165,7 +62,7 @@ export function objectiveValue(c: EvaluatedCandidate, objective: Objective, devi
   let worst: number | null = null;
   for (const d of devices) {
     const l = c.latency[d];
-    if (!l || !('p50Ms' in l)) continue;
+    if (!l || !l.measured) continue;
     const v = objective === 'latency_p50' ? l.p50Ms : l.p95Ms;
     worst = worst === null ? v : Math.max(worst, v);
   }
@@ -188,17 +85,10 @@ export function compareCandidates(a: RankedCandidate, b: RankedCandidate, object
   );
 }
 
-/** Non-dominated points (smaller value and higher accuracy are better), by increasing value then decreasing accuracy. */
-export function paretoFront(points: readonly ParetoPoint[]): ParetoPoint[] {
-  const front = points.filter(
-    (p) => !points.some((q) => q !== p && q.value <= p.value && q.accuracy >= p.accuracy && (q.value < p.value || q.accuracy > p.accuracy)),
-  );
-  return [...front].sort((a, b) => a.value - b.value || b.accuracy - a.accuracy || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
-}
-
-
 /** Evaluate's recorded parity verdict, when there is one, judged with the budget verdicts. */
-function withRecorded(d: DeviceVerdict, parity: Verdict | undefined): DeviceVerdict {
+function withRecorded(d: DeviceVerdict, recorded: DeviceVerdict | undefined): DeviceVerdict {
+  // Parity is not a budget, so it cannot be re-judged from numbers: it is carried as evaluate recorded it.
+  const parity: Verdict | undefined = recorded?.verdicts.find((v) => v.limit === 'parity');
   return parity ? withVerdict(d, parity) : d;
 }
 
@@ -206,12 +96,12 @@ function withRecorded(d: DeviceVerdict, parity: Verdict | undefined): DeviceVerd
  * Picks among `candidates` (in evaluate's order) for the named `devices`.
  * Throws when `candidates` is empty.
  */
-export function selectCandidate(candidates: readonly EvaluatedCandidate[], devices: readonly EvaluatedDevice[], objective: Objective): Selection {
+export function selectCandidate(candidates: readonly EvaluatedCandidate[], devices: readonly JudgedDevice[], objective: Objective): Selection {
   if (candidates.length === 0) throw new Error('selectCandidate: no candidates');
   const names = devices.map((d) => d.name);
   const ranked: RankedCandidate[] = candidates.map((c) => {
     const verdicts: Record<string, DeviceVerdict> = {};
-    for (const d of devices) verdicts[d.name] = withRecorded(judgeDevice(d.budget, measuredOf(c, d.name)), c.parity?.[d.name]);
+    for (const d of devices) verdicts[d.name] = withRecorded(judgeDevice(d.budget, measured(c, d.name)), c.devices[d.name]);
     return { ...c, devices: verdicts, passes: Object.values(verdicts).every((v) => v.ok), objectiveValue: objectiveValue(c, objective, names) };
   });
   const summary = summarizeBudgets(ranked.map((r) => ({ node: r.node, accuracy: r.accuracy, rawBytes: r.sizeBytes.raw, devices: r.devices })));
@@ -231,7 +121,7 @@ export function selectCandidate(candidates: readonly EvaluatedCandidate[], devic
     const points: ParetoPoint[] = [];
     for (const c of ranked) {
       const l = c.latency[d];
-      if (l && 'p50Ms' in l) points.push({ node: c.node, accuracy: c.accuracy, value: percentile === 'p95' ? l.p95Ms : l.p50Ms });
+      if (l && l.measured) points.push({ node: c.node, accuracy: c.accuracy, value: percentile === 'p95' ? l.p95Ms : l.p50Ms });
     }
     if (points.length > 0) latencyFronts[d] = paretoFront(points);
   }

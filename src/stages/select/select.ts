@@ -21,8 +21,10 @@ import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Json, StageInputs, UpstreamOutputs } from '../../plugin.js';
 import { defineStage, StageConfigError } from '../../plugin.js';
-import { candidatesFromMetrics, devicesFromMetrics, OBJECTIVES, selectCandidate, sizeKindOf } from './select-choose.js';
+import { decodeEvaluation, encodeBudgetSummary, encodeDeviceVerdict, judgedCandidates, looksLikeEvaluation } from '../../contracts/evaluation.js';
+import { OBJECTIVES, selectCandidate, sizeKindOf } from './select-choose.js';
 import type { Objective, RankedCandidate, Selection } from './select-choose.js';
+import type { ParetoPoint } from '../../contracts/pareto.js';
 
 export interface SelectConfig {
   objective: Objective;
@@ -56,7 +58,8 @@ export const selectSchema = {
 
 export const selectStage = defineStage<SelectConfig>({
   name: 'select',
-  version: '1',
+  // 2: reads evaluate's metrics through the evaluation contract; `unstable` latency verdicts do not pass.
+  version: '2',
   description: 'Keeps the best candidate model by an objective among those meeting the device budgets an evaluate node judged; writes the Pareto fronts.',
   schema: selectSchema,
   outputs: ['model'],
@@ -64,8 +67,14 @@ export const selectStage = defineStage<SelectConfig>({
   recipeInputs: ['devices'],
   async run(ctx, config, inputs) {
     const evaluation = findEvaluate(inputs, config.evaluate);
-    const evaluated = devicesFromMetrics(evaluation.metrics);
-    const evaluatedNames = evaluated.map((d) => d.name);
+    const decoded = decodeEvaluation(evaluation.metrics, `metrics of ${evaluation.node}`);
+    if (!decoded.ok) {
+      throw new StageConfigError(`${evaluation.node} did not write an evaluation select can read: ${decoded.error}`, config.evaluate !== undefined ? ['evaluate'] : [], [
+        'select reads the metrics of the built-in `evaluate` stage; re-run it with this version of modelpress',
+      ]);
+    }
+    const evaluatedDevices = decoded.value.devices;
+    const evaluatedNames = Object.keys(evaluatedDevices);
     const names = config.devices ?? evaluatedNames;
     names.forEach((n, i) => {
       if (!evaluatedNames.includes(n)) {
@@ -77,12 +86,12 @@ export const selectStage = defineStage<SelectConfig>({
         );
       }
     });
-    const devices = names.map((n) => evaluated.find((d) => d.name === n)!);
+    const devices = names.map((n) => ({ name: n, budget: evaluatedDevices[n]!.budget }));
 
     // Candidates: what evaluate judged, restricted to the models this stage receives.
     const models = new Map<string, UpstreamOutputs>();
     for (const up of inputs.upstream) if (up.outputs.model) models.set(up.node, up);
-    const judged = candidatesFromMetrics(evaluation.metrics);
+    const judged = judgedCandidates(decoded.value);
     const missing = judged.filter((c) => !models.has(c.node)).map((c) => c.node);
     const candidates = judged.filter((c) => models.has(c.node));
     if (candidates.length === 0) {
@@ -94,7 +103,7 @@ export const selectStage = defineStage<SelectConfig>({
       );
     }
     if (missing.length > 0) ctx.logger.warn(`select: ${missing.join(', ')} judged by ${evaluation.node} but not upstream of this stage; not considered`);
-    if ((config.objective === 'latency_p50' || config.objective === 'latency_p95') && candidates.every((c) => names.every((d) => !(c.latency[d] && 'p50Ms' in c.latency[d]!)))) {
+    if ((config.objective === 'latency_p50' || config.objective === 'latency_p95') && candidates.every((c) => names.every((d) => !c.latency[d]?.measured))) {
       throw new StageConfigError(
         `objective \`${config.objective}\`: ${evaluation.node} measured no latency on ${names.join(', ') || '(no devices)'}`,
         ['objective'],
@@ -119,9 +128,9 @@ export const selectStage = defineStage<SelectConfig>({
       accuracy: chosen.accuracy,
       accuracyDropPp: chosen.accuracyDropPp,
       sizeBytes: chosen.sizeBytes,
-      verdicts: chosen.devices as unknown as Json,
+      verdicts: Object.fromEntries(Object.entries(chosen.devices).map(([d, v]) => [d, encodeDeviceVerdict(v)])),
       candidates: Object.fromEntries(selection.ranking.map((c, rank) => [c.node, candidateJson(c, rank)])) as Record<string, Json>,
-      pareto: selection.pareto as unknown as Json,
+      pareto: paretoJson(selection),
       budgets,
     };
     if (missing.length > 0) metrics.notConsidered = missing;
@@ -136,7 +145,7 @@ export const selectStage = defineStage<SelectConfig>({
 });
 
 function findEvaluate(inputs: StageInputs, name: string | undefined): UpstreamOutputs {
-  const hasCandidates = (u: UpstreamOutputs) => typeof u.metrics.candidates === 'object' && u.metrics.candidates !== null && !Array.isArray(u.metrics.candidates);
+  const hasCandidates = (u: UpstreamOutputs) => looksLikeEvaluation(u.metrics);
   if (name !== undefined) {
     const nodes = inputs.upstream.filter((u) => u.stage === name || u.node === name);
     const stages = [...new Set(inputs.upstream.map((u) => u.stage))];
@@ -168,7 +177,7 @@ function budgetsOf(s: Selection, objective: Objective, devices: string[]): Recor
     met: b.met,
     chosen: s.chosen.node,
     passing: b.passing,
-    closest: b.closest as unknown as Json,
+    closest: (encodeBudgetSummary(b) as Record<string, Json>)['closest']!,
     unmeasured: b.unmeasured,
   };
   if (b.met) {
@@ -179,6 +188,15 @@ function budgetsOf(s: Selection, objective: Objective, devices: string[]): Recor
     };
   }
   return { ...base, best: null, message: `select (${scope}): ${b.message}; selected the closest, ${s.chosen.node}` };
+}
+
+function paretoJson(s: Selection): Json {
+  const points = (front: readonly ParetoPoint[]): Json => front.map((p) => ({ node: p.node, accuracy: p.accuracy, value: p.value }));
+  const { size, latency } = s.pareto;
+  return {
+    size: { sizeKind: size.sizeKind, front: points(size.front) },
+    latency: latency === null ? null : { percentile: latency.percentile, devices: Object.fromEntries(Object.entries(latency.devices).map(([d, f]) => [d, points(f)])) },
+  };
 }
 
 function candidateJson(c: RankedCandidate, rank: number): Json {

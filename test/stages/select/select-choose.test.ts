@@ -2,21 +2,43 @@
  * The decision of `select` on constructed evaluate metrics (no models):
  * budgets of the named devices, objective, tie-breaks, closest, Pareto fronts.
  */
-import type { Json } from '../../../src/plugin.js';
-import { candidatesFromMetrics, devicesFromMetrics, paretoFront, selectCandidate } from '../../../src/stages/select/select-choose.js';
-import type { EvaluatedCandidate, EvaluatedDevice } from '../../../src/stages/select/select-choose.js';
+import type { Verdict } from '../../../src/contracts/budget.js';
+import type { EvaluatedCandidate } from '../../../src/contracts/evaluation.js';
+import { selectCandidate } from '../../../src/stages/select/select-choose.js';
+import type { JudgedDevice } from '../../../src/stages/select/select-choose.js';
 
-function cand(node: string, accuracy: number, raw: number, packed: number, latencyMs?: number): EvaluatedCandidate {
+/** A candidate as evaluate's contract has it; `interval`: the p95's confidence interval. */
+function cand(node: string, accuracy: number, raw: number, packed: number, latencyMs?: number, interval: [number, number] | null = null): EvaluatedCandidate {
   return {
     node,
+    stage: 'prune',
+    matrix: {},
+    reference: false,
+    judged: true,
     accuracy,
     accuracyDropPp: 98 - accuracy,
     sizeBytes: { raw, gzip: raw / 2, brotli: raw / 3, packed },
-    latency: { phone: latencyMs === undefined ? { note: 'not measured (latency.measure: never)' } : { p50Ms: latencyMs, p95Ms: latencyMs * 1.5 } },
+    params: 100,
+    nonZeros: 50,
+    sparsity: 0.5,
+    macs: 100,
+    effectiveMacs: 50,
+    macsComplete: true,
+    latency: {
+      phone:
+        latencyMs === undefined
+          ? { measured: false, note: 'not measured (latency.measure: never)' }
+          : {
+              measured: true, runtime: 'wasm', backendActual: 'wasm', threadsRequested: 1, threadsActual: 1, batch: 1,
+              p50Ms: latencyMs, p95Ms: latencyMs * 1.5, runs: 30, spread: 1.5, stable: true, stopReason: 'stable',
+              p50IntervalMs: null, p95IntervalMs: interval, pid: 1, notes: [],
+            },
+    },
+    devices: {},
   };
 }
 
-const phone = (budget: EvaluatedDevice['budget']): EvaluatedDevice => ({ name: 'phone', budget });
+const phone = (budget: JudgedDevice['budget']): JudgedDevice => ({ name: 'phone', budget });
 
 describe('selectCandidate', () => {
   const a = cand('prune[s=0.5]', 97, 100 * 1024, 60 * 1024, 2);
@@ -40,15 +62,9 @@ describe('selectCandidate', () => {
   });
 
   test("a browser device's parity verdict, as evaluate recorded it, is carried: a failed parity fails the device", () => {
-    const parityVerdict = (ok: boolean) => ({ limit: 'parity', max: 1e-5, measured: ok ? 0 : 0.2, unit: '', ok, excess: ok ? -1e-5 : 0.2, margin: ok ? 'argmax 32/32' : 'argmax 30/32' });
-    const metrics = {
-      candidates: {
-        small: { judged: true, accuracy: 97, accuracyDropPp: 1, sizeBytes: { raw: 1000, gzip: 500, brotli: 400, packed: 100 }, latency: {}, devices: { web: { verdicts: [parityVerdict(false)] } } },
-        large: { judged: true, accuracy: 97, accuracyDropPp: 1, sizeBytes: { raw: 1000, gzip: 500, brotli: 400, packed: 200 }, latency: {}, devices: { web: { verdicts: [parityVerdict(true)] } } },
-      },
-    } as unknown as Record<string, Json>;
-    const cands = candidatesFromMetrics(metrics);
-    expect(cands[0]!.parity?.web).toMatchObject({ limit: 'parity', ok: false });
+    const parityVerdict = (ok: boolean): Verdict => ({ limit: 'parity', max: 1e-5, measured: ok ? 0 : 0.2, unit: '', ok, excess: ok ? -1e-5 : 0.2, margin: ok ? 'argmax 32/32' : 'argmax 30/32' });
+    const withParity = (c: EvaluatedCandidate, ok: boolean): EvaluatedCandidate => ({ ...c, devices: { web: { ok, missed: ok ? [] : ['parity'], unmeasured: [], verdicts: [parityVerdict(ok)] } } });
+    const cands = [withParity(cand('small', 97, 1000, 100), false), withParity(cand('large', 97, 1000, 200), true)];
     const s = selectCandidate(cands, [{ name: 'web', budget: {} }], 'size_packed');
     expect(s.chosen.node).toBe('large'); // smaller, but its browser outputs differ from Node's
     expect(s.ranking.find((r) => r.node === 'small')!.devices.web).toMatchObject({ ok: false, missed: ['parity'] });
@@ -70,8 +86,22 @@ describe('selectCandidate', () => {
     expect(s.chosen.node).toBe('prune[s=0.95]');
     expect(s.budgets.closest).toEqual({
       candidate: 'prune[s=0.95]',
-      missed: [{ device: 'phone', limit: 'accuracy_min', measured: 90, budget: 95, unit: '%', margin: '5 pp short' }],
+      missed: [{ device: 'phone', limit: 'accuracy_min', measured: 90, budget: 95, unit: '%', margin: '5.00 pp short' }],
     });
+  });
+
+  test('an unstable latency limit (its interval contains the limit) does not pass: a stable candidate is chosen over it', () => {
+    // noisy: p95 1.5 ms, interval 1.4-2.1 ms contains the 2 ms limit; steady: p95 1.8 ms, interval 1.7-1.9 ms.
+    const noisy = cand('noisy', 97, 1000, 100, 1, [1.4, 2.1]);
+    const steady = cand('steady', 97, 1000, 200, 1.2, [1.7, 1.9]);
+    const s = selectCandidate([noisy, steady], [phone({ latency_ms_p95: 2 })], 'size_packed');
+    expect(s.chosen.node).toBe('steady');
+    expect(s.budgets.passing).toEqual(['steady']);
+    expect(s.ranking.find((r) => r.node === 'noisy')!.devices.phone).toMatchObject({ ok: false, unstable: ['latency_ms_p95'] });
+    // Only unstable candidates: none passes, the summary says the measurement could not tell.
+    const alone = selectCandidate([noisy], [phone({ latency_ms_p95: 2 })], 'size_packed');
+    expect(alone.budgets.met).toBe(false);
+    expect(alone.budgets.message).toContain('only unstable limits: the measurement cannot tell whether the limit is met');
   });
 
   test('ties: higher accuracy, then smaller raw size, then node id, whatever the input order', () => {
@@ -108,42 +138,5 @@ describe('selectCandidate', () => {
     // Equal raw sizes: only the most accurate is on the raw front.
     expect(selectCandidate([a, b, c], [], 'size').pareto.size.front.map((p) => p.node)).toEqual(['prune[s=0.5]']);
     expect(selectCandidate([cand('x', 1, 1, 1)], [phone({})], 'size').pareto.latency).toBeNull();
-  });
-
-  test('paretoFront on its own', () => {
-    const pts = [
-      { node: 'a', value: 1, accuracy: 1 },
-      { node: 'b', value: 2, accuracy: 3 },
-      { node: 'c', value: 3, accuracy: 2 },
-      { node: 'd', value: 4, accuracy: 4 },
-      { node: 'e', value: 4, accuracy: 3 },
-    ];
-    expect(paretoFront(pts).map((p) => p.node)).toEqual(['a', 'b', 'd']);
-  });
-
-  test('reads evaluate metrics: judged candidates only, latency measured or not', () => {
-    const metrics: Record<string, Json> = {
-      devices: { phone: { runtime: 'wasm', threads: 1, batch: 1, budget: { size_kb: 10, bogus: 3 } } },
-      candidates: {
-        train: { judged: false, accuracy: 98, accuracyDropPp: 0, sizeBytes: { raw: 1, gzip: 1, brotli: 1, packed: 1 }, latency: {} },
-        'prune[s=1]': {
-          judged: true,
-          accuracy: 97,
-          accuracyDropPp: 1,
-          sizeBytes: { raw: 4, gzip: 3, brotli: 2, packed: 1 },
-          latency: { phone: { measured: true, p50Ms: 1, p95Ms: 2 }, web: { measured: false, note: 'browser' } },
-        },
-      },
-    };
-    expect(devicesFromMetrics(metrics)).toEqual([{ name: 'phone', budget: { size_kb: 10 } }]);
-    expect(candidatesFromMetrics(metrics)).toEqual([
-      {
-        node: 'prune[s=1]',
-        accuracy: 97,
-        accuracyDropPp: 1,
-        sizeBytes: { raw: 4, gzip: 3, brotli: 2, packed: 1 },
-        latency: { phone: { p50Ms: 1, p95Ms: 2 }, web: { note: 'browser' } },
-      },
-    ]);
   });
 });

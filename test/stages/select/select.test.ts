@@ -129,5 +129,14 @@ describe('select stage', () => {
     const noModels = await select({}, inputsOf(evalNode)).catch((e) => e);
     expect(noModels).toBeInstanceOf(StageConfigError);
     expect(noModels.hints[0]).toContain('needs: [prune, eval]');
+
+    // Metrics that are not an evaluation (a plugin's, an older shape): the decoder's error, not a guess.
+    const bad = structuredClone(evalNode);
+    (bad.metrics['candidates'] as any)['prune[sparsity=0.5]'].sizeBytes.packed = null;
+    const notContract = await select({}, inputsOf(...ups, bad)).catch((e) => e);
+    expect(notContract).toBeInstanceOf(StageConfigError);
+    expect(notContract.message).toBe(
+      'eval did not write an evaluation select can read: metrics of eval.candidates["prune[sparsity=0.5]"].sizeBytes.packed: Expected a number, got null',
+    );
   });
 });

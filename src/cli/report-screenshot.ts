@@ -3,6 +3,8 @@
  * report is opened in headless Chromium, checked, and report.png saved beside
  * it. Best effort: the run's results are already on disk, so a missing
  * browser or a failed check comes back as warning lines, never as an error.
+ * Part of the CLI's composition root (after-run-reports.ts), not of src/run
+ * or src/report: only the CLI decides to start a browser after a run.
  */
 import { join } from 'node:path';
 import type { DeviceSpec } from '../recipe/types.js';

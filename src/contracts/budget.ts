@@ -1,9 +1,21 @@
 /**
- * Budget verdicts of the evaluate stage: per candidate x device x limit,
- * whether the measured value meets the limit and by how much, and the
- * summary over candidates (is any budget met, the best candidate, the
- * closest one when none is). Plain functions over numbers, no tfjs.
+ * Budget verdicts, part of the evaluation contract (evaluation.ts): per
+ * candidate x device x limit, whether the measured value meets the limit and
+ * by how much, and the summary over candidates (is any budget met, the best
+ * candidate, the closest one when none is). evaluate judges with it and
+ * select re-judges with it for the devices it names. Plain functions over
+ * numbers, no tfjs.
+ *
+ * Unstable: a latency limit whose ~95% confidence interval (from
+ * sample-stats.ts, order statistics of the timed runs) contains the limit
+ * could fall either side of it on the next run. Its verdict is `unstable`
+ * (`ok: false, unstable: true`), not ok or missed: it counts as not met (the
+ * device does not pass, select does not pick it as passing, the run exits 3
+ * like a miss), so a CI job does not flip green/red with the noise of the
+ * machine, and the margin and the summary say it was the interval, not the
+ * estimate, that failed, and how to fix it (measure longer).
  */
+import { fmt, fmtHundredths } from './format.js';
 
 /** The budget keys of a device (docs/recipes.md, schemas/recipe.schema.json `$defs.budget`). */
 export const BUDGET_KEYS = [
@@ -45,6 +57,8 @@ export interface Measured {
   values: Record<BudgetKey, number | null>;
   /** Why a value is null, by key. */
   notes: Partial<Record<BudgetKey, string>>;
+  /** ~95% confidence intervals of the measured values that have one (latency percentiles), by key. */
+  intervals?: Partial<Record<BudgetKey, readonly [number, number]>>;
 }
 
 export interface Verdict {
@@ -55,8 +69,12 @@ export interface Verdict {
   /** The measured value in `unit`; null when not measured. */
   measured: number | null;
   unit: string;
-  /** true: within the limit (equal counts as within); false: missed; null: not measured. */
+  /** true: within the limit (equal counts as within); false: missed or unstable; null: not measured. */
   ok: boolean | null;
+  /** Present (true) when the measurement's confidence interval contains the limit: not met, but not a clear miss. */
+  unstable?: true;
+  /** With `unstable`: the ~95% confidence interval of the measured value, in `unit`. */
+  interval?: [number, number];
   /** How far over (positive) or under (negative) the limit, in `unit`; null when not measured. */
   excess: number | null;
   /** `+3.2 KB over`, `0.4 ms under`, `1.5 pp short`, `0.2 pp to spare`, or why it was not measured. */
@@ -66,25 +84,31 @@ export interface Verdict {
 export interface DeviceVerdict {
   /** Every measured limit is ok (not-measured limits neither pass nor fail). */
   ok: boolean;
-  /** Limits that were missed. */
+  /** Limits that were missed (unstable ones included: they are not met either). */
   missed: LimitKey[];
+  /** Present when some limit is unstable (its interval contains the limit): those limits. */
+  unstable?: LimitKey[];
   /** Limits that could not be measured. */
   unmeasured: LimitKey[];
   verdicts: Verdict[];
 }
 
-/** Numbers with 3 significant digits, no exponent, no trailing zeros: 31, 0.912, 1234. */
-export function fmt(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  const a = Math.abs(n);
-  if (a >= 1000) return String(Math.round(n));
-  if (a === 0) return '0';
-  const digits = Math.max(0, 2 - Math.floor(Math.log10(a)));
-  return String(Number(n.toFixed(Math.min(digits, 6))));
+/** Accuracy limits are judged and printed in hundredths (format.ts); the rest with 3 significant digits. */
+function amountOf(limit: BudgetKey, n: number): string {
+  return limit === 'accuracy_min' || limit === 'accuracy_drop_pp' ? fmtHundredths(n) : fmt(n);
 }
 
-/** The verdict of one limit. */
-export function verdictFor(limit: BudgetKey, value: number, measured: number | null, note?: string): Verdict {
+/** Whether `interval` leaves the side of `limit` undecided (a maximum: lo <= limit < hi; a minimum: lo < limit <= hi). */
+export function straddles(interval: readonly [number, number], limit: number, isMinimum: boolean): boolean {
+  const [lo, hi] = interval;
+  return isMinimum ? lo < limit && limit <= hi : lo <= limit && limit < hi;
+}
+
+/**
+ * The verdict of one limit. `interval`: the measured value's ~95% confidence
+ * interval, when it has one; a limit inside it is `unstable`.
+ */
+export function verdictFor(limit: BudgetKey, value: number, measured: number | null, note?: string, interval?: readonly [number, number]): Verdict {
   const unit = UNITS[limit];
   const bound = MINIMUM_KEYS.has(limit) ? { min: value } : { max: value };
   if (measured === null) {
@@ -94,7 +118,14 @@ export function verdictFor(limit: BudgetKey, value: number, measured: number | n
   const excess = isMin ? value - measured : measured - value;
   const ok = excess <= 0;
   const u = unit === '%' ? 'pp' : unit;
-  const amount = `${fmt(Math.abs(excess))} ${u}`;
+  if (interval !== undefined && straddles(interval, value, isMin)) {
+    const [lo, hi] = interval;
+    return {
+      limit, ...bound, measured, unit, ok: false, unstable: true, interval: [lo, hi], excess,
+      margin: `unstable: 95% interval ${amountOf(limit, lo)}-${amountOf(limit, hi)} ${u} contains the limit ${amountOf(limit, value)} ${u}`,
+    };
+  }
+  const amount = `${amountOf(limit, Math.abs(excess))} ${u}`;
   let margin: string;
   if (isMin) margin = ok ? `${amount} to spare` : `${amount} short`;
   else margin = ok ? `${amount} under` : `+${amount} over`;
@@ -107,16 +138,19 @@ export function judgeDevice(budget: Budget, measured: Measured): DeviceVerdict {
   for (const key of BUDGET_KEYS) {
     const value = budget[key];
     if (value === undefined) continue;
-    verdicts.push(verdictFor(key, value, measured.values[key], measured.notes[key]));
+    verdicts.push(verdictFor(key, value, measured.values[key], measured.notes[key], measured.intervals?.[key]));
   }
   return deviceVerdict(verdicts);
 }
 
 /** A device's verdict from its limits' verdicts: ok unless one missed; not-measured ones neither pass nor fail. */
 export function deviceVerdict(verdicts: Verdict[]): DeviceVerdict {
+  const unstable = verdicts.filter((v) => v.unstable === true).map((v) => v.limit);
   return {
     ok: verdicts.every((v) => v.ok !== false),
     missed: verdicts.filter((v) => v.ok === false).map((v) => v.limit),
+    // Only when there is one: report.json of runs without an unstable limit keeps its bytes.
+    ...(unstable.length > 0 ? { unstable } : {}),
     unmeasured: verdicts.filter((v) => v.ok === null).map((v) => v.limit),
     verdicts,
   };
@@ -142,6 +176,8 @@ export interface Miss {
   budget: number;
   unit: string;
   margin: string;
+  /** Not a clear miss: the measurement's confidence interval contains the limit. */
+  unstable?: true;
 }
 
 export interface BudgetSummary {
@@ -164,10 +200,17 @@ function misses(c: JudgedCandidate): Miss[] {
   for (const [device, d] of Object.entries(c.devices)) {
     for (const v of d.verdicts) {
       if (v.ok !== false) continue;
-      out.push({ device, limit: v.limit, measured: v.measured!, budget: (v.max ?? v.min)!, unit: v.unit, margin: v.margin });
+      out.push({ device, limit: v.limit, measured: v.measured!, budget: (v.max ?? v.min)!, unit: v.unit, margin: v.margin, ...(v.unstable ? { unstable: true as const } : {}) });
     }
   }
   return out;
+}
+
+function missText(m: Miss): string {
+  if (m.limit === 'parity') return `${m.device} parity (${m.margin})`;
+  const key = m.limit as BudgetKey;
+  const u = m.unit === '%' ? '%' : ` ${m.unit}`;
+  return `${m.device} ${m.limit} (${amountOf(key, m.measured)}${u} vs ${amountOf(key, m.budget)}${u}: ${m.margin})`;
 }
 
 function relativeExcess(c: JudgedCandidate): number {
@@ -191,7 +234,7 @@ export function summarizeBudgets(candidates: readonly JudgedCandidate[]): Budget
       passing: passing.map((c) => c.node),
       closest: null,
       unmeasured: [...unmeasured],
-      message: `${passing.length} of ${candidates.length} candidate(s) meet every budget; best: ${best.node} (accuracy ${fmt(best.accuracy)}%)`,
+      message: `${passing.length} of ${candidates.length} candidate(s) meet every budget; best: ${best.node} (accuracy ${fmtHundredths(best.accuracy)}%)`,
     };
   }
   if (candidates.length === 0) {
@@ -202,6 +245,7 @@ export function summarizeBudgets(candidates: readonly JudgedCandidate[]): Budget
     .sort((a, b) => a.n - b.n || a.r - b.r || b.c.accuracy - a.c.accuracy || a.i - b.i);
   const closest = ranked[0]!.c;
   const missed = misses(closest);
+  const unstableOnly = missed.length > 0 && missed.every((m) => m.unstable);
   return {
     met: false,
     best: null,
@@ -210,6 +254,9 @@ export function summarizeBudgets(candidates: readonly JudgedCandidate[]): Budget
     unmeasured: [...unmeasured],
     message:
       `no candidate meets every budget; closest: ${closest.node}, missed ` +
-      missed.map((m) => (m.limit === 'parity' ? `${m.device} parity (${m.margin})` : `${m.device} ${m.limit} (${fmt(m.measured)} ${m.unit} vs ${fmt(m.budget)} ${m.unit}: ${m.margin})`)).join(', '),
+      missed.map((m) => missText(m)).join(', ') +
+      (missed.some((m) => m.unstable)
+        ? `${unstableOnly ? '; only unstable limits: the measurement cannot tell' : '; unstable limits cannot be told'} whether the limit is met; measure longer (evaluate \`latency.maxSeconds\`, \`latency.maxRuns\`) or on a quieter machine`
+        : ''),
   };
 }
