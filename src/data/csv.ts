@@ -20,6 +20,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Dataset } from './dataset.js';
+import { describeLoaded } from './describe.js';
 import { splitIndices } from './dataset.js';
 import { DataError } from './errors.js';
 import { datasetFingerprint } from './fingerprint.js';
@@ -252,6 +253,11 @@ export const csvLoader: DatasetLoader<CsvOptions> = defineLoader<CsvOptions>({
   },
   async fingerprint(options, ctx) {
     return (await prepare(options, ctx)).fingerprint;
+  },
+  // Finding the classes means scanning the label column, which for CSV is
+  // parsing the text: a load is the cheapest honest describe.
+  async describe(options, ctx) {
+    return describeLoaded(await csvLoader.load(options, ctx));
   },
 });
 

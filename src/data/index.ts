@@ -5,6 +5,8 @@ export type { DataErrorCode, DataErrorInfo } from './errors.js';
 export { DATA_ERROR_CODES, DataError, formatLocation, isDataError } from './errors.js';
 export type { DatasetEntry, DatasetLoader, LoadContext, LoaderCatalog } from './loader.js';
 export { DatasetRegistry, defineLoader, resolveLoaderOptions } from './loader.js';
+export type { DatasetDescription } from './describe.js';
+export { describeDataset, describeLoaded } from './describe.js';
 export type { FileHash } from './file-hash.js';
 export { FileHashCache, processFileHashes } from './file-hash.js';
 export type { FingerprintRecord } from './fingerprint.js';

@@ -11,6 +11,7 @@
 import type { AnySchema, ErrorObject } from 'ajv';
 import { compileSchema } from '../recipe/ajv.js';
 import type { Dataset } from './dataset.js';
+import type { DatasetDescription } from './describe.js';
 import type { FileHashCache } from './file-hash.js';
 
 export interface LoadContext {
@@ -56,6 +57,15 @@ export interface DatasetLoader<Options = Record<string, unknown>> {
    * options (no parsing). Equals `load(...).fingerprint`.
    */
   fingerprint(options: Options, ctx: LoadContext): Promise<string>;
+  /**
+   * Optional: the example shape, class count and size of what `load` would
+   * return, cheaply (headers and labels, not the features). `validate` uses
+   * it to infer a model's `inputShape`/`classes` and to check a dataset
+   * against the model it is fed to. Must agree with `load` (same shape,
+   * classes, count) and throw the same DataErrors for bad labels. Without
+   * it, validation loads the dataset instead.
+   */
+  describe?(options: Options, ctx: LoadContext): Promise<DatasetDescription>;
 }
 
 /** A recipe's dataset entry: the loader name plus its options. */
@@ -87,6 +97,7 @@ export function defineLoader<Options>(def: DatasetLoader<Options>): DatasetLoade
   for (const fn of ['load', 'fingerprint'] as const) {
     if (typeof d[fn] !== 'function') throw new TypeError(`Expected ${label} ${fn} to be a function, got ${typeof d[fn]}`);
   }
+  if (d.describe !== undefined && typeof d.describe !== 'function') throw new TypeError(`Expected ${label} describe to be a function, got ${typeof d.describe}`);
   return def;
 }
 

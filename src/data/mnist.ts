@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { datasetFingerprint } from './fingerprint.js';
 import type { IdxPairOptions } from './idx.js';
-import { idxReadOptionsSchema, loadIdxPair } from './idx.js';
+import { describeIdxPair, idxReadOptionsSchema, loadIdxPair } from './idx.js';
 import type { DatasetLoader, LoadContext } from './loader.js';
 import { defineLoader, resolveLoaderOptions } from './loader.js';
 import type { NormalizeMode, StatsSource } from './normalize.js';
@@ -78,6 +78,10 @@ export const mnistLoader: DatasetLoader<MnistOptions> = defineLoader<MnistOption
   },
   async fingerprint(options, ctx) {
     return (await prepare(options, ctx)).fingerprint;
+  },
+  async describe(options, ctx) {
+    const { o, files } = await prepare(options, ctx);
+    return describeIdxPair(files.images, files.labels, { ...o, classes: MNIST_CLASSES });
   },
 });
 

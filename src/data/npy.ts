@@ -220,57 +220,88 @@ export const npyLoader: DatasetLoader<NpyOptions> = defineLoader<NpyOptions>({
   fileOptions: ['x', 'y'],
   async load(options, ctx) {
     const { o, xs, ys, fingerprint } = await prepare(options, ctx);
-    const [xStat, yStat] = await Promise.all([statSource(xs), statSource(ys)]);
-    const fx = await openSource(xs);
-    try {
-      const fy = await openSource(ys);
-      try {
-        const hx = await readNpyHeader(fx, xs, xStat.size);
-        const xType = checkArray(hx, xs, xStat.size, FEATURE_TYPES, 'features');
-        const hy = await readNpyHeader(fy, ys, yStat.size);
-        checkArray(hy, ys, yStat.size, LABEL_TYPES, 'labels');
-        const count = hx.shape[0]!;
-        if (hy.shape.length > 2 || (hy.shape.length === 2 && hy.shape[1] !== 1)) {
-          throw new DataError(`expected labels of shape (N,) or (N, 1), found (${hy.shape.join(', ')})`, { code: 'bad-header', file: ys.label });
-        }
-        if (hy.shape[0] !== count) {
-          throw new DataError(`has ${hy.shape[0]!} labels but ${xs.label} has ${count} records`, { code: 'mismatch', file: ys.label });
-        }
-        if (count === 0) throw new DataError('no records', { code: 'empty', file: xs.label });
-        if (o.offset >= count) {
-          throw new DataError(`offset ${o.offset} is past the last record (the file has ${count})`, { code: 'bad-option', file: xs.label });
-        }
-        const n = Math.min(o.limit ?? Infinity, count - o.offset);
-        const recordValues = hx.shape.slice(1).reduce((a, b) => a * b, 1);
-        const yBytes = LABEL_TYPES[hy.descr]!.bytes;
-        const [rawX, rawY] = await Promise.all([
-          readAt(fx, xs, hx.dataOffset + o.offset * recordValues * xType.bytes, n * recordValues * xType.bytes),
-          readAt(fy, ys, hy.dataOffset + o.offset * yBytes, n * yBytes),
-        ]);
-        const plan = planNormalization(o.normalize, xType.range);
-        const x = decodeFeatures(rawX, hx.descr, n * recordValues, plan.affine);
-        const y = checkLabels(decodeLabels(rawY, hy.descr, n), ys, o.offset, o.classes);
-        normalizeInPlace(x, recordValues, plan.perFeature);
-        return {
-          name: ctx.name ?? `npy:${basename(o.x)}`,
-          x,
-          y,
-          count: n,
-          shape: hx.shape.length === 1 ? [1] : hx.shape.slice(1),
-          classes: o.classes ?? maxLabel(y) + 1,
-          fingerprint,
-        };
-      } finally {
-        await fy.close();
-      }
-    } finally {
-      await fx.close();
-    }
+    return withNpyPair(xs, ys, o, async ({ fx, fy, hx, hy, xType, n }) => {
+      const recordValues = hx.shape.slice(1).reduce((a, b) => a * b, 1);
+      const yBytes = LABEL_TYPES[hy.descr]!.bytes;
+      const [rawX, rawY] = await Promise.all([
+        readAt(fx, xs, hx.dataOffset + o.offset * recordValues * xType.bytes, n * recordValues * xType.bytes),
+        readAt(fy, ys, hy.dataOffset + o.offset * yBytes, n * yBytes),
+      ]);
+      const plan = planNormalization(o.normalize, xType.range);
+      const x = decodeFeatures(rawX, hx.descr, n * recordValues, plan.affine);
+      const y = checkLabels(decodeLabels(rawY, hy.descr, n), ys, o.offset, o.classes);
+      normalizeInPlace(x, recordValues, plan.perFeature);
+      return {
+        name: ctx.name ?? `npy:${basename(o.x)}`,
+        x,
+        y,
+        count: n,
+        shape: exampleShape(hx),
+        classes: o.classes ?? maxLabel(y) + 1,
+        fingerprint,
+      };
+    });
   },
   async fingerprint(options, ctx) {
     return (await prepare(options, ctx)).fingerprint;
   },
+  // Headers and labels only: the features are not read.
+  async describe(options, ctx) {
+    const { o, ys, xs } = await prepare(options, ctx);
+    return withNpyPair(xs, ys, o, async ({ fy, hx, hy, n }) => {
+      const yBytes = LABEL_TYPES[hy.descr]!.bytes;
+      const rawY = await readAt(fy, ys, hy.dataOffset + o.offset * yBytes, n * yBytes);
+      const y = checkLabels(decodeLabels(rawY, hy.descr, n), ys, o.offset, o.classes);
+      return { shape: exampleShape(hx), dtype: 'float32', classes: o.classes ?? maxLabel(y) + 1, labelled: true, examples: n };
+    });
+  },
 });
+
+function exampleShape(hx: NpyHeader): number[] {
+  return hx.shape.length === 1 ? [1] : hx.shape.slice(1);
+}
+
+interface OpenPair {
+  fx: FileHandle;
+  fy: FileHandle;
+  hx: NpyHeader;
+  hy: NpyHeader;
+  xType: NpyType;
+  /** Records to read from `offset`. */
+  n: number;
+}
+
+/** Opens both files, checks their headers against each other and the options, and runs `use`. */
+async function withNpyPair<T>(xs: SourceFile, ys: SourceFile, o: ResolvedNpy, use: (p: OpenPair) => Promise<T>): Promise<T> {
+  const [xStat, yStat] = await Promise.all([statSource(xs), statSource(ys)]);
+  const fx = await openSource(xs);
+  try {
+    const fy = await openSource(ys);
+    try {
+      const hx = await readNpyHeader(fx, xs, xStat.size);
+      const xType = checkArray(hx, xs, xStat.size, FEATURE_TYPES, 'features');
+      const hy = await readNpyHeader(fy, ys, yStat.size);
+      checkArray(hy, ys, yStat.size, LABEL_TYPES, 'labels');
+      const count = hx.shape[0]!;
+      if (hy.shape.length > 2 || (hy.shape.length === 2 && hy.shape[1] !== 1)) {
+        throw new DataError(`expected labels of shape (N,) or (N, 1), found (${hy.shape.join(', ')})`, { code: 'bad-header', file: ys.label });
+      }
+      if (hy.shape[0] !== count) {
+        throw new DataError(`has ${hy.shape[0]!} labels but ${xs.label} has ${count} records`, { code: 'mismatch', file: ys.label });
+      }
+      if (count === 0) throw new DataError('no records', { code: 'empty', file: xs.label });
+      if (o.offset >= count) {
+        throw new DataError(`offset ${o.offset} is past the last record (the file has ${count})`, { code: 'bad-option', file: xs.label });
+      }
+      const n = Math.min(o.limit ?? Infinity, count - o.offset);
+      return await use({ fx, fy, hx, hy, xType, n });
+    } finally {
+      await fy.close();
+    }
+  } finally {
+    await fx.close();
+  }
+}
 
 async function prepare(options: NpyOptions, ctx: LoadContext) {
   const o = resolveLoaderOptions<ResolvedNpy>(npyLoader, options);

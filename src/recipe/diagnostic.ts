@@ -33,6 +33,8 @@ export const DIAGNOSTIC_CODES = [
   'unknown-dataset',
   'data-error',
   'stage-config',
+  'shape-mismatch',
+  'classes-mismatch',
 ] as const;
 
 export type DiagnosticCode = (typeof DIAGNOSTIC_CODES)[number];

@@ -7,6 +7,7 @@ import type { LoaderCatalog } from '../data/loader.js';
 import type { StageRegistry } from '../plugin-registry.js';
 import { PluginError } from '../plugin-registry.js';
 import { checkRecipeFiles } from './check-files.js';
+import { checkShapes } from './check-shapes.js';
 import type { Diagnostic } from './diagnostic.js';
 import { compareDiagnostics, fail } from './diagnostic.js';
 import type { Result } from './diagnostic.js';
@@ -30,7 +31,12 @@ export async function loadRecipe(path: string, opts: LoadRecipeOptions): Promise
   const { value, tree, dir } = resolved.value;
   const missing = await checkRecipeFiles({ value: value as Record<string, unknown>, tree, dir, ...(opts.loaders ? { loaders: opts.loaders } : {}) });
   const soft = resolved.value.diagnostics;
-  if (pluginDiagnostics.length === 0 && soft.length === 0 && missing.length === 0) return validated;
+  if (pluginDiagnostics.length === 0 && soft.length === 0 && missing.length === 0) {
+    // Shapes last: they read the data and the model, so everything they name must be valid and present.
+    if (!validated.ok || !opts.loaders) return validated;
+    const shapes = await checkShapes(validated.value, opts.registry, opts.loaders);
+    return shapes.length === 0 ? validated : fail(shapes.sort(compareDiagnostics));
+  }
   // A bad `${...}` stays in the value as text, so the schema would also call
   // it the wrong type; one message per spot is enough.
   const softLines = new Set(soft.map(lineKey));

@@ -9,6 +9,8 @@ describe('modelpress validate', () => {
     dir = await writeTree({
       'bad.yaml': 'version: 1\nname: demo\nstages:\n  - id: a\n    uses: purne\n    wiht: {}\n',
       'broken.yaml': 'version: 1\nname: [demo\n',
+      'shapes.yaml': 'version: 1\nname: demo\ndata:\n  train: { uses: csv, file: t.csv }\nmodel:\n  build: { arch: mlp, units: [8], inputShape: [784] }\nstages:\n  - id: train\n    uses: train\n',
+      't.csv': '1,2,3,0\n4,5,6,1\n',
       'team.yaml': 'vars: { n: 3 }\n',
       'good.yaml': [
         'version: 1',
@@ -81,6 +83,22 @@ describe('modelpress validate', () => {
       ].join('\n'),
     );
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test('a dataset that does not fit the model exits 2, located, before anything runs', async () => {
+    const r = await runCli(['validate', 'shapes.yaml'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      [
+        'shapes.yaml:4:18: error[shape-mismatch]: dataset `train` has 3 features per example but the model stage `train` feeds it to takes [784]: set `model.build.inputShape: [3]` or remove it to infer it from `train`',
+        '  4 |   train: { uses: csv, file: t.csv }',
+        '    |                  ^^^',
+        '  = the model is built at shapes.yaml:6:10',
+        '',
+        '1 problem in shapes.yaml',
+        '',
+      ].join('\n'),
+    );
   });
 
   test('a YAML syntax error exits 2 with its position', async () => {

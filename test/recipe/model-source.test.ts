@@ -42,7 +42,7 @@ describe('the recipe model as a source node', () => {
       ['x', 'export', ['e']],
     ]);
     // The build spec with the defaults of `$defs.build` applied is the node's config (it enters the key).
-    expect(g.value.nodes[0]!.config).toEqual({ build: { arch: 'mlp', units: [8], classes: 10, kernelSize: 3, activation: 'relu', dropout: 0 } });
+    expect(g.value.nodes[0]!.config).toEqual({ build: { arch: 'mlp', units: [8], kernelSize: 3, activation: 'relu', dropout: 0 } });
   });
 
   test('no `model:`: no source node, and the first stage has no upstream', async () => {
