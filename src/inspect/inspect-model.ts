@@ -6,7 +6,7 @@
  * or shorter than its manifest, a packed file that is corrupt. Anything else
  * thrown is a bug and propagates.
  */
-import { open, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { ModelIOError } from '../engine/model-io.js';
 import { loadTf } from '../engine/tf.js';
 import type { Tf } from '../engine/tf.js';
@@ -23,7 +23,7 @@ export interface InspectOptions {
    * nothing, so the fastest backend to start is the right one).
    */
   tf?: () => Promise<Tf>;
-  /** Inspectors to try, in order. Default: `INSPECTORS` (packed, tfjs-layers). */
+  /** Inspectors to try, in order. Default: `INSPECTORS` (tfjs-layers, packed). */
   inspectors?: readonly ModelInspector[];
 }
 
@@ -48,13 +48,12 @@ export async function inspectModel(path: string, options: InspectOptions = {}): 
   try {
     return ok(await inspector.inspect(path, { tf }));
   } catch (error) {
-    if (error instanceof ModelIOError) return fail([problem('file-unreadable', error.file, error.message, hintsFor(error.message, what))]);
+    if (error instanceof ModelIOError) {
+      const d = problem('file-unreadable', error.file, error.message, hintsFor(error.message, what));
+      return fail([await locateJsonError(d, error)]);
+    }
     if (error instanceof PackedFormatError) {
       return fail([problem('file-unreadable', path, `${path}: corrupt packed model (${error.message})`, ['re-create it with the export stage (`format: packed`)'])]);
-    }
-    // parseKerasTopology's refusals: the JSON is there but is not a Keras model.
-    if (error instanceof TypeError && /topology/i.test(error.message)) {
-      return fail([problem('file-unreadable', path, `${path}: ${error.message}`, ['inspect reads Keras Sequential and Functional topologies (tfjs LayersModel); graph models are not supported yet'])]);
     }
     throw error;
   }
@@ -73,9 +72,32 @@ async function pathInfo(path: string): Promise<PathInfo> {
   }
 }
 
+/**
+ * A model.json that is not JSON: point at the line and column JSON.parse
+ * stopped at (V8 says "at position N"), with the line, as a recipe error would.
+ */
+async function locateJsonError(d: Diagnostic, error: ModelIOError): Promise<Diagnostic> {
+  const position = /at position (\d+)/.exec(String((error.cause as Error | undefined)?.message ?? ''));
+  if (!position || !(error.cause instanceof SyntaxError) || !d.loc) return d;
+  let text: string;
+  try {
+    text = await readFile(error.file, 'utf8');
+  } catch {
+    return d;
+  }
+  const at = Math.min(Number(position[1]), text.length);
+  const before = text.slice(0, at);
+  const line = before.split('\n').length;
+  const start = before.lastIndexOf('\n') + 1;
+  const end = text.indexOf('\n', start);
+  const sourceLine = text.slice(start, end === -1 ? undefined : end);
+  // A minified model.json is one long line: then the location alone, no source line to draw a caret under.
+  return { ...d, loc: { file: d.loc.file, line, column: at - start + 1, sourceLine: sourceLine.length > 160 ? '' : sourceLine, length: 1 } };
+}
+
 function hintsFor(message: string, what: string): string[] {
   if (/manifest describes|weight shard|shards hold/.test(message)) return ['a weight shard is missing, truncated or not the one model.json was written with; copy the model directory again'];
-  if (/not a tfjs|no model\.json|not valid JSON|expected a JSON object|no modelTopology|no weightsManifest/.test(message)) return [`expected ${what}`];
+  if (/not a tfjs|no model\.json|not valid JSON|expected a JSON object|no modelTopology|no weightsManifest|not a Keras model topology/.test(message)) return [`expected ${what}`];
   return [];
 }
 

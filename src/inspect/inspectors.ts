@@ -47,7 +47,7 @@ export interface ModelInspector {
 export const tfjsLayersInspector: ModelInspector = {
   format: 'tfjs-layers',
   describes: 'a tfjs model directory (model.json + weight shards) or its model.json',
-  claims: (info) => info.isDirectory || info.path.toLowerCase().endsWith('.json'),
+  claims: (info) => info.isDirectory || (info.path.toLowerCase().endsWith('.json') && !startsWith(info.head, PACKED_MAGIC)),
   async inspect(path, ctx) {
     const artifacts = await readModelArtifacts(path);
     const size = await measureArtifactSize(path);
@@ -73,8 +73,8 @@ export const packedInspector: ModelInspector = {
   },
 };
 
-/** In the order they are asked: the first to claim a path reads it. */
-export const INSPECTORS: readonly ModelInspector[] = [packedInspector, tfjsLayersInspector];
+/** In the order they are asked (and named in errors): the first to claim a path reads it. */
+export const INSPECTORS: readonly ModelInspector[] = [tfjsLayersInspector, packedInspector];
 
 function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
   return prefix.every((b, i) => bytes[i] === b);

@@ -11,7 +11,8 @@
  */
 import type { LayersModel, io } from '@tensorflow/tfjs';
 import type { Tf } from '../engine/tf.js';
-import { parseKerasTopology } from '../measure/keras-topology.js';
+import { ModelIOError } from '../engine/model-io.js';
+import { parseKerasTopology, type KerasTopology } from '../measure/keras-topology.js';
 import { statsFromArtifacts, type WeightStats } from '../measure/model-stats.js';
 import type { CompressedSizes } from '../measure/size.js';
 import { MODEL_REPORT_VERSION } from './model-report.js';
@@ -31,8 +32,15 @@ export interface KerasReportInput {
 
 export async function kerasReport(input: KerasReportInput): Promise<ModelReport> {
   const { artifacts } = input;
+  let topology: KerasTopology;
+  try {
+    topology = parseKerasTopology(artifacts.modelTopology);
+  } catch (error) {
+    // The parser's TypeErrors describe the user's file, not a bug here.
+    if (!(error instanceof TypeError)) throw error;
+    throw new ModelIOError(`${input.path}: not a Keras model topology (${error.message})`, input.path, { cause: error });
+  }
   const stats = statsFromArtifacts(artifacts);
-  const topology = parseKerasTopology(artifacts.modelTopology);
 
   const inbound = new Map<string, string[]>();
   for (const call of topology.calls) {
