@@ -50,9 +50,10 @@ export const tfjsLayersInspector: ModelInspector = {
   claims: (info) => info.isDirectory || (info.path.toLowerCase().endsWith('.json') && !startsWith(info.head, PACKED_MAGIC)),
   async inspect(path, ctx) {
     const artifacts = await readModelArtifacts(path);
-    const size = await measureArtifactSize(path);
-    const files = size.files.map(({ name, raw, gzip, brotli }) => ({ name, raw, gzip, brotli }));
-    return kerasReport({ format: 'tfjs-layers', path, artifacts, files, tf: ctx.tf });
+    // gzip 9 / brotli 11 run in the libuv pool: let them overlap the counting and the tfjs load.
+    const sizing = measureArtifactSize(path).then((size) => size.files.map(({ name, raw, gzip, brotli }) => ({ name, raw, gzip, brotli })));
+    sizing.catch(() => undefined);
+    return kerasReport({ format: 'tfjs-layers', path, artifacts, files: sizing, tf: ctx.tf });
   },
 };
 
@@ -68,7 +69,8 @@ export const packedInspector: ModelInspector = {
     const contents = readPacked(bytes);
     const storage = new Map(contents.tensors.map((t) => [t.name, `${KIND_NAMES.get(t.kind) ?? '?'} ${ENCODING_NAMES[t.encoding]}`]));
     const artifacts = unpack(bytes);
-    const files = [{ name: basename(path), ...(await compressedSizes(bytes)) }];
+    const files = compressedSizes(bytes).then((sizes) => [{ name: basename(path), ...sizes }]);
+    files.catch(() => undefined);
     return kerasReport({ format: 'packed', path, artifacts, files, storage, tf: ctx.tf });
   },
 };

@@ -23,7 +23,8 @@ export interface KerasReportInput {
   format: string;
   path: string;
   artifacts: io.ModelArtifacts;
-  files: FileReport[];
+  /** The shipped files and their sizes; a promise, so compression can overlap the rest of the work. */
+  files: Promise<FileReport[]>;
   /** Storage per weight name when the container decides it (packed); else from the manifest. */
   storage?: ReadonlyMap<string, string>;
   /** tfjs to instantiate the model with, for the stage checks. */
@@ -70,7 +71,7 @@ export async function kerasReport(input: KerasReportInput): Promise<ModelReport>
     stages: Object.fromEntries(STAGE_RULES.map((r) => [r.id, checks.layer(r.id, l.name)])),
   }));
 
-  const files = input.files;
+  const files = await input.files;
   const size: CompressedSizes = { raw: 0, gzip: 0, brotli: 0 };
   for (const f of files) {
     size.raw += f.raw;
