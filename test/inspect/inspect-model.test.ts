@@ -171,6 +171,23 @@ describe('inspectModel on a functional conv net with batch norm and a residual A
   });
 });
 
+test('a layer class tfjs does not know: numbers still reported, stages unknown with the reason', async () => {
+  const d = await tempDir();
+  const json = JSON.parse(await readFile(path.join(FIXTURES, 'converted-dense', 'model.json'), 'utf8'));
+  json.modelTopology.model_config.config.layers[2].class_name = 'MyDense';
+  await writeFile(path.join(d, 'model.json'), JSON.stringify(json));
+  await copyFile(path.join(FIXTURES, 'converted-dense', 'group1-shard1of1.bin'), path.join(d, 'group1-shard1of1.bin'));
+  const r = await inspect(d);
+  expect(r.layers.map((l) => [l.name, l.className, l.params, l.macs])).toEqual([
+    ['dense_input', 'InputLayer', 0, 0],
+    ['dense', 'Dense', 16, 12],
+    ['dense_1', 'MyDense', 10, null],
+  ]);
+  expect(r.summary.macsComplete).toBe(false);
+  expect(r.stagesUnknown).toMatch(/^tfjs cannot instantiate the model: .*MyDense/);
+  expect(r.layers[2]!.stages.quantize).toEqual({ applies: null, reason: r.stagesUnknown });
+});
+
 describe('inspectModel: bad input is a located diagnostic, never a throw', () => {
   test.each([
     ['a missing path', async (d: string) => path.join(d, 'nope'), 'file-not-found', 'no such file or directory'],
