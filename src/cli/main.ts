@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { PACKAGE_VERSION } from '../package-info.js';
 import { cacheClear, cacheExplain, cacheGc, cacheLs } from './commands/cache.js';
+import { inspectCommand } from './commands/inspect.js';
 import { planCommand } from './commands/plan.js';
 import { reportCommand } from './commands/report.js';
 import { reproduceCommand } from './commands/reproduce.js';
@@ -86,6 +87,15 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option('--screenshot', 'also open report.html in headless Chromium, check it and save report.png', false)
     .action(async (runDir: string, opts: { compare?: string; screenshot: boolean }) => {
       code = await reportCommand(runDir, opts, io);
+    });
+
+  program
+    .command('inspect')
+    .description('show a model: layers in graph order, shapes, params, non-zeros, storage, MACs, which stages act on which layers, sizes')
+    .argument('<model>', 'a tfjs model directory, its model.json, or a packed .mpk file')
+    .option('--json', 'print the report as JSON', false)
+    .action(async (model: string, opts: { json: boolean }) => {
+      code = await inspectCommand(model, opts, io);
     });
 
   const cache = program.command('cache').description('inspect and clean the content-addressed cache');

@@ -213,7 +213,8 @@ export interface UnstructuredResult {
   summary: Record<string, Json>;
 }
 
-function kernelVariables(model: LayersModel, layer: string): LayerVariable[] {
+/** The weights magnitude pruning masks in `layer`: float32 kernels (also what `modelpress inspect` reports). */
+export function kernelVariables(model: LayersModel, layer: string): LayerVariable[] {
   return (model.getLayer(layer).weights as LayerVariable[]).filter((w) => isPrunableKernel(w.originalName) && w.dtype === 'float32');
 }
 

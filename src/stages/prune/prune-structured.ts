@@ -147,7 +147,7 @@ const PASS_THROUGH = new Set([
 ]);
 
 /** Eligible layer classes and what they call a channel. */
-const PRUNABLE: Record<string, 'units' | 'filters'> = { Dense: 'units', Conv2D: 'filters' };
+export const PRUNABLE: Record<string, 'units' | 'filters'> = { Dense: 'units', Conv2D: 'filters' };
 
 function channelsLast(n: GraphNode): boolean {
   const f = n.config.data_format;

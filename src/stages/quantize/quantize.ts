@@ -51,6 +51,10 @@ export interface QuantizeConfig extends QuantizeLayerSettings {
   finetune: FinetuneConfig;
 }
 
+/** Defaults of `weights` and `minSize`, exported for `modelpress inspect` (what a plain `uses: quantize` does). */
+export const DEFAULT_QUANTIZE_WEIGHTS = 'uint8' as const;
+export const DEFAULT_QUANTIZE_MIN_SIZE = 256;
+
 const WEIGHTS_DESCRIPTION =
   'How weights are stored: `uint8` / `uint16` (per-tensor affine, value = q * scale + min, 0.0 exact), `float16` (IEEE half), or `none` (left as they are).';
 const MIN_SIZE_DESCRIPTION = 'Tensors with fewer elements than this (biases, batch-norm parameters, tiny kernels) stay float32.';
@@ -69,8 +73,8 @@ export const quantizeSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    weights: { enum: ['uint8', 'uint16', 'float16', 'none'], default: 'uint8', description: WEIGHTS_DESCRIPTION },
-    minSize: { type: 'integer', minimum: 0, default: 256, description: `${MIN_SIZE_DESCRIPTION} 0 quantizes every tensor, as the tfjs converter does.` },
+    weights: { enum: ['uint8', 'uint16', 'float16', 'none'], default: DEFAULT_QUANTIZE_WEIGHTS, description: WEIGHTS_DESCRIPTION },
+    minSize: { type: 'integer', minimum: 0, default: DEFAULT_QUANTIZE_MIN_SIZE, description: `${MIN_SIZE_DESCRIPTION} 0 quantizes every tensor, as the tfjs converter does.` },
     ...targetingSchema(layerSettingsSchema),
     activations: {
       enum: ['none', 'int8'],
@@ -237,7 +241,7 @@ export const quantizeStage = defineStage<QuantizeConfig>({
   },
 });
 
-interface Decision {
+export interface Decision {
   /** The layer owning the weight, if any. */
   layer?: string;
   store: QuantizationDtype | 'keep';
@@ -245,11 +249,12 @@ interface Decision {
   reason?: string;
 }
 
-function isFloatWeight(w: StoredWeight): boolean {
+export function isFloatWeight(w: StoredWeight): boolean {
   return w.spec.dtype === 'float32' && w.spec.group !== 'optimizer';
 }
 
-function decide(w: StoredWeight, layer: string | undefined, selection: ReadonlyMap<string, QuantizeLayerSettings>): Decision {
+/** How one stored weight is written, and why it is kept when it is (also `modelpress inspect`'s answer). */
+export function decide(w: StoredWeight, layer: string | undefined, selection: ReadonlyMap<string, QuantizeLayerSettings>): Decision {
   const base = layer !== undefined ? { layer } : {};
   if (!isFloatWeight(w)) return { ...base, store: 'keep', reason: `dtype ${w.spec.dtype}` };
   const s = layer !== undefined ? selection.get(layer) : undefined;
@@ -261,7 +266,7 @@ function decide(w: StoredWeight, layer: string | undefined, selection: ReadonlyM
 }
 
 /** Manifest weight name (`dense1/kernel`) -> the layer owning it (tfjs saves weights under `originalName`). */
-function weightOwners(model: LayersModel): Map<string, string> {
+export function weightOwners(model: LayersModel): Map<string, string> {
   const owner = new Map<string, string>();
   for (const layer of model.layers) for (const w of layer.weights) if (!owner.has(w.originalName)) owner.set(w.originalName, layer.name);
   return owner;

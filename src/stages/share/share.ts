@@ -250,7 +250,7 @@ interface TensorRecord {
   mse: number;
 }
 
-interface LayerTensors {
+export interface LayerTensors {
   name: string;
   kernels: { role: string; v: LayerVariable }[];
   biases: { role: string; v: LayerVariable }[];
@@ -264,7 +264,7 @@ export interface SharePlan {
 const roleOf = (v: LayerVariable) => v.originalName.slice(v.originalName.lastIndexOf('/') + 1);
 
 /** Layers with at least one float kernel of rank >= 2 (dense, conv, depthwise, ...). */
-function shareableLayers(model: LayersModel): LayerTensors[] {
+export function shareableLayers(model: LayersModel): LayerTensors[] {
   const out: LayerTensors[] = [];
   for (const layer of model.layers) {
     const kernels: LayerTensors['kernels'] = [];
