@@ -38,6 +38,7 @@ import type { BrowserBackend } from '../../browser/page-protocol.js';
 import type { HostTensor } from '../../browser/parity.js';
 import { BUDGET_KEYS, judgeDevice, summarizeBudgets } from './evaluate-verdicts.js';
 import type { Budget, BudgetKey, DeviceVerdict, Measured } from './evaluate-verdicts.js';
+import { checkpoint } from '../training/abort-checkpoint.js';
 
 export interface EvaluateConfig {
   data: string;
@@ -138,11 +139,11 @@ export const evaluateStage = defineStage<EvaluateConfig>({
     const packedBytes = new Map<string, number>();
     const stats = new Map<string, ReturnType<typeof statsFromArtifacts>>();
     for (const [i, c] of candidates.entries()) {
-      ctx.signal.throwIfAborted();
+      await checkpoint(ctx.signal);
       ctx.progress({ done: i, total, unit: 'candidates', message: `accuracy and size of ${c.up.node}` });
       const model = await ctx.engine.loadModel(c.model.dir);
       try {
-        accuracy.set(c.up.node, await topKAccuracy(tf, model, ds, config.topK));
+        accuracy.set(c.up.node, await topKAccuracy(tf, model, ds, config.topK, 512, ctx.signal));
         if (batch) nodeOuts.set(c.up.node, nodeOutputs(tf, model, batch));
       } finally {
         model.dispose();
@@ -170,7 +171,7 @@ export const evaluateStage = defineStage<EvaluateConfig>({
         const shared = new Map<string, LatencyOutcome>();
         const sharedBrowser = new Map<string, BrowserOutcome>();
         for (const d of devices) {
-          ctx.signal.throwIfAborted();
+          await checkpoint(ctx.signal);
           const skip = latencySkipReason(d, config);
           const key = `${d.runtime}/${d.backend ?? ''}/${d.threads}/${d.batch}`;
           if (d.runtime === 'browser' && browser && batch) {
