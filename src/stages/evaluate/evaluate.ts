@@ -20,6 +20,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LatencyError, measureLatency } from '../../measure/latency.js';
+import { MEASURED_FILE } from '../../measure/measured-manifest.js';
+import type { MeasuredManifest } from '../../measure/measured-manifest.js';
 import type { LatencyResult, LatencyRuntime } from '../../measure/latency.js';
 import { statsFromArtifacts } from '../../measure/model-stats.js';
 import { packArtifacts } from '../../formats/packed.js';
@@ -107,8 +109,9 @@ type LatencyOutcome = { result: LatencyResult | BrowserLatencyResult } | { note:
 export const evaluateStage = defineStage<EvaluateConfig>({
   name: 'evaluate',
   // 2: runtime: browser devices are measured (latency + parity) instead of "not measured";
-  // 3-4: packed format v2 (deflated topology) changes the packed sizes.
-  version: '4',
+  // 3-4: packed format v2 (deflated topology) changes the packed sizes;
+  // 5: the artifact lists its measured values in measured.json (for reproduce).
+  version: '5',
   description: 'Accuracy, size (raw/gzip/brotli), params/MACs and per-device latency of every upstream model, judged against the device budgets.',
   schema: evaluateSchema,
   outputs: ['report'],
@@ -315,6 +318,14 @@ export const evaluateStage = defineStage<EvaluateConfig>({
       join(dir, 'report.md'),
       renderMarkdown({ data: config.data, examples: ds.count, reference: refModel.up.node, candidates: rows, devices, budgets }),
     );
+    // Latency is a wall-clock measurement, and the verdicts and budget summary
+    // are decided from it: `reproduce` compares report.json without them.
+    const measured: MeasuredManifest = {
+      version: 1,
+      files: ['report.md'],
+      json: { 'report.json': ['/candidates/*/latency', '/candidates/*/devices', '/budgets'] },
+    };
+    await writeFile(join(dir, MEASURED_FILE), `${JSON.stringify(measured, null, 2)}\n`);
     ctx.progress({ done: total, total, unit: 'candidates', message: budgets.message });
     if (!budgets.met) ctx.logger.warn(budgets.message);
     return { outputs: { report: dir }, metrics };
