@@ -53,6 +53,7 @@ export interface EvaluateConfig {
     minRuns: number;
     maxRuns: number;
     maxSeconds: number;
+    minSeconds: number;
   };
 }
 
@@ -88,8 +89,9 @@ export const evaluateSchema = {
         },
         warmup: { type: 'integer', minimum: 0, default: 10, description: 'Untimed runs first.' },
         minRuns: { type: 'integer', minimum: 1, default: 30, description: 'Timed runs at least.' },
-        maxRuns: { type: 'integer', minimum: 1, default: 300, description: 'Timed runs at most.' },
+        maxRuns: { type: 'integer', minimum: 1, default: 100000, description: 'Timed runs at most (was 300: a 0.05 ms model stopped after 15 ms of runs, where one preemption decided the p95).' },
         maxSeconds: { type: 'number', exclusiveMinimum: 0, default: 5, description: 'Seconds for warm-up + timed runs per measurement.' },
+        minSeconds: { type: 'number', minimum: 0, default: 1, description: 'Timed runs go on at least this long before the p50/p95 confidence intervals may stop them as stable, so the window spans many scheduler periods and GC cycles.' },
       },
     },
   },
@@ -416,6 +418,7 @@ async function measureOn(ctx: StageContext, dir: string, d: Device, config: Eval
       minRuns: Math.min(config.latency.minRuns, config.latency.maxRuns),
       maxRuns: config.latency.maxRuns,
       maxSeconds: config.latency.maxSeconds,
+      minSeconds: Math.min(config.latency.minSeconds, config.latency.maxSeconds),
       seed: ctx.seed,
       signal: ctx.signal,
     });
@@ -465,6 +468,9 @@ function latencyJsonOf(l: LatencyOutcome, full = false): Json {
     spread: r.spread,
     stable: r.stable,
     stopReason: r.stopReason,
+    // ~95% confidence intervals, so a verdict can tell "over budget" from "cannot tell".
+    p50IntervalMs: r.p50IntervalMs,
+    p95IntervalMs: r.p95IntervalMs,
     ...('pid' in r ? { pid: r.pid } : { browserVersion: r.browserVersion }),
     notes: r.notes,
   };
