@@ -24,6 +24,8 @@ model: { build: { arch: mlp, units: [64] } }
 data:
   train: { uses: mnist, split: train, limit: 600, flatten: true }
   test: { uses: mnist, split: test, limit: 300, flatten: true }
+devices:
+  box: { runtime: wasm, threads: 1, batch: 1 }
 `;
 
 /**
@@ -51,6 +53,13 @@ const cases: { name: string; stages: string; inLoop: string; statuses: Record<st
   - { id: distill, uses: distill, with: { teacher: teacher, data: train, epochs: 200, batchSize: 32, student: { build: { arch: mlp, units: [16] } } } }`,
     inLoop: '"unit":"fine-tune epochs"',
     statuses: { teacher: 'ran', distill: 'cancelled' },
+  },
+  {
+    name: 'evaluate: while measuring latency (the child process is killed)',
+    stages: `  - { id: train, uses: train, with: { data: train, epochs: 1, batchSize: 256 } }
+  - { id: eval, uses: evaluate, with: { data: test, latency: { minSeconds: 30, maxSeconds: 60 } } }`,
+    inLoop: '"message":"latency of train',
+    statuses: { train: 'ran', eval: 'cancelled' },
   },
 ];
 
