@@ -37,6 +37,37 @@ export class PluginError extends Error {
   }
 }
 
+/** How long a plugin's import (its top-level code) may take by default: 30 s. */
+export const DEFAULT_IMPORT_TIMEOUT_MS = 30_000;
+
+/** The environment variable that overrides it, in seconds (`MODELPRESS_PLUGIN_IMPORT_TIMEOUT=120`). */
+export const IMPORT_TIMEOUT_ENV = 'MODELPRESS_PLUGIN_IMPORT_TIMEOUT';
+
+/**
+ * The import time limit from the environment, in ms. An environment
+ * variable rather than a recipe key because it must hold before the recipe's
+ * plugins are loaded, in `validate` and in every worker thread alike (which
+ * share the process environment). A value that is not a positive number is
+ * an error, so a typo is never silently the default.
+ */
+export function importTimeoutFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[IMPORT_TIMEOUT_ENV];
+  if (raw === undefined || raw === '') return DEFAULT_IMPORT_TIMEOUT_MS;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new TypeError(`Expected ${IMPORT_TIMEOUT_ENV} to be a positive number of seconds, got ${JSON.stringify(raw)}`);
+  return Math.round(seconds * 1000);
+}
+
+export interface LoadPluginOptions {
+  /**
+   * Longest wait for the plugin module (its top-level code) to import, in
+   * ms. Default: `MODELPRESS_PLUGIN_IMPORT_TIMEOUT` seconds, else 30 000.
+   * A module that awaits something that never settles would otherwise hang
+   * the command forever, or let Node exit 13 with nothing printed.
+   */
+  importTimeoutMs?: number;
+}
+
 export class StageRegistry implements StageCatalog {
   private readonly stages = new Map<string, RegisteredStage>();
 
@@ -74,12 +105,17 @@ export class StageRegistry implements StageCatalog {
    * path (relative to `fromDir` when it starts with . or /) or an npm package
    * name resolved from `fromDir`. Returns the names registered.
    */
-  async loadPlugin(spec: string, fromDir: string): Promise<string[]> {
+  async loadPlugin(spec: string, fromDir: string, options: LoadPluginOptions = {}): Promise<string[]> {
+    const timeoutMs = options.importTimeoutMs ?? importTimeoutFromEnv();
+    if (!(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+      throw new TypeError(`Expected importTimeoutMs to be a positive number of milliseconds, got ${String(timeoutMs)}`);
+    }
     const url = resolvePluginUrl(spec, fromDir);
     let mod: Record<string, unknown>;
     try {
-      mod = (await import(url)) as Record<string, unknown>;
+      mod = await importWithin(url, timeoutMs, spec);
     } catch (err) {
+      if (err instanceof PluginError) throw err;
       throw new PluginError(spec, `cannot be loaded: ${(err as Error).message}`, { cause: err });
     }
     const defs = stagesExportedBy(mod);
@@ -96,6 +132,36 @@ export class StageRegistry implements StageCatalog {
     }
     return names;
   }
+}
+
+/**
+ * `import(url)`, or a PluginError after `ms`. The pending timer also keeps
+ * the event loop alive, so a top-level await on a promise nothing settles
+ * reaches this message instead of Node's silent exit 13. The import itself
+ * cannot be cancelled; it stays pending, and the command ends anyway.
+ */
+async function importWithin(url: string, ms: number, spec: string): Promise<Record<string, unknown>> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new PluginError(
+          spec,
+          `did not finish importing within ${formatSeconds(ms)}: its top-level code awaits something that never settles (or is very slow); ` +
+            `raise the limit with ${IMPORT_TIMEOUT_ENV}=<seconds> if it is only slow`,
+        ),
+      );
+    }, ms);
+  });
+  try {
+    return (await Promise.race([import(url), limit])) as Record<string, unknown>;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
 }
 
 function resolvePluginUrl(spec: string, fromDir: string): string {

@@ -23,6 +23,7 @@ export interface LatencyTask {
   maxRuns: number;
   targetRelativeSpread: number;
   maxSeconds: number;
+  minSeconds: number;
   seed: number;
   maxSamples: number;
 }

@@ -81,6 +81,15 @@ export interface LatencyRunOptions {
   targetRelativeSpread?: number;
   /** Time for warm-up + timed runs, in seconds. Default: 10. */
   maxSeconds?: number;
+  /**
+   * Timed runs go on at least this long (seconds) before the p50/p95
+   * intervals may stop them as stable; maxRuns and maxSeconds still end them.
+   * Sub-millisecond models reach "stable" within a few ms, a window where
+   * one scheduler preemption or GC pause decides the p95 (docs/stages.md,
+   * "Why p95 is 10x p50 on tiny models"); a window of a second spans many.
+   * Default: 0 (Node measureLatency); evaluate uses 1.
+   */
+  minSeconds?: number;
   /** Seed of the random input. Default: 0. */
   seed?: number;
   /** Return up to this many raw per-run times (strided over the run order). Default: 0 (none). */

@@ -100,6 +100,7 @@ const DEFAULTS = {
   maxRuns: 1000,
   targetRelativeSpread: 0.05,
   maxSeconds: 10,
+  minSeconds: 0,
   graceSeconds: 30,
   seed: 0,
   maxSamples: 0,
@@ -250,6 +251,10 @@ function checkOptions(modelDir: string, options: LatencyOptions): LatencyTask {
   if (typeof maxSeconds !== 'number' || !(maxSeconds > 0) || !Number.isFinite(maxSeconds)) {
     throw new TypeError(`Expected maxSeconds to be a finite number > 0, got ${show(maxSeconds)}`);
   }
+  const minSeconds = options.minSeconds ?? DEFAULTS.minSeconds;
+  if (typeof minSeconds !== 'number' || !(minSeconds >= 0) || !Number.isFinite(minSeconds)) {
+    throw new TypeError(`Expected minSeconds to be a finite number >= 0, got ${show(minSeconds)}`);
+  }
   const seed = options.seed ?? DEFAULTS.seed;
   if (!Number.isSafeInteger(seed)) throw new TypeError(`Expected seed to be an integer, got ${show(seed)}`);
   return {
@@ -262,6 +267,7 @@ function checkOptions(modelDir: string, options: LatencyOptions): LatencyTask {
     maxRuns,
     targetRelativeSpread: target,
     maxSeconds,
+    minSeconds,
     seed,
     maxSamples: nonNegativeInt('maxSamples', options.maxSamples ?? DEFAULTS.maxSamples),
   };

@@ -41,6 +41,8 @@ export interface StageSpec {
   id: string;
   uses: string;
   description?: string;
+  /** `timeout:` in ms: the stage is stopped and fails after this long. Unset: no limit. */
+  timeoutMs?: number;
   /** `with:` after vars and defaults; may still hold `${matrix.*}` when `matrix` is set. */
   with: Record<string, Json>;
   /** The same, as a located tree, for matrix substitution and error locations. */

@@ -12,6 +12,7 @@ import { checkStageDatasets } from './check-datasets.js';
 import type { Diagnostic, PathSegment } from './diagnostic.js';
 import { compareDiagnostics, fail, formatPath, ok } from './diagnostic.js';
 import type { Result } from './diagnostic.js';
+import { DURATION_PATTERN, parseDuration } from './duration.js';
 import { MAX_MATRIX_COMBINATIONS, matrixCombinations, substituteMatrix } from './matrix.js';
 import type { MatrixValue } from './matrix.js';
 import type { ResolvedRecipe } from './resolve.js';
@@ -171,10 +172,21 @@ function checkStages(value: Record<string, Json>, tree: MapNode, catalog: StageC
         : source
           ? [MODEL_SOURCE_ID]
           : [];
+    const timeoutMs = s.timeout === undefined ? undefined : parseDuration(s.timeout);
+    if (timeoutMs === undefined && typeof s.timeout === 'string' && DURATION_PATTERN.test(s.timeout)) {
+      // The schema's pattern admits `0s`; a limit of nothing would fail every run.
+      diagnostics.push({
+        code: 'bad-value',
+        message: `Expected \`timeout\` to be a positive duration (seconds, or 500ms, 90s, 30m, 2h), got ${JSON.stringify(s.timeout)}`,
+        path: formatPath([...path, 'timeout']),
+        loc: locate(tree, [...path, 'timeout']),
+      });
+    }
     specs.push({
       id: s.id,
       uses: s.uses,
       ...(typeof s.description === 'string' ? { description: s.description } : {}),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       with: config,
       withTree,
       needs,

@@ -21,6 +21,7 @@ import type { KeyContext, KeyRecord } from '../plan/key-record.js';
 import { reasonsFor } from '../plan/predict.js';
 import type { Diagnostic } from '../recipe/diagnostic.js';
 import { formatPath } from '../recipe/diagnostic.js';
+import { formatDuration } from '../recipe/duration.js';
 import { locate } from '../recipe/tree.js';
 import type { ValidatedRecipe } from '../recipe/types.js';
 import type { EventSink, FailurePhase, NodeStatus, RunStatus } from './events.js';
@@ -196,6 +197,7 @@ async function computeNode(
     {
       signal: opts.signal,
       ...(opts.workerMemoryMb ? { memoryMb: opts.workerMemoryMb } : {}),
+      ...(node.stage.timeoutMs !== undefined ? { timeoutMs: node.stage.timeoutMs, timeoutLabel: timeoutLabel(node.stage.timeoutMs) } : {}),
       onLog: (level, message, fields) => opts.onEvent({ type: 'node-log', node: node.id, level, message, ...(fields ? { fields } : {}) }),
       onProgress: (progress) => opts.onEvent({ type: 'node-progress', node: node.id, progress }),
     },
@@ -330,6 +332,11 @@ function configDiagnostic(node: PlanNode, cause: SerializedError, recipe: Valida
     loc: locate(recipe.tree, path, { key: typeof cause.configPath.at(-1) === 'string' }),
     ...(cause.hints && cause.hints.length > 0 ? { hints: cause.hints } : {}),
   };
+}
+
+/** The limit for messages: `30 min`, `1.5 s`. */
+function timeoutLabel(ms: number): string {
+  return formatDuration(ms);
 }
 
 /** Node ids contain brackets and `=`; keep file names portable. */

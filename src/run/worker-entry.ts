@@ -24,7 +24,7 @@ const task = workerData as WorkerTask;
 const send = (m: WorkerMessage) => port.postMessage(m);
 const abort = new AbortController();
 port.on('message', (m: ParentMessage) => {
-  if (m.type === 'abort') abort.abort(new Error('run interrupted'));
+  if (m.type === 'abort') abort.abort(new Error(m.reason === 'timeout' ? 'stage timed out' : 'run interrupted'));
 });
 
 function loaders(): DatasetRegistry {

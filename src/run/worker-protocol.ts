@@ -35,4 +35,5 @@ export type WorkerMessage =
   | { type: 'done'; result: StageResult }
   | { type: 'error'; phase: 'load' | 'run'; error: SerializedError };
 
-export type ParentMessage = { type: 'abort' };
+/** `abort`: stop the stage; `reason` says why (Ctrl-C, or the stage's `timeout:`). */
+export type ParentMessage = { type: 'abort'; reason?: 'interrupted' | 'timeout' };

@@ -26,6 +26,14 @@ export interface WorkerTaskOptions {
   onProgress(p: StageProgress): void;
   /** Heap limit for the worker (V8 old generation), in MB; default: Node's. */
   memoryMb?: number;
+  /**
+   * The stage's `timeout:` in ms; default: none. When it passes, the stage
+   * is asked to stop like on Ctrl-C (and terminated after the grace period
+   * if it does not), and the node fails with a message naming the limit.
+   */
+  timeoutMs?: number;
+  /** The limit as the recipe wrote it (`30m`), for that message. */
+  timeoutLabel?: string;
 }
 
 export type WorkerOutcome =
@@ -42,20 +50,37 @@ export function runInWorker(task: WorkerTask, opts: WorkerTaskOptions): Promise<
     });
     let settled = false;
     let graceTimer: NodeJS.Timeout | undefined;
+    let timeoutTimer: NodeJS.Timeout | undefined;
+    let timedOut = false;
     const finish = (outcome: WorkerOutcome) => {
       if (settled) return;
       settled = true;
       if (graceTimer) clearTimeout(graceTimer);
+      if (timeoutTimer) clearTimeout(timeoutTimer);
       opts.signal.removeEventListener('abort', onAbort);
       void worker.terminate();
+      // After the time limit, whatever the stopped stage threw (its abort
+      // reason, or nothing before the grace kill) is reported as the limit.
+      if (timedOut && !outcome.ok && !opts.signal.aborted) {
+        const limit = opts.timeoutLabel ?? `${opts.timeoutMs} ms`;
+        outcome = { ok: false, phase: 'run', error: { name: 'TimeoutError', message: `timed out: still running after its \`timeout: ${limit}\`, so it was stopped; raise the stage's \`timeout\` if it needs longer` } };
+      }
       resolve(outcome);
     };
-    const onAbort = () => {
-      worker.postMessage({ type: 'abort' } satisfies ParentMessage);
+    const stop = (reason: 'interrupted' | 'timeout') => {
+      if (graceTimer) return; // already stopping
+      worker.postMessage({ type: 'abort', reason } satisfies ParentMessage);
       graceTimer = setTimeout(() => {
-        finish({ ok: false, phase: 'run', error: { name: 'AbortError', message: `interrupted (worker stopped after ${ABORT_GRACE_MS} ms grace)` } });
+        finish({ ok: false, phase: 'run', error: { name: 'AbortError', message: `${reason === 'timeout' ? 'timed out' : 'interrupted'} (worker stopped after ${ABORT_GRACE_MS} ms grace)` } });
       }, ABORT_GRACE_MS);
     };
+    const onAbort = () => stop('interrupted');
+    if (opts.timeoutMs !== undefined) {
+      timeoutTimer = setTimeout(() => {
+        timedOut = true;
+        stop('timeout');
+      }, opts.timeoutMs);
+    }
     if (opts.signal.aborted) onAbort();
     else opts.signal.addEventListener('abort', onAbort, { once: true });
 

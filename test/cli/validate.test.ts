@@ -76,7 +76,7 @@ describe('modelpress validate', () => {
         'bad.yaml:6:5: error[unknown-key]: unknown key `wiht` in `stages[0]` (did you mean `with`?)',
         '  6 |     wiht: {}',
         '    |     ^^^^',
-        '  = allowed keys: `id`, `uses`, `description`, `with`, `needs`, `matrix`',
+        '  = allowed keys: `id`, `uses`, `description`, `timeout`, `with`, `needs`, `matrix`',
         '',
         '2 problems in bad.yaml',
         '',

@@ -40,6 +40,7 @@ import { selectLayers, targetingSchema } from '../training/layer-targeting.js';
 import { evaluateAccuracy } from '../training/train-loop.js';
 import { earlyStoppingSchema, epochValidator, splitValidation, validationSchema } from '../training/validation.js';
 import type { EarlyStoppingConfig, ValidationConfig } from '../training/validation.js';
+import { checkpoint } from '../training/abort-checkpoint.js';
 
 /** Per-layer settings under `layers:`. */
 export interface DistillLayerSettings {
@@ -169,7 +170,7 @@ export const distillStage = defineStage<DistillConfig>({
     for (const layer of studentView.model.layers) if (layer.weights.length > 0) layer.trainable = trained.has(layer.name);
     const before = await layerWeights(student.model, eligible);
 
-    const accuracyBefore = evalSet ? (await evaluateAccuracy(tf, student.model, evalSet, 512)).accuracy : undefined;
+    const accuracyBefore = evalSet ? (await evaluateAccuracy(tf, student.model, evalSet, 512, ctx.signal)).accuracy : undefined;
     const t0 = performance.now();
     const data = config.precomputeTeacher ? await withTeacherColumns(ctx, tf, teacherView.model, transfer, config.epochs) : transfer;
     const teacherLogitsMs = Math.round(performance.now() - t0);
@@ -243,7 +244,7 @@ export const distillStage = defineStage<DistillConfig>({
       if (bestEpoch !== undefined) quality.bestEpoch = bestEpoch;
     }
     if (evalSet) {
-      const e = await evaluate(tf, teacher.model, student.model, evalSet);
+      const e = await evaluate(tf, teacher.model, student.model, evalSet, ctx.signal);
       quality.evalDataset = config.eval!;
       quality.accuracy = e.student;
       quality.accuracyBefore = accuracyBefore!;
@@ -371,7 +372,7 @@ async function withTeacherColumns(ctx: StageContext, tf: Tf, teacher: LayersMode
   const x = new Float32Array(ds.count * width);
   const batch = 512;
   for (let start = 0; start < ds.count; start += batch) {
-    ctx.signal.throwIfAborted();
+    await checkpoint(ctx.signal);
     const n = Math.min(batch, ds.count - start);
     const logits = tf.tidy(() => teacher.predict(tf.tensor(ds.x.subarray(start * size, (start + n) * size), [n, ...ds.shape])) as Tensor);
     const z = (await logits.data()) as Float32Array;
@@ -387,12 +388,13 @@ async function withTeacherColumns(ctx: StageContext, tf: Tf, teacher: LayersMode
 }
 
 /** Accuracy (percent, `evaluateAccuracy`) of both models, and how often their top-1 classes agree. */
-async function evaluate(tf: Tf, teacher: LayersModel, student: LayersModel, ds: Dataset): Promise<{ teacher: number; student: number; agreement: number }> {
-  const t = await evaluateAccuracy(tf, teacher, ds, 512);
-  const s = await evaluateAccuracy(tf, student, ds, 512);
+async function evaluate(tf: Tf, teacher: LayersModel, student: LayersModel, ds: Dataset, signal: AbortSignal): Promise<{ teacher: number; student: number; agreement: number }> {
+  const t = await evaluateAccuracy(tf, teacher, ds, 512, signal);
+  const s = await evaluateAccuracy(tf, student, ds, 512, signal);
   const size = exampleSize(ds);
   let same = 0;
   for (let start = 0; start < ds.count; start += 512) {
+    await checkpoint(signal);
     const n = Math.min(512, ds.count - start);
     const hits = tf.tidy(() => {
       const xs = tf.tensor(ds.x.subarray(start * size, (start + n) * size), [n, ...ds.shape]);

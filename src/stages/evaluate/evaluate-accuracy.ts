@@ -6,6 +6,7 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import type { Dataset } from '../../data/dataset.js';
 import type { Tf } from '../../engine/tf.js';
+import { checkpoint } from '../training/abort-checkpoint.js';
 import { toTensors } from '../training/train-loop.js';
 
 export interface AccuracyResult {
@@ -17,10 +18,12 @@ export interface AccuracyResult {
   examples: number;
 }
 
-export async function topKAccuracy(tf: Tf, model: tfTypes.LayersModel, ds: Dataset, k: number | undefined, batchSize = 512): Promise<AccuracyResult> {
+/** `signal`: stop between two batches once the run is interrupted. */
+export async function topKAccuracy(tf: Tf, model: tfTypes.LayersModel, ds: Dataset, k: number | undefined, batchSize = 512, signal?: AbortSignal): Promise<AccuracyResult> {
   let top1 = 0;
   let topK = 0;
   for (let start = 0; start < ds.count; start += batchSize) {
+    await checkpoint(signal);
     const idx = Array.from({ length: Math.min(batchSize, ds.count - start) }, (_, i) => start + i);
     const { xs, ys } = toTensors(tf, ds, idx);
     const [h1, hk] = tf.tidy(() => {

@@ -20,6 +20,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LatencyError, measureLatency } from '../../measure/latency.js';
+import { MEASURED_FILE } from '../../measure/measured-manifest.js';
+import type { MeasuredManifest } from '../../measure/measured-manifest.js';
 import type { LatencyResult, LatencyRuntime } from '../../measure/latency.js';
 import { statsFromArtifacts } from '../../measure/model-stats.js';
 import { packArtifacts } from '../../formats/packed.js';
@@ -39,6 +41,7 @@ import type { Budget, DeviceVerdict } from '../../contracts/budget.js';
 import { encodeEvaluation, encodeEvaluationReport, measured } from '../../contracts/evaluation.js';
 import type { CandidateDetail, CandidateLatency, EvaluatedCandidate, Evaluation } from '../../contracts/evaluation.js';
 import { renderEvaluationMarkdown } from '../../contracts/evaluation-markdown.js';
+import { checkpoint } from '../training/abort-checkpoint.js';
 
 export interface EvaluateConfig {
   data: string;
@@ -51,6 +54,7 @@ export interface EvaluateConfig {
     minRuns: number;
     maxRuns: number;
     maxSeconds: number;
+    minSeconds: number;
   };
 }
 
@@ -86,8 +90,9 @@ export const evaluateSchema = {
         },
         warmup: { type: 'integer', minimum: 0, default: 10, description: 'Untimed runs first.' },
         minRuns: { type: 'integer', minimum: 1, default: 30, description: 'Timed runs at least.' },
-        maxRuns: { type: 'integer', minimum: 1, default: 300, description: 'Timed runs at most.' },
+        maxRuns: { type: 'integer', minimum: 1, default: 100000, description: 'Timed runs at most (was 300: a 0.05 ms model stopped after 15 ms of runs, where one preemption decided the p95).' },
         maxSeconds: { type: 'number', exclusiveMinimum: 0, default: 5, description: 'Seconds for warm-up + timed runs per measurement.' },
+        minSeconds: { type: 'number', minimum: 0, default: 1, description: 'Timed runs go on at least this long before the p50/p95 confidence intervals may stop them as stable, so the window spans many scheduler periods and GC cycles.' },
       },
     },
   },
@@ -116,6 +121,7 @@ export const evaluateStage = defineStage<EvaluateConfig>({
   // 3-4: packed format v2 (deflated topology) changes the packed sizes.
   // 5: the evaluation contract: accuracy margins in hundredths, `unstable` latency
   //    verdicts, latency intervals in the metrics, report.md from the shared renderer.
+  //    The artifact lists its measured values in measured.json (for reproduce).
   version: '5',
   description: 'Accuracy, size (raw/gzip/brotli), params/MACs and per-device latency of every upstream model, judged against the device budgets.',
   schema: evaluateSchema,
@@ -149,11 +155,11 @@ export const evaluateStage = defineStage<EvaluateConfig>({
     const packedBytes = new Map<string, number>();
     const stats = new Map<string, ReturnType<typeof statsFromArtifacts>>();
     for (const [i, c] of candidates.entries()) {
-      ctx.signal.throwIfAborted();
+      await checkpoint(ctx.signal);
       ctx.progress({ done: i, total, unit: 'candidates', message: `accuracy and size of ${c.up.node}` });
       const model = await ctx.engine.loadModel(c.model.dir);
       try {
-        accuracy.set(c.up.node, await topKAccuracy(tf, model, ds, config.topK));
+        accuracy.set(c.up.node, await topKAccuracy(tf, model, ds, config.topK, 512, ctx.signal));
         if (batch) nodeOuts.set(c.up.node, nodeOutputs(tf, model, batch));
       } finally {
         model.dispose();
@@ -181,7 +187,7 @@ export const evaluateStage = defineStage<EvaluateConfig>({
         const shared = new Map<string, LatencyOutcome>();
         const sharedBrowser = new Map<string, BrowserOutcome>();
         for (const d of devices) {
-          ctx.signal.throwIfAborted();
+          await checkpoint(ctx.signal);
           const skip = latencySkipReason(d, config);
           const key = `${d.runtime}/${d.backend ?? ''}/${d.threads}/${d.batch}`;
           if (d.runtime === 'browser' && browser && batch) {
@@ -294,6 +300,14 @@ export const evaluateStage = defineStage<EvaluateConfig>({
     await writeFile(join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
     await writeFile(join(dir, 'report.md'), renderEvaluationMarkdown(evaluation));
     const metrics = encodeEvaluation(evaluation);
+    // Latency is a wall-clock measurement, and the verdicts and budget summary
+    // are decided from it: `reproduce` compares report.json without them.
+    const measuredValues: MeasuredManifest = {
+      version: 1,
+      files: ['report.md'],
+      json: { 'report.json': ['/candidates/*/latency', '/candidates/*/devices', '/budgets'] },
+    };
+    await writeFile(join(dir, MEASURED_FILE), `${JSON.stringify(measuredValues, null, 2)}\n`);
     ctx.progress({ done: total, total, unit: 'candidates', message: budgets.message });
     if (!budgets.met) ctx.logger.warn(budgets.message);
     return { outputs: { report: dir }, metrics };
@@ -383,6 +397,7 @@ async function measureOn(ctx: StageContext, dir: string, d: Device, config: Eval
       minRuns: Math.min(config.latency.minRuns, config.latency.maxRuns),
       maxRuns: config.latency.maxRuns,
       maxSeconds: config.latency.maxSeconds,
+      minSeconds: Math.min(config.latency.minSeconds, config.latency.maxSeconds),
       seed: ctx.seed,
       signal: ctx.signal,
     });
@@ -414,6 +429,7 @@ function latencyOf(l: LatencyOutcome): CandidateLatency {
     spread: r.spread,
     stable: r.stable,
     stopReason: r.stopReason,
+    // ~95% confidence intervals, so a verdict can tell "over budget" from "cannot tell".
     p50IntervalMs: r.p50IntervalMs,
     p95IntervalMs: r.p95IntervalMs,
     ...('pid' in r ? { pid: r.pid } : { browserVersion: r.browserVersion }),

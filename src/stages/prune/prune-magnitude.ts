@@ -24,6 +24,7 @@ import { finetune } from '../training/finetune.js';
 import type { PruneConfig } from './prune.js';
 import { isUpdateStep, scheduledSparsity } from './prune-schedule.js';
 import { isPrunableKernel, layerNames, selectTargets, settingPath } from './prune-targets.js';
+import { checkpoint } from '../training/abort-checkpoint.js';
 
 // ---------------------------------------------------------------------------
 // Masks on typed arrays (1 = keep, 0 = prune)
@@ -243,7 +244,7 @@ export async function pruneUnstructured(ctx: StageContext, model: LayersModel, c
   const targets: KernelTarget[] = [];
   const thresholds = new Map<string, number>();
   for (const [name, settings] of selected) {
-    ctx.signal.throwIfAborted();
+    await checkpoint(ctx.signal);
     for (const variable of kernelVariables(model, name)) {
       const shape = [...variable.shape] as number[];
       const size = shape.reduce((a, b) => a * b, 1);

@@ -35,6 +35,7 @@ import type { PruneConfig } from './prune.js';
 import { pruneCount, round6 } from './prune-magnitude.js';
 import { layerNames, selectTargets, settingPath } from './prune-targets.js';
 import { toTensors } from '../training/train-loop.js';
+import { checkpoint } from '../training/abort-checkpoint.js';
 
 // ---------------------------------------------------------------------------
 // The layer graph, from the model's JSON config
@@ -248,7 +249,7 @@ async function activationScores(ctx: StageContext, model: LayersModel, layers: s
   const sums = layers.map((l) => new Float64Array(channelCount(model, l)));
   const counts = new Array<number>(layers.length).fill(0);
   for (let start = 0; start < order.length; start += 128) {
-    ctx.signal.throwIfAborted();
+    await checkpoint(ctx.signal);
     const { xs, ys } = toTensors(tf, data, order.subarray(start, Math.min(order.length, start + 128)));
     const outs = [probe.predict(xs)].flat() as Tensor[];
     outs.forEach((o, i) => {
@@ -375,7 +376,7 @@ export async function pruneStructured(ctx: StageContext, model: LayersModel, con
   };
   const layerMetrics: Record<string, Json> = {};
   for (const [name, plan] of plans) {
-    ctx.signal.throwIfAborted();
+    await checkpoint(ctx.signal);
     const { keep, removed } = rankChannels(scores.get(name)!, plan.k);
     cut(name, 'kernel', (r) => r - 1, keep);
     cut(name, 'bias', () => 0, keep);

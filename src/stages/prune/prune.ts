@@ -132,7 +132,7 @@ export const pruneStage = defineStage<PruneConfig>({
     const input = await ctx.engine.loadModel(inputs.model.dir);
     const evalSet = config.eval ? await ctx.data(config.eval) : undefined;
     const metrics: Record<string, Json> = { method: config.method };
-    if (evalSet) metrics.accuracyBefore = round6((await evaluateAccuracy(tf, input, evalSet, 512)).accuracy);
+    if (evalSet) metrics.accuracyBefore = round6((await evaluateAccuracy(tf, input, evalSet, 512, ctx.signal)).accuracy);
 
     const t0 = performance.now();
     let output: LayersModel;
@@ -147,7 +147,7 @@ export const pruneStage = defineStage<PruneConfig>({
     }
     const pruneMs = Math.round(performance.now() - t0);
     if (evalSet) {
-      metrics.accuracy = round6((await evaluateAccuracy(tf, output, evalSet, 512)).accuracy);
+      metrics.accuracy = round6((await evaluateAccuracy(tf, output, evalSet, 512, ctx.signal)).accuracy);
       metrics.evalDataset = config.eval!;
     }
 

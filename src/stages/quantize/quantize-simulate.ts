@@ -28,6 +28,7 @@ import type { StageContext } from '../../plugin.js';
 import { toTensors } from '../training/train-loop.js';
 import { activationQuant, fakeQuantActivation, fakeQuantInt8Symmetric, overrideRead } from './quantize-fake-quant.js';
 import type { ActivationQuant } from './quantize-fake-quant.js';
+import { checkpoint } from '../training/abort-checkpoint.js';
 
 export interface CalibrationConfig {
   data: string;
@@ -228,7 +229,7 @@ export async function simulateInt8(
   const chosen = permutation(opts.calibration.count, seededRandom(ctx.seed + 3)).slice(0, count);
   const recorder = new RangeRecorder(opts.config.method, count);
   for (const idx of chunks(chosen, batchSize)) {
-    ctx.signal.throwIfAborted();
+    await checkpoint(ctx.signal);
     const { xs, ys } = toTensors(tf, opts.calibration, idx);
     tf.tidy(() => {
       walk(tf, model, p, xs, (key, t) => {
@@ -258,7 +259,7 @@ export async function simulateInt8(
   try {
     const all = Array.from({ length: opts.evalSet.count }, (_, i) => i);
     for (const idx of chunks(all, batchSize)) {
-      ctx.signal.throwIfAborted();
+      await checkpoint(ctx.signal);
       const { xs, ys } = toTensors(tf, opts.evalSet, idx);
       const hits = tf.tidy(() => {
         const out = walk(tf, model, p, xs, (key, t) => {

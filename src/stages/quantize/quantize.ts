@@ -34,6 +34,7 @@ import { quantizationAwareFinetune } from './quantize-qat.js';
 import { simulateInt8 } from './quantize-simulate.js';
 import type { CalibrationConfig } from './quantize-simulate.js';
 import { evaluateAccuracy } from '../training/train-loop.js';
+import { checkpoint } from '../training/abort-checkpoint.js';
 
 export type WeightStorage = QuantizationDtype | 'none';
 
@@ -139,11 +140,11 @@ export const quantizeStage = defineStage<QuantizeConfig>({
 
       const evalSet = config.eval ? await ctx.data(config.eval) : undefined;
       const metrics: Record<string, Json> = {};
-      if (evalSet) metrics.accuracyBefore = (await evaluateAccuracy(tf, model, evalSet, 512)).accuracy;
+      if (evalSet) metrics.accuracyBefore = (await evaluateAccuracy(tf, model, evalSet, 512, ctx.signal)).accuracy;
 
       let current: Map<string, Float32Array> | undefined;
       if (config.finetune.epochs > 0) {
-        ctx.signal.throwIfAborted();
+        await checkpoint(ctx.signal);
         phase('finetune', `quantization-aware fine-tuning, ${config.finetune.epochs} epoch(s)`);
         const targets = new Map<string, QuantizationDtype>();
         decisions.forEach((d, i) => d.store !== 'keep' && targets.set(stored[i]!.spec.name, d.store));
@@ -152,7 +153,7 @@ export const quantizeStage = defineStage<QuantizeConfig>({
         current = new Map(model.weights.map((w) => [w.originalName, (w.read().dataSync() as Float32Array).slice()]));
       }
 
-      ctx.signal.throwIfAborted();
+      await checkpoint(ctx.signal);
       phase('quantize', 'quantizing weights');
       const out: StoredWeight[] = [];
       const layerMetrics: Record<string, { weights: WeightStorage; bytesBefore: number; bytesAfter: number; maxError: number; tensors: Record<string, Json> }> = {};
@@ -209,17 +210,17 @@ export const quantizeStage = defineStage<QuantizeConfig>({
       });
 
       if (evalSet) {
-        ctx.signal.throwIfAborted();
+        await checkpoint(ctx.signal);
         phase('evaluate', `evaluating the stored model on ${config.eval}`);
         // Load what was written, through the stock loader: the accuracy is that of the artifact itself.
         const stored = await ctx.engine.loadModel(dir);
-        metrics.accuracy = (await evaluateAccuracy(tf, stored, evalSet, 512)).accuracy;
+        metrics.accuracy = (await evaluateAccuracy(tf, stored, evalSet, 512, ctx.signal)).accuracy;
         metrics.evalDataset = config.eval!;
         stored.dispose();
       }
 
       if (config.activations === 'int8') {
-        ctx.signal.throwIfAborted();
+        await checkpoint(ctx.signal);
         phase('int8', `simulating int8 inference (calibration: ${config.calibration.method} on ${config.calibration.samples} samples of ${config.calibration.data})`);
         const int8Layers = new Set([...selection].filter(([, s]) => s.weights !== 'none').map(([n]) => n));
         const r = await simulateInt8(ctx, tf, model, { calibration: await ctx.data(config.calibration.data), config: config.calibration, evalSet: evalSet!, int8Layers });

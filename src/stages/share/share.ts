@@ -30,6 +30,7 @@ import type { Constraint } from './share-finetune.js';
 import { SHARE_INITS, bitsPerIndex, clusterWeights, distinctNonZero } from './share-kmeans.js';
 import type { ShareInit } from './share-kmeans.js';
 import { evaluateAccuracy } from '../training/train-loop.js';
+import { checkpoint } from '../training/abort-checkpoint.js';
 
 /** Bits per index when neither `clusters` nor `bits` is given: 32 clusters. */
 export const DEFAULT_SHARE_BITS = 5;
@@ -128,7 +129,7 @@ export const shareStage = defineStage<ShareConfig>({
     const evalSet = config.eval ? await ctx.data(config.eval) : undefined;
     const metrics: Record<string, Json> = {};
     if (evalSet) {
-      const r = await evaluateAccuracy(tf, model, evalSet, 512);
+      const r = await evaluateAccuracy(tf, model, evalSet, 512, ctx.signal);
       Object.assign(metrics, { evalDataset: config.eval!, accuracyBefore: r.accuracy, lossBefore: r.loss });
     }
 
@@ -139,7 +140,7 @@ export const shareStage = defineStage<ShareConfig>({
     const records: TensorRecord[] = [];
     const total = plan.units.length;
     for (const [done, unit] of plan.units.entries()) {
-      ctx.signal.throwIfAborted();
+      await checkpoint(ctx.signal);
       const data = unit.vars.map((v) => v.read().dataSync() as Float32Array);
       const base = data.length > 1 ? elementwiseMean(data) : data[0]!;
       if (unit.settings) {
@@ -164,7 +165,7 @@ export const shareStage = defineStage<ShareConfig>({
 
     if (fineTuning) {
       if (evalSet) {
-        const r = await evaluateAccuracy(tf, model, evalSet, 512);
+        const r = await evaluateAccuracy(tf, model, evalSet, 512, ctx.signal);
         Object.assign(metrics, { accuracyClustered: r.accuracy, lossClustered: r.loss });
       }
       const t1 = performance.now();
@@ -173,7 +174,7 @@ export const shareStage = defineStage<ShareConfig>({
       metrics.finetuneMs = Math.round(performance.now() - t1);
     }
     if (evalSet) {
-      const r = await evaluateAccuracy(tf, model, evalSet, 512);
+      const r = await evaluateAccuracy(tf, model, evalSet, 512, ctx.signal);
       Object.assign(metrics, { accuracy: r.accuracy, loss: r.loss });
     }
 

@@ -112,7 +112,7 @@ export const trainStage = defineStage<TrainConfig>({
     if (bestEpoch !== undefined) metrics.bestEpoch = bestEpoch;
     if (val) metrics.val_acc = kept!.val_acc!;
     if (evalSet) {
-      const r = await evaluateAccuracy(tf, model, evalSet, 512);
+      const r = await evaluateAccuracy(tf, model, evalSet, 512, ctx.signal);
       metrics.accuracy = r.accuracy;
       metrics.evalDataset = config.eval!;
     }

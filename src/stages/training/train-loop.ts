@@ -21,6 +21,7 @@ import { batches, mulberry32, seededRandom } from '../../data/dataset.js';
 import type { Tf } from '../../engine/tf.js';
 import type { Schedule } from './train-schedule.js';
 import { learningRateAt } from './train-schedule.js';
+import { checkpoint } from './abort-checkpoint.js';
 
 /** How every training loop (train, finetune, distill) runs its epochs: the options they share. */
 export interface TrainingSettings {
@@ -110,7 +111,7 @@ export async function runEpochs(
     const shuffle = seededRandom(opts.shuffleSeed);
     try {
       for (let epoch = 0; epoch < settings.epochs; epoch++) {
-        opts.signal.throwIfAborted();
+        await checkpoint(opts.signal);
         await hooks.beforeEpoch?.(epoch);
         const lr = learningRateAt(settings.schedule, settings.learningRate, epoch, settings.epochs);
         // tfjs optimizers read `learningRate` on every step; assigning it keeps
@@ -120,7 +121,7 @@ export async function runEpochs(
         let sum = 0;
         let seen = 0;
         for (const idx of batches(opts.data, settings.batchSize, { shuffle: true, random: shuffle })) {
-          opts.signal.throwIfAborted();
+          await checkpoint(opts.signal);
           const { xs, ys } = toTensors(tf, opts.data, idx, opts.augment);
           const { value, grads } = tf.variableGrads(() => loss(xs, ys, true), vars);
           const applied = hooks.transformGrads ? hooks.transformGrads(grads) : grads;
@@ -166,11 +167,15 @@ export function toTensors(
   return tf.tidy(() => ({ xs: tf.tensor(x, [idx.length, ...ds.shape]), ys: tf.oneHot(tf.tensor1d(y, 'int32'), ds.classes) }));
 }
 
-/** Top-1 accuracy (percent) and mean cross-entropy of `model` on `ds`, in batches. */
-export async function evaluateAccuracy(tf: Tf, model: tfTypes.LayersModel, ds: Dataset, batchSize: number): Promise<{ accuracy: number; loss: number }> {
+/**
+ * Top-1 accuracy (percent) and mean cross-entropy of `model` on `ds`, in
+ * batches. `signal`: stop between two batches once the run is interrupted.
+ */
+export async function evaluateAccuracy(tf: Tf, model: tfTypes.LayersModel, ds: Dataset, batchSize: number, signal?: AbortSignal): Promise<{ accuracy: number; loss: number }> {
   let correct = 0;
   let lossSum = 0;
   for (let start = 0; start < ds.count; start += batchSize) {
+    await checkpoint(signal);
     const idx = Array.from({ length: Math.min(batchSize, ds.count - start) }, (_, i) => start + i);
     const { xs, ys } = toTensors(tf, ds, idx);
     const [hits, loss] = tf.tidy(() => {

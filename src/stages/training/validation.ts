@@ -108,7 +108,7 @@ export function epochValidator(ctx: StageContext, tf: Tf, opts: EpochValidatorOp
     const entry: Record<string, Json> = { epoch: e.epoch, lr: e.lr, loss: e.loss, ms: e.ms };
     if (val) {
       opts.sync?.();
-      const v = await evaluateAccuracy(tf, model, val, 512);
+      const v = await evaluateAccuracy(tf, model, val, 512, ctx.signal);
       entry.val_loss = v.loss;
       entry.val_acc = v.accuracy;
     }
