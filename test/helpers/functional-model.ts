@@ -143,3 +143,36 @@ export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!)));
   return m;
 }
+
+/**
+ * A tiny 8x8x3 / 10-class dataset as `.npy` files in `dir` (labels from a
+ * fixed rule, so a model can learn something), and the recipe `data:` entry
+ * naming them: `{ uses: 'npy', x: 'tiny-x.npy', y: 'tiny-y.npy' }`.
+ */
+export async function writeTinyImages(dir: string, count = 64, seed = 5): Promise<Record<string, unknown>> {
+  const x = functionalInputs(count, seed);
+  const y = Array.from({ length: count }, (_, i) => {
+    let s = 0;
+    for (let j = 0; j < 8 * 8 * 3; j += 17) s += x[i * 192 + j]!;
+    return Math.floor(s * 7) % 10;
+  });
+  await writeFile(join(dir, 'tiny-x.npy'), npyBytes('<f4', [count, 8, 8, 3], x));
+  await writeFile(join(dir, 'tiny-y.npy'), npyBytes('<i4', [count], y));
+  return { uses: 'npy', x: 'tiny-x.npy', y: 'tiny-y.npy' };
+}
+
+function npyBytes(descr: '<f4' | '<i4', shape: number[], values: ArrayLike<number>): Uint8Array {
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), } `;
+  while ((10 + header.length + 1) % 64 !== 0) header += ' ';
+  header += '\n';
+  const buf = new Uint8Array(10 + header.length + values.length * 4);
+  const v = new DataView(buf.buffer);
+  buf.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  v.setUint16(8, header.length, true);
+  for (let i = 0; i < header.length; i++) buf[10 + i] = header.charCodeAt(i);
+  for (let i = 0; i < values.length; i++) {
+    if (descr === '<f4') v.setFloat32(10 + header.length + 4 * i, values[i]!, true);
+    else v.setInt32(10 + header.length + 4 * i, values[i]!, true);
+  }
+  return buf;
+}
