@@ -7,8 +7,8 @@
  * - `method: threshold`: zero |w| < quality · std(w), per layer (Han et al.).
  * - `method: structured`: remove whole Dense units / Conv2D and
  *   SeparableConv2D filters and cut every layer their channels reach to
- *   match (channels meeting at an Add are removed together);
- *   the next layer to match, so the model gets smaller and faster.
+ *   match (channels meeting at an Add are removed together), so the model
+ *   gets smaller and faster.
  *
  * Unstructured pruning can run gradually during fine-tuning (`schedule:`,
  * Zhu & Gupta's AGP), with masks enforced after every optimizer step. The
