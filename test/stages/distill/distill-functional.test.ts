@@ -19,7 +19,7 @@ describe('distill from a functional teacher', () => {
   });
   afterAll(() => h.cleanup());
 
-  test('the student moves toward the teacher: loss down, KL to the teacher below the fresh student's; stock tfjs loads it', async () => {
+  test('the student moves toward the teacher: loss down, KL to the teacher below the fresh student; stock tfjs loads it', async () => {
     const tf = await h.engine.tf();
     const { model: teacher } = await saveFunctionalModel(h.engine, join(h.dir, 'models'));
     const r = await h.run(distillStage, {
