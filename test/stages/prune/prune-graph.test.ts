@@ -110,13 +110,29 @@ describe('prune on a functional graph', () => {
     const a = await prune(saved, { method: 'structured', sparsity: 0.25, criterion: 'l1' });
     const b = await prune(converted, { method: 'structured', sparsity: 0.25, criterion: 'l1' });
     expect(b.m.layers).toEqual(a.m.layers);
+    // The group's 2 removed channels have the lowest L1 norms summed over its three kernels.
+    const original = await h.engine.loadModel(saved);
+    const norms = new Float64Array(8);
+    for (const l of ['Conv1', 'block_1_project', 'block_2_project']) original.getLayer(l).getWeights()[0]!.dataSync().forEach((v, i) => (norms[i % 8] = norms[i % 8]! + Math.abs(v)));
+    const order = Array.from(norms.keys()).sort((p, q) => norms[p]! - norms[q]!);
+    expect(a.m.layers.Conv1.removed).toEqual(order.slice(0, 2).sort((p, q) => p - q));
     expect(maxRelDiff(await predict(b.model), await predict(a.model))).toBe(0);
   });
 
-  test('structured, activation criterion on a group: the group is ranked as one', async () => {
-    const { m } = await prune(saved, { method: 'structured', sparsity: 0.25, criterion: 'activation', calibration: { data: 'tiny', samples: 32 }, layers: { 're:^(Conv1|block_._project)$': {} } });
+  test('structured, activation criterion on a group: ranked on the members\' summed mean |activation|', async () => {
+    const { m } = await prune(saved, { method: 'structured', sparsity: 0.25, criterion: 'activation', calibration: { data: 'tiny', samples: 64 }, layers: { 're:^(Conv1|block_._project)$': {} } });
     expect(Object.keys(m.layers).filter((l) => m.layers[l].removed)).toEqual(['Conv1', 'block_1_project', 'block_2_project']);
     expect(m.layers.block_1_project).toMatchObject({ filtersBefore: 8, filtersAfter: 6 });
+    // Independently: mean |output| per channel of each member over all 64 examples, summed.
+    const original = await h.engine.loadModel(saved);
+    const members = ['Conv1', 'block_1_project', 'block_2_project'];
+    const probe = tf.model({ inputs: original.inputs, outputs: members.map((l) => original.getLayer(l).output as SymbolicTensor) });
+    const ds = await h.ctx().data('tiny');
+    const outs = probe.predict(tf.tensor(ds.x, [ds.count, 8, 8, 3])) as Tensor[];
+    const sums = new Float64Array(8);
+    for (const o of outs) tf.abs(o).reshape([-1, 8]).mean(0).dataSync().forEach((v, c) => (sums[c] = sums[c]! + v));
+    const order = Array.from(sums.keys()).sort((p, q) => sums[p]! - sums[q]!);
+    expect(m.layers.Conv1.removed).toEqual(order.slice(0, 2).sort((p, q) => p - q));
   });
 
   test('unstructured: every kernel, depthwise and separable included, at the target sparsity', async () => {
