@@ -15,7 +15,8 @@ import type { LayersModel } from '@tensorflow/tfjs';
 import type { io } from '@tensorflow/tfjs';
 import { splitWeights } from '../formats/weight-quantization.js';
 import { kernelVariables } from '../stages/prune/prune-magnitude.js';
-import { PRUNABLE, followChannels, readGraph } from '../stages/prune/prune-structured.js';
+import { PRUNABLE, traceChannels } from '../stages/prune/prune-channels.js';
+import { checkTarget, readGraph } from '../stages/prune/prune-structured.js';
 import { DEFAULT_QUANTIZE_MIN_SIZE, DEFAULT_QUANTIZE_WEIGHTS, decide, isFloatWeight, weightOwners } from '../stages/quantize/quantize.js';
 import { shareableLayers } from '../stages/share/share.js';
 import { selectLayers } from '../stages/training/layer-targeting.js';
@@ -71,16 +72,26 @@ const pruneStructured: StageRule = {
       return { layers: perLayer(model, () => no(reason)) };
     }
     const classes = Object.keys(PRUNABLE).join(', ');
+    let flow: ReturnType<typeof traceChannels>;
+    try {
+      flow = traceChannels(graph, model);
+    } catch (error) {
+      const reason = (error as Error).message;
+      return { layers: perLayer(model, () => no(reason)) };
+    }
     return {
       layers: perLayer(model, (name) => {
         const className = graph.nodes.get(name)?.className ?? model.getLayer(name).getClassName();
-        if (PRUNABLE[className] === undefined) return no(`${className} is not one of ${classes}`);
+        const what = PRUNABLE[className];
+        if (what === undefined) return no(`${className} is not one of ${classes}`);
         try {
-          followChannels(graph, model, name, []);
-          return YES;
+          checkTarget(graph, name, ['method']);
         } catch (error) {
           return no((error as Error).message);
         }
+        // The stage's own refusal: channels that reach the output, meet the input, a Reshape...
+        const pinned = flow.pinOf(flow.sources.get(name) ?? []);
+        return pinned ? no(pinned(name, what)) : YES;
       }),
     };
   },

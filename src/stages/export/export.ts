@@ -5,12 +5,18 @@
  * `model-card.json` (lineage, sizes, params), into its output `model` and,
  * when `to:` is set, into that directory (relative to the recipe).
  *
+ * `foldBatchNorm: true` folds BatchNormalization layers into the layers
+ * before them (src/formats/fold-batch-norm.ts) in what it exports.
+ *
  * `to:` is written whenever the stage runs; a cache hit does not run it, so
  * does not re-copy (the stage output under the run directory is always there).
  */
 import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { readModelArtifacts, writeModelArtifacts } from '../../engine/model-io.js';
+import { foldBatchNorm } from '../../formats/fold-batch-norm.js';
+import type { FoldReport } from '../../formats/fold-batch-norm.js';
 import { packModel } from '../../formats/packed.js';
 import { modelStats } from '../../measure/model-stats.js';
 import { compressedSizes, measureArtifactSize } from '../../measure/size.js';
@@ -23,6 +29,7 @@ export interface ExportConfig {
   to?: string;
   allowOutside: boolean;
   overwrite: boolean;
+  foldBatchNorm: boolean;
 }
 
 export const PACKED_FILENAME = 'model.mpk';
@@ -52,6 +59,12 @@ export const exportSchema = {
       default: false,
       description: 'Allow `to:` to be a non-empty directory (files of the same name are replaced, others are left alone).',
     },
+    foldBatchNorm: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Fold each inference-mode BatchNormalization into the Conv2D / DepthwiseConv2D / Dense before it (src/formats/fold-batch-norm.ts) in the exported model: fewer layers and parameters, same outputs up to float rounding. BNs that cannot fold stay, listed with the reason in the model card and metrics (`foldBatchNorm.kept`).',
+    },
   },
 } as const;
 
@@ -72,10 +85,19 @@ export const exportStage = defineStage<ExportConfig>({
     const target = config.to !== undefined ? await checkTarget(ctx.recipeDir, config, inputs.upstream.flatMap((u) => Object.values(u.outputs).map((o) => o.dir))) : undefined;
 
     const dir = await ctx.outputDir('model');
-    const size = await measureArtifactSize(model.dir);
-    const packed = await packModel(model.dir);
+    // With foldBatchNorm, everything below reads the folded model, written to scratch first.
+    let sourceDir = model.dir;
+    let folded: FoldReport | undefined;
+    if (config.foldBatchNorm) {
+      const r = foldBatchNorm(await readModelArtifacts(model.dir));
+      folded = r.report;
+      sourceDir = join(ctx.scratchDir, 'folded');
+      await writeModelArtifacts(r.artifacts, sourceDir);
+    }
+    const size = await measureArtifactSize(sourceDir);
+    const packed = await packModel(sourceDir);
     const packedSizes = await compressedSizes(packed.bytes);
-    const stats = await modelStats(model.dir);
+    const stats = await modelStats(sourceDir);
 
     const files: string[] = [];
     if (config.format !== 'packed') {
@@ -118,6 +140,7 @@ export const exportStage = defineStage<ExportConfig>({
         .filter((l) => l.params > 0)
         .map((l) => ({ name: l.name, className: l.className, params: l.params, nonZeros: l.nonZeros })),
       packed: { keptPct: packed.breakdown.keptPct, compressionRatio: packed.breakdown.compressionRatio },
+      ...(folded ? { foldBatchNorm: folded as unknown as Json } : {}),
       lineage: {
         node: ctx.node,
         upstream: inputs.upstream.map((u) => ({
@@ -154,6 +177,7 @@ export const exportStage = defineStage<ExportConfig>({
       nonZeros: stats.nonZeros,
     };
     if (config.to !== undefined) metrics.to = config.to;
+    if (folded) metrics.foldBatchNorm = folded as unknown as Json;
     return { outputs: { model: dir }, metrics };
   },
 });

@@ -1,29 +1,40 @@
 /**
- * Structured pruning for the `prune` stage: remove whole Dense units and
- * Conv2D filters, physically. The pruned layer gets fewer `units`/`filters`
- * and every tensor indexed by those channels downstream is cut to match, up
- * to the next weighted layer:
+ * Structured pruning for the `prune` stage: remove whole Dense units,
+ * Conv2D and SeparableConv2D filters, physically. The pruned layer gets
+ * fewer `units`/`filters` and every tensor indexed by those channels
+ * downstream is cut to match, wherever the graph takes them:
  *
  *   conv1 -> bn1 -> pool1 -> conv2         conv2's kernel loses input channels
  *   conv2 -> bn2 -> pool2 -> flatten -> dense1
  *                                          dense1 loses the flattened rows of
  *                                          the removed channels (p·C + c)
- *   dense1 -> dropout1 -> dense2           dense2 loses kernel rows
+ *   x -> expand -> bn -> relu6 -> depthwise -> bn -> project -> bn -> add(x, ·)
+ *                                          the depthwise kernel and both BNs
+ *                                          lose expand's channels; `add` ties
+ *                                          x's producer and `project` into one
+ *                                          group, removed together
+ *   concat(a, b) -> separable              a channel c of b is offset + c in
+ *                                          the separable's depthwise and
+ *                                          pointwise kernels
  *
- * BatchNormalization on the way loses gamma/beta/mean/variance entries. The
- * model is rebuilt from its JSON config with the new widths and loaded with
- * the cut weights, so the output is smaller and faster, not just sparse.
+ * Which channels travel where, and which layers' channels are tied by a
+ * merge, is prune-channels.ts (a union-find over channels). BatchNormalization
+ * on the way loses gamma/beta/mean/variance entries. The model is rebuilt
+ * from its JSON config with the new widths and loaded with the cut weights,
+ * so the output is smaller and faster, not just sparse.
  *
  * Units are ranked by the L1 or L2 norm of their incoming weights (Li et al.
  * 2017, "Pruning Filters for Efficient ConvNets") or by their mean absolute
  * activation over calibration samples (neuron pruning, cf. Hu et al. 2016,
- * "Network Trimming"). Every layer is ranked on the input model's weights
- * (Li et al.'s "independent" strategy), so the order of layers does not
- * change the result.
+ * "Network Trimming"); a group's channel scores the sum over its members.
+ * Every layer is ranked on the input model's weights (Li et al.'s
+ * "independent" strategy), so the order of layers does not change the result.
  *
  * What cannot be cut safely is refused with a StageConfigError naming the
- * layer: the model's output layer, a softmax layer, a path into a layer type
- * this file does not know how to cut, or a graph that branches or merges.
+ * layer: the model's output layer, a softmax layer, channels that reach the
+ * output or a layer this file does not know how to cut (Reshape,
+ * LayerNormalization, a shared layer, a merge of mismatched widths), and a
+ * group only partly targeted.
  */
 import type { LayersModel, LayerVariable, SymbolicTensor, Tensor, io } from '@tensorflow/tfjs';
 import type { Dataset } from '../../data/dataset.js';
@@ -33,34 +44,17 @@ import { StageConfigError } from '../../plugin.js';
 import { finetune } from '../training/finetune.js';
 import type { PruneConfig } from './prune.js';
 import { pruneCount, round6 } from './prune-magnitude.js';
+import type { PruneLayerSettings } from './prune-targets.js';
 import { layerNames, selectTargets, settingPath } from './prune-targets.js';
 import { toTensors } from '../training/train-loop.js';
 import { checkpoint } from '../training/abort-checkpoint.js';
+import type { ChannelFlow, GraphNode, LayerGraph } from './prune-channels.js';
+import { PRUNABLE, traceChannels } from './prune-channels.js';
 
 // ---------------------------------------------------------------------------
 // The layer graph, from the model's JSON config
 
-interface GraphNode {
-  name: string;
-  className: string;
-  config: Record<string, unknown>;
-  /** Names of the layers feeding this one. */
-  inputs: string[];
-  /** Called on more than one input (a shared layer). */
-  shared: boolean;
-}
-
-interface LayerGraph {
-  nodes: Map<string, GraphNode>;
-  consumers: Map<string, string[]>;
-  outputs: Set<string>;
-  /** The model's JSON config (snake_case, as saved); edited to rebuild. */
-  topology: Record<string, unknown>;
-  /** Layer configs by name inside `topology`, for editing in place. */
-  configs: Map<string, Record<string, unknown>>;
-}
-
-const STRUCTURE_HINT = 'structured pruning follows a single chain from the pruned layer through Dropout, Activation, pooling, padding, BatchNormalization and Flatten layers to the next Dense or Conv2D layer';
+const STRUCTURE_HINT = 'structured pruning follows channels through Dropout, Activation, pooling, padding, BatchNormalization, DepthwiseConv2D, Flatten, Add-like merges and Concatenate to the next Dense, Conv2D or SeparableConv2D layer';
 
 function graphError(message: string): StageConfigError {
   return new StageConfigError(message, ['method'], [STRUCTURE_HINT]);
@@ -113,54 +107,13 @@ export function readGraph(model: LayersModel): LayerGraph {
   return { nodes, consumers, outputs, topology: json, configs };
 }
 
-// ---------------------------------------------------------------------------
-// Following a pruned layer's channels downstream
-
-/** A tensor downstream of a pruned layer that must be cut with its channels. */
-type Consumer =
-  | { layer: string; kind: 'batchnorm' }
-  | { layer: string; kind: 'dense'; spatial: number }
-  | { layer: string; kind: 'conv' };
-
-const PASS_THROUGH = new Set([
-  'Dropout',
-  'SpatialDropout1D',
-  'SpatialDropout2D',
-  'GaussianNoise',
-  'GaussianDropout',
-  'AlphaDropout',
-  'Activation',
-  'ReLU',
-  'LeakyReLU',
-  'ELU',
-  'ThresholdedReLU',
-  'MaxPooling1D',
-  'MaxPooling2D',
-  'AveragePooling1D',
-  'AveragePooling2D',
-  'GlobalMaxPooling1D',
-  'GlobalMaxPooling2D',
-  'GlobalAveragePooling1D',
-  'GlobalAveragePooling2D',
-  'ZeroPadding2D',
-  'Cropping2D',
-  'UpSampling2D',
-]);
-
-/** Eligible layer classes and what they call a channel. */
-export const PRUNABLE: Record<string, 'units' | 'filters'> = { Dense: 'units', Conv2D: 'filters' };
-
 function channelsLast(n: GraphNode): boolean {
   const f = n.config.data_format;
   return f === undefined || f === null || f === 'channels_last';
 }
 
-/**
- * Checks that `name`'s channels can be removed and returns the tensors
- * downstream that must be cut with them. Throws a StageConfigError (at
- * `path`) naming the layer when the structure cannot be cut safely.
- */
-export function followChannels(graph: LayerGraph, model: LayersModel, name: string, path: (string | number)[]): Consumer[] {
+/** The checks on a targeted layer itself (before where its channels go). */
+export function checkTarget(graph: LayerGraph, name: string, path: (string | number)[]): void {
   const refuse = (message: string) => new StageConfigError(message, path, [STRUCTURE_HINT]);
   const self = graph.nodes.get(name)!;
   const what = PRUNABLE[self.className]!;
@@ -171,54 +124,6 @@ export function followChannels(graph: LayerGraph, model: LayersModel, name: stri
   if (!channelsLast(self)) throw refuse(`layer \`${name}\` uses data_format channels_first; structured pruning cuts channels_last layers only`);
   if (self.config.groups !== undefined && self.config.groups !== 1) throw refuse(`layer \`${name}\` is a grouped convolution (groups: ${String(self.config.groups)}); structured pruning cannot cut it`);
   if (self.shared) throw refuse(`layer \`${name}\` is shared (called on several inputs); structured pruning cannot follow it`);
-
-  const out: Consumer[] = [];
-  let spatial = 1;
-  let flattened = false;
-  let cur = name;
-  for (;;) {
-    const next = graph.consumers.get(cur) ?? [];
-    if (next.length === 0 || graph.outputs.has(cur)) {
-      throw new StageConfigError(`layer \`${name}\` feeds the model's output through \`${cur}\`: removing its ${what} would change the model's output`, path, [`leave it out, e.g. \`exclude: [${name}]\``]);
-    }
-    if (next.length > 1) throw refuse(`layer \`${cur}\` feeds ${next.length} layers (${next.join(', ')}): structured pruning of \`${name}\` can only follow a single chain`);
-    const n = graph.nodes.get(next[0]!)!;
-    const via = `layer \`${name}\` feeds \`${n.name}\` (${n.className})`;
-    if (n.inputs.length > 1) throw refuse(`${via}, which merges ${n.inputs.length} inputs: structured pruning can only follow a single chain`);
-    if (n.shared) throw refuse(`${via}, which is shared (called on several inputs): structured pruning cannot follow it`);
-    if (!channelsLast(n)) throw refuse(`${via}, which uses data_format channels_first; structured pruning cuts channels_last layers only`);
-    if (PASS_THROUGH.has(n.className)) {
-      cur = n.name;
-      continue;
-    }
-    if (n.className === 'BatchNormalization') {
-      if (flattened) throw refuse(`${via} after a Flatten, which prune cannot cut to match`);
-      const rank = (model.getLayer(n.name).outputShape as number[]).length;
-      const axis = Array.isArray(n.config.axis) && n.config.axis.length === 1 ? n.config.axis[0] : n.config.axis;
-      if (axis !== -1 && axis !== rank - 1) throw refuse(`${via} normalising axis ${JSON.stringify(n.config.axis)}, not the channel axis; prune cannot cut it to match`);
-      out.push({ layer: n.name, kind: 'batchnorm' });
-      cur = n.name;
-      continue;
-    }
-    if (n.className === 'Flatten') {
-      if (flattened) throw refuse(`${via}, a second Flatten, which prune cannot cut to match`);
-      const shape = model.getLayer(cur).outputShape as number[];
-      spatial = shape.slice(1, -1).reduce((a, b) => a * b, 1);
-      flattened = true;
-      cur = n.name;
-      continue;
-    }
-    if (n.className === 'Dense') {
-      out.push({ layer: n.name, kind: 'dense', spatial });
-      return out;
-    }
-    if (n.className === 'Conv2D' && !flattened) {
-      if (n.config.groups !== undefined && n.config.groups !== 1) throw refuse(`${via}, a grouped convolution, which prune cannot cut to match`);
-      out.push({ layer: n.name, kind: 'conv' });
-      return out;
-    }
-    throw refuse(`${via}, which prune cannot cut to match`);
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -318,6 +223,92 @@ export interface StructuredResult {
   summary: Record<string, Json>;
 }
 
+/** One set of source layers whose channels are tied by merges, pruned together. */
+interface Group {
+  /** Source layers, in model order. */
+  members: string[];
+  /** Union-find roots of the group's channels (its units), in order of first appearance. */
+  units: number[];
+  /** Units to remove. */
+  k: number;
+  what: 'units' | 'filters';
+}
+
+/** The weight holding a source layer's output channels on its last axis. */
+function outputKernel(model: LayersModel, layer: string): LayerVariable {
+  return (weightOf(model, layer, 'kernel') ?? weightOf(model, layer, 'pointwise_kernel'))!;
+}
+
+/**
+ * Groups the targeted layers by shared channels and checks each group before
+ * any work (model order, so the first problem is the one reported).
+ */
+function planGroups(graph: LayerGraph, model: LayersModel, flow: ChannelFlow, selected: Map<string, PruneLayerSettings>, config: PruneConfig, explicit: boolean): { groups: Group[]; skipped: string[][] } {
+  // Source layers whose channels share a root are one group.
+  const byRoot = new Map<number, string[]>();
+  for (const [layer, els] of flow.sources) {
+    for (const e of els) {
+      const list = byRoot.get(flow.find(e)) ?? [];
+      if (!list.includes(layer)) list.push(layer);
+      byRoot.set(flow.find(e), list);
+    }
+  }
+  const order = layerNames(model);
+  const groupOf = new Map<string, Set<string>>();
+  for (const layers of byRoot.values()) {
+    const merged = new Set<string>(layers);
+    for (const l of layers) for (const m of groupOf.get(l) ?? []) merged.add(m);
+    for (const l of merged) groupOf.set(l, merged);
+  }
+  const groups: Group[] = [];
+  const skipped: string[][] = [];
+  const seen = new Set<string>();
+  for (const [name, settings] of selected) {
+    if (seen.has(name)) continue;
+    const members = order.filter((l) => groupOf.get(name)?.has(l) ?? l === name);
+    for (const m of members) seen.add(m);
+    const what = PRUNABLE[graph.nodes.get(name)!.className]!;
+    const path = settingPath(config.layers, name) ?? ['method'];
+    const left = members.filter((m) => !selected.has(m));
+    if (left.length > 0) {
+      if (!explicit) {
+        skipped.push(members);
+        continue;
+      }
+      const met = (flow.meetings.get(flow.find(flow.sources.get(name)![0]!)) ?? []).map((m) => `\`${m}\``).join(', ');
+      throw new StageConfigError(
+        `layer \`${name}\` shares its ${what} with ${left.map((m) => `\`${m}\``).join(', ')} (they meet at ${met}): they can only be pruned together`,
+        path,
+        [`target all of ${members.join(', ')} in \`layers:\`, or none of them`],
+      );
+    }
+    for (const m of members) checkTarget(graph, m, settingPath(config.layers, m) ?? ['method']);
+    const els = members.flatMap((m) => flow.sources.get(m)!);
+    const pinned = flow.pinOf(els);
+    if (pinned) throw new StageConfigError(pinned(name, what), path, [STRUCTURE_HINT]);
+    const sparsity = settings.sparsity;
+    for (const m of members) {
+      if (selected.get(m)!.sparsity !== sparsity) {
+        throw new StageConfigError(
+          `layers \`${name}\` and \`${m}\` share their channels and are pruned together, so they need one sparsity (got ${sparsity} and ${selected.get(m)!.sparsity})`,
+          settingPath(config.layers, m, 'sparsity') ?? ['sparsity'],
+        );
+      }
+    }
+    const units = [...new Set(els.map((e) => flow.find(e)))];
+    const k = pruneCount(sparsity, units.length);
+    if (k >= units.length) {
+      const of = members.length === 1 ? `layer \`${name}\`` : `the group of ${members.map((m) => `\`${m}\``).join(', ')}`;
+      throw new StageConfigError(
+        `sparsity ${sparsity} would remove all ${units.length} ${what} of ${of}; at most ${units.length - 1} can go`,
+        settingPath(config.layers, name, 'sparsity') ?? ['sparsity'],
+      );
+    }
+    groups.push({ members, units, k, what });
+  }
+  return { groups, skipped };
+}
+
 export async function pruneStructured(ctx: StageContext, model: LayersModel, config: PruneConfig): Promise<StructuredResult> {
   const tf = await ctx.engine.tf();
   if (config.scope === 'global') {
@@ -329,7 +320,7 @@ export async function pruneStructured(ctx: StageContext, model: LayersModel, con
   const graph = readGraph(model);
   const all = layerNames(model);
   const eligible = all.filter((n) => PRUNABLE[graph.nodes.get(n)?.className ?? ''] !== undefined);
-  let selected = selectTargets(eligible, all, config, 'Dense or Conv2D layers');
+  let selected = selectTargets(eligible, all, config, 'Dense, Conv2D or SeparableConv2D layers');
   const explicit = config.layers !== undefined && Object.keys(config.layers).length > 0;
   if (!explicit) {
     // Without `layers:`, "every layer" means every layer that can lose units:
@@ -341,28 +332,23 @@ export async function pruneStructured(ctx: StageContext, model: LayersModel, con
   }
 
   // Check every structure before any work, so a refusal comes first.
-  const plans = new Map<string, { consumers: Consumer[]; channels: number; k: number; what: 'units' | 'filters' }>();
-  for (const [name, settings] of selected) {
-    const what = PRUNABLE[graph.nodes.get(name)!.className]!;
-    const consumers = followChannels(graph, model, name, settingPath(config.layers, name) ?? ['method']);
-    const channels = channelCount(model, name);
-    const k = pruneCount(settings.sparsity, channels);
-    if (k >= channels) {
-      throw new StageConfigError(
-        `sparsity ${settings.sparsity} would remove all ${channels} ${what} of layer \`${name}\`; at most ${channels - 1} can go`,
-        settingPath(config.layers, name, 'sparsity') ?? ['sparsity'],
-      );
-    }
-    plans.set(name, { consumers, channels, k, what });
+  const flow = traceChannels(graph, model);
+  const { groups, skipped } = planGroups(graph, model, flow, selected, config, explicit);
+  if (groups.length === 0) {
+    throw new StageConfigError(
+      `every targeted layer shares its channels with a layer left out (${skipped.map((g) => g.join(' + ')).join('; ')}); a group is pruned only when all its layers are targeted`,
+      config.exclude?.length ? ['exclude'] : [],
+    );
   }
+  for (const g of skipped) ctx.logger.info(`not pruned: ${g.join(', ')} share channels and not all of them are targeted`);
 
-  const names = [...plans.keys()];
+  const names = groups.flatMap((g) => g.members);
   let scores: Map<string, ArrayLike<number>>;
   if (config.criterion === 'activation') {
     const data = await ctx.data(config.calibration.data);
     scores = await activationScores(ctx, model, names, data, config.calibration.samples);
   } else {
-    scores = new Map(names.map((n) => [n, normScores(weightOf(model, n, 'kernel')!.read().dataSync() as Float32Array, plans.get(n)!.channels, config.criterion as 'l1' | 'l2')]));
+    scores = new Map(names.map((n) => [n, normScores(outputKernel(model, n).read().dataSync() as Float32Array, channelCount(model, n), config.criterion as 'l1' | 'l2')]));
   }
 
   // Cuts per weight (by originalName): along which axis, keeping which indices.
@@ -375,20 +361,55 @@ export async function pruneStructured(ctx: StageContext, model: LayersModel, con
     cuts.set(w.originalName, list);
   };
   const layerMetrics: Record<string, Json> = {};
-  for (const [name, plan] of plans) {
+  const removedRoots = new Set<number>();
+  for (const g of groups) {
     await checkpoint(ctx.signal);
-    const { keep, removed } = rankChannels(scores.get(name)!, plan.k);
-    cut(name, 'kernel', (r) => r - 1, keep);
-    cut(name, 'bias', () => 0, keep);
-    for (const c of plan.consumers) {
-      if (c.kind === 'batchnorm') for (const s of ['gamma', 'beta', 'moving_mean', 'moving_variance']) cut(c.layer, s, () => 0, keep);
-      else if (c.kind === 'dense') cut(c.layer, 'kernel', () => 0, flattenedRows(keep, plan.channels, c.spatial));
-      else cut(c.layer, 'kernel', () => 2, keep);
+    // A unit's score: the sum of its channels' scores over the group's members.
+    const index = new Map(g.units.map((u, i) => [u, i]));
+    const unitScores = new Float64Array(g.units.length);
+    for (const m of g.members) {
+      const s = scores.get(m)!;
+      flow.sources.get(m)!.forEach((e, c) => {
+        const i = index.get(flow.find(e))!;
+        unitScores[i] = unitScores[i]! + s[c]!;
+      });
     }
-    graph.configs.get(name)![plan.what] = keep.length;
-    const before = plan.what === 'units' ? 'unitsBefore' : 'filtersBefore';
-    const after = plan.what === 'units' ? 'unitsAfter' : 'filtersAfter';
-    layerMetrics[name] = { [before]: plan.channels, [after]: keep.length, removed };
+    const { removed: removedUnits } = rankChannels(unitScores, g.k);
+    for (const i of removedUnits) removedRoots.add(g.units[i]!);
+    for (const m of g.members) {
+      const els = flow.sources.get(m)!;
+      const keep: number[] = [];
+      const removed: number[] = [];
+      els.forEach((e, c) => (removedRoots.has(flow.find(e)) ? removed : keep).push(c));
+      const kernel = graph.nodes.get(m)!.className === 'SeparableConv2D' ? 'pointwise_kernel' : 'kernel';
+      cut(m, kernel, (r) => r - 1, keep);
+      cut(m, 'bias', () => 0, keep);
+      graph.configs.get(m)![g.what] = keep.length;
+      const before = g.what === 'units' ? 'unitsBefore' : 'filtersBefore';
+      const after = g.what === 'units' ? 'unitsAfter' : 'filtersAfter';
+      layerMetrics[m] = { [before]: els.length, [after]: keep.length, removed, ...(g.members.length > 1 ? { group: g.members } : {}) };
+    }
+  }
+  // Every layer reading removed channels loses them on its input axis.
+  for (const [layer, els] of flow.reads) {
+    const keepIn: number[] = [];
+    els.forEach((e, i) => {
+      if (!removedRoots.has(flow.find(e))) keepIn.push(i);
+    });
+    if (keepIn.length === els.length) continue;
+    const className = graph.nodes.get(layer)!.className;
+    const dm = Number(graph.nodes.get(layer)!.config.depth_multiplier ?? 1);
+    const expanded = keepIn.flatMap((i) => Array.from({ length: dm }, (_, m) => i * dm + m));
+    if (className === 'BatchNormalization') for (const s of ['gamma', 'beta', 'moving_mean', 'moving_variance']) cut(layer, s, () => 0, keepIn);
+    else if (className === 'Dense') cut(layer, 'kernel', () => 0, keepIn);
+    else if (className === 'Conv2D') cut(layer, 'kernel', () => 2, keepIn);
+    else if (className === 'DepthwiseConv2D') {
+      cut(layer, 'depthwise_kernel', () => 2, keepIn);
+      cut(layer, 'bias', () => 0, expanded);
+    } else if (className === 'SeparableConv2D') {
+      cut(layer, 'depthwise_kernel', () => 2, keepIn);
+      cut(layer, 'pointwise_kernel', () => 2, expanded);
+    }
   }
 
   // Rebuild: the edited config plus the cut weights, loaded like any artifact.
@@ -423,6 +444,8 @@ export async function pruneStructured(ctx: StageContext, model: LayersModel, con
     paramsAfter: pruned.countParams(),
     macsBefore: macs(model),
     macsAfter: macs(pruned),
+    ...(groups.some((g) => g.members.length > 1) ? { groups: groups.filter((g) => g.members.length > 1).map((g) => g.members) } : {}),
+    ...(skipped.length > 0 ? { notPruned: skipped } : {}),
   };
   const ft = config.finetune;
   if (ft.epochs > 0) {
@@ -432,15 +455,23 @@ export async function pruneStructured(ctx: StageContext, model: LayersModel, con
   return { model: pruned, layers: layerMetrics, summary };
 }
 
-/** Multiply-accumulates per example of the Dense and Conv2D layers: output positions x kernel size. */
+/**
+ * Multiply-accumulates per example of the Dense, Conv2D, DepthwiseConv2D and
+ * SeparableConv2D layers: output positions x kernel size (a separable layer:
+ * both its kernels at its output positions).
+ */
+const MAC_LAYERS = new Set(['Dense', 'Conv2D', 'DepthwiseConv2D', 'SeparableConv2D']);
+
 export function macs(model: LayersModel): number {
   let n = 0;
   for (const l of model.layers) {
-    if (!PRUNABLE[l.getClassName()]) continue;
-    const kernel = weightOf(model, l.name, 'kernel');
-    if (!kernel) continue;
+    if (!MAC_LAYERS.has(l.getClassName())) continue;
     const out = l.outputShape as number[];
-    n += out.slice(1, -1).reduce((a, b) => a * b, 1) * (kernel.shape as number[]).reduce((a, b) => a * b, 1);
+    const positions = out.slice(1, -1).reduce((a, b) => a * b, 1);
+    for (const suffix of ['kernel', 'depthwise_kernel', 'pointwise_kernel']) {
+      const kernel = weightOf(model, l.name, suffix);
+      if (kernel) n += positions * (kernel.shape as number[]).reduce((a, b) => a * b, 1);
+    }
   }
   return n;
 }

@@ -5,8 +5,10 @@
  * - `method: magnitude`: zero the smallest-|w| fraction of each targeted
  *   kernel (`scope: layer`) or of all of them pooled (`scope: global`).
  * - `method: threshold`: zero |w| < quality · std(w), per layer (Han et al.).
- * - `method: structured`: remove whole Dense units / Conv2D filters and cut
- *   the next layer to match, so the model gets smaller and faster.
+ * - `method: structured`: remove whole Dense units / Conv2D and
+ *   SeparableConv2D filters and cut every layer their channels reach to
+ *   match (channels meeting at an Add are removed together), so the model
+ *   gets smaller and faster.
  *
  * Unstructured pruning can run gradually during fine-tuning (`schedule:`,
  * Zhu & Gupta's AGP), with masks enforced after every optimizer step. The
@@ -60,7 +62,7 @@ export const pruneSchema = {
     method: {
       enum: ['magnitude', 'threshold', 'structured'],
       default: 'magnitude',
-      description: '`magnitude`: zero the smallest |w| to a target sparsity; `threshold`: zero |w| < quality · std(w) per layer (Han et al. 2015); `structured`: remove whole Dense units / Conv2D filters and cut the next layer to match.',
+      description: '`magnitude`: zero the smallest |w| to a target sparsity; `threshold`: zero |w| < quality · std(w) per layer (Han et al. 2015); `structured`: remove whole Dense units / Conv2D / SeparableConv2D filters and cut what reads them to match (channels that meet at an Add are removed together).',
     },
     sparsity: {
       type: 'number',

@@ -10,12 +10,16 @@
  * on every backend); the artifact is written with `writeModelArtifacts`, the
  * same shard layout as every other stage's output. model.json keeps the
  * upstream topology untouched: only the manifest's entries and the shard
- * bytes change.
+ * bytes change — except with `foldBatchNorm: true`, which folds the
+ * BatchNormalization layers into the layers before them first
+ * (src/formats/fold-batch-norm.ts) and writes the smaller graph.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs';
 import { readModelArtifacts, writeModelArtifacts } from '../../engine/model-io.js';
+import { foldBatchNorm } from '../../formats/fold-batch-norm.js';
+import type { FoldReport } from '../../formats/fold-batch-norm.js';
 import {
   decodeFloat32,
   float32Weight,
@@ -44,6 +48,7 @@ export interface QuantizeLayerSettings {
 }
 
 export interface QuantizeConfig extends QuantizeLayerSettings {
+  foldBatchNorm: boolean;
   layers?: Record<string, Partial<QuantizeLayerSettings>>;
   exclude?: string[];
   activations: 'none' | 'int8';
@@ -95,6 +100,12 @@ export const quantizeSchema = {
         percentile: { type: 'number', exclusiveMinimum: 50, maximum: 100, default: 99.99, description: '`percentile`: the range is [100 - p, p] percentiles of the observed values.' },
       },
     },
+    foldBatchNorm: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Fold each inference-mode BatchNormalization into the Conv2D / DepthwiseConv2D / Dense before it (src/formats/fold-batch-norm.ts) before quantizing: fewer layers and parameters, same outputs up to float rounding. BNs that cannot fold stay, listed with the reason under `foldBatchNorm.kept` in the metrics.',
+    },
     eval: { type: 'string', description: 'Dataset to report `accuracyBefore` (input model), `accuracy` (stored model) and `int8Accuracy` on. Default: none (no accuracy metrics).' },
     finetune: {
       ...finetuneSchema,
@@ -127,8 +138,13 @@ export const quantizeStage = defineStage<QuantizeConfig>({
     const phase = (name: string, message: string) => ctx.progress({ done: phases.indexOf(name), total: phases.length, unit: 'phases', message });
 
     phase('read', 'reading the input model');
-    const artifacts = await readModelArtifacts(inputs.model.dir);
-    const model = await ctx.engine.loadModel(inputs.model.dir);
+    let artifacts = await readModelArtifacts(inputs.model.dir);
+    let folded: FoldReport | undefined;
+    if (config.foldBatchNorm) {
+      // Fold first: the folded kernels are what gets quantized (and fine-tuned).
+      ({ artifacts, report: folded } = foldBatchNorm(artifacts));
+    }
+    const model = folded ? await tf.loadLayersModel({ load: async () => artifacts }) : await ctx.engine.loadModel(inputs.model.dir);
     try {
       const stored = splitWeights(artifacts);
       const owner = weightOwners(model);
@@ -140,6 +156,7 @@ export const quantizeStage = defineStage<QuantizeConfig>({
 
       const evalSet = config.eval ? await ctx.data(config.eval) : undefined;
       const metrics: Record<string, Json> = {};
+      if (folded) metrics.foldBatchNorm = folded as unknown as Json;
       if (evalSet) metrics.accuracyBefore = (await evaluateAccuracy(tf, model, evalSet, 512, ctx.signal)).accuracy;
 
       let current: Map<string, Float32Array> | undefined;
