@@ -34,11 +34,15 @@
 import type { KernelConfig } from '@tensorflow/tfjs';
 import { conv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
+import { depthwiseConv2dBackpropFilterKernel } from './depthwise-conv2d-backprop-filter.js';
+import { depthwiseConv2dBackpropInputKernel } from './depthwise-conv2d-backprop-input.js';
 import { maxPoolGradKernel } from './max-pool-grad.js';
 import type { Tf } from './wasm-kernel-utils.js';
 
 export { conv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 export { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
+export { depthwiseConv2dBackpropFilterKernel } from './depthwise-conv2d-backprop-filter.js';
+export { depthwiseConv2dBackpropInputKernel } from './depthwise-conv2d-backprop-input.js';
 export { maxPoolGradKernel } from './max-pool-grad.js';
 export type { Tf } from './wasm-kernel-utils.js';
 
@@ -61,6 +65,8 @@ export const WASM_TRAINING_KERNELS: readonly WasmTrainingKernel[] = [
   { name: 'Conv2DBackpropFilter', mode: 'missing', create: conv2DBackpropFilterKernel },
   { name: 'MaxPoolGrad', mode: 'replace', create: maxPoolGradKernel },
   { name: 'Conv2DBackpropInput', mode: 'replace', create: conv2DBackpropInputKernel },
+  { name: 'DepthwiseConv2dNativeBackpropFilter', mode: 'missing', create: depthwiseConv2dBackpropFilterKernel },
+  { name: 'DepthwiseConv2dNativeBackpropInput', mode: 'missing', create: depthwiseConv2dBackpropInputKernel },
 ];
 
 /** kernelFuncs created here, to recognise our own registrations on later calls. */
