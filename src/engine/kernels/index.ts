@@ -37,6 +37,7 @@ import { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 import { depthwiseConv2dBackpropFilterKernel } from './depthwise-conv2d-backprop-filter.js';
 import { depthwiseConv2dBackpropInputKernel } from './depthwise-conv2d-backprop-input.js';
 import { maxPoolGradKernel } from './max-pool-grad.js';
+import { tileKernel } from './tile.js';
 import type { Tf } from './wasm-kernel-utils.js';
 
 export { conv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
@@ -44,6 +45,7 @@ export { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 export { depthwiseConv2dBackpropFilterKernel } from './depthwise-conv2d-backprop-filter.js';
 export { depthwiseConv2dBackpropInputKernel } from './depthwise-conv2d-backprop-input.js';
 export { maxPoolGradKernel } from './max-pool-grad.js';
+export { tileKernel } from './tile.js';
 export type { Tf } from './wasm-kernel-utils.js';
 
 /** How a kernel relates to the stock wasm registry. */
@@ -67,6 +69,7 @@ export const WASM_TRAINING_KERNELS: readonly WasmTrainingKernel[] = [
   { name: 'Conv2DBackpropInput', mode: 'replace', create: conv2DBackpropInputKernel },
   { name: 'DepthwiseConv2dNativeBackpropFilter', mode: 'missing', create: depthwiseConv2dBackpropFilterKernel },
   { name: 'DepthwiseConv2dNativeBackpropInput', mode: 'missing', create: depthwiseConv2dBackpropInputKernel },
+  { name: 'Tile', mode: 'replace', create: tileKernel },
 ];
 
 /** kernelFuncs created here, to recognise our own registrations on later calls. */

@@ -119,7 +119,7 @@ describe('leaks', () => {
       tf.env().set('IS_TEST', true); // makes the engine check the kernel for leaks
       try {
         const attrs = { strides: 2, dilations: 1, pad: 'valid', filterShape: [3, 3, 3, 1], inputShape: [2, 9, 9, 3] };
-        const ins = name === 'DepthwiseConv2dNativeBackpropFilter' ? { x, dy } : { dy, filter };
+        const ins: tf.NamedTensorMap = name === 'DepthwiseConv2dNativeBackpropFilter' ? { x, dy } : { dy, filter };
         const out = tf.engine().runKernel(name, ins, attrs) as tf.Tensor;
         expect(be.numDataIds()).toBe(before + 1);
         out.dispose();
