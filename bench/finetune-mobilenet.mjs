@@ -85,7 +85,7 @@ const md = [
   '',
   `Load average (1, 5, 15 min) before: ${load(before)}; after: ${load(after)}. ${describeMachine(m)}.`,
   '',
-  machineTable(m),
+  ...[machineTable(m)].flat(),
   '',
 ].join('\n');
 await mkdir(new URL('./results/', import.meta.url), { recursive: true });
