@@ -27,19 +27,50 @@
  * else those models use has no dedicated gradient kernel (relu, tanh, sigmoid,
  * selu, softmax and batch-norm gradients are built from ops).
  *
- * Not covered (not needed by these models): DepthwiseConv2dNativeBackpropFilter
- * and DepthwiseConv2dNativeBackpropInput are also missing; the stock
- * MaxPool3DGrad and MaxPoolWithArgmax share the FLT_MIN bug.
+ * Then MobileNet-class models: a Keras MobileNetV2 (examples/pretrained/
+ * mobilenet-v2.mjs: ZeroPadding2D, DepthwiseConv2D strides 1 and 2,
+ * BatchNormalization, ReLU with max_value 6, residual Add,
+ * GlobalAveragePooling2D, Dense) trained on wasm the same way, then every
+ * gradient it hits compared with cpu op by op and for the whole model
+ * (test/engine/kernels/mobilenet-grads.test.ts), then a training step
+ * profiled with tf.profile:
+ *
+ * - DepthwiseConv2dNativeBackpropFilter and DepthwiseConv2dNativeBackpropInput
+ *   (missing): the filter and input gradients of every depthwise conv. Tight
+ *   loops over wasm heap views (no stock op computes a per-channel filter
+ *   gradient). See depthwise-conv2d-backprop-filter.ts / -input.ts.
+ * - Tile (registered, correct, slow): batch norm's gradient tiles a
+ *   per-channel factor to each activation's shape; the stock per-element
+ *   Tile was the costliest kernel of the step. Replaced by block copies.
+ *   See tile.ts.
+ * - Checked and left alone (they match cpu): the ReLU6 path (relu, then
+ *   clipByValue, whose gradient is Select over GreaterEqual/LessEqual/
+ *   LogicalAnd), pad (ZeroPadding2D), mean (GlobalAveragePooling2D), batch
+ *   norm in training and inference mode, Add, Conv2D 1x1, Dense, Dropout,
+ *   Reshape: all built from ops whose wasm kernels match.
+ *
+ * The `Aborted()` a 224x224 MobileNetV2 hits on wasm at batch 16 is not a
+ * kernel: it is the wasm heap's 4 GiB limit (src/engine/wasm-memory.ts),
+ * which the training loop now plans around with micro-batches.
+ *
+ * Not covered (not needed by these models): the stock MaxPool3DGrad and
+ * MaxPoolWithArgmax share MaxPoolGrad's FLT_MIN bug.
  */
 import type { KernelConfig } from '@tensorflow/tfjs';
 import { conv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
+import { depthwiseConv2dBackpropFilterKernel } from './depthwise-conv2d-backprop-filter.js';
+import { depthwiseConv2dBackpropInputKernel } from './depthwise-conv2d-backprop-input.js';
 import { maxPoolGradKernel } from './max-pool-grad.js';
+import { tileKernel } from './tile.js';
 import type { Tf } from './wasm-kernel-utils.js';
 
 export { conv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 export { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
+export { depthwiseConv2dBackpropFilterKernel } from './depthwise-conv2d-backprop-filter.js';
+export { depthwiseConv2dBackpropInputKernel } from './depthwise-conv2d-backprop-input.js';
 export { maxPoolGradKernel } from './max-pool-grad.js';
+export { tileKernel } from './tile.js';
 export type { Tf } from './wasm-kernel-utils.js';
 
 /** How a kernel relates to the stock wasm registry. */
@@ -61,6 +92,9 @@ export const WASM_TRAINING_KERNELS: readonly WasmTrainingKernel[] = [
   { name: 'Conv2DBackpropFilter', mode: 'missing', create: conv2DBackpropFilterKernel },
   { name: 'MaxPoolGrad', mode: 'replace', create: maxPoolGradKernel },
   { name: 'Conv2DBackpropInput', mode: 'replace', create: conv2DBackpropInputKernel },
+  { name: 'DepthwiseConv2dNativeBackpropFilter', mode: 'missing', create: depthwiseConv2dBackpropFilterKernel },
+  { name: 'DepthwiseConv2dNativeBackpropInput', mode: 'missing', create: depthwiseConv2dBackpropInputKernel },
+  { name: 'Tile', mode: 'replace', create: tileKernel },
 ];
 
 /** kernelFuncs created here, to recognise our own registrations on later calls. */

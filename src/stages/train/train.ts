@@ -42,6 +42,7 @@ export const trainSchema = {
     eval: { type: 'string', description: 'Dataset to report final accuracy on (e.g. `test`).' },
     epochs: { type: 'integer', minimum: 1, maximum: 10000, default: 5 },
     batchSize: { type: 'integer', minimum: 1, default: 64 },
+    microBatchSize: { type: 'integer', minimum: 1, description: 'Examples per forward/backward pass; their gradients are summed into one optimizer step per batchSize. Default: batchSize, or on wasm the largest batch that fits the 4 GiB heap when batchSize does not (measured before the first step).' },
     optimizer: { enum: ['sgd', 'momentum', 'adam'], default: 'adam' },
     learningRate: { type: 'number', exclusiveMinimum: 0, default: 0.001 },
     momentum: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.9, description: 'For `optimizer: momentum`.' },
@@ -97,7 +98,7 @@ export const trainStage = defineStage<TrainConfig>({
       tf,
       model,
       config,
-      { data: fit, ...(augment ? { augment } : {}), seed: ctx.seed, shuffleSeed: ctx.seed + 1, signal: ctx.signal },
+      { data: fit, ...(augment ? { augment } : {}), seed: ctx.seed, shuffleSeed: ctx.seed + 1, signal: ctx.signal, notice: (m) => ctx.logger.warn(m) },
       { afterEpoch: validator.afterEpoch },
     );
     const { bestEpoch, kept } = validator.restoreBest();

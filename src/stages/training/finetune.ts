@@ -28,6 +28,7 @@ export const finetuneSchema = {
     data: { type: 'string', default: 'train', description: 'Dataset to fine-tune on.' },
     epochs: { type: 'integer', minimum: 0, default: 0, description: '0 = no fine-tuning.' },
     batchSize: { type: 'integer', minimum: 1, default: 64 },
+    microBatchSize: { type: 'integer', minimum: 1, description: 'Examples per forward/backward pass; their gradients are summed into one optimizer step per batchSize. Default: batchSize, or on wasm the largest batch that fits the 4 GiB heap when batchSize does not (measured before the first step).' },
     optimizer: { enum: ['sgd', 'momentum', 'adam'], default: 'adam' },
     learningRate: { type: 'number', exclusiveMinimum: 0, default: 0.0001 },
     momentum: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.9 },
@@ -69,7 +70,7 @@ export async function finetune(ctx: StageContext, model: LayersModel, config: Fi
     model,
     config,
     // Seed + 2 for shuffling: not the train stage's stream (seed + 1).
-    { data: ds, ...(augment ? { augment } : {}), seed: ctx.seed, shuffleSeed: ctx.seed + 2, signal: ctx.signal },
+    { data: ds, ...(augment ? { augment } : {}), seed: ctx.seed, shuffleSeed: ctx.seed + 2, signal: ctx.signal, notice: (m) => ctx.logger.warn(m) },
     {
       ...hooks,
       afterEpoch: hooks.afterEpoch ?? ((e) => ctx.progress({ done: e.epoch, total: config.epochs, unit: 'fine-tune epochs', message: `loss ${e.loss.toFixed(4)}` })),

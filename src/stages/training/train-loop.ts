@@ -14,11 +14,21 @@
  *   every optimizer step, so the constraint holds whatever the optimizer did;
  * - `beforeEpoch()`: prune advances its sparsity schedule;
  * - `afterEpoch()`: train validates, reports and stops early.
+ *
+ * Micro-batches: on wasm a step's tensors must fit the backend's heap (4 GiB,
+ * see src/engine/wasm-memory.ts); past it the module aborts unrecoverably.
+ * So before the first step on wasm, `runEpochs` measures a step's memory at
+ * batch 1 and 2 and, when `batchSize` would not fit, splits each batch into
+ * micro-batches whose gradients it sums (weighted by their share of the
+ * batch) before one optimizer step: the same update up to float rounding,
+ * except that batch normalisation sees micro-batch statistics.
+ * `microBatchSize` sets the split explicitly (any backend).
  */
 import type * as tfTypes from '@tensorflow/tfjs';
 import type { Dataset } from '../../data/dataset.js';
 import { batches, mulberry32, seededRandom } from '../../data/dataset.js';
 import type { Tf } from '../../engine/tf.js';
+import { largestFittingBatch, mib, stepMemoryFrom, WASM_HEAP_MAX_BYTES, WASM_HEAP_PLANNING_SHARE } from '../../engine/wasm-memory.js';
 import type { Schedule } from './train-schedule.js';
 import { learningRateAt } from './train-schedule.js';
 import { checkpoint } from './abort-checkpoint.js';
@@ -31,6 +41,13 @@ export interface TrainingSettings {
   learningRate: number;
   momentum: number;
   schedule: Schedule;
+  /**
+   * Examples per forward/backward pass; their gradients are summed into one
+   * optimizer step per `batchSize` examples. Default: `batchSize` (no
+   * split), except on wasm when a batch would not fit the wasm heap: then the
+   * largest size that fits (measured before the first step).
+   */
+  microBatchSize?: number;
 }
 
 function makeOptimizer(tf: Tf, c: Pick<TrainingSettings, 'optimizer' | 'learningRate' | 'momentum'>) {
@@ -73,6 +90,8 @@ export interface EpochSummary {
 export interface EpochsRun {
   epochs: EpochSummary[];
   steps: number;
+  /** Examples per forward/backward pass (`batchSize` unless split). */
+  microBatchSize?: number;
 }
 
 export interface RunEpochsOptions {
@@ -84,6 +103,10 @@ export interface RunEpochsOptions {
   /** Seeds the shuffling (a stream of its own, so other options leave the order alone). */
   shuffleSeed: number;
   signal: AbortSignal;
+  /** Told when the batch is split automatically (which micro-batch size, and why). */
+  notice?: (message: string) => void;
+  /** Heap size to plan wasm steps against. Default: WASM_HEAP_MAX_BYTES (4 GiB - 64 KiB); tests pass less. */
+  wasmHeapBytes?: number;
 }
 
 /**
@@ -106,6 +129,9 @@ export async function runEpochs(
     ((xs: tfTypes.Tensor, ys: tfTypes.Tensor, training: boolean) =>
       tf.metrics.categoricalCrossentropy(ys, model.apply(xs, { training }) as tfTypes.Tensor).mean() as tfTypes.Scalar);
   const vars = model.trainableWeights.map((w) => (w as unknown as { val: tfTypes.Variable }).val);
+  // Before the seeded stream starts, so the probe leaves dropout's draws alone.
+  const micro = await microBatchSizeFor(tf, model, settings, opts, loss, vars);
+  run.microBatchSize = micro;
   await withSeededMathRandom(opts.seed, async () => {
     const optimizer = makeOptimizer(tf, settings);
     const shuffle = seededRandom(opts.shuffleSeed);
@@ -122,8 +148,7 @@ export async function runEpochs(
         let seen = 0;
         for (const idx of batches(opts.data, settings.batchSize, { shuffle: true, random: shuffle })) {
           await checkpoint(opts.signal);
-          const { xs, ys } = toTensors(tf, opts.data, idx, opts.augment);
-          const { value, grads } = tf.variableGrads(() => loss(xs, ys, true), vars);
+          const { value, grads } = batchGradients(tf, opts, idx, micro, loss, vars);
           const applied = hooks.transformGrads ? hooks.transformGrads(grads) : grads;
           optimizer.applyGradients(Object.entries(applied).map(([name, tensor]) => ({ name, tensor })));
           // Not `afterStep?.(run.steps++)`: without a hook the argument is never evaluated.
@@ -131,7 +156,7 @@ export async function runEpochs(
           hooks.afterStep?.(step);
           sum += (await value.data())[0]! * idx.length;
           seen += idx.length;
-          tf.dispose([xs, ys, value, ...Object.values(grads), ...(applied === grads ? [] : Object.values(applied))]);
+          tf.dispose([value, ...Object.values(grads), ...(applied === grads ? [] : Object.values(applied))]);
         }
         const summary: EpochSummary = { epoch: epoch + 1, lr, loss: sum / seen, ms: Math.round(performance.now() - e0) };
         run.epochs.push(summary);
@@ -142,6 +167,123 @@ export async function runEpochs(
     }
   });
   return run;
+}
+
+type LossFn = (xs: tfTypes.Tensor, ys: tfTypes.Tensor, training: boolean) => tfTypes.Scalar;
+
+/**
+ * Loss and gradients of one batch, computed in slices of `micro` examples
+ * when the batch is larger: each slice's mean loss and gradients weighted by
+ * its share of the batch and summed, which is the batch mean's gradient.
+ */
+function batchGradients(
+  tf: Tf,
+  opts: RunEpochsOptions,
+  idx: ArrayLike<number>,
+  micro: number,
+  loss: LossFn,
+  vars: tfTypes.Variable[],
+): { value: tfTypes.Scalar; grads: tfTypes.NamedTensorMap } {
+  if (idx.length <= micro) {
+    const { xs, ys } = toTensors(tf, opts.data, idx, opts.augment);
+    try {
+      return tf.variableGrads(() => loss(xs, ys, true), vars);
+    } finally {
+      tf.dispose([xs, ys]);
+    }
+  }
+  let value: tfTypes.Scalar | undefined;
+  let grads: tfTypes.NamedTensorMap = {};
+  for (let start = 0; start < idx.length; start += micro) {
+    const part = Array.prototype.slice.call(idx, start, Math.min(idx.length, start + micro)) as number[];
+    const share = part.length / idx.length;
+    const { xs, ys } = toTensors(tf, opts.data, part, opts.augment);
+    const g = tf.variableGrads(() => loss(xs, ys, true), vars);
+    tf.dispose([xs, ys]);
+    const next = tf.tidy(() => {
+      const v = g.value.mul(share) as tfTypes.Scalar;
+      const out: tfTypes.NamedTensorMap = {};
+      for (const [name, t] of Object.entries(g.grads)) out[name] = grads[name] ? grads[name]!.add(t.mul(share)) : t.mul(share);
+      return { v: value ? (value.add(v) as tfTypes.Scalar) : v, out };
+    });
+    tf.dispose([g.value, ...Object.values(g.grads), ...(value ? [value] : []), ...Object.values(grads)]);
+    value = next.v;
+    grads = next.out;
+  }
+  return { value: value!, grads };
+}
+
+/**
+ * Examples per forward/backward pass: `settings.microBatchSize` when given;
+ * else, on wasm, the largest that fits the heap (see wasm-memory.ts) when the
+ * batch does not; else the batch size.
+ *
+ * @throws Error when not even one example's step fits the wasm heap.
+ */
+async function microBatchSizeFor(
+  tf: Tf,
+  model: tfTypes.LayersModel,
+  settings: TrainingSettings,
+  opts: RunEpochsOptions,
+  loss: LossFn,
+  vars: tfTypes.Variable[],
+): Promise<number> {
+  const batch = settings.batchSize;
+  if (settings.microBatchSize !== undefined) {
+    const m = settings.microBatchSize;
+    if (!Number.isInteger(m) || m < 1) throw new TypeError(`Expected microBatchSize to be a positive integer, got ${m}`);
+    return Math.min(m, batch);
+  }
+  if (tf.getBackend() !== 'wasm' || opts.data.count < 2 || batch < 2) return batch;
+  const peakAt1 = await probeStepBytes(tf, model, opts.data, 1, loss, vars);
+  const peakAt2 = await probeStepBytes(tf, model, opts.data, 2, loss, vars);
+  const step = stepMemoryFrom(peakAt1, peakAt2);
+  const heap = opts.wasmHeapBytes ?? WASM_HEAP_MAX_BYTES;
+  const fits = largestFittingBatch(step, tf.memory().numBytes, heap);
+  if (fits >= batch) return batch;
+  const budget = `${mib(heap * WASM_HEAP_PLANNING_SHARE)} of the wasm heap's ${mib(heap)}`;
+  const need = `${mib(step.fixedBytes)} + ${mib(step.perExampleBytes)} per example, with ${mib(tf.memory().numBytes)} already held`;
+  if (fits < 1) {
+    throw new Error(
+      `A training step of this model needs more than ${budget} on wasm even for one example (${need}). ` +
+        'Use a smaller input size, or the cpu or tfjs-node backend, whose memory is not limited to 4 GiB.',
+    );
+  }
+  opts.notice?.(
+    `batch ${batch} does not fit the wasm heap (${need}; planning within ${budget}); ` +
+      `the largest batch that fits is ${fits}, so each batch runs as micro-batches of ${fits} ` +
+      'with gradients summed into one step (set microBatchSize to choose)',
+  );
+  return fits;
+}
+
+/**
+ * Peak new tensor bytes of one forward/backward pass on the first `n`
+ * examples. Batch norm updates its moving statistics in training mode, so
+ * the model's non-trainable weights are put back afterwards.
+ */
+async function probeStepBytes(
+  tf: Tf,
+  model: tfTypes.LayersModel,
+  data: Dataset,
+  n: number,
+  loss: LossFn,
+  vars: tfTypes.Variable[],
+): Promise<number> {
+  const kept = model.nonTrainableWeights.map((w) => (w.read() as tfTypes.Tensor).clone());
+  // Counted from before the batch's own tensors: they are part of a step.
+  const before = tf.memory().numBytes;
+  const { xs, ys } = toTensors(tf, data, Array.from({ length: n }, (_, i) => i));
+  try {
+    const info = await tf.profile(() => {
+      const { value, grads } = tf.variableGrads(() => loss(xs, ys, true), vars);
+      tf.dispose([value, ...Object.values(grads)]);
+    });
+    return Math.max(0, info.peakBytes - before);
+  } finally {
+    model.nonTrainableWeights.forEach((w, i) => w.write(kept[i]!));
+    tf.dispose([xs, ys, ...kept]);
+  }
 }
 
 /**

@@ -3,13 +3,19 @@ import { jest } from '@jest/globals';
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../../../src/engine/kernels/index.js';
 import { tf } from './helpers.js';
 
-test('registers the missing kernel and replaces the broken and the slow one, once', () => {
+const ALL = ['Conv2DBackpropFilter', 'MaxPoolGrad', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Tile'];
+
+test('registers the missing kernels and replaces the broken and the slow one, once', () => {
   const stockMaxPoolGrad = tf.getKernel('MaxPoolGrad', 'wasm');
   const stockBackpropInput = tf.getKernel('Conv2DBackpropInput', 'wasm');
   expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeUndefined();
+  expect(tf.getKernel('DepthwiseConv2dNativeBackpropFilter', 'wasm')).toBeUndefined();
+  expect(tf.getKernel('DepthwiseConv2dNativeBackpropInput', 'wasm')).toBeUndefined();
 
-  expect(registerWasmTrainingKernels(tf)).toEqual(['Conv2DBackpropFilter', 'MaxPoolGrad', 'Conv2DBackpropInput']);
+  expect(registerWasmTrainingKernels(tf)).toEqual(ALL);
   expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
+  expect(tf.getKernel('DepthwiseConv2dNativeBackpropFilter', 'wasm')).toBeDefined();
+  expect(tf.getKernel('DepthwiseConv2dNativeBackpropInput', 'wasm')).toBeDefined();
   expect(tf.getKernel('MaxPoolGrad', 'wasm')).not.toBe(stockMaxPoolGrad);
   const backpropInput = tf.getKernel('Conv2DBackpropInput', 'wasm');
   expect(backpropInput).not.toBe(stockBackpropInput);
@@ -21,7 +27,7 @@ test('registers the missing kernel and replaces the broken and the slow one, onc
   expect(warn).not.toHaveBeenCalled(); // tfjs warns on re-registration
   warn.mockRestore();
 
-  expect(WASM_TRAINING_KERNELS.map((k) => k.name)).toEqual(['Conv2DBackpropFilter', 'MaxPoolGrad', 'Conv2DBackpropInput']);
+  expect(WASM_TRAINING_KERNELS.map((k) => k.name)).toEqual(ALL);
 });
 
 test('leaves a Conv2DBackpropFilter that someone else registered alone', () => {
