@@ -54,8 +54,15 @@ async function checkSameCode(version: string): Promise<void> {
 
 async function main(): Promise<void> {
   const registry = new StageRegistry();
+  const engine = createEngine(task.backend, task.seed);
   let def;
   try {
+    // tfjs on the run's backend before any plugin module is imported: a plugin
+    // that imports '@tensorflow/tfjs' itself shares this tfjs instance, and
+    // must compute on the backend its cache key records, not on whichever
+    // backend tfjs would pick on its own (cpu). Built-in stages reach tfjs only
+    // through ctx.engine, so without plugins the load stays lazy.
+    if (task.plugins.length > 0) await engine.tf();
     registerBuiltinStages(registry);
     for (const spec of task.plugins) await registry.loadPlugin(spec, task.recipeDir);
     def = registry.get(task.uses)?.def;
@@ -84,7 +91,7 @@ async function main(): Promise<void> {
     },
     progress: (progress) => send({ type: 'progress', progress }),
     signal: abort.signal,
-    engine: createEngine(task.backend, task.seed),
+    engine,
     data: createDataAccess(task.recipe.data, task.recipeDir, loaders()),
   };
   try {
