@@ -149,8 +149,9 @@ export async function createStageHarness(options: StageHarnessOptions = {}): Pro
 
   const validate: StageHarness['validate'] = (stage, config) => {
     const file = `<with of ${stage.name}>`;
-    const tree = fromPlain(config, { file, line: 1, column: 1, sourceLine: '', length: 1 });
-    const checked = checkStageConfig(stage.schema, config, tree, []);
+    // Under `with`, so messages name keys as a recipe's do (`with.sparsity`).
+    const tree = fromPlain({ with: config }, { file, line: 1, column: 1, sourceLine: '', length: 1 });
+    const checked = checkStageConfig(stage.schema, config, tree, ['with']);
     return checked.diagnostics.length === 0 ? { ok: true, config: checked.config } : { ok: false, diagnostics: checked.diagnostics };
   };
 

@@ -87,7 +87,7 @@ describe("the package, imported by name from another directory", () => {
     const { stdout, stderr } = await exec(process.execPath, ['plugin-check.mjs'], { cwd: dir });
     expect(stderr).toBe('');
     expect(stdout.split('\n')).toEqual([
-      '<with of demo/sum>:1:1: error[out-of-range]: `n` must be >= 1, got 0',
+      '<with of demo/sum>:1:1: error[out-of-range]: `with.n` must be >= 1, got 0',
       '{"metrics":{"sum":3,"backend":"wasm"},"progress":[{"done":1,"total":1}]}',
       'function function function',
       'dense1/kernel [784,8], dense1/bias [8], dense2/kernel [8,10], dense2/bias [10]',
