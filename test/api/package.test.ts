@@ -9,7 +9,7 @@
  * harness, and the packed file read back through the loader.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -93,5 +93,17 @@ describe("the package, imported by name from another directory", () => {
       'dense1/kernel [784,8], dense1/bias [8], dense2/kernel [8,10], dense2/bias [10]',
       '',
     ]);
+  }, 60_000);
+
+  test("docs/plugins.md's harness example passes against examples/custom-stages (node --test)", async () => {
+    const page = await readFile(join(REPO_ROOT, 'docs', 'plugins.md'), 'utf8');
+    const block = /```js\n(\/\/ magnitude-prune\.test\.mjs[^\n]*\n[\s\S]*?)```/.exec(page);
+    expect(block).not.toBeNull();
+    await cp(join(REPO_ROOT, 'examples', 'custom-stages', 'stages'), join(dir, 'stages'), { recursive: true });
+    await writeFile(join(dir, 'magnitude-prune.test.mjs'), block![1]!);
+    const { stdout } = await exec(process.execPath, ['--test', '--test-reporter=tap', 'magnitude-prune.test.mjs'], { cwd: dir });
+    expect(stdout).toContain('ok 1 - prunes half of every kernel');
+    expect(stdout).toContain('# pass 1\n');
+    expect(stdout).toContain('# fail 0\n');
   }, 60_000);
 });
