@@ -57,13 +57,14 @@ async function main(): Promise<void> {
   const engine = createEngine(task.backend, task.seed);
   let def;
   try {
-    // tfjs on the run's backend before any plugin module is imported: a plugin
-    // that imports '@tensorflow/tfjs' itself shares this tfjs instance, and
-    // must compute on the backend its cache key records, not on whichever
-    // backend tfjs would pick on its own (cpu). Built-in stages reach tfjs only
-    // through ctx.engine, so without plugins the load stays lazy.
-    if (task.plugins.length > 0) await engine.tf();
     registerBuiltinStages(registry);
+    // A plugin's stage: tfjs on the run's backend before any plugin module is
+    // imported. A plugin that imports '@tensorflow/tfjs' itself shares this
+    // tfjs instance and must compute on the backend its cache key records, not
+    // on whichever one tfjs would settle on by itself. Built-in stages reach
+    // tfjs only through ctx.engine, so for them the load stays lazy (it costs
+    // seconds on a busy machine).
+    if (task.plugins.length > 0 && !registry.get(task.uses)) await engine.tf();
     for (const spec of task.plugins) await registry.loadPlugin(spec, task.recipeDir);
     def = registry.get(task.uses)?.def;
     if (!def) throw new Error(`no stage \`${task.uses}\` is registered in the worker`);
