@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import type { AnySchema } from 'ajv';
 import { compileSchema } from './recipe/ajv.js';
 import type { StageDefinition } from './plugin.js';
-import { defineStage } from './plugin.js';
+import { defineStage } from './stage-definition.js';
 
 /** A registered stage plus where it came from, for error messages and run records. */
 export interface RegisteredStage {

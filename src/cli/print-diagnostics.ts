@@ -1,26 +1,6 @@
 /**
- * Renders diagnostics the way compilers do: `file:line:col`, the code, the
- * message, the source line with a caret under the offending span, then hints.
+ * The CLI prints diagnostics with the same text the library API formats
+ * (src/recipe/format-diagnostic.ts); kept as a module so CLI code has one
+ * place to import it from.
  */
-import type { Diagnostic } from '../recipe/diagnostic.js';
-
-export function formatDiagnostic(d: Diagnostic): string {
-  const lines: string[] = [];
-  const where = d.loc ? `${d.loc.file}:${d.loc.line}:${d.loc.column}: ` : '';
-  lines.push(`${where}error[${d.code}]: ${d.message}`);
-  if (d.loc && d.loc.sourceLine !== '') {
-    const num = String(d.loc.line);
-    const pad = ' '.repeat(num.length);
-    const src = d.loc.sourceLine.replace(/\t/g, ' ');
-    lines.push(`  ${num} | ${src}`);
-    lines.push(`  ${pad} | ${' '.repeat(d.loc.column - 1)}${'^'.repeat(Math.max(1, d.loc.length))}`);
-  }
-  for (const h of d.hints ?? []) lines.push(`  = ${h}`);
-  return lines.join('\n');
-}
-
-export function formatDiagnostics(ds: readonly Diagnostic[], subject: string): string {
-  const body = ds.map(formatDiagnostic).join('\n\n');
-  const n = ds.length;
-  return `${body}\n\n${n} problem${n === 1 ? '' : 's'} in ${subject}\n`;
-}
+export { formatDiagnostic, formatDiagnostics } from '../recipe/format-diagnostic.js';

@@ -60,9 +60,17 @@ async function checkSameCode(stage: RegisteredStage): Promise<void> {
 
 async function main(): Promise<void> {
   const registry = new StageRegistry();
+  const engine = createEngine(task.backend, task.seed);
   let def;
   try {
     registerBuiltinStages(registry);
+    // A plugin's stage: tfjs on the run's backend before any plugin module is
+    // imported. A plugin that imports '@tensorflow/tfjs' itself shares this
+    // tfjs instance and must compute on the backend its cache key records, not
+    // on whichever one tfjs would settle on by itself. Built-in stages reach
+    // tfjs only through ctx.engine, so for them the load stays lazy (it costs
+    // seconds on a busy machine).
+    if (task.plugins.length > 0 && !registry.get(task.uses)) await engine.tf();
     for (const spec of task.plugins) await registry.loadPlugin(spec, task.recipeDir);
     const registered = registry.get(task.uses);
     if (!registered) throw new Error(`no stage \`${task.uses}\` is registered in the worker`);
@@ -91,7 +99,7 @@ async function main(): Promise<void> {
     },
     progress: (progress) => send({ type: 'progress', progress }),
     signal: abort.signal,
-    engine: createEngine(task.backend, task.seed),
+    engine,
     data: createDataAccess(task.recipe.data, task.recipeDir, loaders()),
   };
   try {

@@ -19,6 +19,8 @@ describe('examples/custom-stages', () => {
   let dir: string;
   afterAll(async () => dir && rm(dir, { recursive: true, force: true }));
 
+  // 10 stage workers (run + reproduce), each loading tfjs on the run's backend
+  // before the plugins (seconds each on a busy 2-core machine).
   test('runs, writes the report of 4 candidates, and reproduces identically', async () => {
     dir = await mkdtemp(join(tmpdir(), 'mp-custom-stages-'));
     await cp(join(REPO_ROOT, 'examples', 'custom-stages'), dir, { recursive: true });
@@ -46,5 +48,5 @@ describe('examples/custom-stages', () => {
     expect(repro.stdout).not.toContain('DIFFERS');
     // It wrote its transient recipe next to the recipe and removed it again.
     expect((await readdir(dir)).filter((f) => f.includes('.reproduce'))).toEqual([]);
-  });
+  }, 180_000);
 });

@@ -1,22 +1,15 @@
 /**
- * Runs a stage's `run()` in-process with a real StageContext: the real
- * engine (tfjs on wasm with our training kernels), real MNIST through the
- * loader registry, real directories. For unit tests of one stage; the CLI
- * tests cover the worker-thread path.
+ * The stage tests' harness: the public one (`createStageHarness` from
+ * `modelpress/plugin`, src/stage-harness.ts) with the defaults these tests
+ * share: wasm, small MNIST slices, and log lines as `level message` strings.
+ * Testing the built-ins through the public harness keeps it honest: what
+ * plugin authors get is what the built-in stages are tested with.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { registerBuiltinLoaders } from '../../src/data/builtin.js';
-import { DatasetRegistry } from '../../src/data/loader.js';
-import { createEngine } from '../../src/engine/engine.js';
-import type { Engine } from '../../src/engine/engine.js';
+import { createStageHarness, modelInput } from '../../src/plugin.js';
+import type { ArtifactRef, Engine, HarnessContext, Json, StageDefinition, StageInputs, StageResult } from '../../src/plugin.js';
 import type { BackendName } from '../../src/engine/backend.js';
-import type { ArtifactRef, Json, StageContext, StageDefinition, StageInputs, StageProgress, StageResult } from '../../src/plugin.js';
-import { createDataAccess } from '../../src/run/data-access.js';
-import { checkStageConfig } from '../../src/recipe/validate.js';
-import { digestDirectory } from '../../src/cache/index.js';
-import type { TreeNode } from '../../src/recipe/tree.js';
+
+export { modelInput };
 
 /** Small MNIST slices: enough to learn something in a second or two. */
 export const SMALL_MNIST: Record<string, Json> = {
@@ -26,10 +19,12 @@ export const SMALL_MNIST: Record<string, Json> = {
   test2d: { uses: 'mnist', split: 'test', limit: 300 },
 };
 
+export type TestContext = Omit<HarnessContext, 'logs'> & { logs: string[] };
+
 export interface Harness {
   dir: string;
   engine: Engine;
-  ctx(node?: string): StageContext & { progressEvents: StageProgress[]; logs: string[] };
+  ctx(node?: string): TestContext;
   /** Applies the stage's schema defaults (and validation) to `config`, then runs it. */
   run(stage: StageDefinition<any>, config: Record<string, Json>, inputs?: StageInputs, node?: string): Promise<StageResult>;
   /** An ArtifactRef for a model directory (for `inputs.model`). */
@@ -39,63 +34,21 @@ export interface Harness {
 
 /** `backend`: the engine's backend (default wasm). */
 export async function createHarness(opts: { seed?: number; data?: Record<string, Json>; model?: Json; backend?: BackendName } = {}): Promise<Harness> {
-  const dir = await mkdtemp(join(tmpdir(), 'mp-stage-'));
-  const seed = opts.seed ?? 1;
-  const engine = createEngine(opts.backend ?? 'wasm', seed);
-  const loaders = new DatasetRegistry();
-  registerBuiltinLoaders(loaders);
-  const dataSpecs = opts.data ?? SMALL_MNIST;
-  const data = createDataAccess(dataSpecs, dir, loaders);
-  let n = 0;
-  const ctx = (node = `node${++n}`) => {
-    const scratchDir = join(dir, 'work', node);
-    const progressEvents: StageProgress[] = [];
-    const logs: string[] = [];
-    return {
-      node,
-      stageId: node,
-      seed,
-      recipeDir: dir,
-      recipe: { ...(opts.model !== undefined ? { model: opts.model } : {}), data: dataSpecs, devices: {} },
-      scratchDir,
-      async outputDir(name: string) {
-        const d = join(scratchDir, 'outputs', name);
-        await mkdir(d, { recursive: true });
-        return d;
-      },
-      logger: {
-        debug: (m: string) => logs.push(`debug ${m}`),
-        info: (m: string) => logs.push(`info ${m}`),
-        warn: (m: string) => logs.push(`warn ${m}`),
-      },
-      progress: (p: StageProgress) => progressEvents.push(p),
-      signal: new AbortController().signal,
-      engine,
-      data,
-      progressEvents,
-      logs,
-    };
-  };
-  const emptyTree: TreeNode = { kind: 'map', loc: { file: 'test', line: 1, column: 1, sourceLine: '', length: 1 }, entries: new Map() };
+  const h = await createStageHarness({ backend: 'wasm', data: SMALL_MNIST, ...opts });
   return {
-    dir,
-    engine,
-    ctx,
-    async run(stage, config, inputs = { upstream: [] }, node) {
-      const checked = checkStageConfig(stage.schema as never, config, emptyTree, []);
-      if (checked.diagnostics.length > 0) throw new Error(`invalid config: ${checked.diagnostics.map((d) => d.message).join('; ')}`);
-      const c = ctx(node);
-      await mkdir(c.scratchDir, { recursive: true });
-      return stage.run(c, checked.config, inputs);
+    dir: h.dir,
+    engine: h.engine,
+    ctx(node) {
+      const c = h.context(node);
+      const logs: string[] = [];
+      const line = (level: 'debug' | 'info' | 'warn') => (message: string, fields?: Record<string, Json>) => {
+        c.logger[level](message, fields);
+        logs.push(`${level} ${message}`);
+      };
+      return { ...c, logger: { debug: line('debug'), info: line('info'), warn: line('warn') }, logs };
     },
-    async artifact(modelDir) {
-      return { dir: modelDir, digest: (await digestDirectory(modelDir)).digest };
-    },
-    cleanup: () => rm(dir, { recursive: true, force: true }),
+    run: (stage, config, inputs, node) => h.run(stage, config, inputs, node),
+    artifact: (dir) => h.artifact(dir),
+    cleanup: () => h.cleanup(),
   };
-}
-
-/** Convenience: `inputs` with one upstream model. */
-export function modelInput(ref: ArtifactRef): StageInputs {
-  return { upstream: [{ node: 'up', stage: 'up', matrix: {}, outputs: { model: ref }, metrics: {} }], model: ref };
 }

@@ -1,7 +1,7 @@
 /**
  * Stage `example/init-mlp`: builds a dense MLP (inputs -> units... -> classes)
  * with seeded initialisation and saves it as a standard tfjs LayersModel
- * directory (model.json + group1-shard1of1.bin).
+ * directory (model.json + weight shards), all through `ctx.engine`.
  *
  * Why: the custom-stages example needs a model without downloading one. The weights are
  * untrained, which is enough to show what pruning does to size; a real recipe
@@ -11,17 +11,14 @@
  * next stage) can read it. Same seed + same options -> byte-identical files,
  * which is what makes the cache key (stage version + config + seed) honest.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { defineStage } from 'modelpress/plugin';
-
-const SHARD = 'group1-shard1of1.bin';
 
 export default defineStage({
   name: 'example/init-mlp',
   // Bump whenever the bytes this stage writes change for the same config:
   // the version is part of the cache key, so old cached models are not reused.
-  version: '1',
+  // 2: saved through ctx.engine.saveModel, computed on the run's backend.
+  version: '2',
   description: 'Builds a seeded, untrained dense MLP and saves it as a tfjs LayersModel.',
   schema: {
     type: 'object',
@@ -54,13 +51,11 @@ export default defineStage({
     // The schema's defaults have been applied by the time run() is called.
     const { inputs, units, classes } = config;
     ctx.signal.throwIfAborted();
-    // Imported here, not at the top: `modelpress validate` imports every plugin
-    // just to read its schema, and loading tfjs would add a few hundred ms to it.
-    // `@tensorflow/tfjs` is a direct dependency of modelpress; importing
-    // tfjs-core/-layers/-backend-cpu separately loads a little faster but relies
-    // on npm hoisting them, which strict package managers (pnpm) do not do.
-    const tf = await import('@tensorflow/tfjs');
-    await quietBackend(tf);
+    // tfjs from ctx.engine: the same tfjs instance modelpress uses, already
+    // on the run's backend (the one the cache key records). No tfjs import of
+    // our own, so `modelpress validate`, which imports every plugin just to
+    // read its schema, does not load tfjs either.
+    const tf = await ctx.engine.tf();
 
     const widths = [...units, classes];
     const model = tf.sequential({ name: 'quickstart_mlp' });
@@ -85,62 +80,15 @@ export default defineStage({
     });
 
     const dir = await ctx.outputDir('model');
-    await saveLayersModel(tf, model, dir);
+    // model.json + weight shards, loadable by stock tf.loadLayersModel (tfjs's
+    // own `file://` saver needs tfjs-node, which is usually not installed).
+    await ctx.engine.saveModel(model, dir);
     const metrics = { params: model.countParams(), layers: model.layers.length };
     model.dispose();
     ctx.logger.info(`built MLP ${[inputs, ...widths].join('-')}`, metrics);
     return { outputs: { model: dir }, metrics };
   },
 });
-
-/**
- * Writes model.json + one weight shard, the layout `tf.io.browserFiles` and
- * tfjs-node's `file://` saver produce. `file://` itself needs tfjs-node (not
- * installed), hence the save handler and node:fs.
- */
-async function saveLayersModel(tf, model, dir) {
-  await mkdir(dir, { recursive: true });
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      // weightData is an ArrayBuffer or (tfjs >= 4.10) a list of them.
-      const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData));
-      // Same keys, same order as tfjs's own getModelJSONForModelArtifacts.
-      const modelJson = {
-        modelTopology: artifacts.modelTopology,
-        format: artifacts.format, // 'layers-model'
-        generatedBy: artifacts.generatedBy,
-        convertedBy: artifacts.convertedBy ?? null,
-        weightsManifest: [{ paths: [SHARD], weights: artifacts.weightSpecs }],
-      };
-      await writeFile(join(dir, SHARD), weights);
-      await writeFile(join(dir, 'model.json'), JSON.stringify(modelJson));
-      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(modelJson) };
-    }),
-  );
-}
-
-/**
- * tfjs-backend-cpu prints "Hi, looks like you are running TensorFlow.js in
- * Node.js. To speed things up dramatically, install our node backend ..." to
- * stderr the first time it stores a tensor when the IS_NODE flag is true. It
- * goes through tfjs's warn(), which stays silent while the PROD flag is set.
- * So: turn PROD on only around that first write and restore it. This keeps
- * every other tfjs warning, and does not lie about the platform (setting
- * IS_NODE to false would also change how tfjs-data and the wasm backend load
- * files). Setting PROD for good (tf.enableProdMode()) would work too, but
- * would silence other warnings for everything else running in this worker.
- */
-async function quietBackend(tf) {
-  await tf.ready();
-  const env = tf.env();
-  const prod = env.getBool('PROD');
-  env.set('PROD', true);
-  try {
-    tf.scalar(0).dispose();
-  } finally {
-    env.set('PROD', prod);
-  }
-}
 
 /** Mixes the recipe seed and the layer index into a 32-bit seed (xorshift-multiply hash). */
 function layerSeed(seed, index) {

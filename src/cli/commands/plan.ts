@@ -1,14 +1,14 @@
 /**
  * `modelpress plan <recipe>`: the graph in execution order, its edges, and
- * for every node whether it is cached or will run and why.
+ * for every node whether it is cached or will run and why. The prediction is
+ * the library's `plan()` (src/api/plan.ts); this file only prints it.
  */
-import { chooseBackend } from '../../engine/backend.js';
+import { plan } from '../../api/plan.js';
+import { BACKEND_NAMES } from '../../engine/backend.js';
 import type { BackendName } from '../../engine/backend.js';
-import { buildKeyContext } from '../../plan/key-context.js';
-import { predict } from '../../plan/predict.js';
 import type { Io } from '../io.js';
 import { EXIT } from '../io.js';
-import { openStore, prepareWithData } from './prepare.js';
+import { formatDiagnostics } from '../print-diagnostics.js';
 
 export interface PlanOptions {
   set: string[];
@@ -19,32 +19,34 @@ export interface PlanOptions {
 }
 
 export async function planCommand(recipePath: string, opts: PlanOptions, io: Io): Promise<number> {
-  const prepared = await prepareWithData(recipePath, opts.set, io);
-  if (!prepared) return EXIT.invalid;
-  const { recipe, graph } = prepared;
-  const store = openStore(opts.cacheDir, recipePath, io);
-  const keys = await buildKeyContext(recipe, chooseBackend(opts.backend as BackendName | undefined), prepared.dataFingerprints, graph);
-  const predictions = await predict(graph, { store, scope: recipe.file, keys });
+  // Checked here with the flag's name: the library would throw a TypeError naming its option.
+  if (opts.backend !== undefined && !BACKEND_NAMES.includes(opts.backend as BackendName)) {
+    io.err(`modelpress plan: --backend expects one of ${BACKEND_NAMES.join(', ')}, got ${JSON.stringify(opts.backend)}\n`);
+    return EXIT.invalid;
+  }
+  const result = await plan(recipePath, {
+    set: opts.set,
+    cwd: io.cwd,
+    env: io.env,
+    ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
+    ...(opts.backend ? { backend: opts.backend as BackendName } : {}),
+  });
+  if (!result.ok) {
+    io.err(formatDiagnostics(result.diagnostics, recipePath));
+    return EXIT.invalid;
+  }
+  const { recipe, cacheDir, nodes } = result.value;
   if (opts.json) {
-    const nodes = predictions.map((p) => ({
-      id: p.node.id,
-      stage: p.node.stage.id,
-      uses: p.node.def.name,
-      inputs: p.node.inputs,
-      status: p.status,
-      key: p.key ?? null,
-      reasons: p.status === 'run' ? p.reasons : [],
-    }));
-    io.out(`${JSON.stringify({ recipe: recipe.name, cacheDir: store.dir, nodes }, null, 2)}\n`);
+    io.out(`${JSON.stringify({ recipe: recipe.name, cacheDir, nodes: nodes.map(({ id, stage, uses, inputs, status, key, reasons }) => ({ id, stage, uses, inputs, status, key, reasons })) }, null, 2)}\n`);
     return EXIT.ok;
   }
-  io.out(`plan for ${recipe.name} (${graph.nodes.length} nodes, cache ${store.dir})\n`);
-  predictions.forEach((p, i) => {
-    const from = p.node.inputs.length > 0 ? ` <- ${p.node.inputs.join(', ')}` : '';
-    const status = p.status === 'cached' ? 'cached' : `run    (${p.reasons.join('; ')})`;
-    io.out(`${String(i + 1).padStart(3)}. ${p.node.id} [${p.node.def.name}]${from}\n       ${status}\n`);
+  io.out(`plan for ${recipe.name} (${nodes.length} nodes, cache ${cacheDir})\n`);
+  nodes.forEach((n, i) => {
+    const from = n.inputs.length > 0 ? ` <- ${n.inputs.join(', ')}` : '';
+    const status = n.status === 'cached' ? 'cached' : `run    (${n.reasons.join('; ')})`;
+    io.out(`${String(i + 1).padStart(3)}. ${n.id} [${n.uses}]${from}\n       ${status}\n`);
   });
-  const toRun = predictions.filter((p) => p.status === 'run').length;
-  io.out(`${toRun} to run, ${predictions.length - toRun} cached\n`);
+  const toRun = nodes.filter((n) => n.status === 'run').length;
+  io.out(`${toRun} to run, ${nodes.length - toRun} cached\n`);
   return EXIT.ok;
 }

@@ -31,7 +31,7 @@ import { buildSpecSchema } from '../training/build-schema.js';
 import type { BuildSpec } from '../../engine/builders.js';
 import type { Tf } from '../../engine/tf.js';
 import type { Json, StageContext, StageInputs } from '../../plugin.js';
-import { StageConfigError, defineStage } from '../../plugin.js';
+import { StageConfigError, defineStage } from '../../stage-definition.js';
 import { copyWeightsByLayer, logitsView } from './distill-logits.js';
 import { distillationLoss } from './distill-loss.js';
 import { finetune, finetuneSchema } from '../training/finetune.js';

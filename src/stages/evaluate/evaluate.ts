@@ -28,7 +28,7 @@ import { packArtifacts } from '../../formats/packed.js';
 import { readModelArtifacts } from '../../engine/model-io.js';
 import { measureArtifactSize } from '../../measure/size.js';
 import type { ArtifactRef, Json, StageContext, StageInputs, UpstreamOutputs } from '../../plugin.js';
-import { defineStage, StageConfigError } from '../../plugin.js';
+import { defineStage, StageConfigError } from '../../stage-definition.js';
 import { topKAccuracy } from './evaluate-accuracy.js';
 import type { AccuracyResult } from './evaluate-accuracy.js';
 import { BrowserMeasurements, nodeOutputs, parityBatch, parityJson, withParity } from './evaluate-browser.js';

@@ -22,7 +22,7 @@ import { modelStats } from '../../measure/model-stats.js';
 import { compressedSizes, measureArtifactSize } from '../../measure/size.js';
 import { PACKAGE_VERSION } from '../../package-info.js';
 import type { Json } from '../../plugin.js';
-import { defineStage, StageConfigError } from '../../plugin.js';
+import { defineStage, StageConfigError } from '../../stage-definition.js';
 
 export interface ExportConfig {
   format: 'tfjs' | 'packed' | 'both';

@@ -22,7 +22,7 @@ import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { measureArtifactSize } from '../../measure/size.js';
 import type { Json } from '../../plugin.js';
-import { defineStage, StageConfigError } from '../../plugin.js';
+import { defineStage, StageConfigError } from '../../stage-definition.js';
 import type { BuildSpec } from '../../engine/builders.js';
 import { buildSpecSchema } from '../training/build-schema.js';
 

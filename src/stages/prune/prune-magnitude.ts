@@ -19,7 +19,7 @@
 import type { LayersModel, LayerVariable, Tensor } from '@tensorflow/tfjs';
 import type { Tf } from '../../engine/tf.js';
 import type { Json, StageContext } from '../../plugin.js';
-import { StageConfigError } from '../../plugin.js';
+import { StageConfigError } from '../../stage-definition.js';
 import { finetune } from '../training/finetune.js';
 import type { PruneConfig } from './prune.js';
 import { isUpdateStep, scheduledSparsity } from './prune-schedule.js';

@@ -40,7 +40,7 @@ import type { LayersModel, LayerVariable, SymbolicTensor, Tensor, io } from '@te
 import type { Dataset } from '../../data/dataset.js';
 import { permutation, seededRandom } from '../../data/dataset.js';
 import type { Json, StageContext } from '../../plugin.js';
-import { StageConfigError } from '../../plugin.js';
+import { StageConfigError } from '../../stage-definition.js';
 import { finetune } from '../training/finetune.js';
 import type { PruneConfig } from './prune.js';
 import { pruneCount, round6 } from './prune-magnitude.js';

@@ -4,7 +4,7 @@
  * cannot apply. Selection itself is the shared `selectLayers`.
  */
 import type { LayersModel } from '@tensorflow/tfjs';
-import { StageConfigError } from '../../plugin.js';
+import { StageConfigError } from '../../stage-definition.js';
 import { compilePattern, selectLayers } from '../training/layer-targeting.js';
 
 /** What a `layers:` entry may set; unset keys fall back to the top-level option. */

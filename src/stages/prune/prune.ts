@@ -20,7 +20,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { Json } from '../../plugin.js';
-import { defineStage } from '../../plugin.js';
+import { defineStage } from '../../stage-definition.js';
 import { finetuneSchema } from '../training/finetune.js';
 import type { FinetuneConfig } from '../training/finetune.js';
 import { targetingSchema } from '../training/layer-targeting.js';

@@ -30,7 +30,7 @@ import {
 } from '../../formats/weight-quantization.js';
 import type { QuantizationDtype, StoredWeight } from '../../formats/weight-quantization.js';
 import type { Json } from '../../plugin.js';
-import { defineStage, StageConfigError } from '../../plugin.js';
+import { defineStage, StageConfigError } from '../../stage-definition.js';
 import type { FinetuneConfig } from '../training/finetune.js';
 import { finetuneSchema } from '../training/finetune.js';
 import { selectLayers, targetingSchema } from '../training/layer-targeting.js';

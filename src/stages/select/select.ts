@@ -20,7 +20,7 @@
 import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Json, StageInputs, UpstreamOutputs } from '../../plugin.js';
-import { defineStage, StageConfigError } from '../../plugin.js';
+import { defineStage, StageConfigError } from '../../stage-definition.js';
 import { decodeEvaluation, encodeBudgetSummary, encodeDeviceVerdict, judgedCandidates, looksLikeEvaluation } from '../../contracts/evaluation.js';
 import { OBJECTIVES, selectCandidate, sizeKindOf } from './select-choose.js';
 import type { Objective, RankedCandidate, Selection } from './select-choose.js';

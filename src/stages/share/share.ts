@@ -21,7 +21,7 @@ import { seededRandom } from '../../data/dataset.js';
 import { layerSeed } from '../../engine/builders.js';
 import type { Tf } from '../../engine/tf.js';
 import type { Json } from '../../plugin.js';
-import { StageConfigError, defineStage } from '../../plugin.js';
+import { StageConfigError, defineStage } from '../../stage-definition.js';
 import { finetune, finetuneSchema } from '../training/finetune.js';
 import type { FinetuneConfig } from '../training/finetune.js';
 import { selectLayers, targetingSchema } from '../training/layer-targeting.js';

@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { BuildSpec } from '../../engine/builders.js';
 import type { Json, StageContext, StageInputs } from '../../plugin.js';
-import { StageConfigError, defineStage } from '../../plugin.js';
+import { StageConfigError, defineStage } from '../../stage-definition.js';
 import { augmentation, augmentSchema } from '../training/augmentation.js';
 import type { AugmentConfig } from '../training/augmentation.js';
 import { buildSpecSchema } from '../training/build-schema.js';

@@ -7,7 +7,7 @@
 import type { Dataset } from '../../data/dataset.js';
 import { seededRandom } from '../../data/dataset.js';
 import { imageGeometry, shiftImages } from '../../data/augment.js';
-import { StageConfigError } from '../../plugin.js';
+import { StageConfigError } from '../../stage-definition.js';
 
 export interface AugmentConfig {
   shift: number;

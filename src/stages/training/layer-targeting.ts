@@ -12,7 +12,7 @@
  * ones override earlier ones, key by key. A pattern that matches no layer is
  * an error naming the model's layers: a typo must never silently do nothing.
  */
-import { StageConfigError } from '../../plugin.js';
+import { StageConfigError } from '../../stage-definition.js';
 
 export type PatternMatcher = (name: string) => boolean;
 

@@ -13,7 +13,7 @@ import type { Dataset } from '../../data/dataset.js';
 import { splitDataset } from '../../data/dataset.js';
 import type { Tf } from '../../engine/tf.js';
 import type { Json, StageContext } from '../../plugin.js';
-import { StageConfigError } from '../../plugin.js';
+import { StageConfigError } from '../../stage-definition.js';
 import type { EpochSummary } from './train-loop.js';
 import { evaluateAccuracy } from './train-loop.js';
 
