@@ -97,7 +97,7 @@ export const trainStage = defineStage<TrainConfig>({
       tf,
       model,
       config,
-      { data: fit, ...(augment ? { augment } : {}), seed: ctx.seed, shuffleSeed: ctx.seed + 1, signal: ctx.signal },
+      { data: fit, ...(augment ? { augment } : {}), seed: ctx.seed, shuffleSeed: ctx.seed + 1, signal: ctx.signal, progress: (p) => ctx.progress(p) },
       { afterEpoch: validator.afterEpoch },
     );
     const { bestEpoch, kept } = validator.restoreBest();

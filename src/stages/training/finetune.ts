@@ -69,7 +69,15 @@ export async function finetune(ctx: StageContext, model: LayersModel, config: Fi
     model,
     config,
     // Seed + 2 for shuffling: not the train stage's stream (seed + 1).
-    { data: ds, ...(augment ? { augment } : {}), seed: ctx.seed, shuffleSeed: ctx.seed + 2, signal: ctx.signal },
+    {
+      data: ds,
+      ...(augment ? { augment } : {}),
+      seed: ctx.seed,
+      shuffleSeed: ctx.seed + 2,
+      signal: ctx.signal,
+      progress: (p) => ctx.progress(p),
+      progressLabel: (e, n) => `fine-tune epoch ${e}/${n}`,
+    },
     {
       ...hooks,
       afterEpoch: hooks.afterEpoch ?? ((e) => ctx.progress({ done: e.epoch, total: config.epochs, unit: 'fine-tune epochs', message: `loss ${e.loss.toFixed(4)}` })),

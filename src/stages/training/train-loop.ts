@@ -19,6 +19,8 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import type { Dataset } from '../../data/dataset.js';
 import { batches, mulberry32, seededRandom } from '../../data/dataset.js';
 import type { Tf } from '../../engine/tf.js';
+import type { StageProgress } from '../../plugin.js';
+import { ExampleProgress } from './example-progress.js';
 import type { Schedule } from './train-schedule.js';
 import { learningRateAt } from './train-schedule.js';
 
@@ -83,6 +85,16 @@ export interface RunEpochsOptions {
   /** Seeds the shuffling (a stream of its own, so other options leave the order alone). */
   shuffleSeed: number;
   signal: AbortSignal;
+  /**
+   * Reports progress inside each epoch (examples done / total, examples per
+   * second, ETA) at most every `progressIntervalMs` (example-progress.ts);
+   * usually `ctx.progress`. Costs one clock read per batch.
+   */
+  progress?: (p: StageProgress) => void;
+  /** What the epoch is called in those reports; default `epoch 2/5`. */
+  progressLabel?: (epoch: number, epochs: number) => string;
+  /** Default: progressIntervalMs() (the MODELPRESS_PROGRESS_MS environment variable, else 1 s). */
+  progressIntervalMs?: number;
 }
 
 /**
@@ -119,6 +131,10 @@ export async function runEpochs(
         const e0 = performance.now();
         let sum = 0;
         let seen = 0;
+        const label = opts.progressLabel?.(epoch + 1, settings.epochs) ?? `epoch ${epoch + 1}/${settings.epochs}`;
+        const progress = opts.progress
+          ? new ExampleProgress(opts.progress, { total: opts.data.count, label, ...(opts.progressIntervalMs !== undefined ? { intervalMs: opts.progressIntervalMs } : {}) })
+          : undefined;
         for (const idx of batches(opts.data, settings.batchSize, { shuffle: true, random: shuffle })) {
           opts.signal.throwIfAborted();
           const { xs, ys } = toTensors(tf, opts.data, idx, opts.augment);
@@ -130,6 +146,7 @@ export async function runEpochs(
           hooks.afterStep?.(step);
           sum += (await value.data())[0]! * idx.length;
           seen += idx.length;
+          progress?.add(idx.length);
           tf.dispose([xs, ys, value, ...Object.values(grads), ...(applied === grads ? [] : Object.values(applied))]);
         }
         const summary: EpochSummary = { epoch: epoch + 1, lr, loss: sum / seen, ms: Math.round(performance.now() - e0) };
