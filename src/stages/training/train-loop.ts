@@ -108,6 +108,9 @@ export async function runEpochs(
   opts: RunEpochsOptions,
   hooks: TrainingHooks = {},
 ): Promise<EpochsRun> {
+  // Only the default loss reads labels; a stage with its own (distill's soft term) may train on unlabelled data.
+  const missing = hooks.loss ? undefined : missingLabels(opts.data, 'training');
+  if (missing) throw new Error(missing);
   const run: EpochsRun = { epochs: [], steps: 0 };
   // The built models end in softmax, so the loss is cross-entropy on
   // probabilities (what Keras' categoricalCrossentropy computes), not
@@ -180,11 +183,26 @@ export function toTensors(
     y[i] = ds.y[j]!;
   }
   transform?.(x, idx.length);
+  // Unlabelled data (labels -1, maybe 0 classes) has no targets: zeros, which only a loss that reads no labels may use (runEpochs refuses the default loss).
+  if (ds.labelled === false) return tf.tidy(() => ({ xs: tf.tensor(x, [idx.length, ...ds.shape]), ys: tf.zeros([idx.length, ds.classes]) }));
   return tf.tidy(() => ({ xs: tf.tensor(x, [idx.length, ...ds.shape]), ys: tf.oneHot(tf.tensor1d(y, 'int32'), ds.classes) }));
 }
 
-/** Top-1 accuracy (percent) and mean cross-entropy of `model` on `ds`, in batches. */
+/**
+ * Why `ds` cannot be used for `use` (training, accuracy), or undefined when it
+ * has labels. Unlabelled data (`labelled: false`, labels -1) would otherwise
+ * become all-zero one-hot targets: a loss of 0 and an accuracy of nonsense,
+ * silently.
+ */
+export function missingLabels(ds: Dataset, use: string): string | undefined {
+  if (ds.labelled !== false) return undefined;
+  return `dataset \`${ds.name}\` has no labels, and ${use} needs them`;
+}
+
+/** Top-1 accuracy (percent) and mean cross-entropy of `model` on `ds`, in batches. @throws Error when `ds` has no labels. */
 export async function evaluateAccuracy(tf: Tf, model: tfTypes.LayersModel, ds: Dataset, batchSize: number): Promise<{ accuracy: number; loss: number }> {
+  const missing = missingLabels(ds, 'accuracy');
+  if (missing) throw new Error(`${missing}; evaluate judges unlabelled data by agreement with a reference model`);
   let correct = 0;
   let lossSum = 0;
   for (let start = 0; start < ds.count; start += batchSize) {
