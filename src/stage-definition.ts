@@ -60,6 +60,10 @@ export interface StageProgress {
   total?: number;
   unit?: string;
   message?: string;
+  /** `unit`s per second so far, when the stage measures it (passes over examples do). */
+  rate?: number;
+  /** Seconds left at `rate` until `done` reaches `total`. */
+  etaSeconds?: number;
 }
 
 /** What the runner hands a stage. Stages never reach into runner internals. */

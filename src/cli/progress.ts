@@ -4,13 +4,33 @@
  * pipes) every event is a plain line.
  */
 import type { RunEvent } from '../run/events.js';
+import type { StageProgress } from '../plugin.js';
 import { formatDiagnostic } from './print-diagnostics.js';
 import type { Io } from './io.js';
 import type { LogLevel } from './logger.js';
 import { eventLevel, LOG_LEVELS } from './logger.js';
 
-/** Plain (non-TTY) output prints a node's progress at most this often. */
-export const PLAIN_PROGRESS_EVERY_MS = 5000;
+/**
+ * Plain (non-TTY) output prints a node's progress at most this often. Stages
+ * report passes over examples every second (example-progress.ts), so a long
+ * pass shows a plain line at least every 5 s.
+ */
+export const PLAIN_PROGRESS_EVERY_MS = 4000;
+
+/** `12 s`, `3 min 05 s`, `1 h 02 min`: an ETA to the second is noise past a minute. */
+export function formatEta(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
+}
+
+/** A progress report in words: `120/6000 examples epoch 1/5, 85.2 examples/s, ETA 1 min 09 s`. */
+export function progressText(p: StageProgress): string {
+  const rate = p.rate !== undefined ? `, ${p.rate} ${p.unit ?? 'units'}/s` : '';
+  const eta = p.etaSeconds !== undefined ? `, ETA ${formatEta(p.etaSeconds)}` : '';
+  return `${p.done}${p.total !== undefined ? `/${p.total}` : ''}${p.unit ? ` ${p.unit}` : ''}${p.message ? ` ${p.message}` : ''}${rate}${eta}`;
+}
 
 export function formatMs(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
@@ -31,7 +51,7 @@ export class ProgressRenderer {
     if (e.type === 'node-started') this.running.set(e.node, 'starting');
     if (e.type === 'node-progress') {
       const p = e.progress;
-      const text = `${p.done}${p.total !== undefined ? `/${p.total}` : ''}${p.unit ? ` ${p.unit}` : ''}${p.message ? ` ${p.message}` : ''}`;
+      const text = progressText(p);
       this.running.set(e.node, text);
       if (this.io.isTTY) return this.redraw();
       // Without a live line (CI logs, pipes), long stages still show signs of

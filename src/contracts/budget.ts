@@ -27,6 +27,7 @@ export const BUDGET_KEYS = [
   'latency_ms_p95',
   'accuracy_min',
   'accuracy_drop_pp',
+  'agreement_min',
 ] as const;
 
 export type BudgetKey = (typeof BUDGET_KEYS)[number];
@@ -47,10 +48,11 @@ export const UNITS: Record<BudgetKey, string> = {
   latency_ms_p95: 'ms',
   accuracy_min: '%',
   accuracy_drop_pp: 'pp',
+  agreement_min: '%',
 };
 
 /** Keys whose limit is a minimum (higher measured is better); the rest are maxima. */
-const MINIMUM_KEYS: ReadonlySet<BudgetKey> = new Set(['accuracy_min']);
+const MINIMUM_KEYS: ReadonlySet<BudgetKey> = new Set(['accuracy_min', 'agreement_min']);
 
 /** What was measured for one candidate on one device; null = not measured, with the reason in `notes`. */
 export interface Measured {
@@ -93,9 +95,9 @@ export interface DeviceVerdict {
   verdicts: Verdict[];
 }
 
-/** Accuracy limits are judged and printed in hundredths (format.ts); the rest with 3 significant digits. */
-function amountOf(limit: BudgetKey, n: number): string {
-  return limit === 'accuracy_min' || limit === 'accuracy_drop_pp' ? fmtHundredths(n) : fmt(n);
+/** Accuracy and agreement limits are judged and printed in hundredths (format.ts); the rest with 3 significant digits. */
+export function amountOf(limit: BudgetKey, n: number): string {
+  return limit === 'accuracy_min' || limit === 'accuracy_drop_pp' || limit === 'agreement_min' ? fmtHundredths(n) : fmt(n);
 }
 
 /** Whether `interval` leaves the side of `limit` undecided (a maximum: lo <= limit < hi; a minimum: lo < limit <= hi). */
@@ -163,7 +165,10 @@ export function withVerdict(d: DeviceVerdict, v: Verdict): DeviceVerdict {
 
 export interface JudgedCandidate {
   node: string;
-  accuracy: number;
+  /** Top-1 accuracy in percent; absent without labels. */
+  accuracy?: number;
+  /** Top-1 agreement with the reference in percent: what ranks candidates when there is no accuracy. */
+  agreement?: number;
   rawBytes: number;
   devices: Record<string, DeviceVerdict>;
 }
@@ -183,7 +188,7 @@ export interface Miss {
 export interface BudgetSummary {
   /** Some judged candidate meets every measured limit of every evaluated device. */
   met: boolean;
-  /** The candidate meeting every budget with the best top-1 accuracy (then smaller raw size, then order); null when none does. */
+  /** The candidate meeting every budget with the best top-1 accuracy (without labels: agreement; then smaller raw size, then order); null when none does. */
   best: string | null;
   /** Candidates meeting every budget, in input order. */
   passing: string[];
@@ -213,6 +218,16 @@ function missText(m: Miss): string {
   return `${m.device} ${m.limit} (${amountOf(key, m.measured)}${u} vs ${amountOf(key, m.budget)}${u}: ${m.margin})`;
 }
 
+/** What ranks candidates: accuracy with labels, top-1 agreement without (0 when neither was measured). */
+function score(c: JudgedCandidate): number {
+  return c.accuracy ?? c.agreement ?? 0;
+}
+
+function scoreText(c: JudgedCandidate): string {
+  if (c.accuracy !== undefined) return `accuracy ${fmtHundredths(c.accuracy)}%`;
+  return c.agreement !== undefined ? `agreement ${fmtHundredths(c.agreement)}%` : 'no accuracy or agreement';
+}
+
 function relativeExcess(c: JudgedCandidate): number {
   let sum = 0;
   for (const d of Object.values(c.devices)) {
@@ -227,14 +242,14 @@ export function summarizeBudgets(candidates: readonly JudgedCandidate[]): Budget
   for (const c of candidates) for (const [device, d] of Object.entries(c.devices)) for (const k of d.unmeasured) unmeasured.add(`${device} ${k}`);
   const passing = candidates.filter((c) => Object.values(c.devices).every((d) => d.ok));
   if (passing.length > 0) {
-    const best = [...passing].sort((a, b) => b.accuracy - a.accuracy || a.rawBytes - b.rawBytes)[0]!;
+    const best = [...passing].sort((a, b) => score(b) - score(a) || a.rawBytes - b.rawBytes)[0]!;
     return {
       met: true,
       best: best.node,
       passing: passing.map((c) => c.node),
       closest: null,
       unmeasured: [...unmeasured],
-      message: `${passing.length} of ${candidates.length} candidate(s) meet every budget; best: ${best.node} (accuracy ${fmtHundredths(best.accuracy)}%)`,
+      message: `${passing.length} of ${candidates.length} candidate(s) meet every budget; best: ${best.node} (${scoreText(best)})`,
     };
   }
   if (candidates.length === 0) {
@@ -242,7 +257,7 @@ export function summarizeBudgets(candidates: readonly JudgedCandidate[]): Budget
   }
   const ranked = candidates
     .map((c, i) => ({ c, i, n: misses(c).length, r: relativeExcess(c) }))
-    .sort((a, b) => a.n - b.n || a.r - b.r || b.c.accuracy - a.c.accuracy || a.i - b.i);
+    .sort((a, b) => a.n - b.n || a.r - b.r || score(b.c) - score(a.c) || a.i - b.i);
   const closest = ranked[0]!.c;
   const missed = misses(closest);
   const unstableOnly = missed.length > 0 && missed.every((m) => m.unstable);

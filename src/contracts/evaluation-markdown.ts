@@ -5,9 +5,10 @@
  * words of the design ("phone: size 31 KB <= 40 KB ok, p95 latency 0.9 ms <=
  * 2 ms ok, accuracy 98.30% (-0.10 pp, max drop 0.5 pp) ok"), then the tables.
  */
+import { amountOf } from './budget.js';
 import type { DeviceVerdict, LimitKey, Verdict } from './budget.js';
 import type { EvaluatedCandidate, Evaluation, LayerStats } from './evaluation.js';
-import { SIZE_KINDS, sizesKb } from './evaluation.js';
+import { NO_LABELS, SIZE_KINDS, sizesKb } from './evaluation.js';
 import { fmt, fmtHundredths, fmtPercent, fmtSignedPp } from './format.js';
 import { mdTable, mdText } from './markdown.js';
 
@@ -20,8 +21,13 @@ const LABELS: Record<LimitKey, string> = {
   latency_ms_p95: 'p95 latency',
   accuracy_min: 'accuracy',
   accuracy_drop_pp: 'accuracy',
+  agreement_min: 'agreement',
   parity: 'parity',
 };
+
+function capitalized(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
 
 /** One word for a limit's verdict: ok, missed, unstable, not measured. */
 export function verdictWord(v: { ok: boolean | null; unstable?: boolean }): string {
@@ -37,7 +43,7 @@ function status(v: Verdict): string {
 
 /** A value of `v`'s unit: accuracy in hundredths, the rest with 3 significant digits. */
 function amount(v: Verdict, n: number): string {
-  return v.limit === 'accuracy_min' || v.limit === 'accuracy_drop_pp' ? fmtHundredths(n) : fmt(n);
+  return v.limit === 'parity' ? fmt(n) : amountOf(v.limit, n);
 }
 
 /** One limit in words: `size 31 KB <= 40 KB ok`. */
@@ -45,7 +51,7 @@ export function describeVerdict(v: Verdict, c: Pick<EvaluatedCandidate, 'accurac
   const label = LABELS[v.limit];
   // Parity's margin is its whole story (argmax counts, max |diff| of tfjs and packed, tolerance).
   if (v.limit === 'parity') return `${label} ${v.margin}${v.ok === null ? '' : v.ok ? ' ok' : ' missed'}`;
-  if (v.limit === 'accuracy_drop_pp') {
+  if (v.limit === 'accuracy_drop_pp' && c.accuracy !== undefined && c.accuracyDropPp !== undefined) {
     return `${label} ${fmtPercent(c.accuracy)} (${fmtSignedPp(-c.accuracyDropPp)}, max drop ${fmtHundredths(v.max!)} pp) ${status(v)}`;
   }
   if (v.measured === null) return `${label} ${status(v)}`;
@@ -90,7 +96,9 @@ export function renderEvaluationMarkdown(e: Evaluation, options: EvaluationMarkd
   const { budgets } = e;
   const out: string[] = [`${h} ${mdText(options.title ?? 'Evaluation')}`, ''];
   out.push(
-    `Accuracy on \`${mdText(e.data)}\` (${e.examples} examples); drops against \`${mdText(e.reference)}\` (${fmtPercent(e.referenceAccuracy)}). KB = 1024 bytes.`,
+    e.referenceAccuracy !== undefined
+      ? `Accuracy on \`${mdText(e.data)}\` (${e.examples} examples); drops and agreement against \`${mdText(e.reference)}\` (${fmtPercent(e.referenceAccuracy)}). KB = 1024 bytes.`
+      : `**${capitalized(NO_LABELS)}.** \`${mdText(e.data)}\` (${e.examples} examples) has no labels, so there is no accuracy; every candidate is compared with the outputs of \`${mdText(e.reference)}\`. KB = 1024 bytes.`,
     '',
   );
   out.push(`**Budgets: ${budgets.met ? 'met' : 'MISSED'}.** ${mdText(budgets.message)}`, '');
@@ -98,17 +106,30 @@ export function renderEvaluationMarkdown(e: Evaluation, options: EvaluationMarkd
 
   out.push(`${hh} Candidates`, '');
   const k = e.candidates.find((c) => c.k !== undefined)?.k;
+  const agreementK = e.candidates.find((c) => c.agreement)?.agreement?.k;
   out.push(
     ...mdTable(
-      ['candidate', 'role', 'accuracy', 'Δ vs reference', ...(k ? [`top-${k}`] : []), ...SIZE_KINDS.map((s) => `${s} KB`), 'sparsity', 'params', 'non-zeros', 'MACs'],
+      [
+        'candidate',
+        'role',
+        ...(e.labelled ? ['accuracy', 'Δ vs reference'] : []),
+        ...(k ? [`top-${k}`] : []),
+        ...(agreementK ? ['agreement', `top-${agreementK} overlap`, 'mean KL', 'max abs diff'] : []),
+        ...SIZE_KINDS.map((s) => `${s} KB`),
+        'sparsity',
+        'params',
+        'non-zeros',
+        'MACs',
+      ],
       e.candidates.map((c) => {
         const kb = sizesKb(c.sizeBytes);
+        const a = c.agreement;
         return [
           mdText(c.node),
           role(c),
-          fmtPercent(c.accuracy),
-          fmtSignedPp(-c.accuracyDropPp),
+          ...(e.labelled ? [c.accuracy !== undefined ? fmtPercent(c.accuracy) : '–', c.accuracyDropPp !== undefined ? fmtSignedPp(-c.accuracyDropPp) : '–'] : []),
           ...(k ? [c.topKAccuracy !== undefined ? fmtPercent(c.topKAccuracy) : '–'] : []),
+          ...(agreementK ? (a ? [fmtPercent(a.top1), fmtPercent(a.topKOverlap), fmt(a.meanKl), fmt(a.maxAbsDiff)] : ['–', '–', '–', '–']) : []),
           // A packed size of 0 means "not produced", not a 0-byte model.
           ...SIZE_KINDS.map((s) => (kb[s] > 0 ? fmt(kb[s]) : '–')),
           `${fmt(c.sparsity * 100)}%`,
@@ -117,7 +138,7 @@ export function renderEvaluationMarkdown(e: Evaluation, options: EvaluationMarkd
           String(c.macs),
         ];
       }),
-      ['l', 'l', 'r', 'r', ...(k ? ['r' as const] : []), 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ['l', 'l', ...(e.labelled ? ['r' as const, 'r' as const] : []), ...(k ? ['r' as const] : []), ...(agreementK ? (['r', 'r', 'r', 'r'] as const) : []), 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     ),
     '',
   );

@@ -14,7 +14,7 @@
  */
 import type { Json } from '../plugin.js';
 import { BUDGET_KEYS } from './budget.js';
-import type { Budget, BudgetKey, BudgetSummary, DeviceVerdict, LimitKey, Measured, Miss, Verdict } from './budget.js';
+import type { Budget, BudgetKey, BudgetSummary, DeviceVerdict, JudgedCandidate, LimitKey, Measured, Miss, Verdict } from './budget.js';
 
 export type SizeKind = 'raw' | 'gzip' | 'brotli' | 'packed';
 export const SIZE_KINDS: readonly SizeKind[] = ['raw', 'gzip', 'brotli', 'packed'];
@@ -65,6 +65,26 @@ export interface LatencyMeasured {
 
 export type CandidateLatency = LatencyMeasured | LatencyNotMeasured;
 
+/**
+ * How closely a candidate's outputs follow the reference's on the evaluation
+ * data (src/measure/agreement.ts); needs no labels.
+ */
+export interface CandidateAgreement {
+  /** Percent of examples whose top-1 class is the reference's. */
+  top1: number;
+  /** The k of the overlap: 5, or the class count when there are fewer classes. */
+  k: number;
+  /** Mean |topk(reference) ∩ topk(candidate)| / k, in percent. */
+  topKOverlap: number;
+  /** Mean KL(reference || candidate) in nats (probabilities floored at 1e-7 inside the log). */
+  meanKl: number;
+  /** Largest |reference - candidate| over every output value. */
+  maxAbsDiff: number;
+}
+
+/** Why accuracy limits are not judged on unlabelled data (the report and the verdicts say it). */
+export const NO_LABELS = 'no labels: judged by agreement';
+
 /** One model evaluate measured. */
 export interface EvaluatedCandidate {
   /** The node that produced it, e.g. `prune[sparsity=0.9]`. */
@@ -75,13 +95,15 @@ export interface EvaluatedCandidate {
   reference: boolean;
   /** Judged against the budgets (a named reference is not, unless it is the only model). */
   judged: boolean;
-  /** Top-1 accuracy in percent. */
-  accuracy: number;
-  /** With evaluate's `topK`. */
+  /** Top-1 accuracy in percent; absent (not 0) when the data has no labels. */
+  accuracy?: number;
+  /** With evaluate's `topK` and labels. */
   topKAccuracy?: number;
   k?: number;
-  /** Reference accuracy - this accuracy, in pp (positive = worse). */
-  accuracyDropPp: number;
+  /** Reference accuracy - this accuracy, in pp (positive = worse); absent without labels. */
+  accuracyDropPp?: number;
+  /** Agreement with the reference (the reference's own is 100%); absent in metrics written before it existed. */
+  agreement?: CandidateAgreement;
   sizeBytes: Sizes;
   params: number;
   nonZeros: number;
@@ -97,13 +119,16 @@ export interface EvaluatedCandidate {
 
 /** What one evaluate node measured and judged: its run metrics. */
 export interface Evaluation {
-  /** The dataset accuracy was measured on (a name under `data:`). */
+  /** The dataset accuracy and agreement were measured on (a name under `data:`). */
   data: string;
   examples: number;
+  /** false: the data has no labels, so there is no accuracy and candidates are judged by agreement. */
+  labelled: boolean;
   topK?: number;
   /** The reference candidate's node. */
   reference: string;
-  referenceAccuracy: number;
+  /** Absent without labels. */
+  referenceAccuracy?: number;
   devices: Record<string, EvaluatedDevice>;
   /** In evaluate's input order. */
   candidates: EvaluatedCandidate[];
@@ -142,7 +167,7 @@ export interface EvaluationReport {
  * sizes in KB, accuracy and drop in percent / pp, latency percentiles in ms
  * with their confidence intervals; null with the reason when not measured.
  */
-export function measured(c: Pick<EvaluatedCandidate, 'sizeBytes' | 'accuracy' | 'accuracyDropPp' | 'latency'>, device: string): Measured {
+export function measured(c: Pick<EvaluatedCandidate, 'sizeBytes' | 'accuracy' | 'accuracyDropPp' | 'agreement' | 'latency'>, device: string): Measured {
   const l = c.latency[device];
   const m = l !== undefined && l.measured ? l : undefined;
   const values: Record<BudgetKey, number | null> = {
@@ -152,10 +177,14 @@ export function measured(c: Pick<EvaluatedCandidate, 'sizeBytes' | 'accuracy' | 
     size_packed_kb: c.sizeBytes.packed / 1024,
     latency_ms_p50: m ? m.p50Ms : null,
     latency_ms_p95: m ? m.p95Ms : null,
-    accuracy_min: c.accuracy,
-    accuracy_drop_pp: c.accuracyDropPp,
+    accuracy_min: c.accuracy ?? null,
+    accuracy_drop_pp: c.accuracyDropPp ?? null,
+    agreement_min: c.agreement ? c.agreement.top1 : null,
   };
   const notes: Measured['notes'] = {};
+  if (c.accuracy === undefined) notes.accuracy_min = NO_LABELS;
+  if (c.accuracyDropPp === undefined) notes.accuracy_drop_pp = NO_LABELS;
+  if (!c.agreement) notes.agreement_min = 'agreement not measured';
   if (!m) {
     const note = l === undefined ? 'not measured' : (l as LatencyNotMeasured).note;
     notes.latency_ms_p50 = note;
@@ -170,6 +199,26 @@ export function measured(c: Pick<EvaluatedCandidate, 'sizeBytes' | 'accuracy' | 
 /** Sizes in KB (the budgets' unit). */
 export function sizesKb(s: Sizes): Sizes {
   return { raw: s.raw / 1024, gzip: s.gzip / 1024, brotli: s.brotli / 1024, packed: s.packed / 1024 };
+}
+
+/**
+ * What candidates are ranked by: top-1 accuracy with labels, top-1 agreement
+ * with the reference without (the best a compressed model can do is what the
+ * reference does); 0 when neither was measured.
+ */
+export function quality(c: Pick<EvaluatedCandidate, 'accuracy' | 'agreement'>): number {
+  return c.accuracy ?? c.agreement?.top1 ?? 0;
+}
+
+/** A candidate in the shape `summarizeBudgets` takes. */
+export function judgedCandidate(c: Pick<EvaluatedCandidate, 'node' | 'accuracy' | 'agreement' | 'sizeBytes' | 'devices'>): JudgedCandidate {
+  return {
+    node: c.node,
+    ...(c.accuracy !== undefined ? { accuracy: c.accuracy } : {}),
+    ...(c.agreement ? { agreement: c.agreement.top1 } : {}),
+    rawBytes: c.sizeBytes.raw,
+    devices: c.devices,
+  };
 }
 
 /** The candidates judged against the budgets (select's choices), in evaluate's order. */
@@ -260,9 +309,10 @@ function candidateBase(c: EvaluatedCandidate): Record<string, Json> {
     matrix: c.matrix,
     reference: c.reference,
     judged: c.judged,
-    accuracy: c.accuracy,
+    ...(c.accuracy !== undefined ? { accuracy: c.accuracy } : {}),
     ...(c.topKAccuracy !== undefined ? { topKAccuracy: c.topKAccuracy, k: c.k ?? 0 } : {}),
-    accuracyDropPp: c.accuracyDropPp,
+    ...(c.accuracyDropPp !== undefined ? { accuracyDropPp: c.accuracyDropPp } : {}),
+    ...(c.agreement ? { agreement: { ...c.agreement } } : {}),
     sizeBytes: { ...c.sizeBytes },
     sizeKb: { ...sizesKb(c.sizeBytes) },
     params: c.params,
@@ -281,9 +331,10 @@ function encodeDevices(c: EvaluatedCandidate): Json {
 function head(e: Evaluation): Record<string, Json> {
   return {
     examples: e.examples,
+    labelled: e.labelled,
     ...(e.topK !== undefined ? { topK: e.topK } : {}),
     reference: e.reference,
-    referenceAccuracy: e.referenceAccuracy,
+    ...(e.referenceAccuracy !== undefined ? { referenceAccuracy: e.referenceAccuracy } : {}),
     devices: Object.fromEntries(Object.entries(e.devices).map(([n, d]) => [n, encodeDevice(d)])),
   };
 }
@@ -457,11 +508,19 @@ function decodeSizes(j: Json | undefined, path: string): Sizes {
   return { raw: num(o, 'raw', path), gzip: num(o, 'gzip', path), brotli: num(o, 'brotli', path), packed: num(o, 'packed', path) };
 }
 
+function decodeAgreement(j: Json | undefined, path: string): CandidateAgreement {
+  const o = obj(j, path);
+  return { top1: num(o, 'top1', path), k: num(o, 'k', path), topKOverlap: num(o, 'topKOverlap', path), meanKl: num(o, 'meanKl', path), maxAbsDiff: num(o, 'maxAbsDiff', path) };
+}
+
 function decodeCandidate(node: string, j: Json, path: string): EvaluatedCandidate {
   const o = obj(j, path);
   const matrix = obj(o['matrix'], key(path, 'matrix'));
   for (const [k, v] of Object.entries(matrix)) if (typeof v === 'object' || v === null) fail(key(key(path, 'matrix'), k), 'a string, number or boolean', v);
   const topKAccuracy = optional(o, 'topKAccuracy', () => num(o, 'topKAccuracy', path));
+  const accuracy = optional(o, 'accuracy', () => num(o, 'accuracy', path));
+  const accuracyDropPp = optional(o, 'accuracyDropPp', () => num(o, 'accuracyDropPp', path));
+  const agreement = optional(o, 'agreement', () => decodeAgreement(o['agreement'], key(path, 'agreement')));
   const latency: Record<string, CandidateLatency> = {};
   for (const [d, l] of Object.entries(obj(o['latency'], key(path, 'latency')))) latency[d] = decodeLatency(l, key(key(path, 'latency'), d));
   const devices: Record<string, DeviceVerdict> = {};
@@ -473,9 +532,10 @@ function decodeCandidate(node: string, j: Json, path: string): EvaluatedCandidat
     matrix: matrix as EvaluatedCandidate['matrix'],
     reference: bool(o, 'reference', path),
     judged: bool(o, 'judged', path),
-    accuracy: num(o, 'accuracy', path),
+    ...(accuracy !== undefined ? { accuracy } : {}),
     ...(topKAccuracy !== undefined ? { topKAccuracy, k: num(o, 'k', path) } : {}),
-    accuracyDropPp: num(o, 'accuracyDropPp', path),
+    ...(accuracyDropPp !== undefined ? { accuracyDropPp } : {}),
+    ...(agreement !== undefined ? { agreement } : {}),
     sizeBytes: decodeSizes(o['sizeBytes'], key(path, 'sizeBytes')),
     params: num(o, 'params', path),
     nonZeros: num(o, 'nonZeros', path),
@@ -534,14 +594,22 @@ export function decodeEvaluation(metrics: Json, where = 'metrics'): Decoded<Eval
     }
     const candidates = Object.entries(obj(o['candidates'], key(where, 'candidates'))).map(([node, c]) => decodeCandidate(node, c, key(key(where, 'candidates'), node)));
     const topK = optional(o, 'topK', () => num(o, 'topK', where));
+    // Absent in metrics written before unlabelled data could be evaluated: those were labelled.
+    const labelled = optional(o, 'labelled', () => bool(o, 'labelled', where)) ?? true;
+    const referenceAccuracy = optional(o, 'referenceAccuracy', () => num(o, 'referenceAccuracy', where));
+    if (labelled) {
+      if (referenceAccuracy === undefined) fail(key(where, 'referenceAccuracy'), 'a number (the data is labelled)', undefined);
+      for (const c of candidates) if (c.accuracy === undefined) fail(key(key(key(where, 'candidates'), c.node), 'accuracy'), 'a number (the data is labelled)', undefined);
+    }
     return {
       ok: true,
       value: {
         data: str(o, 'data', where),
         examples: num(o, 'examples', where),
+        labelled,
         ...(topK !== undefined ? { topK } : {}),
         reference: str(o, 'reference', where),
-        referenceAccuracy: num(o, 'referenceAccuracy', where),
+        ...(referenceAccuracy !== undefined ? { referenceAccuracy } : {}),
         devices,
         candidates,
         budgets: decodeBudgetSummary(o['budgets'], key(where, 'budgets')),

@@ -16,3 +16,5 @@ export { LATENCY_CHILD, LATENCY_RUNTIMES, LatencyError, measureLatency } from '.
 export type { LatencyErrorCode, LatencyOptions, LatencyResult, LatencyRuntime, StopReason } from './latency.js';
 export { percentile, quantileInterval, sortedCopy, stability, strideSamples, summarize, Z_95 } from './sample-stats.js';
 export type { Interval, SampleSummary, Stability } from './sample-stats.js';
+export { AgreementAccumulator, KL_EPSILON, TOP_K } from './agreement.js';
+export type { AgreementResult } from './agreement.js';

@@ -16,6 +16,7 @@ export interface BudgetSpec {
   latency_ms_p95?: number;
   accuracy_min?: number;
   accuracy_drop_pp?: number;
+  agreement_min?: number;
 }
 
 export interface DeviceSpec {

@@ -8,6 +8,7 @@ import type { RenderOptions } from './render-markdown.js';
 import { verdictWord } from '../contracts/evaluation-markdown.js';
 import { fmtHundredths } from '../contracts/format.js';
 import { paretoFront } from '../contracts/pareto.js';
+import { NO_LABELS } from '../contracts/evaluation.js';
 import type { CandidateView, EvaluateView, SizeKind, VerdictView } from './run-view.js';
 import { evaluateViews, fmt, fmtDuration, keyMetrics, nodeAccuracy, paretoSizeKind, SIZE_KINDS, sizesByNode } from './run-view.js';
 import { placePointLabels } from './point-labels.js';
@@ -239,13 +240,14 @@ function evaluateHtml(v: EvaluateView): string {
   const out: string[] = [`<h2>Evaluate: ${esc(v.node)}</h2>`];
   if (v.error !== null) out.push(`<p class="banner missed">Not shown: ${esc(v.error)}</p>`);
   if (v.reference !== null) out.push(`<p>Reference: ${esc(v.reference)}${v.referenceAccuracy !== null ? ` (${esc(hundredths(v.referenceAccuracy))}%)` : ''}</p>`);
+  if (v.evaluation?.labelled === false) out.push(`<p>${esc(NO_LABELS)}.</p>`);
   if (v.budgets?.message) out.push(`<p class="banner ${v.budgets.met ? 'ok' : 'missed'}">Budgets ${v.budgets.met ? 'met' : 'MISSED'}: ${esc(v.budgets.message)}</p>`);
   out.push(
     tableHtml(
-      ['candidate', 'role', 'accuracy %', 'drop pp', 'raw KB', 'gzip KB', 'brotli KB', 'packed KB', 'sparsity', 'params', 'non-zeros'],
+      ['candidate', 'role', 'accuracy %', 'drop pp', 'agreement %', 'raw KB', 'gzip KB', 'brotli KB', 'packed KB', 'sparsity', 'params', 'non-zeros'],
       v.candidates.map(
         (c) =>
-          `<tr>${td(c.id)}${td(c.reference && !c.judged ? 'reference' : c.reference ? 'reference, judged' : 'candidate')}${td(hundredths(c.accuracy), 'n')}${td(hundredths(c.accuracyDropPp), 'n')}${SIZE_KINDS.map((k) => td(fmt(c.sizeKb[k]), 'n')).join('')}${td(c.sparsity === null ? '–' : `${fmt(c.sparsity * 100)}%`, 'n')}${td(fmt(c.params), 'n')}${td(fmt(c.nonZeros), 'n')}</tr>`,
+          `<tr>${td(c.id)}${td(c.reference && !c.judged ? 'reference' : c.reference ? 'reference, judged' : 'candidate')}${td(hundredths(c.accuracy), 'n')}${td(hundredths(c.accuracyDropPp), 'n')}${td(hundredths(c.agreement), 'n')}${SIZE_KINDS.map((k) => td(fmt(c.sizeKb[k]), 'n')).join('')}${td(c.sparsity === null ? '–' : `${fmt(c.sparsity * 100)}%`, 'n')}${td(fmt(c.params), 'n')}${td(fmt(c.nonZeros), 'n')}</tr>`,
       ),
       'Candidates',
     ),

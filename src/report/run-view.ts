@@ -52,6 +52,8 @@ export interface CandidateView {
   judged: boolean;
   accuracy: number | null;
   accuracyDropPp: number | null;
+  /** Top-1 agreement with the reference, percent; null when not measured. */
+  agreement: number | null;
   sizeKb: Record<SizeKind, number | null>;
   params: number | null;
   nonZeros: number | null;
@@ -113,8 +115,9 @@ function candidateOf(c: EvaluatedCandidate, layers: LayerView[] | undefined): Ca
     stage: c.stage,
     reference: c.reference,
     judged: c.judged,
-    accuracy: c.accuracy,
-    accuracyDropPp: c.accuracyDropPp,
+    accuracy: c.accuracy ?? null,
+    accuracyDropPp: c.accuracyDropPp ?? null,
+    agreement: c.agreement?.top1 ?? null,
     sizeKb,
     params: c.params,
     nonZeros: c.nonZeros,
@@ -145,7 +148,7 @@ export function evaluateViews(record: RunRecord, supplement: LayerSupplement = {
       evaluation: e,
       error: null,
       reference: e.reference,
-      referenceAccuracy: e.referenceAccuracy,
+      referenceAccuracy: e.referenceAccuracy ?? null,
       candidates: e.candidates.map((c) => candidateOf(c, extra[c.node])),
       budgets: { met: e.budgets.met, best: e.budgets.best, passing: e.budgets.passing, closest: e.budgets.closest?.candidate ?? null, message: e.budgets.message },
     });

@@ -20,6 +20,7 @@ const measured = (values: Partial<Measured['values']>, notes: Measured['notes'] 
     latency_ms_p95: null,
     accuracy_min: null,
     accuracy_drop_pp: null,
+    agreement_min: null,
     ...values,
   },
   notes,

@@ -6,7 +6,7 @@
  */
 import { judgeDevice, summarizeBudgets } from '../../src/contracts/budget.js';
 import type { Budget } from '../../src/contracts/budget.js';
-import { decodeEvaluation, decodeReportLayers, encodeEvaluation, encodeEvaluationReport, judgedCandidates, measured } from '../../src/contracts/evaluation.js';
+import { decodeEvaluation, decodeReportLayers, encodeEvaluation, encodeEvaluationReport, judgedCandidate, judgedCandidates, measured, quality } from '../../src/contracts/evaluation.js';
 import type { EvaluatedCandidate, Evaluation } from '../../src/contracts/evaluation.js';
 import type { Json } from '../../src/plugin.js';
 
@@ -60,6 +60,7 @@ function evaluation(): Evaluation {
   return {
     data: 'test',
     examples: 10000,
+    labelled: true,
     reference: 'train',
     referenceAccuracy: 98,
     devices: { phone: { runtime: 'wasm', threads: 1, batch: 1, budget } },
@@ -77,14 +78,14 @@ describe('evaluation contract', () => {
 
   test('metrics key order: the order report.json and run.json have always had', () => {
     const m = encodeEvaluation(evaluation());
-    expect(Object.keys(m)).toEqual(['data', 'examples', 'reference', 'referenceAccuracy', 'devices', 'candidates', 'budgets']);
+    expect(Object.keys(m)).toEqual(['data', 'examples', 'labelled', 'reference', 'referenceAccuracy', 'devices', 'candidates', 'budgets']);
     const c = (m.candidates as Record<string, Record<string, Json>>)['small']!;
     expect(Object.keys(c)).toEqual([
       'stage', 'matrix', 'reference', 'judged', 'accuracy', 'accuracyDropPp', 'sizeBytes', 'sizeKb', 'params', 'nonZeros',
       'sparsity', 'macs', 'effectiveMacs', 'macsComplete', 'latency', 'devices',
     ]);
     const r = encodeEvaluationReport({ evaluation: evaluation(), dataFingerprint: 'sha256:x', detail: {} });
-    expect(Object.keys(r)).toEqual(['stage', 'data', 'dataFingerprint', 'examples', 'reference', 'referenceAccuracy', 'devices', 'candidates', 'budgets']);
+    expect(Object.keys(r)).toEqual(['stage', 'data', 'dataFingerprint', 'examples', 'labelled', 'reference', 'referenceAccuracy', 'devices', 'candidates', 'budgets']);
   });
 
   test('the interval makes a straddled latency limit unstable, and the summary counts it as not met', () => {
@@ -99,7 +100,7 @@ describe('evaluation contract', () => {
   test('measured(): a latency not measured is null with its note', () => {
     const m = measured(candidate('train', 98, 50, null), 'phone');
     expect(m.values).toMatchObject({ size_kb: 50, latency_ms_p95: null, accuracy_drop_pp: 0 });
-    expect(m.notes).toEqual({ latency_ms_p50: 'not measured (latency.measure: never)', latency_ms_p95: 'not measured (latency.measure: never)' });
+    expect(m.notes).toEqual({ agreement_min: 'agreement not measured', latency_ms_p50: 'not measured (latency.measure: never)', latency_ms_p95: 'not measured (latency.measure: never)' });
     expect(m.intervals).toBeUndefined();
     expect(measured(candidate('train', 98, 50, null), 'laptop').notes.latency_ms_p95).toBe('not measured');
   });
@@ -108,8 +109,8 @@ describe('evaluation contract', () => {
   const broken: [string, (m: Record<string, any>) => void, string][] = [
     ['accuracy a string', (m) => (m.candidates.small.accuracy = 'high'), 'metrics of eval.candidates.small.accuracy: Expected a number, got "high"'],
     ['a node id that is not an identifier', (m) => delete m.candidates['prune[sparsity=0.9]'].sizeBytes.packed, 'metrics of eval.candidates["prune[sparsity=0.9]"].sizeBytes.packed: Expected a number, got nothing'],
-    ['an unknown budget key', (m) => (m.devices.phone.budget.size_mb = 1), 'metrics of eval.devices.phone.budget.size_mb: Expected a budget key (size_kb, size_gzip_kb, size_brotli_kb, size_packed_kb, latency_ms_p50, latency_ms_p95, accuracy_min, accuracy_drop_pp), got "size_mb"'],
-    ['a verdict with a bad limit', (m) => (m.candidates.small.devices.phone.verdicts[0].limit = 'speed'), 'metrics of eval.candidates.small.devices.phone.verdicts[0].limit: Expected one of size_kb, size_gzip_kb, size_brotli_kb, size_packed_kb, latency_ms_p50, latency_ms_p95, accuracy_min, accuracy_drop_pp, parity, got "speed"'],
+    ['an unknown budget key', (m) => (m.devices.phone.budget.size_mb = 1), 'metrics of eval.devices.phone.budget.size_mb: Expected a budget key (size_kb, size_gzip_kb, size_brotli_kb, size_packed_kb, latency_ms_p50, latency_ms_p95, accuracy_min, accuracy_drop_pp, agreement_min), got "size_mb"'],
+    ['a verdict with a bad limit', (m) => (m.candidates.small.devices.phone.verdicts[0].limit = 'speed'), 'metrics of eval.candidates.small.devices.phone.verdicts[0].limit: Expected one of size_kb, size_gzip_kb, size_brotli_kb, size_packed_kb, latency_ms_p50, latency_ms_p95, accuracy_min, accuracy_drop_pp, agreement_min, parity, got "speed"'],
     ['latency measured but no p95', (m) => delete m.candidates.small.latency.phone.p95Ms, 'metrics of eval.candidates.small.latency.phone.p95Ms: Expected a number, got nothing'],
     ['a bad interval', (m) => (m.candidates.small.latency.phone.p95IntervalMs = [1]), 'metrics of eval.candidates.small.latency.phone.p95IntervalMs: Expected null or [low, high] in ms, got [1]'],
     ['budgets.met missing', (m) => delete m.budgets.met, 'metrics of eval.budgets.met: Expected true or false, got nothing'],
@@ -129,6 +130,43 @@ describe('evaluation contract', () => {
     delete m.candidates.small.latency.phone.p95IntervalMs;
     const d = decodeEvaluation(m);
     expect(d.ok && d.value.candidates[2]!.latency.phone).toMatchObject({ measured: true, p95IntervalMs: null });
+  });
+
+  test('without labels: accuracy is absent (not 0), accuracy limits say why, agreement_min is judged and ranks the candidates', () => {
+    const unlabelled = (node: string, top1: number, rawKb: number): EvaluatedCandidate => {
+      const { accuracy: _a, accuracyDropPp: _d, devices: _v, ...c } = candidate(node, 0, rawKb, 1);
+      const base = { ...c, agreement: { top1, k: 5, topKOverlap: 90, meanKl: 0.25, maxAbsDiff: 0.5 } };
+      return { ...base, devices: { phone: judgeDevice({ agreement_min: 95, accuracy_min: 90 }, measured(base, 'phone')) } };
+    };
+    const candidates = [unlabelled('train', 100, 50), unlabelled('a', 96, 30), unlabelled('b', 97, 30), unlabelled('c', 94, 10)];
+    const e: Evaluation = {
+      data: 'photos',
+      examples: 3,
+      labelled: false,
+      reference: 'train',
+      devices: { phone: { runtime: 'wasm', threads: 1, batch: 1, budget: { agreement_min: 95, accuracy_min: 90 } } },
+      candidates,
+      budgets: summarizeBudgets(candidates.filter((c) => c.judged).map(judgedCandidate)),
+    };
+    const c = candidates[3]!;
+    expect(measured(c, 'phone').values).toMatchObject({ accuracy_min: null, accuracy_drop_pp: null, agreement_min: 94 });
+    expect(c.devices.phone).toMatchObject({ ok: false, missed: ['agreement_min'], unmeasured: ['accuracy_min'] });
+    expect(c.devices.phone!.verdicts.map((v) => v.margin)).toEqual(['no labels: judged by agreement', '1.00 pp short']);
+    expect(e.budgets.message).toBe('2 of 3 candidate(s) meet every budget; best: b (agreement 97.00%)');
+    expect(quality(c)).toBe(94);
+    const m = encodeEvaluation(e);
+    expect(Object.keys(m)).toEqual(['data', 'examples', 'labelled', 'reference', 'devices', 'candidates', 'budgets']);
+    expect(Object.keys((m.candidates as Record<string, Record<string, Json>>)['c']!)).toEqual([
+      'stage', 'matrix', 'reference', 'judged', 'agreement', 'sizeBytes', 'sizeKb', 'params', 'nonZeros',
+      'sparsity', 'macs', 'effectiveMacs', 'macsComplete', 'latency', 'devices',
+    ]);
+    expect(decodeEvaluation(JSON.parse(JSON.stringify(m)) as Json)).toEqual({ ok: true, value: e });
+  });
+
+  test('labelled metrics without an accuracy do not decode', () => {
+    const m = JSON.parse(JSON.stringify(encodeEvaluation(evaluation())));
+    delete m.candidates.small.accuracy;
+    expect(decodeEvaluation(m, 'metrics of eval')).toEqual({ ok: false, error: 'metrics of eval.candidates.small.accuracy: Expected a number (the data is labelled), got nothing' });
   });
 
   test('report.json layers decode per candidate, null MACs allowed', () => {

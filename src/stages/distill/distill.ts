@@ -38,6 +38,7 @@ import { finetune, finetuneSchema } from '../training/finetune.js';
 import type { TrainingSettings } from '../training/train-loop.js';
 import { selectLayers, targetingSchema } from '../training/layer-targeting.js';
 import { evaluateAccuracy } from '../training/train-loop.js';
+import { ExampleProgress } from '../training/example-progress.js';
 import { earlyStoppingSchema, epochValidator, splitValidation, validationSchema } from '../training/validation.js';
 import type { EarlyStoppingConfig, ValidationConfig } from '../training/validation.js';
 import { checkpoint } from '../training/abort-checkpoint.js';
@@ -371,6 +372,7 @@ async function withTeacherColumns(ctx: StageContext, tf: Tf, teacher: LayersMode
   const width = size + k;
   const x = new Float32Array(ds.count * width);
   const batch = 512;
+  const progress = new ExampleProgress((p) => ctx.progress(p), { total: ds.count, label: 'teacher logits' });
   for (let start = 0; start < ds.count; start += batch) {
     await checkpoint(ctx.signal);
     const n = Math.min(batch, ds.count - start);
@@ -382,6 +384,7 @@ async function withTeacherColumns(ctx: StageContext, tf: Tf, teacher: LayersMode
       x.set(ds.x.subarray((start + i) * size, (start + i + 1) * size), row);
       x.set(z.subarray(i * k, (i + 1) * k), row + size);
     }
+    progress.add(n);
   }
   ctx.progress({ done: 0, total: epochs, unit: 'fine-tune epochs', message: `teacher logits computed for ${ds.count} examples` });
   return { ...ds, x, shape: [width] };

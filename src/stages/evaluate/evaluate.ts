@@ -17,7 +17,8 @@
  * and tables). Metrics carry the verdicts and `budgets` (met / best /
  * closest), which the runner reads to set exit code 3 on a miss.
  */
-import { writeFile } from 'node:fs/promises';
+import { open, writeFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LatencyError, measureLatency } from '../../measure/latency.js';
 import { MEASURED_FILE } from '../../measure/measured-manifest.js';
@@ -29,7 +30,10 @@ import { readModelArtifacts } from '../../engine/model-io.js';
 import { measureArtifactSize } from '../../measure/size.js';
 import type { ArtifactRef, Json, StageContext, StageInputs, UpstreamOutputs } from '../../plugin.js';
 import { defineStage, StageConfigError } from '../../stage-definition.js';
-import { topKAccuracy } from './evaluate-accuracy.js';
+import { outputsPass } from './evaluate-accuracy.js';
+import { AgreementAccumulator } from '../../measure/agreement.js';
+import type { AgreementResult } from '../../measure/agreement.js';
+import { ExampleProgress } from '../training/example-progress.js';
 import type { AccuracyResult } from './evaluate-accuracy.js';
 import { BrowserMeasurements, nodeOutputs, parityBatch, parityJson, withParity } from './evaluate-browser.js';
 import type { BrowserOutcome, ParityBatch, ParityReport } from './evaluate-browser.js';
@@ -38,8 +42,8 @@ import type { BrowserBackend } from '../../browser/page-protocol.js';
 import type { HostTensor } from '../../browser/parity.js';
 import { BUDGET_KEYS, judgeDevice, summarizeBudgets } from '../../contracts/budget.js';
 import type { Budget, DeviceVerdict } from '../../contracts/budget.js';
-import { encodeEvaluation, encodeEvaluationReport, measured } from '../../contracts/evaluation.js';
-import type { CandidateDetail, CandidateLatency, EvaluatedCandidate, Evaluation } from '../../contracts/evaluation.js';
+import { encodeEvaluation, encodeEvaluationReport, judgedCandidate, measured } from '../../contracts/evaluation.js';
+import type { CandidateAgreement, CandidateDetail, CandidateLatency, EvaluatedCandidate, Evaluation } from '../../contracts/evaluation.js';
 import { renderEvaluationMarkdown } from '../../contracts/evaluation-markdown.js';
 import { checkpoint } from '../training/abort-checkpoint.js';
 
@@ -62,13 +66,13 @@ export const evaluateSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    data: { type: 'string', default: 'test', description: 'Dataset (a name under `data:`) for accuracy.' },
-    topK: { type: 'integer', minimum: 2, description: 'Also report top-k accuracy for this k (e.g. 5). Budgets use top-1.' },
+    data: { type: 'string', default: 'test', description: 'Dataset (a name under `data:`) for accuracy (when it has labels) and agreement with the reference (labelled or not).' },
+    topK: { type: 'integer', minimum: 2, description: 'Also report top-k accuracy for this k (e.g. 5), on labelled data. Budgets use top-1.' },
     reference: {
       type: 'string',
       minLength: 1,
       description:
-        'The model accuracy drops are measured against: an upstream stage id (listed in `needs:`, with one node) or node id. ' +
+        'The model accuracy drops and agreement are measured against: an upstream stage id (listed in `needs:`, with one node) or node id. ' +
         'Default: the first upstream model in `needs` order. A reference named here is reported as the baseline but is not a candidate for the budgets summary (unless it is the only model).',
     },
     devices: {
@@ -122,7 +126,8 @@ export const evaluateStage = defineStage<EvaluateConfig>({
   // 5: the evaluation contract: accuracy margins in hundredths, `unstable` latency
   //    verdicts, latency intervals in the metrics, report.md from the shared renderer.
   //    The artifact lists its measured values in measured.json (for reproduce).
-  version: '5',
+  // 6: agreement with the reference for every candidate (labelled or not), `agreement_min`.
+  version: '6',
   description: 'Accuracy, size (raw/gzip/brotli), params/MACs and per-device latency of every upstream model, judged against the device budgets.',
   schema: evaluateSchema,
   outputs: ['report'],
@@ -149,19 +154,54 @@ export const evaluateStage = defineStage<EvaluateConfig>({
     const nodeOuts = new Map<string, HostTensor[]>();
     const packed = new Map<string, Uint8Array>();
 
-    // 1. Deterministic measurements: accuracy, sizes, stats.
+    // 1. Deterministic measurements: accuracy (with labels), agreement with the
+    //    reference, sizes, stats. The reference goes first: its outputs are
+    //    written batch by batch to a scratch file, and every candidate's pass
+    //    reads the same rows back, so no pass holds all outputs in memory.
+    const labelled = ds.labelled !== false;
     const accuracy = new Map<string, AccuracyResult>();
+    const agreement = new Map<string, AgreementResult>();
+    const referenceFile = join(ctx.scratchDir, 'reference-outputs.f32');
+    let referenceClasses = 0;
     const sizes = new Map<string, Awaited<ReturnType<typeof measureArtifactSize>>>();
     const packedBytes = new Map<string, number>();
     const stats = new Map<string, ReturnType<typeof statsFromArtifacts>>();
-    for (const [i, c] of candidates.entries()) {
+    const inOrder = [refModel, ...candidates.filter((c) => c !== refModel)];
+    for (const [i, c] of inOrder.entries()) {
       await checkpoint(ctx.signal);
-      ctx.progress({ done: i, total, unit: 'candidates', message: `accuracy and size of ${c.up.node}` });
+      const what = `${labelled ? 'accuracy, agreement' : 'agreement'} and size of ${c.up.node}`;
+      ctx.progress({ done: i, total, unit: 'candidates', message: what });
       const model = await ctx.engine.loadModel(c.model.dir);
+      const isReference = c === refModel;
+      let fh: FileHandle | undefined;
+      let acc: AgreementAccumulator | undefined;
       try {
-        accuracy.set(c.up.node, await topKAccuracy(tf, model, ds, config.topK, 512, ctx.signal));
+        fh = await open(referenceFile, isReference ? 'w' : 'r');
+        const progress = new ExampleProgress((p) => ctx.progress(p), { total: ds.count, label: what });
+        const pass = await outputsPass(tf, model, ds, {
+          ...(labelled && config.topK !== undefined ? { k: config.topK } : {}),
+          progress,
+          signal: ctx.signal,
+          onOutputs: async (start, rows, classes, outputs) => {
+            if (isReference) {
+              referenceClasses = classes;
+              await fh!.write(outputs, 0, outputs.byteLength, start * classes * 4);
+            } else if (classes !== referenceClasses) {
+              throw new Error(
+                `${c.up.node} outputs ${classes} values per example and the reference ${refModel.up.node} ${referenceClasses}: agreement compares the same classes, so every candidate must have the reference's outputs`,
+              );
+            }
+            acc ??= new AgreementAccumulator(classes);
+            const ref = isReference ? outputs : new Float32Array(rows * classes);
+            if (!isReference) await fh!.read(ref, 0, ref.byteLength, start * classes * 4);
+            acc.add(ref, outputs, rows);
+          },
+        });
+        if (pass.accuracy) accuracy.set(c.up.node, pass.accuracy);
+        if (acc) agreement.set(c.up.node, acc.result());
         if (batch) nodeOuts.set(c.up.node, nodeOutputs(tf, model, batch));
       } finally {
+        await fh?.close();
         model.dispose();
       }
       sizes.set(c.up.node, await measureArtifactSize(c.model.dir));
@@ -173,7 +213,7 @@ export const evaluateStage = defineStage<EvaluateConfig>({
       if (batch) packed.set(c.up.node, bytes);
       stats.set(c.up.node, statsFromArtifacts(artifacts));
     }
-    const refAccuracy = accuracy.get(refModel.up.node)!.top1;
+    const refAccuracy = accuracy.get(refModel.up.node)?.top1;
 
     // 2. Latency (and browser parity), one measurement per candidate and distinct
     //    (runtime, backend, threads, batch), one at a time; one browser for the whole node.
@@ -233,7 +273,8 @@ export const evaluateStage = defineStage<EvaluateConfig>({
     const judged = named && candidates.length > 1 ? candidates.filter((c) => c !== refModel) : candidates;
     const evaluated: EvaluatedCandidate[] = candidates.map((c) => {
       const node = c.up.node;
-      const acc = accuracy.get(node)!;
+      const acc = accuracy.get(node);
+      const agr = agreement.get(node);
       const size = sizes.get(node)!;
       const st = stats.get(node)!;
       const lat = latency.get(node)!;
@@ -246,9 +287,10 @@ export const evaluateStage = defineStage<EvaluateConfig>({
         matrix: c.up.matrix,
         reference: c === refModel,
         judged: judged.includes(c),
-        accuracy: acc.top1,
-        ...(acc.topK !== undefined ? { topKAccuracy: acc.topK, k: acc.k! } : {}),
-        accuracyDropPp: refAccuracy - acc.top1,
+        ...(acc ? { accuracy: acc.top1 } : {}),
+        ...(acc?.topK !== undefined ? { topKAccuracy: acc.topK, k: acc.k! } : {}),
+        ...(acc && refAccuracy !== undefined ? { accuracyDropPp: refAccuracy - acc.top1 } : {}),
+        ...(agr ? { agreement: agreementOf(agr) } : {}),
         sizeBytes: { raw: size.raw, gzip: size.gzip, brotli: size.brotli, packed: packedBytes.get(node)! },
         params: st.params,
         nonZeros: st.nonZeros,
@@ -267,15 +309,14 @@ export const evaluateStage = defineStage<EvaluateConfig>({
       }
       return { ...base, devices: deviceVerdicts };
     });
-    const budgets = summarizeBudgets(
-      evaluated.filter((c) => c.judged).map((c) => ({ node: c.node, accuracy: c.accuracy, rawBytes: c.sizeBytes.raw, devices: c.devices })),
-    );
+    const budgets = summarizeBudgets(evaluated.filter((c) => c.judged).map(judgedCandidate));
     const evaluation: Evaluation = {
       data: config.data,
       examples: ds.count,
-      ...(config.topK !== undefined ? { topK: config.topK } : {}),
+      labelled,
+      ...(config.topK !== undefined && labelled ? { topK: config.topK } : {}),
       reference: refModel.up.node,
-      referenceAccuracy: refAccuracy,
+      ...(refAccuracy !== undefined ? { referenceAccuracy: refAccuracy } : {}),
       devices: Object.fromEntries(
         devices.map((d) => [d.name, { runtime: d.runtime, ...(d.backend ? { backend: d.backend } : {}), threads: d.threads, batch: d.batch, budget: d.budget }]),
       ),
@@ -313,6 +354,11 @@ export const evaluateStage = defineStage<EvaluateConfig>({
     return { outputs: { report: dir }, metrics };
   },
 });
+
+/** The contract's agreement: the percentages and divergences, without the counts the evaluation already has. */
+function agreementOf(a: AgreementResult): CandidateAgreement {
+  return { top1: a.top1, k: a.k, topKOverlap: a.topKOverlap, meanKl: a.meanKl, maxAbsDiff: a.maxAbsDiff };
+}
 
 function candidatesOf(inputs: StageInputs): Candidate[] {
   const out: Candidate[] = [];

@@ -8,12 +8,12 @@
  */
 import { judgeDevice, summarizeBudgets, withVerdict } from '../../contracts/budget.js';
 import type { Budget, BudgetSummary, DeviceVerdict, Verdict } from '../../contracts/budget.js';
-import { measured } from '../../contracts/evaluation.js';
+import { judgedCandidate, measured, quality } from '../../contracts/evaluation.js';
 import type { EvaluatedCandidate, SizeKind } from '../../contracts/evaluation.js';
 import { paretoFront } from '../../contracts/pareto.js';
 import type { ParetoPoint } from '../../contracts/pareto.js';
 
-export const OBJECTIVES = ['size', 'size_gzip', 'size_brotli', 'size_packed', 'latency_p50', 'latency_p95', 'accuracy'] as const;
+export const OBJECTIVES = ['size', 'size_gzip', 'size_brotli', 'size_packed', 'latency_p50', 'latency_p95', 'accuracy', 'agreement'] as const;
 export type Objective = (typeof OBJECTIVES)[number];
 
 /** A device select judges for: its name and the budget evaluate recorded for it. */
@@ -58,7 +58,9 @@ export function sizeKindOf(objective: Objective): SizeKind | undefined {
 export function objectiveValue(c: EvaluatedCandidate, objective: Objective, devices: readonly string[]): number | null {
   const kind = SIZE_OF[objective];
   if (kind) return c.sizeBytes[kind];
-  if (objective === 'accuracy') return c.accuracy;
+  // Without labels there is no accuracy: null ranks last, as an unmeasured latency does.
+  if (objective === 'accuracy') return c.accuracy ?? null;
+  if (objective === 'agreement') return c.agreement?.top1 ?? null;
   let worst: number | null = null;
   for (const d of devices) {
     const l = c.latency[d];
@@ -72,14 +74,14 @@ export function objectiveValue(c: EvaluatedCandidate, objective: Objective, devi
 /** Objective order: a before b => negative. Lower is better except for accuracy; null (not measured) is last. */
 function compareObjective(a: number | null, b: number | null, objective: Objective): number {
   if (a === null || b === null) return a === null ? (b === null ? 0 : 1) : -1;
-  return objective === 'accuracy' ? b - a : a - b;
+  return objective === 'accuracy' || objective === 'agreement' ? b - a : a - b;
 }
 
-/** The deterministic order: objective, then higher accuracy, then smaller raw size, then node id. */
+/** The deterministic order: objective, then higher accuracy (without labels: agreement), then smaller raw size, then node id. */
 export function compareCandidates(a: RankedCandidate, b: RankedCandidate, objective: Objective): number {
   return (
     compareObjective(a.objectiveValue, b.objectiveValue, objective) ||
-    b.accuracy - a.accuracy ||
+    quality(b) - quality(a) ||
     a.sizeBytes.raw - b.sizeBytes.raw ||
     (a.node < b.node ? -1 : a.node > b.node ? 1 : 0)
   );
@@ -104,7 +106,7 @@ export function selectCandidate(candidates: readonly EvaluatedCandidate[], devic
     for (const d of devices) verdicts[d.name] = withRecorded(judgeDevice(d.budget, measured(c, d.name)), c.devices[d.name]);
     return { ...c, devices: verdicts, passes: Object.values(verdicts).every((v) => v.ok), objectiveValue: objectiveValue(c, objective, names) };
   });
-  const summary = summarizeBudgets(ranked.map((r) => ({ node: r.node, accuracy: r.accuracy, rawBytes: r.sizeBytes.raw, devices: r.devices })));
+  const summary = summarizeBudgets(ranked.map(judgedCandidate));
   const ranking = [...ranked].sort((a, b) => Number(b.passes) - Number(a.passes) || compareCandidates(a, b, objective));
   let chosen: RankedCandidate;
   if (summary.met) {
@@ -121,7 +123,7 @@ export function selectCandidate(candidates: readonly EvaluatedCandidate[], devic
     const points: ParetoPoint[] = [];
     for (const c of ranked) {
       const l = c.latency[d];
-      if (l && l.measured) points.push({ node: c.node, accuracy: c.accuracy, value: percentile === 'p95' ? l.p95Ms : l.p50Ms });
+      if (l && l.measured) points.push({ node: c.node, accuracy: quality(c), value: percentile === 'p95' ? l.p95Ms : l.p50Ms });
     }
     if (points.length > 0) latencyFronts[d] = paretoFront(points);
   }
@@ -130,7 +132,7 @@ export function selectCandidate(candidates: readonly EvaluatedCandidate[], devic
     ranking,
     budgets: summary,
     pareto: {
-      size: { sizeKind, front: paretoFront(ranked.map((c) => ({ node: c.node, accuracy: c.accuracy, value: c.sizeBytes[sizeKind] }))) },
+      size: { sizeKind, front: paretoFront(ranked.map((c) => ({ node: c.node, accuracy: quality(c), value: c.sizeBytes[sizeKind] }))) },
       latency: Object.keys(latencyFronts).length > 0 ? { percentile, devices: latencyFronts } : null,
     },
   };

@@ -40,7 +40,7 @@ export const selectSchema = {
       enum: [...OBJECTIVES],
       default: 'size_packed',
       description:
-        'What to optimise among the candidates that meet the budgets: smallest size (raw, gzip, brotli or packed), lowest latency (p50 or p95, the worst over the named devices) or highest accuracy.',
+        'What to optimise among the candidates that meet the budgets: smallest size (raw, gzip, brotli or packed), lowest latency (p50 or p95, the worst over the named devices), highest accuracy, or highest top-1 agreement with evaluate\'s reference (`agreement`: for data without labels).',
     },
     devices: {
       type: 'array',
@@ -59,7 +59,8 @@ export const selectSchema = {
 export const selectStage = defineStage<SelectConfig>({
   name: 'select',
   // 2: reads evaluate's metrics through the evaluation contract; `unstable` latency verdicts do not pass.
-  version: '2',
+  // 3: candidates without labels (ranked by agreement), objective `agreement`.
+  version: '3',
   description: 'Keeps the best candidate model by an objective among those meeting the device budgets an evaluate node judged; writes the Pareto fronts.',
   schema: selectSchema,
   outputs: ['model'],
@@ -111,6 +112,11 @@ export const selectStage = defineStage<SelectConfig>({
       );
     }
 
+    if (config.objective === 'accuracy' && candidates.every((c) => c.accuracy === undefined)) {
+      throw new StageConfigError(`objective \`accuracy\`: ${evaluation.node} has no accuracy (its data \`${decoded.value.data}\` has no labels)`, ['objective'], [
+        'use `objective: agreement` (top-1 agreement with the reference), or a size or latency objective',
+      ]);
+    }
     const selection = selectCandidate(candidates, devices, config.objective);
     const chosen = selection.chosen;
     const source = models.get(chosen.node)!;
@@ -123,10 +129,11 @@ export const selectStage = defineStage<SelectConfig>({
       evaluate: evaluation.node,
       objective: config.objective,
       objectiveValue: chosen.objectiveValue,
-      ...(sizeKindOf(config.objective) ? { objectiveUnit: 'bytes' } : config.objective === 'accuracy' ? { objectiveUnit: '%' } : { objectiveUnit: 'ms' }),
+      ...(sizeKindOf(config.objective) ? { objectiveUnit: 'bytes' } : config.objective === 'accuracy' || config.objective === 'agreement' ? { objectiveUnit: '%' } : { objectiveUnit: 'ms' }),
       devices: names,
-      accuracy: chosen.accuracy,
-      accuracyDropPp: chosen.accuracyDropPp,
+      ...(chosen.accuracy !== undefined ? { accuracy: chosen.accuracy } : {}),
+      ...(chosen.accuracyDropPp !== undefined ? { accuracyDropPp: chosen.accuracyDropPp } : {}),
+      ...(chosen.agreement ? { agreement: chosen.agreement.top1 } : {}),
       sizeBytes: chosen.sizeBytes,
       verdicts: Object.fromEntries(Object.entries(chosen.devices).map(([d, v]) => [d, encodeDeviceVerdict(v)])),
       candidates: Object.fromEntries(selection.ranking.map((c, rank) => [c.node, candidateJson(c, rank)])) as Record<string, Json>,
@@ -204,7 +211,8 @@ function candidateJson(c: RankedCandidate, rank: number): Json {
     rank,
     passes: c.passes,
     objectiveValue: c.objectiveValue,
-    accuracy: c.accuracy,
+    ...(c.accuracy !== undefined ? { accuracy: c.accuracy } : {}),
+    ...(c.agreement ? { agreement: c.agreement.top1 } : {}),
     sizeBytes: c.sizeBytes,
     missed: Object.entries(c.devices).flatMap(([d, v]) => v.missed.map((k) => `${d} ${k}`)),
   };

@@ -19,7 +19,7 @@ import { StageConfigError, defineStage } from '../../stage-definition.js';
 import { augmentation, augmentSchema } from '../training/augmentation.js';
 import type { AugmentConfig } from '../training/augmentation.js';
 import { buildSpecSchema } from '../training/build-schema.js';
-import { evaluateAccuracy, runEpochs } from '../training/train-loop.js';
+import { evaluateAccuracy, missingLabels, runEpochs } from '../training/train-loop.js';
 import type { TrainingSettings } from '../training/train-loop.js';
 import { earlyStoppingSchema, epochValidator, splitValidation, validationSchema } from '../training/validation.js';
 import type { EarlyStoppingConfig, ValidationConfig } from '../training/validation.js';
@@ -78,8 +78,13 @@ export const trainStage = defineStage<TrainConfig>({
     const tf = await ctx.engine.tf();
     const model = await startingModel(ctx, inputs, config.build);
     const train = await ctx.data(config.data);
+    // Before any work: unlabelled data would train on all-zero targets.
+    const missing = missingLabels(train, 'the train stage');
+    if (missing) throw new StageConfigError(missing, ['data'], ['name a labelled dataset; unlabelled data can be a distill transfer set, quantize calibration data or evaluate data']);
     const { fit, val } = await splitValidation(ctx, config.validation, config.earlyStopping, train);
     const evalSet = config.eval ? await ctx.data(config.eval) : undefined;
+    const evalMissing = evalSet && missingLabels(evalSet, 'accuracy (`eval`)');
+    if (evalMissing) throw new StageConfigError(evalMissing, ['eval'], ['name a labelled dataset, or leave `eval` out']);
     // Seed + 3: its own stream, so turning augmentation on leaves the shuffling order alone.
     const augment = augmentation(config.augment, fit, config.data, ctx.seed + 3);
 
@@ -98,7 +103,7 @@ export const trainStage = defineStage<TrainConfig>({
       tf,
       model,
       config,
-      { data: fit, ...(augment ? { augment } : {}), seed: ctx.seed, shuffleSeed: ctx.seed + 1, signal: ctx.signal, notice: (m) => ctx.logger.warn(m) },
+      { data: fit, ...(augment ? { augment } : {}), seed: ctx.seed, shuffleSeed: ctx.seed + 1, signal: ctx.signal, progress: (p) => ctx.progress(p), notice: (m) => ctx.logger.warn(m) },
       { afterEpoch: validator.afterEpoch },
     );
     const { bestEpoch, kept } = validator.restoreBest();

@@ -7,7 +7,8 @@
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { Dataset } from '../../data/dataset.js';
 import type { StageContext } from '../../plugin.js';
-import { runEpochs } from './train-loop.js';
+import { missingLabels, runEpochs } from './train-loop.js';
+import { StageConfigError } from '../../plugin.js';
 import type { TrainingHooks, TrainingSettings } from './train-loop.js';
 import { augmentation, augmentSchema } from './augmentation.js';
 import type { AugmentConfig } from './augmentation.js';
@@ -64,13 +65,24 @@ export async function finetune(ctx: StageContext, model: LayersModel, config: Fi
   if (config.epochs === 0) return { epochs: 0, steps: 0, losses: [] };
   const tf = await ctx.engine.tf();
   const ds = data ?? (await ctx.data(config.data));
+  const missing = hooks.loss ? undefined : missingLabels(ds, 'fine-tuning');
+  if (missing) throw new StageConfigError(missing, ['finetune', 'data'], ['name a labelled dataset under `finetune.data`, or set `finetune.epochs: 0`']);
   const augment = augmentation(config.augment, ds, config.data, ctx.seed + 3, ['finetune', 'augment']);
   const run = await runEpochs(
     tf,
     model,
     config,
     // Seed + 2 for shuffling: not the train stage's stream (seed + 1).
-    { data: ds, ...(augment ? { augment } : {}), seed: ctx.seed, shuffleSeed: ctx.seed + 2, signal: ctx.signal, notice: (m) => ctx.logger.warn(m) },
+    {
+      data: ds,
+      ...(augment ? { augment } : {}),
+      seed: ctx.seed,
+      shuffleSeed: ctx.seed + 2,
+      signal: ctx.signal,
+      progress: (p) => ctx.progress(p),
+      notice: (m) => ctx.logger.warn(m),
+      progressLabel: (e, n) => `fine-tune epoch ${e}/${n}`,
+    },
     {
       ...hooks,
       afterEpoch: hooks.afterEpoch ?? ((e) => ctx.progress({ done: e.epoch, total: config.epochs, unit: 'fine-tune epochs', message: `loss ${e.loss.toFixed(4)}` })),

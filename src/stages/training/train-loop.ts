@@ -29,6 +29,8 @@ import type { Dataset } from '../../data/dataset.js';
 import { batches, mulberry32, seededRandom } from '../../data/dataset.js';
 import type { Tf } from '../../engine/tf.js';
 import { largestFittingBatch, mib, stepMemoryFrom, WASM_HEAP_MAX_BYTES, WASM_HEAP_PLANNING_SHARE } from '../../engine/wasm-memory.js';
+import type { StageProgress } from '../../plugin.js';
+import { ExampleProgress } from './example-progress.js';
 import type { Schedule } from './train-schedule.js';
 import { learningRateAt } from './train-schedule.js';
 import { checkpoint } from './abort-checkpoint.js';
@@ -107,6 +109,16 @@ export interface RunEpochsOptions {
   notice?: (message: string) => void;
   /** Heap size to plan wasm steps against. Default: WASM_HEAP_MAX_BYTES (4 GiB - 64 KiB); tests pass less. */
   wasmHeapBytes?: number;
+  /**
+   * Reports progress inside each epoch (examples done / total, examples per
+   * second, ETA) at most every `progressIntervalMs` (example-progress.ts);
+   * usually `ctx.progress`. Costs one clock read per batch.
+   */
+  progress?: (p: StageProgress) => void;
+  /** What the epoch is called in those reports; default `epoch 2/5`. */
+  progressLabel?: (epoch: number, epochs: number) => string;
+  /** Default: progressIntervalMs() (the MODELPRESS_PROGRESS_MS environment variable, else 1 s). */
+  progressIntervalMs?: number;
 }
 
 /**
@@ -120,6 +132,9 @@ export async function runEpochs(
   opts: RunEpochsOptions,
   hooks: TrainingHooks = {},
 ): Promise<EpochsRun> {
+  // Only the default loss reads labels; a stage with its own (distill's soft term) may train on unlabelled data.
+  const missing = hooks.loss ? undefined : missingLabels(opts.data, 'training');
+  if (missing) throw new Error(missing);
   const run: EpochsRun = { epochs: [], steps: 0 };
   // The built models end in softmax, so the loss is cross-entropy on
   // probabilities (what Keras' categoricalCrossentropy computes), not
@@ -146,6 +161,10 @@ export async function runEpochs(
         const e0 = performance.now();
         let sum = 0;
         let seen = 0;
+        const label = opts.progressLabel?.(epoch + 1, settings.epochs) ?? `epoch ${epoch + 1}/${settings.epochs}`;
+        const progress = opts.progress
+          ? new ExampleProgress(opts.progress, { total: opts.data.count, label, ...(opts.progressIntervalMs !== undefined ? { intervalMs: opts.progressIntervalMs } : {}) })
+          : undefined;
         for (const idx of batches(opts.data, settings.batchSize, { shuffle: true, random: shuffle })) {
           await checkpoint(opts.signal);
           const { value, grads } = batchGradients(tf, opts, idx, micro, loss, vars);
@@ -156,6 +175,7 @@ export async function runEpochs(
           hooks.afterStep?.(step);
           sum += (await value.data())[0]! * idx.length;
           seen += idx.length;
+          progress?.add(idx.length);
           tf.dispose([value, ...Object.values(grads), ...(applied === grads ? [] : Object.values(applied))]);
         }
         const summary: EpochSummary = { epoch: epoch + 1, lr, loss: sum / seen, ms: Math.round(performance.now() - e0) };
@@ -306,14 +326,30 @@ export function toTensors(
     y[i] = ds.y[j]!;
   }
   transform?.(x, idx.length);
+  // Unlabelled data (labels -1, maybe 0 classes) has no targets: zeros, which only a loss that reads no labels may use (runEpochs refuses the default loss).
+  if (ds.labelled === false) return tf.tidy(() => ({ xs: tf.tensor(x, [idx.length, ...ds.shape]), ys: tf.zeros([idx.length, ds.classes]) }));
   return tf.tidy(() => ({ xs: tf.tensor(x, [idx.length, ...ds.shape]), ys: tf.oneHot(tf.tensor1d(y, 'int32'), ds.classes) }));
+}
+
+/**
+ * Why `ds` cannot be used for `use` (training, accuracy), or undefined when it
+ * has labels. Unlabelled data (`labelled: false`, labels -1) would otherwise
+ * become all-zero one-hot targets: a loss of 0 and an accuracy of nonsense,
+ * silently.
+ */
+export function missingLabels(ds: Dataset, use: string): string | undefined {
+  if (ds.labelled !== false) return undefined;
+  return `dataset \`${ds.name}\` has no labels, and ${use} needs them`;
 }
 
 /**
  * Top-1 accuracy (percent) and mean cross-entropy of `model` on `ds`, in
  * batches. `signal`: stop between two batches once the run is interrupted.
+ * @throws Error when `ds` has no labels.
  */
 export async function evaluateAccuracy(tf: Tf, model: tfTypes.LayersModel, ds: Dataset, batchSize: number, signal?: AbortSignal): Promise<{ accuracy: number; loss: number }> {
+  const missing = missingLabels(ds, 'accuracy');
+  if (missing) throw new Error(`${missing}; evaluate judges unlabelled data by agreement with a reference model`);
   let correct = 0;
   let lossSum = 0;
   for (let start = 0; start < ds.count; start += batchSize) {
