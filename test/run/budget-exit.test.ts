@@ -56,8 +56,8 @@ describe('budget verdicts and exit codes', () => {
     const ok = await runCli(['run', 'tight.yaml', '--out', join(dir, 'ok'), '--cache-dir', join(dir, 'cache')], { cwd: dir, timeoutMs: 120_000 });
     expect(ok.code).toBe(0);
     const rec2 = JSON.parse(await readFile(join(dir, 'ok', 'run.json'), 'utf8'));
-    expect(rec2.nodes.map((n: { id: string; status: string }) => `${n.id}:${n.status}`)).toEqual(['train:cached', 'eval:ran']);
-    expect(rec2.nodes[1].reasons).toEqual(['recipe.devices.phone.budget.size_kb: 1 -> 10000']);
+    expect(rec2.nodes.map((n: { id: string; status: string }) => `${n.id}:${n.status}`)).toEqual(['model:cached', 'train:cached', 'eval:ran']);
+    expect(rec2.nodes[2].reasons).toEqual(['recipe.devices.phone.budget.size_kb: 1 -> 10000']);
     expect(ok.stdout).toMatch(/budget: met: /);
   });
 });

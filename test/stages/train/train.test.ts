@@ -28,6 +28,11 @@ interface RunJson {
   nodes: { id: string; status: string; metrics: Record<string, any>; outputs: Record<string, { path: string; digest: string }> }[];
 }
 
+/** The train node (the recipe's `model:` is node `model`, before it). */
+function trainOf(r: RunJson): RunJson['nodes'][number] {
+  return r.nodes.find((n) => n.id === 'train')!;
+}
+
 describe('train stage', () => {
   let dir: string;
   beforeAll(async () => {
@@ -46,7 +51,7 @@ describe('train stage', () => {
   test('learns MNIST, and the same seed gives the same weights digest from an empty cache', async () => {
     const a = await run('r', recipe(3), 'cache-a');
     const b = await run('r', recipe(3), 'cache-b');
-    const [na, nb] = [a.nodes[0]!, b.nodes[0]!];
+    const [na, nb] = [trainOf(a), trainOf(b)];
     expect(na.status).toBe('ran');
     expect(nb.status).toBe('ran');
     expect(a.versions.backend).toBe('wasm');
@@ -70,14 +75,14 @@ describe('train stage', () => {
     // what an earlier test left in a cache (it failed when run alone).
     const a = await run('seed', recipe(1).replace('seed: 7', 'seed: 8'), 'cache-c');
     const base = await run('seed7', recipe(1), 'cache-c7');
-    expect([a.nodes[0]!.status, base.nodes[0]!.status]).toEqual(['ran', 'ran']);
-    expect(a.nodes[0]!.outputs.model!.digest).not.toBe(base.nodes[0]!.outputs.model!.digest);
+    expect([trainOf(a).status, trainOf(base).status]).toEqual(['ran', 'ran']);
+    expect(trainOf(a).outputs.model!.digest).not.toBe(trainOf(base).outputs.model!.digest);
   });
 
   test('early stopping keeps the best epoch', async () => {
     // A learning rate far too high makes validation loss rise: patience 1 stops early.
     const es = await run('es', recipe(6, ', earlyStopping: { patience: 1, monitor: val_acc }').replace('learningRate: 0.005', 'learningRate: 0.5'), 'cache-d');
-    const m = es.nodes[0]!.metrics;
+    const m = trainOf(es).metrics;
     expect(m.epochs).toBeLessThan(6);
     expect(m.bestEpoch).toBeGreaterThanOrEqual(1);
     expect(m.bestEpoch).toBeLessThan(m.epochs);
@@ -88,9 +93,9 @@ describe('train stage', () => {
     const plain = await run('r', recipe(3), 'cache-a');
     const a = await run('aug', recipe(3, ', augment: { shift: 2 }'), 'cache-e');
     const b = await run('aug', recipe(3, ', augment: { shift: 2 }'), 'cache-f');
-    expect(a.nodes[0]!.outputs.model!.digest).toBe(b.nodes[0]!.outputs.model!.digest);
-    expect(a.nodes[0]!.outputs.model!.digest).not.toBe(plain.nodes[0]!.outputs.model!.digest);
-    expect(a.nodes[0]!.metrics.accuracy).toBeGreaterThan(70);
+    expect(trainOf(a).outputs.model!.digest).toBe(trainOf(b).outputs.model!.digest);
+    expect(trainOf(a).outputs.model!.digest).not.toBe(trainOf(plain).outputs.model!.digest);
+    expect(trainOf(a).metrics.accuracy).toBeGreaterThan(70);
     // A table of 3 features is not an image: refused at the option, before any training.
     await writeFile(join(dir, 'table.csv'), 'a,b,c,label\n' + Array.from({ length: 40 }, (_, i) => `${i % 3},${i % 5},${i % 7},${i % 2}`).join('\n') + '\n');
     await writeFile(
@@ -102,7 +107,7 @@ describe('train stage', () => {
     // Run-time stage failures are part of the run's report on stdout.
     expect(bad.stdout).toMatch(/bad\.yaml:9:35: error\[stage-config\]: stage train: augment\.shift needs image examples .* `train` has examples shaped \[3\]/);
     expect(bad.stdout + bad.stderr).not.toMatch(/\n\s+at /);
-  });
+  }, 180_000);
 
   test('early stopping with nothing held out is a located error before any training', async () => {
     await writeFile(
@@ -118,7 +123,7 @@ describe('train stage', () => {
 
   test('build: trains a fresh model of its own architecture instead of the recipe model', async () => {
     const r = await run('built', recipe(1, ', build: { arch: mlp, units: [16] }'), 'cache-h');
-    const node = r.nodes[0]!;
+    const node = trainOf(r);
     expect(node.status).toBe('ran');
     const modelJson = JSON.parse(await readFile(join(node.outputs.model!.path, 'model.json'), 'utf8'));
     const dense = modelJson.weightsManifest[0].weights.filter((w: { name: string }) => /kernel/.test(w.name));
