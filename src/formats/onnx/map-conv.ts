@@ -49,8 +49,11 @@ export function padForWindow(
   stride: [number, number],
   dilation: [number, number],
   created: string[],
+  /** Zero-pad even where `same` would pick the same pixels (an average that counts the pads). */
+  forceExplicit = false,
 ): { input: SymValue; padding: 'valid' | 'same'; note: string } {
-  const choice = choosePadding(pads, [x.shape[2]!, x.shape[3]!], kernel, stride, dilation);
+  let choice = choosePadding(pads, [x.shape[2]!, x.shape[3]!], kernel, stride, dilation);
+  if (forceExplicit && choice.kind === 'same') choice = { kind: 'explicit', pads: [[pads[0], pads[2]], [pads[1], pads[3]]] };
   if (choice.kind !== 'explicit') return { input: x, padding: choice.kind, note: choice.kind };
   const name = ctx.layerName(node, 'pad');
   created.push(name);

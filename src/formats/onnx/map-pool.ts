@@ -40,11 +40,11 @@ export function mapPool(ctx: ImportContext, node: OnnxNode): void {
         'export with count_include_pad=True, or padding that matches',
       ]);
     }
-  } else if (choice.kind === 'same' && !isMax && countPad) {
-    throw ctx.error(node, 'count_include_pad = 1 with same-style padding cannot be expressed: tfjs average pools exclude the padding from the count');
   }
   const created: string[] = [];
-  const padded = padForWindow(ctx, node, x, pads, kernel, stride, dilation, created);
+  // tfjs's `same` average excludes the pads from the count: an average that
+  // counts them (count_include_pad = 1) always gets explicit zeros.
+  const padded = padForWindow(ctx, node, x, pads, kernel, stride, dilation, created, !isMax && countPad);
   const name = ctx.layerName(node);
   created.push(name);
   const L = ctx.tf.layers;
