@@ -124,3 +124,27 @@ export async function compareWithOnnxRuntime(
   const got = runImported(tf, imported, feeds);
   return imported.outputs.map((o) => compareOutput(o.name, ref[o.name]!, got[o.name]!));
 }
+
+/**
+ * The export check: a tfjs model and its .onnx export (export-onnx.ts: NCHW
+ * inputs `input_k`, outputs `output_k`) on the same random inputs.
+ */
+export async function compareExportWithOnnxRuntime(tf: Tf, model: OnnxImportResult['model'], bytes: Uint8Array, options: { seed?: number; batch?: number } = {}): Promise<OutputComparison[]> {
+  const nchwInput = model.layers.some((l) => l.getClassName() === 'Permute' && (l.getConfig() as { dims?: number[] }).dims?.join() === '2,3,1');
+  const view: OnnxImportResult = {
+    model,
+    mappings: [],
+    inputs: model.inputs.map((t, k) => {
+      const s = t.shape.slice(1) as number[];
+      if (s.length === 3 && !nchwInput) return { name: `input_${k}`, shape: [-1, s[2]!, s[0]!, s[1]!], layout: 'nhwc' as const };
+      return { name: `input_${k}`, shape: [-1, ...s], layout: s.length === 3 ? ('nchw' as const) : ('plain' as const) };
+    }),
+    outputs: model.outputs.map((t, k) => {
+      const s = t.shape.slice(1) as number[];
+      return s.length === 3 ? { name: `output_${k}`, shape: [-1, s[2]!, s[0]!, s[1]!], layout: 'nhwc' as const } : { name: `output_${k}`, shape: [-1, ...s], layout: 'plain' as const };
+    }),
+    opset: 13,
+    producer: 'modelpress',
+  };
+  return compareWithOnnxRuntime(tf, bytes, view, { seed: options.seed ?? 1, batch: options.batch ?? 4 });
+}
