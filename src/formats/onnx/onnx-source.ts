@@ -26,6 +26,26 @@ export async function isOnnxSource(path: string): Promise<boolean> {
 
 export interface OnnxSourceResult extends OnnxImportResult {
   check: OutputComparison[];
+  /** True when a Softmax layer was appended to a logits output (see `withSoftmax`). */
+  softmaxAdded: boolean;
+}
+
+/**
+ * PyTorch classifiers end in logits (nn.CrossEntropyLoss applies the
+ * softmax); modelpress's training loop, like Keras, expects a model that
+ * ends in softmax and computes cross-entropy on probabilities. So a single
+ * 2-D output that is not already a softmax gets a Softmax layer: the argmax,
+ * hence accuracy, is unchanged, and fine-tuning trains the right loss. The
+ * ONNX Runtime check runs before, on the logits the file defines.
+ */
+export function withSoftmax(tf: Tf, imported: OnnxImportResult): { model: OnnxImportResult['model']; added: boolean } {
+  const model = imported.model;
+  const last = model.outputs[0]!;
+  const lastLayer = model.layers[model.layers.length - 1]!;
+  const isSoftmax = lastLayer.getClassName() === 'Softmax' || (lastLayer.getConfig() as { activation?: string }).activation === 'softmax';
+  if (model.outputs.length !== 1 || last.shape.length !== 2 || isSoftmax) return { model, added: false };
+  const probs = tf.layers.softmax({ name: 'onnx_output_softmax' }).apply(last);
+  return { model: tf.model({ inputs: model.inputs, outputs: probs as typeof last, name: model.name }), added: true };
 }
 
 /**
@@ -46,5 +66,6 @@ export async function importOnnxSource(tf: Tf, path: string, shownAs: string, op
       ['this is a modelpress bug: please report it with the .onnx file; `modelpress inspect` shows the mapping of each node'],
     );
   }
-  return { ...imported, check };
+  const { model, added } = withSoftmax(tf, imported);
+  return { ...imported, model, check, softmaxAdded: added };
 }

@@ -17,9 +17,10 @@ import { compressedSizes, measureArtifactSize } from '../../measure/size.js';
 import { PACKAGE_VERSION } from '../../package-info.js';
 import type { Json } from '../../plugin.js';
 import { defineStage, StageConfigError } from '../../plugin.js';
+import { ONNX_FILENAME, writeOnnxExport } from './export-onnx-file.js';
 
 export interface ExportConfig {
-  format: 'tfjs' | 'packed' | 'both';
+  format: 'tfjs' | 'packed' | 'both' | 'onnx';
   to?: string;
   allowOutside: boolean;
   overwrite: boolean;
@@ -33,9 +34,9 @@ export const exportSchema = {
   additionalProperties: false,
   properties: {
     format: {
-      enum: ['tfjs', 'packed', 'both'],
+      enum: ['tfjs', 'packed', 'both', 'onnx'],
       default: 'both',
-      description: '`tfjs`: model.json + weight shards (stock tf.loadLayersModel); `packed`: model.mpk (modelpress/loader); `both`.',
+      description: '`tfjs`: model.json + weight shards (stock tf.loadLayersModel); `packed`: model.mpk (modelpress/loader); `both`; `onnx`: model.onnx (opset 13, NCHW, checked against ONNX Runtime).',
     },
     to: {
       type: 'string',
@@ -78,16 +79,21 @@ export const exportStage = defineStage<ExportConfig>({
     const stats = await modelStats(model.dir);
 
     const files: string[] = [];
-    if (config.format !== 'packed') {
+    if (config.format === 'tfjs' || config.format === 'both') {
       for (const f of size.files) {
         await mkdir(join(dir, f.name, '..'), { recursive: true });
         await copyFile(join(size.dir, f.name), join(dir, f.name));
         files.push(f.name);
       }
     }
-    if (config.format !== 'tfjs') {
+    if (config.format === 'packed' || config.format === 'both') {
       await writeFile(join(dir, PACKED_FILENAME), packed.bytes);
       files.push(PACKED_FILENAME);
+    }
+    let onnxCheck: Json | undefined;
+    if (config.format === 'onnx') {
+      onnxCheck = await writeOnnxExport(ctx, model.dir, join(dir, ONNX_FILENAME));
+      files.push(ONNX_FILENAME);
     }
 
     const sizes = {
@@ -154,6 +160,7 @@ export const exportStage = defineStage<ExportConfig>({
       nonZeros: stats.nonZeros,
     };
     if (config.to !== undefined) metrics.to = config.to;
+    if (onnxCheck !== undefined) metrics.onnxRuntimeCheck = onnxCheck;
     return { outputs: { model: dir }, metrics };
   },
 });
