@@ -11,6 +11,7 @@ import { reportCommand } from './commands/report.js';
 import { reproduceCommand } from './commands/reproduce.js';
 import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
+import { inspectOnnxCommand } from './commands/inspect-onnx.js';
 import type { Io } from './io.js';
 import { EXIT, processIo } from './io.js';
 
@@ -64,6 +65,18 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option('--log-level <level>', 'error, warn, info or debug', 'info')
     .action(async (recipe: string, opts: Parameters<typeof runCommand>[1]) => {
       code = await runCommand(recipe, opts, io);
+    });
+
+  // The ONNX part of `inspect`; the tfjs part lands separately and dispatches
+  // .onnx files here.
+  program
+    .command('inspect')
+    .description('show an .onnx model: its graph, the tfjs mapping of each node, and the check against ONNX Runtime on random inputs')
+    .argument('<model>', 'path to the .onnx file')
+    .option('--json', 'print the inspection as JSON', false)
+    .option('--seed <n>', 'seed of the random inputs (default: 1)')
+    .action(async (model: string, opts: { json: boolean; seed?: string }) => {
+      code = await inspectOnnxCommand(model, { json: opts.json, seed: opts.seed !== undefined ? Number(opts.seed) : undefined }, io);
     });
 
   program
