@@ -51,12 +51,18 @@ export function mapActivation(ctx: ImportContext, node: OnnxNode): void {
     case 'HardSigmoid': {
       const alpha = ctx.float(node, 'alpha', 0.2);
       const beta = ctx.float(node, 'beta', 0.5);
-      if (Math.abs(alpha - 0.2) > 1e-7 || Math.abs(beta - 0.5) > 1e-7) {
-        throw ctx.error(node, `HardSigmoid(alpha ${alpha}, beta ${beta}) cannot be expressed: tfjs's hardSigmoid is max(0, min(1, 0.2 x + 0.5))`, [
-          "PyTorch's nn.Hardsigmoid exports alpha 1/6: not supported yet",
-        ]);
+      if (Math.abs(alpha - 0.2) < 1e-7 && Math.abs(beta - 0.5) < 1e-7) {
+        return out(ctx, node, x, ctx.apply(L.activation({ activation: 'hardSigmoid', name }), x.sym), `Activation hardSigmoid ${name}`, [name], true);
       }
-      return out(ctx, node, x, ctx.apply(L.activation({ activation: 'hardSigmoid', name }), x.sym), `Activation hardSigmoid ${name}`, [name], true);
+      const h = hardSigmoid(ctx, node, x, alpha, beta, name);
+      return out(ctx, node, x, h.sym, `HardSigmoid(alpha ${alpha}, beta ${beta}) as ${h.layers.join(' + ')}`, h.layers, true);
+    }
+    case 'HardSwish': {
+      // x * HardSigmoid(x; 1/6, 1/2), PyTorch's nn.Hardswish.
+      const h = hardSigmoid(ctx, node, x, 1 / 6, 0.5, name);
+      const mul = ctx.layerName(node, 'mul');
+      const sym = ctx.apply(L.multiply({ name: mul }), [x.sym, h.sym]);
+      return out(ctx, node, x, sym, `HardSwish as x * (${h.layers.join(' + ')}) ${mul}`, [...h.layers, mul], false);
     }
     case 'Softmax': {
       const rank = x.shape.length;
@@ -78,6 +84,33 @@ export function mapActivation(ctx: ImportContext, node: OnnxNode): void {
     default:
       throw ctx.error(node, `no activation mapper for ${node.opType}`);
   }
+}
+
+/**
+ * max(0, min(1, alpha x + beta)) from stock layers: tfjs's hardSigmoid is
+ * fixed at 0.2 x + 0.5, so the affine parts are frozen BatchNormalization
+ * layers (mean 0, variance 1 - epsilon: exactly gamma x + beta) around a
+ * ReLU capped at 6. Frozen, so fine-tuning cannot turn them into anything
+ * but the op the file defines; any tfjs loads them.
+ */
+function hardSigmoid(ctx: ImportContext, node: OnnxNode, x: SymValue, alpha: number, beta: number, name: string): { sym: SymValue['sym']; layers: string[] } {
+  const c = x.shape[1]!;
+  const axis = x.layout === 'nhwc' ? 3 : x.shape.length - 1;
+  if (x.layout !== 'nhwc' && x.shape.length !== 2) throw ctx.error(node, `expected a 2-D or 4-D input, got rank ${x.shape.length}`);
+  const L = ctx.tf.layers;
+  const affine = (suffix: string, gamma: number, shift: number, input: SymValue['sym']): SymValue['sym'] => {
+    const epsilon = 1e-3;
+    const layer = L.batchNormalization({ axis, epsilon, name: `${name}_${suffix}`, trainable: false });
+    const sym = ctx.apply(layer, input);
+    const ws = [gamma, shift, 0, 1 - epsilon].map((v) => ctx.tf.fill([c], v));
+    layer.setWeights(ws);
+    ctx.tf.dispose(ws);
+    return sym;
+  };
+  const scaled = affine('scale', 6 * alpha, 6 * beta, x.sym);
+  const relu6 = ctx.apply(L.reLU({ maxValue: 6, name: `${name}_relu6` }), scaled);
+  const sym = affine('div6', 1 / 6, 0, relu6);
+  return { sym, layers: [`${name}_scale`, `${name}_relu6`, `${name}_div6`] };
 }
 
 export function mapBatchNorm(ctx: ImportContext, node: OnnxNode): void {

@@ -23,6 +23,7 @@ export const LAYER_OPS: Record<string, OpMapper> = {
   Sigmoid: mapActivation,
   Tanh: mapActivation,
   HardSigmoid: mapActivation,
+  HardSwish: mapActivation,
   Softmax: mapActivation,
   Add: mapBinary,
   Mul: mapBinary,

@@ -91,6 +91,8 @@ const CASES: [string, GraphSpec, string][] = [
   ['Sigmoid', graph([2, 6], [2, 6], [{ opType: 'Sigmoid', inputs: ['x'], outputs: ['y'] }]), 'sigmoid'],
   ['Tanh', graph([2, 3, 3, 3], [2, 3, 3, 3], [{ opType: 'Tanh', inputs: ['x'], outputs: ['y'] }]), 'tanh'],
   ['HardSigmoid (default alpha, beta)', graph([2, 6], [2, 6], [{ opType: 'HardSigmoid', inputs: ['x'], outputs: ['y'] }]), 'hardSigmoid'],
+  ['HardSigmoid (alpha 1/6, PyTorch)', graph([2, 3, 4, 4], [2, 3, 4, 4], [{ opType: 'HardSigmoid', inputs: ['x'], outputs: ['y'], attrs: { alpha: { float: 1 / 6 } } }]), 'HardSigmoid(alpha'],
+  ['HardSwish (opset 14)', graph([2, 5], [2, 5], [{ opType: 'HardSwish', inputs: ['x'], outputs: ['y'] }], [], 14), 'HardSwish as x *'],
   ['Softmax', graph([3, 7], [3, 7], [{ opType: 'Softmax', inputs: ['x'], outputs: ['y'], attrs: { axis: { int: 1 } } }]), 'Softmax'],
   ['Softmax over channels of a 4-D tensor', graph([1, 3, 2, 2], [1, 3, 2, 2], [{ opType: 'Softmax', inputs: ['x'], outputs: ['y'], attrs: { axis: { int: 1 } } }]), 'Softmax'],
   [
@@ -154,6 +156,20 @@ describe('each supported op against ONNX Runtime', () => {
     expect(c!.relDiff).toBeLessThanOrEqual(1e-4);
     expect(c!.argmaxMismatches).toBe(0);
     expect(c!.ok).toBe(true);
+    imported.model.dispose();
+  });
+
+  test.each([
+    ['HardSigmoid (alpha 1/6)', graph([2, 40], [2, 40], [{ opType: 'HardSigmoid', inputs: ['x'], outputs: ['y'], attrs: { alpha: { float: 1 / 6 } } }])],
+    ['HardSwish', graph([2, 40], [2, 40], [{ opType: 'HardSwish', inputs: ['x'], outputs: ['y'] }], [], 14)],
+  ])('%s on [-8, 8], through both clipped ends', async (_name, spec) => {
+    const bytes = writeOnnxModel(spec);
+    const imported = importOnnxBytes(tf, bytes, 'case.onnx');
+    const data = Float32Array.from({ length: 80 }, (_, i) => -8 + (16 * i) / 79);
+    const [c] = await compareWithOnnxRuntime(tf, bytes, imported, { feeds: { x: { dims: [2, 40], data } } });
+    expect(c!.ok).toBe(true);
+    // The affine layers are frozen: fine-tuning cannot change the op.
+    expect(imported.model.trainableWeights).toEqual([]);
     imported.model.dispose();
   });
 
