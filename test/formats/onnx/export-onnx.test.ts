@@ -58,6 +58,16 @@ describe('ONNX export', () => {
     model.dispose();
   });
 
+  test('a model imported with inputLayout nchw exports without its Permute (the ONNX graph is NCHW already)', async () => {
+    const bytes = readFileSync(join(process.cwd(), 'examples', 'pytorch', 'lenet5.onnx'));
+    const { model } = importOnnxBytes(tf, bytes, 'lenet5.onnx', { inputLayout: 'nchw' });
+    const exported = exportOnnx(model);
+    expect(readOnnxModel(exported, 'export.onnx').inputs[0]!.dims).toEqual(['batch', 1, 28, 28]);
+    const [c] = await compareExportWithOnnxRuntime(tf, model, exported);
+    expect(c!.ok).toBe(true);
+    model.dispose();
+  });
+
   test('a layer with no ONNX mapping is refused by name', () => {
     const input = tf.input({ shape: [4] });
     const out = tf.layers.elu({ name: 'my_elu' }).apply(input) as never;

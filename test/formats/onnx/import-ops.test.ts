@@ -173,6 +173,20 @@ describe('each supported op against ONNX Runtime', () => {
     imported.model.dispose();
   });
 
+  test('inputLayout nchw: the model takes PyTorch-layout images (a Permute first) and still matches', async () => {
+    const bytes = writeOnnxModel(CASES[12]![1]);
+    const imported = importOnnxBytes(tf, bytes, 'case.onnx', { inputLayout: 'nchw' });
+    expect(imported.model.inputs[0]!.shape).toEqual([null, 2, 5, 4]);
+    expect(imported.inputs[0]!.layout).toBe('nchw');
+    const [c] = await compareWithOnnxRuntime(tf, bytes, imported, { seed: 9 });
+    expect(c!.ok).toBe(true);
+    imported.model.dispose();
+  });
+
+  test('a bad inputLayout is "Expected X, got Y"', () => {
+    expect(() => importOnnxBytes(tf, writeOnnxModel(CASES[15]![1]), 'case.onnx', { inputLayout: 'chw' as never })).toThrow('Expected inputLayout to be "nhwc" or "nchw", got "chw"');
+  });
+
   test('the imported model is trainable: one fit step changes the weights', async () => {
     const spec = CASES[12]![1];
     const imported = importOnnxBytes(tf, writeOnnxModel(spec), 'case.onnx');
