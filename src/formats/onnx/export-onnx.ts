@@ -210,9 +210,9 @@ export function exportOnnx(model: LayersModel, file = 'model.onnx', options: Onn
         break;
       }
       case 'Add': case 'Multiply':
+        // ONNX Add and Mul take two inputs; tfjs merge layers take any number.
+        if (ins.length > 2) throw refuse(layer, `${ins.length} inputs: expected 2`);
         cur = emit(cls === 'Add' ? 'Add' : 'Mul', ins.map((v) => v.name));
-        for (const extra of ins.slice(2)) void extra;
-        if (ins.length > 2) throw refuse(layer, 'more than two inputs');
         break;
       case 'Concatenate':
         cur = emit('Concat', ins.map((v) => v.name), { axis: { int: nhwcToNchwAxis(cfg.axis as number, x.shape.length + 1) } });

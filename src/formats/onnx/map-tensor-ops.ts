@@ -135,7 +135,8 @@ export function mapFlatten(ctx: ImportContext, node: OnnxNode): void {
 
 export function mapReshape(ctx: ImportContext, node: OnnxNode): void {
   const x = ctx.sym(node, 0);
-  const raw = ctx.model.opset < 5 ? ctx.ints(node, 'shape') ?? [] : Array.from(ctx.constant(node, 1, 'the target shape').data);
+  // The shape is an input since opset 5 (the importer reads 6 and up).
+  const raw = Array.from(ctx.constant(node, 1, 'the target shape').data);
   const allowZero = ctx.int(node, 'allowzero', 0) === 1;
   const target = raw.map((d, i) => (d === 0 && !allowZero ? x.shape[i]! : d));
   const total = x.shape.reduce((a, b) => a * b, 1);
