@@ -12,6 +12,7 @@ import { reportCommand } from './commands/report.js';
 import { reproduceCommand } from './commands/reproduce.js';
 import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
+import { inspectOnnxCommand } from './commands/inspect-onnx.js';
 import type { Io } from './io.js';
 import { EXIT, processIo } from './io.js';
 
@@ -91,11 +92,14 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 
   program
     .command('inspect')
-    .description('show a model: layers in graph order, shapes, params, non-zeros, storage, MACs, which stages act on which layers, sizes')
-    .argument('<model>', 'a tfjs model directory, its model.json, or a packed .mpk file')
+    .description('show a model: layers in graph order, shapes, params, non-zeros, storage, MACs, which stages act on which layers, sizes; for .onnx: the graph, the tfjs layer chosen for each node, and the check against ONNX Runtime on random inputs')
+    .argument('<model>', 'a tfjs model directory, its model.json, a packed .mpk file, or an .onnx file')
     .option('--json', 'print the report as JSON', false)
-    .action(async (model: string, opts: { json: boolean }) => {
-      code = await inspectCommand(model, opts, io);
+    .option('--seed <n>', '.onnx only: seed of the random inputs of the ONNX Runtime check (default: 1)')
+    .action(async (model: string, opts: { json: boolean; seed?: string }) => {
+      code = /\.onnx$/i.test(model)
+        ? await inspectOnnxCommand(model, { json: opts.json, seed: opts.seed !== undefined ? Number(opts.seed) : undefined }, io)
+        : await inspectCommand(model, { json: opts.json }, io);
     });
 
   const cache = program.command('cache').description('inspect and clean the content-addressed cache');

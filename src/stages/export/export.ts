@@ -23,9 +23,10 @@ import { compressedSizes, measureArtifactSize } from '../../measure/size.js';
 import { PACKAGE_VERSION } from '../../package-info.js';
 import type { Json } from '../../plugin.js';
 import { defineStage, StageConfigError } from '../../stage-definition.js';
+import { ONNX_FILENAME, writeOnnxExport } from './export-onnx-file.js';
 
 export interface ExportConfig {
-  format: 'tfjs' | 'packed' | 'both';
+  format: 'tfjs' | 'packed' | 'both' | 'onnx';
   to?: string;
   allowOutside: boolean;
   overwrite: boolean;
@@ -40,9 +41,9 @@ export const exportSchema = {
   additionalProperties: false,
   properties: {
     format: {
-      enum: ['tfjs', 'packed', 'both'],
+      enum: ['tfjs', 'packed', 'both', 'onnx'],
       default: 'both',
-      description: '`tfjs`: model.json + weight shards (stock tf.loadLayersModel); `packed`: model.mpk (modelpress/loader); `both`.',
+      description: '`tfjs`: model.json + weight shards (stock tf.loadLayersModel); `packed`: model.mpk (modelpress/loader); `both`; `onnx`: model.onnx (opset 13, NCHW, checked against ONNX Runtime).',
     },
     to: {
       type: 'string',
@@ -100,16 +101,21 @@ export const exportStage = defineStage<ExportConfig>({
     const stats = await modelStats(sourceDir);
 
     const files: string[] = [];
-    if (config.format !== 'packed') {
+    if (config.format === 'tfjs' || config.format === 'both') {
       for (const f of size.files) {
         await mkdir(join(dir, f.name, '..'), { recursive: true });
         await copyFile(join(size.dir, f.name), join(dir, f.name));
         files.push(f.name);
       }
     }
-    if (config.format !== 'tfjs') {
+    if (config.format === 'packed' || config.format === 'both') {
       await writeFile(join(dir, PACKED_FILENAME), packed.bytes);
       files.push(PACKED_FILENAME);
+    }
+    let onnxCheck: Json | undefined;
+    if (config.format === 'onnx') {
+      onnxCheck = await writeOnnxExport(ctx, sourceDir, join(dir, ONNX_FILENAME));
+      files.push(ONNX_FILENAME);
     }
 
     const sizes = {
@@ -178,6 +184,7 @@ export const exportStage = defineStage<ExportConfig>({
     };
     if (config.to !== undefined) metrics.to = config.to;
     if (folded) metrics.foldBatchNorm = folded as unknown as Json;
+    if (onnxCheck !== undefined) metrics.onnxRuntimeCheck = onnxCheck;
     return { outputs: { model: dir }, metrics };
   },
 });

@@ -25,9 +25,14 @@ import type { Json } from '../../plugin.js';
 import { defineStage, StageConfigError } from '../../stage-definition.js';
 import type { BuildSpec } from '../../engine/builders.js';
 import { buildSpecSchema } from '../training/build-schema.js';
+import { isOnnxSource } from '../../formats/onnx/onnx-source.js';
+import { runOnnxSource } from './model-onnx.js';
 
 export interface ModelSourceConfig {
-  /** A tfjs LayersModel directory or model.json, relative to the recipe. */
+  /**
+   * A tfjs LayersModel directory or model.json, or an ONNX file (`.onnx`, or
+   * any file that is not a .json), relative to the recipe.
+   */
   from?: string;
   build?: BuildSpec;
 }
@@ -41,7 +46,7 @@ export const modelSourceSchema = {
     from: {
       type: 'string',
       minLength: 1,
-      description: 'Directory (or model.json path) of a tfjs LayersModel, relative to the recipe: model.save output or tfjs-converter output of a Keras model.',
+      description: 'Directory (or model.json path) of a tfjs LayersModel, relative to the recipe: model.save output or tfjs-converter output of a Keras model; or an ONNX file (torch.onnx.export output, see docs/onnx.md).',
     },
     build: buildSpecSchema('An architecture built by modelpress with seeded initialisation (trained by a `train` stage downstream).'),
   },
@@ -63,6 +68,7 @@ export const modelSourceStage = defineStage<ModelSourceConfig>({
           'give the directory that holds model.json (tfjs `model.save` or tfjs-converter output), relative to the recipe',
         ]);
       }
+      if (await isOnnxSource(path)) return runOnnxSource(ctx, config.from, path, dir);
       // Load first: a model that does not load is refused here, with its path,
       // not two stages later.
       const model = await ctx.engine.loadModel(path);
