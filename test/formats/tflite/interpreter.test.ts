@@ -24,7 +24,7 @@ function randomize(model: LayersModel, seed: number): LayersModel {
   model.setWeights(model.weights.map((w) => {
     const n = sizeOf(w.shape as number[]);
     const isVariance = w.name.includes('moving_variance');
-    return tf.tensor(Float32Array.from({ length: n }, () => (isVariance ? 0.5 + rnd() : rnd() * 2 - 1) * (w.shape.length > 1 ? 0.5 : 0.3)), w.shape);
+    return tf.tensor(Float32Array.from({ length: n }, () => (isVariance ? 0.5 + rnd() : rnd() * 2 - 1) * (w.shape.length > 1 ? 0.5 : 0.3)), w.shape as number[]);
   }));
   return model;
 }
@@ -46,8 +46,8 @@ const CASES: { name: string; shape: number[]; build: (input: any) => any; ops: s
   { name: 'global average', shape: [4, 4, 3], build: (x) => tf.layers.globalAveragePooling2d({}).apply(x), ops: ['MEAN'] },
   { name: 'flatten', shape: [3, 3, 2], build: (x) => tf.layers.flatten().apply(x), ops: ['RESHAPE'] },
   { name: 'softmax', shape: [10], build: (x) => tf.layers.softmax().apply(x), ops: ['SOFTMAX'] },
-  { name: 'add', shape: [8], build: (x) => tf.layers.add().apply([tf.layers.dense({ units: 4 }).apply(x), tf.layers.dense({ units: 4 }).apply(x)]), ops: ['FULLY_CONNECTED', 'FULLY_CONNECTED', 'ADD'] },
-  { name: 'concatenate', shape: [8], build: (x) => tf.layers.concatenate().apply([tf.layers.dense({ units: 3 }).apply(x), tf.layers.dense({ units: 5 }).apply(x)]), ops: ['FULLY_CONNECTED', 'FULLY_CONNECTED', 'CONCATENATION'] },
+  { name: 'add', shape: [8], build: (x) => tf.layers.add().apply([tf.layers.dense({ units: 4 }).apply(x) as any, tf.layers.dense({ units: 4 }).apply(x) as any]), ops: ['FULLY_CONNECTED', 'FULLY_CONNECTED', 'ADD'] },
+  { name: 'concatenate', shape: [8], build: (x) => tf.layers.concatenate().apply([tf.layers.dense({ units: 3 }).apply(x) as any, tf.layers.dense({ units: 5 }).apply(x) as any]), ops: ['FULLY_CONNECTED', 'FULLY_CONNECTED', 'CONCATENATION'] },
   { name: 'zero padding', shape: [3, 3, 2], build: (x) => tf.layers.zeroPadding2d({ padding: [[1, 2], [0, 1]] }).apply(x), ops: ['PAD'] },
   { name: 'conv + batch norm (folded)', shape: [5, 5, 2], build: (x) => tf.layers.batchNormalization({}).apply(tf.layers.conv2d({ filters: 3, kernelSize: 3 }).apply(x)), ops: ['CONV_2D'] },
 ];
