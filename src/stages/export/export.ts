@@ -17,9 +17,12 @@ import { compressedSizes, measureArtifactSize } from '../../measure/size.js';
 import { PACKAGE_VERSION } from '../../package-info.js';
 import type { Json } from '../../plugin.js';
 import { defineStage, StageConfigError } from '../../plugin.js';
+import { convertForExport, TFLITE_FILENAME, tfliteSchema } from './export-tflite.js';
+import type { TfliteConfig } from './export-tflite.js';
 
 export interface ExportConfig {
-  format: 'tfjs' | 'packed' | 'both';
+  format: 'tfjs' | 'packed' | 'both' | 'tflite';
+  tflite: TfliteConfig;
   to?: string;
   allowOutside: boolean;
   overwrite: boolean;
@@ -33,10 +36,11 @@ export const exportSchema = {
   additionalProperties: false,
   properties: {
     format: {
-      enum: ['tfjs', 'packed', 'both'],
+      enum: ['tfjs', 'packed', 'both', 'tflite'],
       default: 'both',
-      description: '`tfjs`: model.json + weight shards (stock tf.loadLayersModel); `packed`: model.mpk (modelpress/loader); `both`.',
+      description: '`tfjs`: model.json + weight shards (stock tf.loadLayersModel); `packed`: model.mpk (modelpress/loader); `both`; `tflite`: model.tflite (float32 or full-integer int8, options under `tflite:`; docs/tflite.md).',
     },
+    tflite: tfliteSchema,
     to: {
       type: 'string',
       minLength: 1,
@@ -58,7 +62,8 @@ export const exportSchema = {
 export const exportStage = defineStage<ExportConfig>({
   name: 'export',
   // 2-3: packed format v2 (deflated topology): model.mpk changes.
-  version: '3',
+  // 3-4: `format: tflite`.
+  version: '4',
   description: 'Writes the upstream model as a stock tfjs model and/or a packed file, with a model-card.json, optionally into a directory of your choice.',
   schema: exportSchema,
   outputs: ['model'],
@@ -71,6 +76,9 @@ export const exportStage = defineStage<ExportConfig>({
     // Check `to:` before doing any work.
     const target = config.to !== undefined ? await checkTarget(ctx.recipeDir, config, inputs.upstream.flatMap((u) => Object.values(u.outputs).map((o) => o.dir))) : undefined;
 
+    // Converted before anything is written: an unsupported layer fails here.
+    const tflite = config.format === 'tflite' ? await convertForExport(ctx, await ctx.engine.loadModel(model.dir), config.tflite) : undefined;
+
     const dir = await ctx.outputDir('model');
     const size = await measureArtifactSize(model.dir);
     const packed = await packModel(model.dir);
@@ -78,16 +86,23 @@ export const exportStage = defineStage<ExportConfig>({
     const stats = await modelStats(model.dir);
 
     const files: string[] = [];
-    if (config.format !== 'packed') {
+    if (config.format !== 'packed' && config.format !== 'tflite') {
       for (const f of size.files) {
         await mkdir(join(dir, f.name, '..'), { recursive: true });
         await copyFile(join(size.dir, f.name), join(dir, f.name));
         files.push(f.name);
       }
     }
-    if (config.format !== 'tfjs') {
+    if (config.format === 'packed' || config.format === 'both') {
       await writeFile(join(dir, PACKED_FILENAME), packed.bytes);
       files.push(PACKED_FILENAME);
+    }
+    const tfliteBytes: Record<string, number> = {};
+    if (tflite) {
+      await writeFile(join(dir, TFLITE_FILENAME), tflite.bytes);
+      files.push(TFLITE_FILENAME);
+      const z = await compressedSizes(tflite.bytes);
+      Object.assign(tfliteBytes, { tflite: tflite.bytes.length, tfliteGzip: z.gzip, tfliteFloat32: tflite.floatBytes.length });
     }
 
     const sizes = {
@@ -97,6 +112,7 @@ export const exportStage = defineStage<ExportConfig>({
       packed: packed.bytes.length,
       packedGzip: packedSizes.gzip,
       packedBrotli: packedSizes.brotli,
+      ...tfliteBytes,
     };
     const card: Record<string, Json> = {
       modelpress: PACKAGE_VERSION,
@@ -104,6 +120,7 @@ export const exportStage = defineStage<ExportConfig>({
       stage: ctx.stageId,
       seed: ctx.seed,
       format: config.format,
+      ...(tflite ? { tflite: { quantize: config.tflite.quantize, io: config.tflite.io, ops: [...new Set((tflite.int8Graph ?? tflite.floatGraph).ops.map((o) => o.op))] } } : {}),
       files,
       source: { node: source.node, stage: source.stage, matrix: source.matrix, digest: model.digest },
       sizeBytes: sizes,
