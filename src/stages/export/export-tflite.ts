@@ -9,7 +9,8 @@ import { permutation, seededRandom } from '../../data/dataset.js';
 import { exportTflite } from '../../formats/tflite/export-tflite.js';
 import type { TfliteExport } from '../../formats/tflite/export-tflite.js';
 import { TfliteExportError } from '../../formats/tflite/tflite-error.js';
-import type { StageContext } from '../../plugin.js';
+import type { Json, StageContext } from '../../plugin.js';
+import { verifyInInterpreter } from './export-tflite-verify.js';
 import { StageConfigError } from '../../plugin.js';
 
 export const TFLITE_FILENAME = 'model.tflite';
@@ -19,6 +20,7 @@ export interface TfliteConfig {
   quantize: 'int8' | 'float32';
   io: 'int8' | 'float32';
   calibration?: { data: string; samples: number; method: 'minmax' | 'percentile'; percentile: number };
+  verify?: { data: string; samples?: number; threads: number };
 }
 
 export const tfliteSchema = {
@@ -39,6 +41,17 @@ export const tfliteSchema = {
         samples: { type: 'integer', minimum: 1, default: 256, description: 'Examples used (a seeded subset).' },
         method: { enum: ['minmax', 'percentile'], default: 'minmax', description: '`minmax`: the observed range; `percentile`: the percentile / 100 - percentile quantiles.' },
         percentile: { type: 'number', exclusiveMinimum: 50, maximum: 100, default: 99.99, description: 'For `method: percentile`.' },
+      },
+    },
+    verify: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['data'],
+      description: 'Run the file in the real TFLite interpreter (headless Chromium) on a dataset: accuracy, and agreement with modelpress\'s int8 simulation (argmax, quantization steps). Needs Chromium.',
+      properties: {
+        data: { type: 'string', minLength: 1, description: 'A labelled dataset of the recipe\'s `data:`.' },
+        samples: { type: 'integer', minimum: 1, description: 'Examples used (the first ones). Default: all.' },
+        threads: { type: 'integer', minimum: 1, default: 1, description: 'Interpreter threads.' },
       },
     },
   },
@@ -70,4 +83,19 @@ export async function convertForExport(ctx: StageContext, model: LayersModel, co
     if (error instanceof TfliteExportError) throw new StageConfigError(`\`format: tflite\`: ${error.message}`, ['format'], error.hints);
     throw error;
   }
+}
+
+/** `tflite.verify` as a Json record for the card and metrics (undefined when not asked for). */
+export async function verifyForExport(ctx: StageContext, exported: TfliteExport, config: TfliteConfig): Promise<Json | undefined> {
+  const v = config.verify;
+  if (!v) return undefined;
+  const data = await ctx.data(v.data);
+  const result = await verifyInInterpreter(exported, data, { ...(v.samples !== undefined ? { samples: v.samples } : {}), threads: v.threads });
+  const e = result.exported;
+  ctx.logger.info(
+    `export: TFLite interpreter on ${e.examples} ${v.data} examples: accuracy ${e.runtimeAccuracy.toFixed(2)}%` +
+      (result.accuracyDropPp !== undefined ? ` (${result.accuracyDropPp.toFixed(2)} pp below float32)` : '') +
+      `, argmax agreement with the simulation ${e.argmaxAgreementPct.toFixed(2)}%, max difference ${e.maxDiffSteps.toFixed(2)} step(s)`,
+  );
+  return JSON.parse(JSON.stringify(result)) as Json;
 }

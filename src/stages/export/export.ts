@@ -17,7 +17,7 @@ import { compressedSizes, measureArtifactSize } from '../../measure/size.js';
 import { PACKAGE_VERSION } from '../../package-info.js';
 import type { Json } from '../../plugin.js';
 import { defineStage, StageConfigError } from '../../plugin.js';
-import { convertForExport, TFLITE_FILENAME, tfliteSchema } from './export-tflite.js';
+import { convertForExport, TFLITE_FILENAME, tfliteSchema, verifyForExport } from './export-tflite.js';
 import type { TfliteConfig } from './export-tflite.js';
 
 export interface ExportConfig {
@@ -78,6 +78,7 @@ export const exportStage = defineStage<ExportConfig>({
 
     // Converted before anything is written: an unsupported layer fails here.
     const tflite = config.format === 'tflite' ? await convertForExport(ctx, await ctx.engine.loadModel(model.dir), config.tflite) : undefined;
+    const verification = tflite ? await verifyForExport(ctx, tflite, config.tflite) : undefined;
 
     const dir = await ctx.outputDir('model');
     const size = await measureArtifactSize(model.dir);
@@ -120,7 +121,7 @@ export const exportStage = defineStage<ExportConfig>({
       stage: ctx.stageId,
       seed: ctx.seed,
       format: config.format,
-      ...(tflite ? { tflite: { quantize: config.tflite.quantize, io: config.tflite.io, ops: [...new Set((tflite.int8Graph ?? tflite.floatGraph).ops.map((o) => o.op))] } } : {}),
+      ...(tflite ? { tflite: { quantize: config.tflite.quantize, io: config.tflite.io, ops: [...new Set((tflite.int8Graph ?? tflite.floatGraph).ops.map((o) => o.op))], ...(verification !== undefined ? { verification } : {}) } } : {}),
       files,
       source: { node: source.node, stage: source.stage, matrix: source.matrix, digest: model.digest },
       sizeBytes: sizes,
@@ -170,6 +171,7 @@ export const exportStage = defineStage<ExportConfig>({
       params: stats.params,
       nonZeros: stats.nonZeros,
     };
+    if (verification !== undefined) metrics.tfliteVerification = verification;
     if (config.to !== undefined) metrics.to = config.to;
     return { outputs: { model: dir }, metrics };
   },
