@@ -178,6 +178,17 @@ export class TfliteSession {
     };
   }
 
+  /** The @tensorflow/tfjs-tflite package version whose interpreter build runs (e.g. 0.0.1-alpha.10). */
+  interpreterVersion(): string {
+    const require = createRequire(import.meta.url);
+    return (require('@tensorflow/tfjs-tflite/package.json') as { version: string }).version;
+  }
+
+  /** The browser's version string (e.g. 156.0.8078.108). */
+  version(): string {
+    return this.browser.context.browser()?.version() ?? 'unknown';
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -30,6 +30,8 @@ import { defineStage, StageConfigError } from '../../plugin.js';
 import { topKAccuracy } from './evaluate-accuracy.js';
 import type { AccuracyResult } from './evaluate-accuracy.js';
 import { BrowserMeasurements, nodeOutputs, parityBatch, parityJson, withParity } from './evaluate-browser.js';
+import { TfliteMeasurements } from './evaluate-tflite.js';
+import type { TfliteLatencyResult } from '../../browser/tflite-latency.js';
 import type { BrowserOutcome, ParityBatch, ParityReport } from './evaluate-browser.js';
 import type { BrowserLatencyResult } from '../../browser/browser-latency.js';
 import type { BrowserBackend } from '../../browser/page-protocol.js';
@@ -108,7 +110,7 @@ interface Candidate {
   model: ArtifactRef;
 }
 
-type LatencyOutcome = { result: LatencyResult | BrowserLatencyResult } | { note: string };
+type LatencyOutcome = { result: LatencyResult | BrowserLatencyResult | TfliteLatencyResult } | { note: string };
 
 export const evaluateStage = defineStage<EvaluateConfig>({
   name: 'evaluate',
@@ -116,7 +118,8 @@ export const evaluateStage = defineStage<EvaluateConfig>({
   // 3-4: packed format v2 (deflated topology) changes the packed sizes.
   // 5: the evaluation contract: accuracy margins in hundredths, `unstable` latency
   //    verdicts, latency intervals in the metrics, report.md from the shared renderer.
-  version: '5',
+  // 6: runtime: tflite devices and the .tflite size budgets.
+  version: '6',
   description: 'Accuracy, size (raw/gzip/brotli), params/MACs and per-device latency of every upstream model, judged against the device budgets.',
   schema: evaluateSchema,
   outputs: ['report'],
@@ -142,6 +145,11 @@ export const evaluateStage = defineStage<EvaluateConfig>({
     const batch: ParityBatch | undefined = browserDevices.length > 0 ? parityBatch(ds) : undefined;
     const nodeOuts = new Map<string, HostTensor[]>();
     const packed = new Map<string, Uint8Array>();
+    // runtime: tflite devices and .tflite size budgets need each candidate as a .tflite file.
+    const tflite = devices.some((d) => d.runtime === 'tflite' || d.budget.size_tflite_kb !== undefined || d.budget.size_tflite_gzip_kb !== undefined)
+      ? new TfliteMeasurements(ctx, ds)
+      : undefined;
+    const tfliteSizes = new Map<string, { tflite: number; tfliteGzip: number }>();
 
     // 1. Deterministic measurements: accuracy, sizes, stats.
     const accuracy = new Map<string, AccuracyResult>();
@@ -155,6 +163,8 @@ export const evaluateStage = defineStage<EvaluateConfig>({
       try {
         accuracy.set(c.up.node, await topKAccuracy(tf, model, ds, config.topK));
         if (batch) nodeOuts.set(c.up.node, nodeOutputs(tf, model, batch));
+        const t = await tflite?.convert(c.up.node, model);
+        if (t) tfliteSizes.set(c.up.node, t);
       } finally {
         model.dispose();
       }
@@ -203,6 +213,16 @@ export const evaluateStage = defineStage<EvaluateConfig>({
             perDeviceParity.set(d.name, outcome.parity);
             continue;
           }
+          if (d.runtime === 'tflite' && tflite) {
+            let outcome = shared.get(key);
+            if (!outcome) {
+              ctx.progress({ done: i, total, unit: 'candidates', message: `TFLite interpreter latency of ${c.up.node} on ${d.name}` });
+              outcome = skip ? { note: skip } : await tflite.measure(c.up.node, d.threads, { ...config.latency, minRuns: Math.min(config.latency.minRuns, config.latency.maxRuns), seed: ctx.seed });
+              shared.set(key, outcome);
+            }
+            perDevice.set(d.name, outcome);
+            continue;
+          }
           if (skip) {
             perDevice.set(d.name, { note: skip });
             continue;
@@ -221,6 +241,7 @@ export const evaluateStage = defineStage<EvaluateConfig>({
       }
     } finally {
       await browser?.close();
+      await tflite?.close();
     }
 
     // 3. Verdicts, into the one evaluation contract (src/contracts/evaluation.ts).
@@ -243,7 +264,7 @@ export const evaluateStage = defineStage<EvaluateConfig>({
         accuracy: acc.top1,
         ...(acc.topK !== undefined ? { topKAccuracy: acc.topK, k: acc.k! } : {}),
         accuracyDropPp: refAccuracy - acc.top1,
-        sizeBytes: { raw: size.raw, gzip: size.gzip, brotli: size.brotli, packed: packedBytes.get(node)! },
+        sizeBytes: { raw: size.raw, gzip: size.gzip, brotli: size.brotli, packed: packedBytes.get(node)!, ...tfliteSizes.get(node) },
         params: st.params,
         nonZeros: st.nonZeros,
         sparsity: st.sparsity,
@@ -429,7 +450,7 @@ function latencyOf(l: LatencyOutcome): CandidateLatency {
       inputShapes: r.inputShapes,
       loadMs: r.loadMs,
       measureSeconds: r.measureSeconds,
-      ...('pid' in r ? { nodeVersion: r.nodeVersion } : { crossOriginIsolated: r.crossOriginIsolated, renderer: r.renderer }),
+      ...('pid' in r ? { nodeVersion: r.nodeVersion } : 'renderer' in r ? { crossOriginIsolated: r.crossOriginIsolated, renderer: r.renderer } : {}),
       tfjsVersion: r.tfjsVersion,
     },
   };
