@@ -63,6 +63,46 @@ describeWithBrowser('TFLite interpreter: each op alone, float32 and int8', () =>
   }, 60000);
   afterAll(() => session?.close());
 
+  test('a MobileNet-style functional CNN (depthwise, batch norm, relu6, residual Add, concat, global pooling), float32 I/O int8', async () => {
+    const L = tf.layers;
+    const x = tf.input({ shape: [12, 12, 3] });
+    const stem = L.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', useBias: false }).apply(x) as any;
+    const stemAct = L.reLU({ maxValue: 6 }).apply(L.batchNormalization({}).apply(stem)) as any;
+    const dw = L.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false }).apply(stemAct) as any;
+    const dwAct = L.reLU({ maxValue: 6 }).apply(L.batchNormalization({}).apply(dw)) as any;
+    const project = L.batchNormalization({}).apply(L.conv2d({ filters: 8, kernelSize: 1, useBias: false }).apply(dwAct)) as any;
+    const residual = L.add().apply([stemAct, project]) as any;
+    const branch = L.conv2d({ filters: 4, kernelSize: 1, activation: 'relu' }).apply(residual) as any;
+    const cat = L.concatenate().apply([residual, branch]) as any;
+    const head = L.dense({ units: 5, activation: 'softmax' }).apply(L.globalAveragePooling2d({}).apply(cat)) as any;
+    const model = randomize(tf.model({ inputs: x, outputs: head }), 77);
+    const graph = graphFromLayers(model);
+    const examples = inputsFor([12, 12, 3], 12, 5);
+    const flat = new Float32Array(12 * 432);
+    examples.forEach((e, k) => flat.set(e, k * 432));
+
+    const floatModel = await session.load(writeTflite(graph));
+    const got = await floatModel.run(flat, 12);
+    await floatModel.release();
+    const want = tf.tidy(() => (model.predict(tf.tensor(flat, [12, 12, 12, 3])) as any).dataSync() as Float32Array);
+    let maxDiff = 0;
+    for (let k = 0; k < want.length; k++) maxDiff = Math.max(maxDiff, Math.abs(got[k]! - want[k]!));
+    expect(maxDiff).toBeLessThan(1e-4);
+
+    const q = quantizeGraph(graph, calibrate(graph, examples.map((e) => [e])), { io: 'float32' });
+    const int8Model = await session.load(writeTflite(q));
+    expect([int8Model.inputs[0]!.dataType, int8Model.outputs[0]!.dataType]).toEqual(['float32', 'float32']);
+    const gotQ = await int8Model.run(flat, 12);
+    await int8Model.release();
+    // The output is a dequantized softmax: steps of 1/256.
+    let steps = 0;
+    examples.forEach((e, k) => {
+      const sim = runGraph(q, [e])[0]!;
+      for (let j = 0; j < 5; j++) steps = Math.max(steps, Math.abs(gotQ[k * 5 + j]! - sim[j]!) * 256);
+    });
+    expect(steps).toBeLessThanOrEqual(1 + 1e-6);
+  }, 60000);
+
   test.each(CASES.map((c, i) => [c.name, c, i] as const))('%s', async (_name, c, i) => {
     const x = tf.input({ shape: c.shape });
     const model = randomize(tf.model({ inputs: x, outputs: c.build(x) }), 100 + i);
