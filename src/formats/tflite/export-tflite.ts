@@ -10,6 +10,7 @@ import { graphFromLayers } from './from-layers.js';
 import type { TfliteGraph } from './graph.js';
 import { calibrate, quantizeGraph } from './quantize.js';
 import type { QuantizeOptions } from './quantize.js';
+import { TfliteExportError } from './tflite-error.js';
 import { writeTflite } from './writer.js';
 
 export interface TfliteExportOptions extends QuantizeOptions {
@@ -32,13 +33,15 @@ export interface TfliteExport {
 }
 
 /**
- * Converts `model`. @throws TfliteExportError (unsupported layer or option)
+ * Converts `model`. @throws TfliteExportError (unsupported layer or option, several inputs or outputs)
  * before anything is written; TypeError "Expected X, got Y" for bad options.
  */
 export function exportTflite(model: LayersModel, options: TfliteExportOptions = {}): TfliteExport {
   const quantize = options.quantize ?? 'int8';
   if (quantize !== 'int8' && quantize !== 'float32') throw new TypeError(`Expected quantize to be 'int8' or 'float32', got ${JSON.stringify(quantize)}`);
-  if (model.inputs.length !== 1 || model.outputs.length !== 1) throw new TypeError(`Expected a model with one input and one output, got ${model.inputs.length} and ${model.outputs.length}`);
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
+    throw new TfliteExportError(model.name, 'Model', `model ${model.name} has ${model.inputs.length} input(s) and ${model.outputs.length} output(s); the TFLite exporter supports one of each`);
+  }
   const floatGraph = graphFromLayers(model);
   const floatBytes = writeTflite(floatGraph, options.description);
   if (quantize === 'float32') return { bytes: floatBytes, floatBytes, floatGraph };
