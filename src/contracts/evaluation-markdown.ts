@@ -17,6 +17,8 @@ const LABELS: Record<LimitKey, string> = {
   size_gzip_kb: 'gzip size',
   size_brotli_kb: 'brotli size',
   size_packed_kb: 'packed size',
+  size_tflite_kb: '.tflite size',
+  size_tflite_gzip_kb: '.tflite gzip size',
   latency_ms_p50: 'p50 latency',
   latency_ms_p95: 'p95 latency',
   accuracy_min: 'accuracy',

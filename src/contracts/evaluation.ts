@@ -18,7 +18,12 @@ import type { Budget, BudgetKey, BudgetSummary, DeviceVerdict, JudgedCandidate, 
 
 export type SizeKind = 'raw' | 'gzip' | 'brotli' | 'packed';
 export const SIZE_KINDS: readonly SizeKind[] = ['raw', 'gzip', 'brotli', 'packed'];
-export type Sizes = Record<SizeKind, number>;
+/**
+ * Sizes in bytes; `tflite` / `tfliteGzip`: the candidate's int8 .tflite file
+ * (src/formats/tflite/), present when a device runs `runtime: tflite` or
+ * budgets a .tflite size, absent when it was not produced.
+ */
+export type Sizes = Record<SizeKind, number> & { tflite?: number; tfliteGzip?: number };
 
 /** A device as evaluate judged it. */
 export interface EvaluatedDevice {
@@ -175,6 +180,8 @@ export function measured(c: Pick<EvaluatedCandidate, 'sizeBytes' | 'accuracy' | 
     size_gzip_kb: c.sizeBytes.gzip / 1024,
     size_brotli_kb: c.sizeBytes.brotli / 1024,
     size_packed_kb: c.sizeBytes.packed / 1024,
+    size_tflite_kb: c.sizeBytes.tflite !== undefined ? c.sizeBytes.tflite / 1024 : null,
+    size_tflite_gzip_kb: c.sizeBytes.tfliteGzip !== undefined ? c.sizeBytes.tfliteGzip / 1024 : null,
     latency_ms_p50: m ? m.p50Ms : null,
     latency_ms_p95: m ? m.p95Ms : null,
     accuracy_min: c.accuracy ?? null,
@@ -185,6 +192,10 @@ export function measured(c: Pick<EvaluatedCandidate, 'sizeBytes' | 'accuracy' | 
   if (c.accuracy === undefined) notes.accuracy_min = NO_LABELS;
   if (c.accuracyDropPp === undefined) notes.accuracy_drop_pp = NO_LABELS;
   if (!c.agreement) notes.agreement_min = 'agreement not measured';
+  if (c.sizeBytes.tflite === undefined) {
+    notes.size_tflite_kb = 'not measured: no .tflite file';
+    notes.size_tflite_gzip_kb = 'not measured: no .tflite file';
+  }
   if (!m) {
     const note = l === undefined ? 'not measured' : (l as LatencyNotMeasured).note;
     notes.latency_ms_p50 = note;
@@ -505,7 +516,16 @@ function decodeLatency(j: Json, path: string): CandidateLatency {
 
 function decodeSizes(j: Json | undefined, path: string): Sizes {
   const o = obj(j, path);
-  return { raw: num(o, 'raw', path), gzip: num(o, 'gzip', path), brotli: num(o, 'brotli', path), packed: num(o, 'packed', path) };
+  const tflite = optional(o, 'tflite', () => num(o, 'tflite', path));
+  const tfliteGzip = optional(o, 'tfliteGzip', () => num(o, 'tfliteGzip', path));
+  return {
+    raw: num(o, 'raw', path),
+    gzip: num(o, 'gzip', path),
+    brotli: num(o, 'brotli', path),
+    packed: num(o, 'packed', path),
+    ...(tflite !== undefined ? { tflite } : {}),
+    ...(tfliteGzip !== undefined ? { tfliteGzip } : {}),
+  };
 }
 
 function decodeAgreement(j: Json | undefined, path: string): CandidateAgreement {

@@ -12,6 +12,8 @@ export interface BudgetSpec {
   size_gzip_kb?: number;
   size_brotli_kb?: number;
   size_packed_kb?: number;
+  size_tflite_kb?: number;
+  size_tflite_gzip_kb?: number;
   latency_ms_p50?: number;
   latency_ms_p95?: number;
   accuracy_min?: number;
@@ -20,7 +22,7 @@ export interface BudgetSpec {
 }
 
 export interface DeviceSpec {
-  runtime: 'wasm' | 'cpu' | 'tfjs-node' | 'browser';
+  runtime: 'wasm' | 'cpu' | 'tfjs-node' | 'browser' | 'tflite';
   backend?: 'wasm' | 'webgl' | 'cpu';
   threads: number;
   batch: number;

@@ -109,7 +109,7 @@ describe('evaluate: parity failures and a missing browser', () => {
       ok: false,
     };
     const base = judgeDevice({ latency_ms_p95: 10 }, {
-      values: { size_kb: 1, size_gzip_kb: 1, size_brotli_kb: 1, size_packed_kb: 1, latency_ms_p50: 1, latency_ms_p95: 2, accuracy_min: 90, accuracy_drop_pp: 0, agreement_min: null },
+      values: { size_kb: 1, size_gzip_kb: 1, size_brotli_kb: 1, size_packed_kb: 1, size_tflite_kb: null, size_tflite_gzip_kb: null, latency_ms_p50: 1, latency_ms_p95: 2, accuracy_min: 90, accuracy_drop_pp: 0, agreement_min: null },
       notes: {},
     });
     expect(base.ok).toBe(true);

@@ -26,7 +26,7 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
 /** An evaluate candidate as the evaluation contract encodes it; judged on web's gzip size <= 20 KB. `kb` overrides each size (KB). */
 function candidate(acc: number, gzipKb: number, reference: boolean, kb: { raw: number; gzip: number; brotli: number; packed: number } = { raw: 50, gzip: gzipKb, brotli: (gzipKb * 1000) / 1024, packed: (gzipKb * 900) / 1024 }): Json {
   const measured = {
-    values: { size_kb: kb.raw, size_gzip_kb: gzipKb, size_brotli_kb: kb.brotli, size_packed_kb: kb.packed, latency_ms_p50: 0.3, latency_ms_p95: 1.2, accuracy_min: acc, accuracy_drop_pp: 97 - acc, agreement_min: null },
+    values: { size_kb: kb.raw, size_gzip_kb: gzipKb, size_brotli_kb: kb.brotli, size_packed_kb: kb.packed, size_tflite_kb: null, size_tflite_gzip_kb: null, latency_ms_p50: 0.3, latency_ms_p95: 1.2, accuracy_min: acc, accuracy_drop_pp: 97 - acc, agreement_min: null },
     notes: {},
   };
   return {

@@ -16,6 +16,8 @@ const measured = (values: Partial<Measured['values']>, notes: Measured['notes'] 
     size_gzip_kb: null,
     size_brotli_kb: null,
     size_packed_kb: null,
+    size_tflite_kb: null,
+    size_tflite_gzip_kb: null,
     latency_ms_p50: null,
     latency_ms_p95: null,
     accuracy_min: null,

@@ -100,7 +100,16 @@ describe('evaluation contract', () => {
   test('measured(): a latency not measured is null with its note', () => {
     const m = measured(candidate('train', 98, 50, null), 'phone');
     expect(m.values).toMatchObject({ size_kb: 50, latency_ms_p95: null, accuracy_drop_pp: 0 });
-    expect(m.notes).toEqual({ agreement_min: 'agreement not measured', latency_ms_p50: 'not measured (latency.measure: never)', latency_ms_p95: 'not measured (latency.measure: never)' });
+    expect(m.notes).toEqual({
+      agreement_min: 'agreement not measured',
+      latency_ms_p50: 'not measured (latency.measure: never)',
+      latency_ms_p95: 'not measured (latency.measure: never)',
+      // No .tflite file was made for this candidate (no tflite device or budget).
+      size_tflite_kb: 'not measured: no .tflite file',
+      size_tflite_gzip_kb: 'not measured: no .tflite file',
+    });
+    expect(m.values).toMatchObject({ size_tflite_kb: null, size_tflite_gzip_kb: null });
+    expect(measured({ ...candidate('train', 98, 50, null), sizeBytes: { raw: 1, gzip: 1, brotli: 1, packed: 1, tflite: 2048, tfliteGzip: 1024 } }, 'phone').values).toMatchObject({ size_tflite_kb: 2, size_tflite_gzip_kb: 1 });
     expect(m.intervals).toBeUndefined();
     expect(measured(candidate('train', 98, 50, null), 'laptop').notes.latency_ms_p95).toBe('not measured');
   });
@@ -109,8 +118,8 @@ describe('evaluation contract', () => {
   const broken: [string, (m: Record<string, any>) => void, string][] = [
     ['accuracy a string', (m) => (m.candidates.small.accuracy = 'high'), 'metrics of eval.candidates.small.accuracy: Expected a number, got "high"'],
     ['a node id that is not an identifier', (m) => delete m.candidates['prune[sparsity=0.9]'].sizeBytes.packed, 'metrics of eval.candidates["prune[sparsity=0.9]"].sizeBytes.packed: Expected a number, got nothing'],
-    ['an unknown budget key', (m) => (m.devices.phone.budget.size_mb = 1), 'metrics of eval.devices.phone.budget.size_mb: Expected a budget key (size_kb, size_gzip_kb, size_brotli_kb, size_packed_kb, latency_ms_p50, latency_ms_p95, accuracy_min, accuracy_drop_pp, agreement_min), got "size_mb"'],
-    ['a verdict with a bad limit', (m) => (m.candidates.small.devices.phone.verdicts[0].limit = 'speed'), 'metrics of eval.candidates.small.devices.phone.verdicts[0].limit: Expected one of size_kb, size_gzip_kb, size_brotli_kb, size_packed_kb, latency_ms_p50, latency_ms_p95, accuracy_min, accuracy_drop_pp, agreement_min, parity, got "speed"'],
+    ['an unknown budget key', (m) => (m.devices.phone.budget.size_mb = 1), 'metrics of eval.devices.phone.budget.size_mb: Expected a budget key (size_kb, size_gzip_kb, size_brotli_kb, size_packed_kb, size_tflite_kb, size_tflite_gzip_kb, latency_ms_p50, latency_ms_p95, accuracy_min, accuracy_drop_pp, agreement_min), got "size_mb"'],
+    ['a verdict with a bad limit', (m) => (m.candidates.small.devices.phone.verdicts[0].limit = 'speed'), 'metrics of eval.candidates.small.devices.phone.verdicts[0].limit: Expected one of size_kb, size_gzip_kb, size_brotli_kb, size_packed_kb, size_tflite_kb, size_tflite_gzip_kb, latency_ms_p50, latency_ms_p95, accuracy_min, accuracy_drop_pp, agreement_min, parity, got "speed"'],
     ['latency measured but no p95', (m) => delete m.candidates.small.latency.phone.p95Ms, 'metrics of eval.candidates.small.latency.phone.p95Ms: Expected a number, got nothing'],
     ['a bad interval', (m) => (m.candidates.small.latency.phone.p95IntervalMs = [1]), 'metrics of eval.candidates.small.latency.phone.p95IntervalMs: Expected null or [low, high] in ms, got [1]'],
     ['budgets.met missing', (m) => delete m.budgets.met, 'metrics of eval.budgets.met: Expected true or false, got nothing'],

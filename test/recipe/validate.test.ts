@@ -135,7 +135,7 @@ const cases: Case[] = [
     name: 'device runtime typo',
     files: { 'r.yaml': `${HEAD}devices:\n  phone: { runtime: wsam }\n${STAGES}` },
     expected: [
-      'r.yaml:4:21 bad-value: `devices.phone.runtime` must be one of `wasm`, `cpu`, `tfjs-node`, `browser`, got the string "wsam" (did you mean `wasm`?)',
+      'r.yaml:4:21 bad-value: `devices.phone.runtime` must be one of `wasm`, `cpu`, `tfjs-node`, `browser`, `tflite`, got the string "wsam" (did you mean `wasm`?)',
     ],
   },
   {

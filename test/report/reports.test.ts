@@ -14,7 +14,7 @@ import { fakeNode, fakeRunRecord } from '../helpers/run-record.js';
 /** An evaluate candidate as the contract encodes it; judged on phone's gzip size <= 20 KB. */
 function candidate(acc: number, gzipKb: number, judged: boolean, interval: [number, number] | null = null): Json {
   const measured = {
-    values: { size_kb: 50, size_gzip_kb: gzipKb, size_brotli_kb: null, size_packed_kb: null, latency_ms_p50: 0.3, latency_ms_p95: 1.2, accuracy_min: acc, accuracy_drop_pp: 97 - acc, agreement_min: null },
+    values: { size_kb: 50, size_gzip_kb: gzipKb, size_brotli_kb: null, size_packed_kb: null, size_tflite_kb: null, size_tflite_gzip_kb: null, latency_ms_p50: 0.3, latency_ms_p95: 1.2, accuracy_min: acc, accuracy_drop_pp: 97 - acc, agreement_min: null },
     notes: {},
     ...(interval ? { intervals: { latency_ms_p95: interval } } : {}),
   };

@@ -36,6 +36,8 @@ import type { AgreementResult } from '../../measure/agreement.js';
 import { ExampleProgress } from '../training/example-progress.js';
 import type { AccuracyResult } from './evaluate-accuracy.js';
 import { BrowserMeasurements, nodeOutputs, parityBatch, parityJson, withParity } from './evaluate-browser.js';
+import { TfliteMeasurements } from './evaluate-tflite.js';
+import type { TfliteLatencyResult } from '../../browser/tflite-latency.js';
 import type { BrowserOutcome, ParityBatch, ParityReport } from './evaluate-browser.js';
 import type { BrowserLatencyResult } from '../../browser/browser-latency.js';
 import type { BrowserBackend } from '../../browser/page-protocol.js';
@@ -117,7 +119,7 @@ interface Candidate {
   model: ArtifactRef;
 }
 
-type LatencyOutcome = { result: LatencyResult | BrowserLatencyResult } | { note: string };
+type LatencyOutcome = { result: LatencyResult | BrowserLatencyResult | TfliteLatencyResult } | { note: string };
 
 export const evaluateStage = defineStage<EvaluateConfig>({
   name: 'evaluate',
@@ -127,6 +129,7 @@ export const evaluateStage = defineStage<EvaluateConfig>({
   //    verdicts, latency intervals in the metrics, report.md from the shared renderer.
   //    The artifact lists its measured values in measured.json (for reproduce).
   // 6: agreement with the reference for every candidate (labelled or not), `agreement_min`.
+  // 7: runtime: tflite devices and the .tflite size budgets.
   version: '6',
   description: 'Accuracy, size (raw/gzip/brotli), params/MACs and per-device latency of every upstream model, judged against the device budgets.',
   schema: evaluateSchema,
@@ -153,6 +156,11 @@ export const evaluateStage = defineStage<EvaluateConfig>({
     const batch: ParityBatch | undefined = browserDevices.length > 0 ? parityBatch(ds) : undefined;
     const nodeOuts = new Map<string, HostTensor[]>();
     const packed = new Map<string, Uint8Array>();
+    // runtime: tflite devices and .tflite size budgets need each candidate as a .tflite file.
+    const tflite = devices.some((d) => d.runtime === 'tflite' || d.budget.size_tflite_kb !== undefined || d.budget.size_tflite_gzip_kb !== undefined)
+      ? new TfliteMeasurements(ctx, ds)
+      : undefined;
+    const tfliteSizes = new Map<string, { tflite: number; tfliteGzip: number }>();
 
     // 1. Deterministic measurements: accuracy (with labels), agreement with the
     //    reference, sizes, stats. The reference goes first: its outputs are
@@ -200,6 +208,8 @@ export const evaluateStage = defineStage<EvaluateConfig>({
         if (pass.accuracy) accuracy.set(c.up.node, pass.accuracy);
         if (acc) agreement.set(c.up.node, acc.result());
         if (batch) nodeOuts.set(c.up.node, nodeOutputs(tf, model, batch));
+        const t = await tflite?.convert(c.up.node, model);
+        if (t) tfliteSizes.set(c.up.node, t);
       } finally {
         await fh?.close();
         model.dispose();
@@ -249,6 +259,16 @@ export const evaluateStage = defineStage<EvaluateConfig>({
             perDeviceParity.set(d.name, outcome.parity);
             continue;
           }
+          if (d.runtime === 'tflite' && tflite) {
+            let outcome = shared.get(key);
+            if (!outcome) {
+              ctx.progress({ done: i, total, unit: 'candidates', message: `TFLite interpreter latency of ${c.up.node} on ${d.name}` });
+              outcome = skip ? { note: skip } : await tflite.measure(c.up.node, d.threads, { ...config.latency, minRuns: Math.min(config.latency.minRuns, config.latency.maxRuns), seed: ctx.seed });
+              shared.set(key, outcome);
+            }
+            perDevice.set(d.name, outcome);
+            continue;
+          }
           if (skip) {
             perDevice.set(d.name, { note: skip });
             continue;
@@ -267,6 +287,7 @@ export const evaluateStage = defineStage<EvaluateConfig>({
       }
     } finally {
       await browser?.close();
+      await tflite?.close();
     }
 
     // 3. Verdicts, into the one evaluation contract (src/contracts/evaluation.ts).
@@ -291,7 +312,7 @@ export const evaluateStage = defineStage<EvaluateConfig>({
         ...(acc?.topK !== undefined ? { topKAccuracy: acc.topK, k: acc.k! } : {}),
         ...(acc && refAccuracy !== undefined ? { accuracyDropPp: refAccuracy - acc.top1 } : {}),
         ...(agr ? { agreement: agreementOf(agr) } : {}),
-        sizeBytes: { raw: size.raw, gzip: size.gzip, brotli: size.brotli, packed: packedBytes.get(node)! },
+        sizeBytes: { raw: size.raw, gzip: size.gzip, brotli: size.brotli, packed: packedBytes.get(node)!, ...tfliteSizes.get(node) },
         params: st.params,
         nonZeros: st.nonZeros,
         sparsity: st.sparsity,
@@ -491,7 +512,7 @@ function latencyOf(l: LatencyOutcome): CandidateLatency {
       inputShapes: r.inputShapes,
       loadMs: r.loadMs,
       measureSeconds: r.measureSeconds,
-      ...('pid' in r ? { nodeVersion: r.nodeVersion } : { crossOriginIsolated: r.crossOriginIsolated, renderer: r.renderer }),
+      ...('pid' in r ? { nodeVersion: r.nodeVersion } : 'renderer' in r ? { crossOriginIsolated: r.crossOriginIsolated, renderer: r.renderer } : {}),
       tfjsVersion: r.tfjsVersion,
     },
   };

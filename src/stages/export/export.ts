@@ -24,9 +24,12 @@ import { PACKAGE_VERSION } from '../../package-info.js';
 import type { Json } from '../../plugin.js';
 import { defineStage, StageConfigError } from '../../stage-definition.js';
 import { ONNX_FILENAME, writeOnnxExport } from './export-onnx-file.js';
+import { convertForExport, TFLITE_FILENAME, tfliteSchema, verifyForExport } from './export-tflite.js';
+import type { TfliteConfig } from './export-tflite.js';
 
 export interface ExportConfig {
-  format: 'tfjs' | 'packed' | 'both' | 'onnx';
+  format: 'tfjs' | 'packed' | 'both' | 'onnx' | 'tflite';
+  tflite: TfliteConfig;
   to?: string;
   allowOutside: boolean;
   overwrite: boolean;
@@ -41,10 +44,11 @@ export const exportSchema = {
   additionalProperties: false,
   properties: {
     format: {
-      enum: ['tfjs', 'packed', 'both', 'onnx'],
+      enum: ['tfjs', 'packed', 'both', 'onnx', 'tflite'],
       default: 'both',
-      description: '`tfjs`: model.json + weight shards (stock tf.loadLayersModel); `packed`: model.mpk (modelpress/loader); `both`; `onnx`: model.onnx (opset 13, NCHW, checked against ONNX Runtime).',
+      description: '`tfjs`: model.json + weight shards (stock tf.loadLayersModel); `packed`: model.mpk (modelpress/loader); `both`; `onnx`: model.onnx (opset 13, NCHW, checked against ONNX Runtime); `tflite`: model.tflite (float32 or full-integer int8, options under `tflite:`; docs/tflite.md).',
     },
+    tflite: tfliteSchema,
     to: {
       type: 'string',
       minLength: 1,
@@ -72,7 +76,8 @@ export const exportSchema = {
 export const exportStage = defineStage<ExportConfig>({
   name: 'export',
   // 2-3: packed format v2 (deflated topology): model.mpk changes.
-  version: '3',
+  // 3-4: `format: tflite`.
+  version: '4',
   description: 'Writes the upstream model as a stock tfjs model and/or a packed file, with a model-card.json, optionally into a directory of your choice.',
   schema: exportSchema,
   outputs: ['model'],
@@ -84,6 +89,10 @@ export const exportStage = defineStage<ExportConfig>({
     }
     // Check `to:` before doing any work.
     const target = config.to !== undefined ? await checkTarget(ctx.recipeDir, config, inputs.upstream.flatMap((u) => Object.values(u.outputs).map((o) => o.dir))) : undefined;
+
+    // Converted before anything is written: an unsupported layer fails here.
+    const tflite = config.format === 'tflite' ? await convertForExport(ctx, await ctx.engine.loadModel(model.dir), config.tflite) : undefined;
+    const verification = tflite ? await verifyForExport(ctx, tflite, config.tflite) : undefined;
 
     const dir = await ctx.outputDir('model');
     // With foldBatchNorm, everything below reads the folded model, written to scratch first.
@@ -117,6 +126,13 @@ export const exportStage = defineStage<ExportConfig>({
       onnxCheck = await writeOnnxExport(ctx, sourceDir, join(dir, ONNX_FILENAME));
       files.push(ONNX_FILENAME);
     }
+    const tfliteBytes: Record<string, number> = {};
+    if (tflite) {
+      await writeFile(join(dir, TFLITE_FILENAME), tflite.bytes);
+      files.push(TFLITE_FILENAME);
+      const z = await compressedSizes(tflite.bytes);
+      Object.assign(tfliteBytes, { tflite: tflite.bytes.length, tfliteGzip: z.gzip, tfliteFloat32: tflite.floatBytes.length });
+    }
 
     const sizes = {
       raw: size.raw,
@@ -125,6 +141,7 @@ export const exportStage = defineStage<ExportConfig>({
       packed: packed.bytes.length,
       packedGzip: packedSizes.gzip,
       packedBrotli: packedSizes.brotli,
+      ...tfliteBytes,
     };
     const card: Record<string, Json> = {
       modelpress: PACKAGE_VERSION,
@@ -132,6 +149,7 @@ export const exportStage = defineStage<ExportConfig>({
       stage: ctx.stageId,
       seed: ctx.seed,
       format: config.format,
+      ...(tflite ? { tflite: { quantize: config.tflite.quantize, io: config.tflite.io, ops: [...new Set((tflite.int8Graph ?? tflite.floatGraph).ops.map((o) => o.op))], ...(verification !== undefined ? { verification } : {}) } } : {}),
       files,
       source: { node: source.node, stage: source.stage, matrix: source.matrix, digest: model.digest },
       sizeBytes: sizes,
@@ -182,6 +200,7 @@ export const exportStage = defineStage<ExportConfig>({
       params: stats.params,
       nonZeros: stats.nonZeros,
     };
+    if (verification !== undefined) metrics.tfliteVerification = verification;
     if (config.to !== undefined) metrics.to = config.to;
     if (folded) metrics.foldBatchNorm = folded as unknown as Json;
     if (onnxCheck !== undefined) metrics.onnxRuntimeCheck = onnxCheck;
