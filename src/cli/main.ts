@@ -63,6 +63,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option('--backend <name>', 'force the tfjs backend: tfjs-node, wasm or cpu (default: best installed)')
     .option('--worker-memory-mb <mb>', "heap limit per stage worker (default: Node's)")
     .option('--queue <redis-url>', 'run cache misses on `modelpress worker` processes through BullMQ on this Redis, e.g. redis://127.0.0.1:6379 (docs/distributed.md)')
+    .option('--redis-lost-ms <ms>', 'with --queue: how long Redis may be unreachable before the run fails (default: 10000)')
     .option('--json', 'print events as JSON lines instead of human output', false)
     .option('--log-level <level>', 'error, warn, info or debug', 'info')
     .action(async (recipe: string, opts: Parameters<typeof runCommand>[1]) => {

@@ -37,6 +37,8 @@ export interface RunOptions {
   workerMemoryMb?: string;
   /** `--queue redis://host:port`: run cache misses on queue workers (docs/distributed.md). */
   queue?: string;
+  /** With --queue: how long Redis may be unreachable before the run fails, ms. Default: 10000. */
+  redisLostMs?: string;
 }
 
 export async function runCommand(recipePath: string, opts: RunOptions, io: Io): Promise<number> {
@@ -59,7 +61,7 @@ export async function runCommand(recipePath: string, opts: RunOptions, io: Io): 
       io.err(`modelpress run: ${unreachable}\n`);
       return EXIT.stageFailed;
     }
-    remote = await QueueSubmitter.open({ queue });
+    remote = await QueueSubmitter.open({ queue, ...(opts.redisLostMs ? { lostAfterMs: Number(opts.redisLostMs) } : {}) });
   }
   const store = openStore(opts.cacheDir, recipePath, io);
   const runDir = resolve(io.cwd, opts.out ?? join('runs', recipe.name, timestamp()));
@@ -128,6 +130,9 @@ function checkOptions(opts: RunOptions): string | undefined {
   if (!LOG_LEVELS.includes(opts.logLevel as LogLevel)) return `--log-level expects one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(opts.logLevel)}`;
   if (opts.backend !== undefined && !BACKEND_NAMES.includes(opts.backend as BackendName)) {
     return `--backend expects one of ${BACKEND_NAMES.join(', ')}, got ${JSON.stringify(opts.backend)}`;
+  }
+  if (opts.redisLostMs !== undefined && !(Number.isInteger(Number(opts.redisLostMs)) && Number(opts.redisLostMs) >= 0)) {
+    return `--redis-lost-ms expects an integer >= 0, got ${JSON.stringify(opts.redisLostMs)}`;
   }
   if (opts.workerMemoryMb !== undefined && !(Number.isInteger(Number(opts.workerMemoryMb)) && Number(opts.workerMemoryMb) >= 16)) {
     return `--worker-memory-mb expects an integer >= 16, got ${JSON.stringify(opts.workerMemoryMb)}`;

@@ -107,8 +107,9 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<Runnin
     }
   };
 
+  const connection = openRedis(opts.queue, onLost, opts.lostAfterMs);
   const worker = new Worker<NodeJobData, NodeJobOutcome>(QUEUE_NAME, processor, {
-    connection: openRedis(opts.queue, onLost, opts.lostAfterMs),
+    connection,
     concurrency: jobs,
     lockDuration: lockMs,
     stalledInterval: lockMs,
@@ -124,8 +125,10 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<Runnin
     async close() {
       stopping = true;
       for (const a of running.values()) a.abort(new Error('worker stopping'));
-      await worker.close();
+      // Not waiting for Redis when it is gone: BullMQ's close would retry until it comes back.
+      await Promise.race([worker.close(), lost]);
       sub.disconnect();
+      connection.disconnect();
     },
   };
 }

@@ -35,6 +35,8 @@ export class QueueSubmitter implements RemoteExecutor {
   readonly #queue: Queue<NodeJobData, NodeJobOutcome>;
   readonly #events: QueueEvents;
   readonly #pub: Redis;
+  /** BullMQ does not close connections it was given: we do. */
+  readonly #connections: Redis[];
   readonly #waiters = new Map<string, Set<Waiter>>();
   readonly #id = `${hostname()}:${process.pid}`;
   #lost: string | undefined;
@@ -42,9 +44,10 @@ export class QueueSubmitter implements RemoteExecutor {
   private constructor(opts: SubmitterOptions) {
     this.describe = opts.queue.url;
     const lost = (reason: string) => this.#fail(reason);
-    this.#pub = openRedis(opts.queue, lost, opts.lostAfterMs);
-    this.#queue = new Queue(QUEUE_NAME, { connection: openRedis(opts.queue, lost, opts.lostAfterMs) });
-    this.#events = new QueueEvents(QUEUE_NAME, { connection: openRedis(opts.queue, lost, opts.lostAfterMs) });
+    this.#connections = [0, 1, 2].map(() => openRedis(opts.queue, lost, opts.lostAfterMs));
+    this.#pub = this.#connections[0]!;
+    this.#queue = new Queue(QUEUE_NAME, { connection: this.#connections[1]! });
+    this.#events = new QueueEvents(QUEUE_NAME, { connection: this.#connections[2]! });
     // BullMQ re-emits connection errors here; the `end` of a connection is what fails the run.
     this.#queue.on('error', () => undefined);
     this.#events.on('error', () => undefined);
@@ -96,7 +99,7 @@ export class QueueSubmitter implements RemoteExecutor {
   async close(): Promise<void> {
     this.#fail('the run closed its queue connection');
     await Promise.allSettled([this.#events.close(), this.#queue.close()]);
-    this.#pub.disconnect();
+    for (const c of this.#connections) c.disconnect();
   }
 
   /** Ctrl-C: drop the job if no worker took it yet, else tell the workers to abort it. */
