@@ -80,7 +80,7 @@ describeWithRedis('run --queue: nodes on queue workers', () => {
   test('a 3-way matrix on two workers gives the digests of a local run; run.json names the worker of each node', async () => {
     ws = await workspace('dist-matrix', [
       { id: 'a', uses: 'test/hash-chain', with: { label: 'a', rounds: 3000 } },
-      { id: 'b', uses: 'test/hash-chain', matrix: { label: ['x', 'y', 'z'] }, with: { label: '${matrix.label}', rounds: 20000 } },
+      { id: 'b', uses: 'test/hash-chain', matrix: { label: ['x', 'y', 'z'] }, with: { label: '${matrix.label}', rounds: 5000 } },
     ]);
     const local = await runRecipe(ws, 'local', ['--jobs', '2'], { cacheDir: join(ws.dir, 'local-cache') });
     expect(local.cli.code).toBe(0);
