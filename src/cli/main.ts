@@ -13,6 +13,7 @@ import { reproduceCommand } from './commands/reproduce.js';
 import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
 import { inspectOnnxCommand } from './commands/inspect-onnx.js';
+import { workerCommand } from './commands/worker.js';
 import type { Io } from './io.js';
 import { EXIT, processIo } from './io.js';
 
@@ -62,10 +63,27 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option('--cache-dir <dir>', 'cache directory (default: $MODELPRESS_CACHE_DIR, else .modelpress/cache next to the recipe)')
     .option('--backend <name>', 'force the tfjs backend: tfjs-node, wasm or cpu (default: best installed)')
     .option('--worker-memory-mb <mb>', "heap limit per stage worker (default: Node's)")
+    .option('--queue <redis-url>', 'run cache misses on `modelpress worker` processes through BullMQ on this Redis, e.g. redis://127.0.0.1:6379 (docs/distributed.md)')
+    .option('--redis-lost-ms <ms>', 'with --queue: how long Redis may be unreachable before the run fails (default: 10000)')
     .option('--json', 'print events as JSON lines instead of human output', false)
     .option('--log-level <level>', 'error, warn, info or debug', 'info')
     .action(async (recipe: string, opts: Parameters<typeof runCommand>[1]) => {
       code = await runCommand(recipe, opts, io);
+    });
+
+  program
+    .command('worker')
+    .description('run the nodes `run --queue` enqueues, on this machine, into the shared cache (docs/distributed.md)')
+    .option('--queue <redis-url>', 'the Redis of the queue, e.g. redis://10.0.0.5:6379')
+    .option('--cache-dir <dir>', 'the shared cache every submitter and worker mounts (default: $MODELPRESS_CACHE_DIR)')
+    .option('--jobs <n>', 'nodes run at once (default: 1)')
+    .option('--work-dir <dir>', 'scratch space for running stages (default: <tmp>/modelpress-worker-<pid>)')
+    .option('--lock-ms <ms>', 'job lock duration: a killed worker\'s node goes to another worker after about twice this (default: 30000)')
+    .option('--max-stalled <n>', 'times a node may lose its worker before its run fails (default: 2)')
+    .option('--redis-lost-ms <ms>', 'how long Redis may be unreachable before the worker exits 1 (default: 10000)')
+    .option('--worker-memory-mb <mb>', "heap limit per stage thread (default: Node's)")
+    .action(async (opts: Parameters<typeof workerCommand>[0]) => {
+      code = await workerCommand(opts, io);
     });
 
   program

@@ -22,7 +22,8 @@ export type RunEvent =
   | { type: 'node-skipped'; node: string; because: string }
   | { type: 'run-finished'; status: RunStatus; counts: Record<NodeStatus, number>; durationMs: number };
 
-export type FailurePhase = 'load' | 'run' | 'outputs' | 'cache' | 'worker';
+// `queue`: the node's job could not be run through the queue (Redis lost, worker lost too often).
+export type FailurePhase = 'load' | 'run' | 'outputs' | 'cache' | 'worker' | 'queue';
 
 export type RunStatus = 'succeeded' | 'failed' | 'interrupted';
 

@@ -20,6 +20,7 @@ import { RUN_RECORD_VERSION } from './run-record.js';
 import { executePlan, safeName } from './scheduler.js';
 import { createWorkDir, sweepStaleWorkDirs } from './work-dir.js';
 import type { ExecuteResult } from './scheduler.js';
+import type { RemoteExecutor } from './queue/job-payload.js';
 
 export interface RunRecipeOptions {
   recipe: ValidatedRecipe;
@@ -34,6 +35,8 @@ export interface RunRecipeOptions {
   signal: AbortSignal;
   onEvent: EventSink;
   workerMemoryMb?: number;
+  /** Run cache misses through a queue (src/run/queue/) instead of local worker threads. */
+  remote?: RemoteExecutor;
 }
 
 export async function runRecipe(opts: RunRecipeOptions): Promise<{ record: RunRecord; result: ExecuteResult }> {
@@ -53,6 +56,7 @@ export async function runRecipe(opts: RunRecipeOptions): Promise<{ record: RunRe
     signal: opts.signal,
     onEvent: opts.onEvent,
     ...(opts.workerMemoryMb ? { workerMemoryMb: opts.workerMemoryMb } : {}),
+    ...(opts.remote ? { remote: opts.remote } : {}),
   });
 
   // Copies, not links: the run directory must stay valid after `cache gc`.
@@ -83,6 +87,7 @@ export async function runRecipe(opts: RunRecipeOptions): Promise<{ record: RunRe
     versions: { modelpress: PACKAGE_VERSION, node: process.version, tfjs: installedVersion('@tensorflow/tfjs') ?? null, backend: opts.backend },
     cacheDir: opts.store.dir,
     jobs: opts.jobs,
+    ...(opts.remote ? { queue: opts.remote.describe } : {}),
     nodes: result.nodes.map((r) => {
       const node = opts.graph.byId.get(r.id)!;
       return {
@@ -103,6 +108,7 @@ export async function runRecipe(opts: RunRecipeOptions): Promise<{ record: RunRe
         outputs: Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, { path: v.dir, digest: v.digest }])),
         // Keep the thrown error and its cause chain: without it the root cause
         // (`new Error(msg, { cause })` in a plugin) was lost from the record.
+        ...(r.worker ? { worker: r.worker } : {}),
         error: r.error ? { phase: r.error.phase, message: r.error.message, ...(r.error.cause ? { cause: r.error.cause } : {}) } : null,
       };
     }),

@@ -30,6 +30,8 @@ export interface RunRecordNode {
   metrics: Record<string, Json>;
   /** Output name -> cache entry directory and `sha256:` digest. */
   outputs: Record<string, { path: string; digest: string }>;
+  /** Nodes a queue worker ran (`run --queue`): its `host:pid` and the time from enqueue to start. */
+  worker?: { id: string; queueWaitMs: number };
   /** `cause`: the error the stage threw (name, message, stack), with its own `cause` chain. */
   error: { phase: FailurePhase; message: string; cause?: SerializedError } | null;
 }
@@ -50,6 +52,8 @@ export interface RunRecord {
   versions: { modelpress: string; node: string; tfjs: string | null; backend: string };
   cacheDir: string;
   jobs: number;
+  /** The Redis URL of `run --queue`; absent for local runs. */
+  queue?: string;
   nodes: RunRecordNode[];
   /** Final nodes' outputs copied into the run directory: node -> output -> path relative to run.json. */
   artifacts: Record<string, Record<string, string>>;

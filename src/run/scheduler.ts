@@ -30,6 +30,7 @@ import { StageFailure } from './stage-failure.js';
 import type { SerializedError } from './stage-failure.js';
 import type { WorkerTask } from './worker-protocol.js';
 import { runInWorker } from './worker-task.js';
+import type { RemoteExecutor } from './queue/job-payload.js';
 
 export interface ExecuteOptions {
   graph: PlanGraph;
@@ -45,6 +46,12 @@ export interface ExecuteOptions {
   signal: AbortSignal;
   onEvent: EventSink;
   workerMemoryMb?: number;
+  /**
+   * Runs cache misses elsewhere (a BullMQ queue, src/run/queue/) instead of
+   * in local worker threads. The DAG, the keys and the cache lookups stay
+   * here; the executor publishes into the same cache. Default: local threads.
+   */
+  remote?: RemoteExecutor;
 }
 
 export interface NodeResult {
@@ -59,6 +66,8 @@ export interface NodeResult {
   error?: { phase: FailurePhase; message: string; cause?: SerializedError };
   /** For `ran` nodes: why the cache could not be used. */
   reasons?: string[];
+  /** For nodes run through a queue: which worker ran it and how long it waited. */
+  worker?: { id: string; queueWaitMs: number };
 }
 
 export interface ExecuteResult {
@@ -132,6 +141,8 @@ async function runNode(node: PlanNode, results: Map<string, NodeResult>, opts: E
 
   let lookup = await opts.store.get(key);
   if (lookup.status === 'hit') return cachedResult(lookup.entry);
+  // Cached nodes never reach the queue; the worker takes the key's lock itself.
+  if (opts.remote) return runRemote(node, key, record, lookup, upstream, opts, opts.remote, t0, cachedResult);
   // A miss: compute the node only while holding its key's lock, so a concurrent
   // run of the same recipe on this cache waits and takes our entry as a hit.
   let claim: Claim;
@@ -180,20 +191,7 @@ async function computeNode(
   await rm(scratchDir, { recursive: true, force: true });
   await mkdir(scratchDir, { recursive: true });
   const outcome = await runInWorker(
-    {
-      plugins: opts.recipe.plugins,
-      recipeDir: opts.recipe.dir,
-      uses: node.def.name,
-      expect: { version: node.def.version, code: record.stage.code },
-      backend: opts.keys.backend as WorkerTask['backend'],
-      node: node.id,
-      stageId: node.stage.id,
-      seed: opts.recipe.seed,
-      config: node.config,
-      inputs: stageInputs(node, upstream, opts.graph),
-      scratchDir,
-      recipe: { ...(opts.recipe.model ? { model: opts.recipe.model as Json } : {}), data: opts.recipe.data as Record<string, Json>, devices: opts.recipe.devices as unknown as Record<string, Json> },
-    },
+    { ...workerTask(node, record, upstream, opts), scratchDir },
     {
       signal: opts.signal,
       ...(opts.workerMemoryMb ? { memoryMb: opts.workerMemoryMb } : {}),
@@ -230,6 +228,81 @@ async function computeNode(
     await rm(scratchDir, { recursive: true, force: true });
     return fail('cache', { name: (err as Error).name, message: code ? cacheWriteMessage(opts, code) : (err as Error).message });
   }
+}
+
+/** What a worker needs to run `node`, wherever it runs (the scratch directory is the runner's own). */
+function workerTask(node: PlanNode, record: KeyRecord, upstream: NodeResult[], opts: ExecuteOptions): Omit<WorkerTask, 'scratchDir'> {
+  return {
+    plugins: opts.recipe.plugins,
+    recipeDir: opts.recipe.dir,
+    uses: node.def.name,
+    expect: { version: node.def.version, code: record.stage.code },
+    backend: opts.keys.backend as WorkerTask['backend'],
+    node: node.id,
+    stageId: node.stage.id,
+    seed: opts.recipe.seed,
+    config: node.config,
+    inputs: stageInputs(node, upstream, opts.graph),
+    recipe: { ...(opts.recipe.model ? { model: opts.recipe.model as Json } : {}), data: opts.recipe.data as Record<string, Json>, devices: opts.recipe.devices as unknown as Record<string, Json> },
+  };
+}
+
+/**
+ * A cache miss through the queue: enqueue it under its key, stream the
+ * worker's logs and progress as this run's events, then read the published
+ * entry from the shared cache, so run.json names exactly what is cached.
+ */
+async function runRemote(
+  node: PlanNode,
+  key: string,
+  record: KeyRecord,
+  lookup: CacheLookup,
+  upstream: NodeResult[],
+  opts: ExecuteOptions,
+  remote: RemoteExecutor,
+  t0: number,
+  cachedResult: (entry: CacheEntry) => Promise<NodeResult>,
+): Promise<NodeResult> {
+  if (lookup.status === 'corrupt') opts.onEvent({ type: 'cache-corrupt', node: node.id, key, reason: lookup.reason });
+  const reasons = lookup.status === 'corrupt' ? [`cache entry corrupt: ${lookup.reason}`] : await reasonsFor(opts, node.id, record);
+  opts.onEvent({ type: 'node-started', node: node.id, key, reasons });
+  const outcome = await remote.run(
+    { key, record, task: workerTask(node, record, upstream, opts), outputs: [...node.def.outputs], submitter: '' },
+    {
+      signal: opts.signal,
+      onUpdate: (u) => {
+        if (u.type === 'progress') opts.onEvent({ type: 'node-progress', node: node.id, progress: u.progress });
+        else if (u.type === 'log') opts.onEvent({ type: 'node-log', node: node.id, level: u.level, message: u.message, ...(u.fields ? { fields: u.fields } : {}) });
+        else opts.onEvent({ type: 'node-log', node: node.id, level: 'info', message: `running on worker ${u.worker} (waited ${u.queueWaitMs} ms in the queue)` });
+      },
+    },
+  );
+  const fail = (phase: FailurePhase, cause: SerializedError, worker?: NodeResult['worker']): NodeResult => {
+    const failure = new StageFailure(node.id, node.source, node.def.name, phase, cause);
+    const diagnostic = configDiagnostic(node, cause, opts.recipe);
+    opts.onEvent({ type: 'node-failed', node: node.id, message: failure.message, phase, cause, ...(diagnostic ? { diagnostic } : {}) });
+    return { ...empty(node.id, 'failed'), key, record, durationMs: performance.now() - t0, error: { phase, message: failure.message, cause }, reasons, ...(worker ? { worker } : {}) };
+  };
+  if (!outcome.ok) {
+    if (opts.signal.aborted || ('cancelled' in outcome && outcome.cancelled)) return { ...empty(node.id, 'cancelled'), key, record };
+    return fail(outcome.phase, outcome.error, 'worker' in outcome && outcome.worker ? { id: outcome.worker, queueWaitMs: outcome.queueWaitMs } : undefined);
+  }
+  const worker = { id: outcome.worker, queueWaitMs: outcome.queueWaitMs };
+  const published = await opts.store.get(key);
+  if (published.status !== 'hit') {
+    return fail('cache', {
+      name: 'Error',
+      message:
+        `worker ${outcome.worker} published the node into cache ${outcome.cacheDir}, but this run's cache ${opts.store.dir} has ${published.status === 'miss' ? 'no entry' : `a corrupt entry (${published.reason})`} for it: ` +
+        'the submitter and every worker must mount the same cache directory (docs/distributed.md)',
+    }, worker);
+  }
+  if (outcome.cached) return { ...(await cachedResult(published.entry)), worker };
+  const metrics = entryMetrics(published.entry);
+  await recordNode(node.id, key, opts);
+  const durationMs = performance.now() - t0;
+  opts.onEvent({ type: 'node-finished', node: node.id, durationMs, metrics });
+  return { id: node.id, status: 'ran', key, record, cacheHit: false, durationMs, metrics, outputs: entryOutputs(published.entry), reasons, worker };
 }
 
 /** Warnings said once per store and code, not once per node. */

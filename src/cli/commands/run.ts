@@ -13,6 +13,9 @@ import type { BackendName } from '../../engine/backend.js';
 import { BACKEND_NAMES, chooseBackend } from '../../engine/backend.js';
 import { RunDirError } from '../../run/run-dir-error.js';
 import { runRecipe } from '../../run/run-recipe.js';
+import type { RemoteExecutor } from '../../run/queue/job-payload.js';
+import { checkRedis, parseQueueUrl } from '../../run/queue/redis-connection.js';
+import { QueueSubmitter } from '../../run/queue/submitter.js';
 import type { RunRecord } from '../../run/run-record.js';
 import { budgetOutcomeOf } from '../../contracts/budget-outcome.js';
 import type { Io } from '../io.js';
@@ -32,11 +35,17 @@ export interface RunOptions {
   logLevel: string;
   backend?: string;
   workerMemoryMb?: string;
+  /** `--queue redis://host:port`: run cache misses on queue workers (docs/distributed.md). */
+  queue?: string;
+  /** With --queue: how long Redis may be unreachable before the run fails, ms. Default: 10000. */
+  redisLostMs?: string;
 }
 
 export async function runCommand(recipePath: string, opts: RunOptions, io: Io): Promise<number> {
-  const jobs = parseJobs(opts.jobs, availableParallelism());
-  const usage = typeof jobs === 'string' ? jobs : checkOptions(opts);
+  const queue = opts.queue === undefined ? undefined : parseQueueUrl(opts.queue);
+  // With a queue the workers bound the parallelism: every ready node is enqueued unless --jobs says otherwise.
+  const jobs = parseJobs(opts.jobs, queue ? Number.MAX_SAFE_INTEGER : availableParallelism());
+  const usage = typeof jobs === 'string' ? jobs : typeof queue === 'string' ? queue : checkOptions(opts);
   if (usage) {
     io.err(`modelpress run: ${usage}\n`);
     return EXIT.invalid;
@@ -44,12 +53,33 @@ export async function runCommand(recipePath: string, opts: RunOptions, io: Io): 
   const prepared = await prepareWithData(recipePath, opts.set, io);
   if (!prepared) return EXIT.invalid;
   const { recipe, graph, dataFingerprints } = prepared;
+  let remote: QueueSubmitter | undefined;
+  if (queue !== undefined && typeof queue !== 'string') {
+    // Before the run directory exists: an unreachable Redis is an error, not a hang or a failed run.
+    const unreachable = await checkRedis(queue);
+    if (unreachable) {
+      io.err(`modelpress run: ${unreachable}\n`);
+      return EXIT.stageFailed;
+    }
+    remote = await QueueSubmitter.open({ queue, ...(opts.redisLostMs ? { lostAfterMs: Number(opts.redisLostMs) } : {}) });
+  }
   const store = openStore(opts.cacheDir, recipePath, io);
   const runDir = resolve(io.cwd, opts.out ?? join('runs', recipe.name, timestamp()));
   let stoppedBy: StopSignal | undefined;
   let result: RunRecord;
   try {
-    result = await execute({ recipe, graph, store, runDir, jobs: jobs as number, dataFingerprints, opts, io, onStop: (signal) => (stoppedBy = signal) });
+    result = await execute({
+      recipe,
+      graph,
+      store,
+      runDir,
+      jobs: Math.min(jobs as number, Math.max(1, graph.nodes.length)),
+      dataFingerprints,
+      opts,
+      io,
+      onStop: (signal) => (stoppedBy = signal),
+      ...(remote ? { remote } : {}),
+    });
   } catch (error) {
     if (!(error instanceof RunDirError)) throw error;
     io.err(
@@ -57,6 +87,8 @@ export async function runCommand(recipePath: string, opts: RunOptions, io: Io): 
         `  the run ${error.status} and its cache entries are kept; free space or choose another --out and run again (nothing is recomputed)\n`,
     );
     return EXIT.stageFailed;
+  } finally {
+    await remote?.close();
   }
   for (const message of budgetMessages(result)) io.out(`budget: ${message}\n`);
   io.out(`run record: ${join(runDir, 'run.json')}\nreport: ${join(runDir, 'report.html')}\n`);
@@ -99,6 +131,9 @@ function checkOptions(opts: RunOptions): string | undefined {
   if (opts.backend !== undefined && !BACKEND_NAMES.includes(opts.backend as BackendName)) {
     return `--backend expects one of ${BACKEND_NAMES.join(', ')}, got ${JSON.stringify(opts.backend)}`;
   }
+  if (opts.redisLostMs !== undefined && !(Number.isInteger(Number(opts.redisLostMs)) && Number(opts.redisLostMs) >= 0)) {
+    return `--redis-lost-ms expects an integer >= 0, got ${JSON.stringify(opts.redisLostMs)}`;
+  }
   if (opts.workerMemoryMb !== undefined && !(Number.isInteger(Number(opts.workerMemoryMb)) && Number(opts.workerMemoryMb) >= 16)) {
     return `--worker-memory-mb expects an integer >= 16, got ${JSON.stringify(opts.workerMemoryMb)}`;
   }
@@ -116,6 +151,8 @@ export interface ExecuteArgs {
   io: Io;
   /** Called with the signal that stopped the run, so the caller can pick the exit code. */
   onStop?: (signal: StopSignal) => void;
+  /** `run --queue`: cache misses go to queue workers. */
+  remote?: RemoteExecutor;
 }
 
 export type StopSignal = 'SIGINT' | 'SIGTERM';
@@ -165,6 +202,7 @@ export async function execute(a: ExecuteArgs): Promise<RunRecord> {
       signal: abort.signal,
       onEvent,
       ...(a.opts.workerMemoryMb ? { workerMemoryMb: Number(a.opts.workerMemoryMb) } : {}),
+      ...(a.remote ? { remote: a.remote } : {}),
     });
     await writeReportsAfterRun(a.runDir, record, a.recipe.devices, onEvent);
     return record;
