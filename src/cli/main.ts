@@ -44,7 +44,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .description('show the stage graph in order and, per node, whether it is cached or will run and why')
     .argument('<recipe>', 'path to the recipe YAML file')
     .option(...setOption, collect, [])
-    .option('--cache-dir <dir>', 'cache directory (default: $MODELPRESS_CACHE_DIR, else .modelpress/cache next to the recipe)')
+    .option('--cache-dir <dir>', 'cache directory (default: $MODELPRESS_CACHE_DIR, else the project\'s node_modules/.cache/modelpress)')
     .option('--backend <name>', 'predict for this backend: tfjs-node, wasm or cpu (default: best installed)')
     .option('--json', 'print the plan as JSON', false)
     .action(async (recipe: string, opts: { set: string[]; cacheDir?: string; json: boolean; backend?: string }) => {
@@ -58,7 +58,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option(...setOption, collect, [])
     .option('--out <dir>', 'run directory (default: runs/<recipe name>/<timestamp>)')
     .option('--jobs <n>', 'most stages running at once (default: number of cores)')
-    .option('--cache-dir <dir>', 'cache directory (default: $MODELPRESS_CACHE_DIR, else .modelpress/cache next to the recipe)')
+    .option('--cache-dir <dir>', 'cache directory (default: $MODELPRESS_CACHE_DIR, else the project\'s node_modules/.cache/modelpress)')
     .option('--backend <name>', 'force the tfjs backend: tfjs-node, wasm or cpu (default: best installed)')
     .option('--worker-memory-mb <mb>', "heap limit per stage worker (default: Node's)")
     .option('--json', 'print events as JSON lines instead of human output', false)
@@ -101,8 +101,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   const cache = program.command('cache').description('inspect and clean the content-addressed cache');
   const cacheOpts = (c: Command) =>
     c
-      .option('--cache-dir <dir>', 'cache directory (default: $MODELPRESS_CACHE_DIR, else .modelpress/cache next to --recipe or here)')
-      .option('--recipe <file>', 'locate the default cache next to this recipe');
+      .option('--cache-dir <dir>', 'cache directory (default: $MODELPRESS_CACHE_DIR, else the node_modules/.cache/modelpress of the project holding --recipe or this folder)')
+      .option('--recipe <file>', 'find the project (and an old per-recipe cache) from this recipe instead of this folder');
   cacheOpts(cache.command('ls').description('list entries, newest first')).action(async (opts) => {
     code = await cacheLs(opts, io);
   });
