@@ -6,6 +6,8 @@
 import { Command, CommanderError } from 'commander';
 import { PACKAGE_VERSION } from '../package-info.js';
 import { cacheClear, cacheExplain, cacheGc, cacheLs } from './commands/cache.js';
+import { initCommand } from './commands/init.js';
+import type { InitOptions } from './commands/init.js';
 import { inspectCommand } from './commands/inspect.js';
 import { planCommand } from './commands/plan.js';
 import { reportCommand } from './commands/report.js';
@@ -96,6 +98,24 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option('--json', 'print the report as JSON', false)
     .action(async (model: string, opts: { json: boolean }) => {
       code = await inspectCommand(model, opts, io);
+    });
+
+  program
+    .command('init')
+    .description('write a commented starter recipe for your model: asks for (or takes) the model, data, device and budget, inspects the model, validates what it wrote')
+    .option('--model <dir>', 'a tfjs model directory (model.json + weights)')
+    .option('--data <path>', 'evaluation data: a .csv, a folder with x.npy and y.npy, a folder of images (a sub-folder per class), or mnist')
+    .option('--device <name>', 'a shipped device preset (pipelines/devices/): web-mobile, web-desktop, node-server, microcontroller (default: web-mobile)')
+    .option('--budget-size-kb <kb>', "size limit of the model's files in KB (overrides the preset's budget)")
+    .option('--budget-gzip-kb <kb>', 'gzip size limit in KB')
+    .option('--budget-latency-ms <ms>', 'p95 latency limit in ms')
+    .option('--budget-accuracy-drop-pp <pp>', 'largest accuracy drop from your model, in percentage points')
+    .option('--out <file>', 'the recipe to write (default: compress/<device>.yaml)')
+    .option('--name <name>', 'the recipe name (default: <model folder>-<device>)')
+    .option('--force', 'overwrite an existing recipe', false)
+    .option('--yes', 'never ask: take defaults (for scripts; also without a terminal)', false)
+    .action(async (opts: InitOptions) => {
+      code = await initCommand(opts, io);
     });
 
   const cache = program.command('cache').description('inspect and clean the content-addressed cache');
