@@ -15,6 +15,7 @@
 import { dirname, join, resolve } from 'node:path';
 import type { Json } from '../plugin.js';
 import type { BudgetKey, DeviceVerdict } from '../contracts/budget.js';
+import { budgetOutcomeOf } from '../contracts/budget-outcome.js';
 import { decodeEvaluation, looksLikeEvaluation } from '../contracts/evaluation.js';
 import type { EvaluatedCandidate, Evaluation, SizeKind } from '../contracts/evaluation.js';
 import { fmt, fmtKb, fmtPercent, fmtSignedPp } from '../contracts/format.js';
@@ -103,9 +104,12 @@ export function runSummaryLines(record: RunRecord, { runDir, showPath = (p) => p
   };
   for (const n of record.nodes) {
     if (n.status !== 'ran' && n.status !== 'cached') continue;
+    // select's metrics carry `candidates` too (its ranking): only evaluate's
+    // are an Evaluation; a plugin's that decode are shown, others skipped.
     if (!looksLikeEvaluation(n.metrics)) continue;
     const decoded = decodeEvaluation(n.metrics, `metrics of ${n.id}`);
-    out.push(...(decoded.ok ? evaluationLines(n.id, decoded.value) : [`${n.id}: not summarized: ${decoded.error}`]));
+    if (decoded.ok) out.push(...evaluationLines(n.id, decoded.value));
+    else if (n.uses === 'evaluate') out.push(`${n.id}: not summarized: ${decoded.error}`);
   }
   const shown = new Set<string>();
   for (const n of record.nodes) {
@@ -115,7 +119,9 @@ export function runSummaryLines(record: RunRecord, { runDir, showPath = (p) => p
       if (chosen === undefined) continue;
       const objective = text(n.metrics, 'objective');
       const where = artifact(n.id);
-      out.push(`selected: ${chosen}${objective ? ` (best ${objective} within the budgets)` : ''}${where ? ` -> ${where}` : ''}`);
+      const outcome = budgetOutcomeOf(n.metrics, n.id);
+      const why = outcome !== null && ('error' in outcome || !outcome.met) ? 'the closest to the budgets: none meets them' : `best ${objective ?? 'objective'} within the budgets`;
+      out.push(`selected: ${chosen} (${why})${where ? ` -> ${where}` : ''}`);
       shown.add(n.id);
     } else if (n.uses === 'export') {
       const source = text(n.metrics, 'source') ?? '?';
@@ -124,7 +130,7 @@ export function runSummaryLines(record: RunRecord, { runDir, showPath = (p) => p
       const where = artifact(n.id);
       // `to:` is relative to the recipe's folder, like every path in a recipe.
       const target = to !== undefined ? showPath(resolve(dirname(record.recipe.file), to)) : where;
-      out.push(`exported: ${source}${format ? ` as ${format}` : ''}${target ? ` -> ${target}` : ''}`);
+      out.push(`exported: ${source}${format ? ` (format ${format})` : ''}${target ? ` -> ${target}` : ''}`);
       shown.add(n.id);
     }
   }

@@ -66,7 +66,7 @@ describe('runSummaryLines', () => {
     const record = fakeRunRecord('quickstart', [
       fakeNode('model', 'model', {}),
       fakeNode('eval', 'evaluate', encodeEvaluation(evaluation(budget))),
-      fakeNode('pick', 'select', { chosen: 'quantize', objective: 'size_kb' }),
+      fakeNode('pick', 'select', { chosen: 'quantize', objective: 'size_kb', candidates: { quantize: { rank: 0 } }, budgets: { met: true, message: 'ok' } }),
       fakeNode('export', 'export', { source: 'pick', format: 'tfjs', to: 'out/model' }),
     ]);
     record.recipe.file = '/proj/examples/quickstart.yaml';
@@ -77,8 +77,13 @@ describe('runSummaryLines', () => {
       '  quantize           accuracy 98.32% (-0.08 pp)  size 260 KB   p95 2.4 ms  phone ok',
       '  prune              accuracy 97.10% (-1.30 pp)  size 120 KB   p95 1.1 ms  phone MISSED accuracy_drop_pp +0.80 pp over',
       'selected: quantize (best size_kb within the budgets) -> /proj/runs/q/1/artifacts/pick/model',
-      'exported: pick as tfjs -> /proj/examples/out/model',
+      'exported: pick (format tfjs) -> /proj/examples/out/model',
     ]);
+  });
+
+  it('says when select took the closest because none met the budgets', () => {
+    const record = fakeRunRecord('r', [fakeNode('pick', 'select', { chosen: 'prune', objective: 'size', budgets: { met: false, message: 'missed' } })]);
+    expect(runSummaryLines(record, { runDir: '/r' })).toEqual(['selected: prune (the closest to the budgets: none meets them)']);
   });
 
   it('names the budgeted size and shows paths as asked', () => {
