@@ -15,7 +15,7 @@ import { openCache, prepareWithFingerprints } from './prepare.js';
 import type { PrepareOptions } from './prepare.js';
 
 export interface PlanOptions extends PrepareOptions {
-  /** Cache directory. Default: `$MODELPRESS_CACHE_DIR`, else `.modelpress/cache` next to the recipe. */
+  /** Cache directory. Default: `$MODELPRESS_CACHE_DIR`, else the project's `node_modules/.cache/modelpress` (nearest package.json), else `.modelpress/cache` next to the recipe. */
   cacheDir?: string;
   /** Predict for this backend (it is part of every key). Default: the one `run()` would choose. */
   backend?: BackendName;

@@ -57,7 +57,7 @@ export async function prepareWithFingerprints(
 }
 
 export interface OpenCacheOptions {
-  /** An explicit cache directory (`--cache-dir`). Default: `$MODELPRESS_CACHE_DIR`, else `.modelpress/cache` next to the recipe. */
+  /** An explicit cache directory (`--cache-dir`). Default: `$MODELPRESS_CACHE_DIR`, else the project's `node_modules/.cache/modelpress` (nearest package.json), else `.modelpress/cache` next to the recipe. */
   cacheDir?: string;
   /** The recipe whose directory holds the default cache. Default: none (then `cwd`). */
   recipeFile?: string;

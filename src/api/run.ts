@@ -19,7 +19,7 @@ import type { PrepareOptions } from './prepare.js';
 export interface RunOptions extends PrepareOptions {
   /** The run directory to create and fill (run.json, artifacts/). Default: `runs/<recipe name>/<timestamp>` under `cwd`. */
   out?: string;
-  /** Cache directory. Default: `$MODELPRESS_CACHE_DIR`, else `.modelpress/cache` next to the recipe. */
+  /** Cache directory. Default: `$MODELPRESS_CACHE_DIR`, else the project's `node_modules/.cache/modelpress` (nearest package.json), else `.modelpress/cache` next to the recipe. */
   cacheDir?: string;
   /** Most stages running at once. Default: the number of cores. */
   jobs?: number;

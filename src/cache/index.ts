@@ -17,7 +17,7 @@ export type {
   GcOptions,
   GcResult,
 } from './store.js';
-export { CACHE_DIR_ENV, resolveCacheDir } from './default-dir.js';
+export { CACHE_DIR_ENV, findLegacyCache, findProjectRoot, legacyCacheAdvice, LEGACY_CACHE_SUBDIR, PROJECT_CACHE_SUBDIR, resolveCacheDir } from './default-dir.js';
 export type { ResolveCacheDirOptions } from './default-dir.js';
 export { DEFAULT_LOCK_HEARTBEAT_MS, DEFAULT_LOCK_STALE_MS, describeOwner, KeyLocks } from './key-lock.js';
 export type { HeldLock, KeyLockOptions, LockAttempt, LockOwner } from './key-lock.js';

@@ -6,6 +6,8 @@
 import { Command, CommanderError } from 'commander';
 import { PACKAGE_VERSION } from '../package-info.js';
 import { cacheClear, cacheExplain, cacheGc, cacheLs } from './commands/cache.js';
+import { initCommand } from './commands/init.js';
+import type { InitOptions } from './commands/init.js';
 import { inspectCommand } from './commands/inspect.js';
 import { planCommand } from './commands/plan.js';
 import { reportCommand } from './commands/report.js';
@@ -46,7 +48,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .description('show the stage graph in order and, per node, whether it is cached or will run and why')
     .argument('<recipe>', 'path to the recipe YAML file')
     .option(...setOption, collect, [])
-    .option('--cache-dir <dir>', 'cache directory (default: $MODELPRESS_CACHE_DIR, else .modelpress/cache next to the recipe)')
+    .option('--cache-dir <dir>', 'cache directory (default: $MODELPRESS_CACHE_DIR, else the project\'s node_modules/.cache/modelpress)')
     .option('--backend <name>', 'predict for this backend: tfjs-node, wasm or cpu (default: best installed)')
     .option('--json', 'print the plan as JSON', false)
     .action(async (recipe: string, opts: { set: string[]; cacheDir?: string; json: boolean; backend?: string }) => {
@@ -60,7 +62,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option(...setOption, collect, [])
     .option('--out <dir>', 'run directory (default: runs/<recipe name>/<timestamp>)')
     .option('--jobs <n>', 'most stages running at once (default: number of cores)')
-    .option('--cache-dir <dir>', 'cache directory (default: $MODELPRESS_CACHE_DIR, else .modelpress/cache next to the recipe)')
+    .option('--cache-dir <dir>', 'cache directory (default: $MODELPRESS_CACHE_DIR, else the project\'s node_modules/.cache/modelpress)')
     .option('--backend <name>', 'force the tfjs backend: tfjs-node, wasm or cpu (default: best installed)')
     .option('--worker-memory-mb <mb>', "heap limit per stage worker (default: Node's)")
     .option('--queue <redis-url>', 'run cache misses on `modelpress worker` processes through BullMQ on this Redis, e.g. redis://127.0.0.1:6379 (docs/distributed.md)')
@@ -120,11 +122,29 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         : await inspectCommand(model, { json: opts.json }, io);
     });
 
+  program
+    .command('init')
+    .description('write a commented starter recipe for your model: asks for (or takes) the model, data, device and budget, inspects the model, validates what it wrote')
+    .option('--model <dir>', 'a tfjs model directory (model.json + weights)')
+    .option('--data <path>', 'evaluation data: a .csv, a folder with x.npy and y.npy, a folder of images (a sub-folder per class), or mnist')
+    .option('--device <name>', 'a shipped device preset (pipelines/devices/): web-mobile, web-desktop, node-server, microcontroller (default: web-mobile)')
+    .option('--budget-size-kb <kb>', "size limit of the model's files in KB (overrides the preset's budget)")
+    .option('--budget-gzip-kb <kb>', 'gzip size limit in KB')
+    .option('--budget-latency-ms <ms>', 'p95 latency limit in ms')
+    .option('--budget-accuracy-drop-pp <pp>', 'largest accuracy drop from your model, in percentage points')
+    .option('--out <file>', 'the recipe to write (default: compress/<device>.yaml)')
+    .option('--name <name>', 'the recipe name (default: <model folder>-<device>)')
+    .option('--force', 'overwrite an existing recipe', false)
+    .option('--yes', 'never ask: take defaults (for scripts; also without a terminal)', false)
+    .action(async (opts: InitOptions) => {
+      code = await initCommand(opts, io);
+    });
+
   const cache = program.command('cache').description('inspect and clean the content-addressed cache');
   const cacheOpts = (c: Command) =>
     c
-      .option('--cache-dir <dir>', 'cache directory (default: $MODELPRESS_CACHE_DIR, else .modelpress/cache next to --recipe or here)')
-      .option('--recipe <file>', 'locate the default cache next to this recipe');
+      .option('--cache-dir <dir>', 'cache directory (default: $MODELPRESS_CACHE_DIR, else the node_modules/.cache/modelpress of the project holding --recipe or this folder)')
+      .option('--recipe <file>', 'find the project (and an old per-recipe cache) from this recipe instead of this folder');
   cacheOpts(cache.command('ls').description('list entries, newest first')).action(async (opts) => {
     code = await cacheLs(opts, io);
   });

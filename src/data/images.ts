@@ -146,7 +146,7 @@ export interface ImagesLoaderDeps {
   decode?: (bytes: Uint8Array, channels: 1 | 3) => DecodedImage;
 }
 
-/** The data cache's folder for images: `<cache dir>/data/images`, the cache dir as for `modelpress run` (MODELPRESS_CACHE_DIR, else `.modelpress/cache` next to the recipe). */
+/** The data cache's folder for images: `<cache dir>/data/images`, the cache dir as for `modelpress run` (MODELPRESS_CACHE_DIR, else the project's cache, found from the recipe's folder). */
 export function imageCacheDir(ctx: LoadContext): string {
   return join(ctx.cacheDir ?? join(resolveCacheDir({ recipeDir: ctx.baseDir }), 'data'), 'images');
 }

@@ -1,8 +1,9 @@
 /**
  * `modelpress cache ls | explain <node> | gc [--keep-days N] | clear`.
- * The cache directory comes from --cache-dir, MODELPRESS_CACHE_DIR, or
- * `.modelpress/cache` next to the recipe given with --recipe (else the
- * current directory). `plan` and run.json say why a node re-runs (the
+ * The cache directory comes from --cache-dir, MODELPRESS_CACHE_DIR, or the
+ * project's `node_modules/.cache/modelpress`, the project being the nearest
+ * package.json above --recipe (else the current directory): any folder of
+ * the project finds the cache every recipe of it wrote. `plan` and run.json say why a node re-runs (the
  * difference between its new key record and the last one); `explain` shows
  * the record behind the node's current key.
  */

@@ -6,6 +6,8 @@
  */
 import { openCache, prepareRecipe, prepareWithFingerprints } from '../../api/prepare.js';
 import type { PreparedRecipe } from '../../api/prepare.js';
+import { dirname, resolve } from 'node:path';
+import { CACHE_DIR_ENV, findLegacyCache, legacyCacheAdvice } from '../../cache/index.js';
 import type { CacheStore } from '../../cache/index.js';
 import type { Result } from '../../recipe/diagnostic.js';
 import type { Io } from '../io.js';
@@ -17,8 +19,21 @@ export async function prepare(recipePath: string, set: string[], io: Io): Promis
   return prepareRecipe(recipePath, { set, cwd: io.cwd });
 }
 
+/**
+ * The cache the flags name (--cache-dir, MODELPRESS_CACHE_DIR, else the
+ * project's). When the default is used and an old per-recipe cache sits next
+ * to the recipe (or in the working directory), says once on stderr where it
+ * is and how to move it: its entries are not read, and a silent miss of
+ * everything computed before would look like a bug.
+ */
 export function openStore(flag: string | undefined, recipeFile: string | undefined, io: Io): CacheStore {
-  return openCache({ ...(flag ? { cacheDir: flag } : {}), ...(recipeFile ? { recipeFile } : {}), cwd: io.cwd, env: io.env });
+  const store = openCache({ ...(flag ? { cacheDir: flag } : {}), ...(recipeFile ? { recipeFile } : {}), cwd: io.cwd, env: io.env });
+  if (!flag && !io.env[CACHE_DIR_ENV]) {
+    const recipeDir = recipeFile ? dirname(resolve(io.cwd, recipeFile)) : io.cwd;
+    const legacy = findLegacyCache(recipeDir, store.dir);
+    if (legacy !== undefined) io.err(`note: ${legacyCacheAdvice(legacy, store.dir)}\n`);
+  }
+  return store;
 }
 
 /** `--jobs`: a positive integer; default the number of cores. */

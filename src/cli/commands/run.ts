@@ -8,7 +8,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { BackendName } from '../../engine/backend.js';
 import { BACKEND_NAMES, chooseBackend } from '../../engine/backend.js';
 import { RunDirError } from '../../run/run-dir-error.js';
@@ -24,6 +24,7 @@ import { createRunLogger, LOG_LEVELS } from '../logger.js';
 import type { LogLevel } from '../logger.js';
 import { ProgressRenderer } from '../progress.js';
 import { writeReportsAfterRun } from '../after-run-reports.js';
+import { runSummaryLines } from '../run-summary.js';
 import { openStore, parseJobs, prepareWithData } from './prepare.js';
 
 export interface RunOptions {
@@ -89,6 +90,10 @@ export async function runCommand(recipePath: string, opts: RunOptions, io: Io): 
     return EXIT.stageFailed;
   } finally {
     await remote?.close();
+  }
+  if (!opts.json) {
+    const showPath = (p: string) => (relative(io.cwd, p).startsWith('..') ? p : relative(io.cwd, p));
+    for (const line of runSummaryLines(result, { runDir, showPath })) io.out(`${line}\n`);
   }
   for (const message of budgetMessages(result)) io.out(`budget: ${message}\n`);
   io.out(`run record: ${join(runDir, 'run.json')}\nreport: ${join(runDir, 'report.html')}\n`);
