@@ -48,8 +48,8 @@ describe('budgetedSizeKind', () => {
 });
 
 describe('deviceVerdictWords', () => {
-  const ok = judgeDevice({ size_kb: 300 }, { values: { size_kb: 260, size_gzip_kb: null, size_brotli_kb: null, size_packed_kb: null, latency_ms_p50: null, latency_ms_p95: null, accuracy_min: null, accuracy_drop_pp: null, agreement_min: null }, notes: {} });
-  const missed = judgeDevice({ size_kb: 200 }, { values: { size_kb: 260, size_gzip_kb: null, size_brotli_kb: null, size_packed_kb: null, latency_ms_p50: null, latency_ms_p95: null, accuracy_min: null, accuracy_drop_pp: null, agreement_min: null }, notes: {} });
+  const ok = judgeDevice({ size_kb: 300 }, { values: { size_kb: 260, size_gzip_kb: null, size_brotli_kb: null, size_packed_kb: null, size_tflite_kb: null, size_tflite_gzip_kb: null, latency_ms_p50: null, latency_ms_p95: null, accuracy_min: null, accuracy_drop_pp: null, agreement_min: null }, notes: {} });
+  const missed = judgeDevice({ size_kb: 200 }, { values: { size_kb: 260, size_gzip_kb: null, size_brotli_kb: null, size_packed_kb: null, size_tflite_kb: null, size_tflite_gzip_kb: null, latency_ms_p50: null, latency_ms_p95: null, accuracy_min: null, accuracy_drop_pp: null, agreement_min: null }, notes: {} });
   it.each<[string, DeviceVerdict | undefined, string]>([
     ['no verdict', undefined, 'phone no budget'],
     ['met', ok, 'phone ok'],
