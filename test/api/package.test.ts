@@ -79,7 +79,7 @@ describe("the package, imported by name from another directory", () => {
     const { stdout, stderr } = await exec(process.execPath, ['compress.mjs'], { cwd: dir });
     expect(stderr).toBe('');
     expect(stdout).toBe(output);
-    expect(stdout).toContain('run succeeded: train ran, export ran\n');
+    expect(stdout).toContain('run succeeded: model ran, train ran, export ran\n');
   }, 120_000);
 
   test("modelpress/plugin's harness and modelpress/loader work for a plugin author", async () => {
