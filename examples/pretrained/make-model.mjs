@@ -159,7 +159,7 @@ const record = {
   model: `MobileNetV2 alpha ${o.alpha}, ${o.blocks} of 17 blocks, input ${o.size}x${o.size}x3, 10 classes`,
   layers: model.layers.length,
   params: model.countParams(),
-  data: { train: `MNIST train, first ${train.count}`, test: 'MNIST test (10,000)', preprocessing: `bilinear 28->${o.size}, grey replicated to 3 channels, x*2-1` },
+  data: { train: `MNIST train, first ${train.count}`, test: 'MNIST test (10,000)', preprocessing: `mnist loader: size [${o.size}, ${o.size}] (bilinear, half-pixel centres; area when shrinking), channels 3, normalize symmetric (x/127.5-1)` },
   training: { epochs: o.epochs, batch: o.batch, optimizer: 'adam', lr: o.lr, schedule: 'cosine', bnMomentumWhileTraining: 0.9, bnRecalibrationBatches: RECALIBRATION_BATCHES, seed: o.seed, backend: tf.getBackend(), seconds: Math.round(trainSeconds), loss: run.epochs.map((e) => Number(e.loss.toFixed(4))) },
   test: { float32Accuracy: Number(floatEval.accuracy.toFixed(2)), uint8Accuracy: Number(uint8Eval.accuracy.toFixed(2)), uint8Loss: Number(uint8Eval.loss.toFixed(4)) },
 };
