@@ -26,7 +26,8 @@
  *
  * Input: MNIST digits resized bilinearly from 28x28 to size x size and
  * replicated to 3 channels, scaled to [-1, 1] as Keras'
- * mobilenet_v2.preprocess_input does. Why 32x32: the smallest size at which
+ * mobilenet_v2.preprocess_input does: the mnist loader's `size`,
+ * `channels: 3` and `normalize: symmetric`. Why 32x32: the smallest size at which
  * all five stride-2 stages of MobileNetV2 still have a pixel (32 -> 1x1 at
  * the last block), so the whole 17-block network is used as Keras builds it,
  * while one epoch over 60k digits stays a few minutes on wasm.
@@ -81,21 +82,19 @@ const { mulberry32 } = await import('../../dist/data/dataset.js');
 
 const tf = await loadTf(o.backend, { beforeReady: (t) => { if (o.backend === 'wasm') registerWasmTrainingKernels(t); } });
 
-/** MNIST split as size x size x 3 in [-1, 1]. */
+/**
+ * MNIST split as size x size x 3 in [-1, 1], through the mnist loader's own
+ * options (`{ uses: mnist, size, channels: 3, normalize: symmetric }` in a
+ * recipe), so the data a recipe evaluates on is the data the model was
+ * trained on, by construction. (The shipped weights were trained before the
+ * loader had `size`, with tf.image.resizeBilinear's default of no half-pixel
+ * centres; the loader resizes with half-pixel centres like TF2's
+ * tf.image.resize. On the first 2,000 test digits the shipped model scores
+ * 80.85% on the old input and 80.70% on the loader's: the same model.)
+ */
 async function digits(split, limit) {
-  const ds = await mnistLoader.load({ split, limit }, { baseDir: process.cwd() });
-  const x = new Float32Array(ds.count * o.size * o.size * 3);
-  for (let start = 0; start < ds.count; start += 1000) {
-    const n = Math.min(1000, ds.count - start);
-    const part = tf.tidy(() => {
-      const img = tf.tensor4d(ds.x.subarray(start * 784, (start + n) * 784), [n, 28, 28, 1]);
-      const resized = tf.image.resizeBilinear(img, [o.size, o.size]);
-      return tf.tile(resized, [1, 1, 1, 3]).mul(2).sub(1);
-    });
-    x.set(part.dataSync(), start * o.size * o.size * 3);
-    part.dispose();
-  }
-  return { ...ds, x, shape: [o.size, o.size, 3], name: `mnist-${split}-${o.size}x${o.size}x3` };
+  const ds = await mnistLoader.load({ split, limit, size: [o.size, o.size], channels: 3, normalize: 'symmetric' }, { baseDir: process.cwd() });
+  return { ...ds, name: `mnist-${split}-${o.size}x${o.size}x3` };
 }
 
 const train = await digits('train', o.trainLimit);
@@ -160,7 +159,7 @@ const record = {
   model: `MobileNetV2 alpha ${o.alpha}, ${o.blocks} of 17 blocks, input ${o.size}x${o.size}x3, 10 classes`,
   layers: model.layers.length,
   params: model.countParams(),
-  data: { train: `MNIST train, first ${train.count}`, test: 'MNIST test (10,000)', preprocessing: `bilinear 28->${o.size}, grey replicated to 3 channels, x*2-1` },
+  data: { train: `MNIST train, first ${train.count}`, test: 'MNIST test (10,000)', preprocessing: `mnist loader: size [${o.size}, ${o.size}] (bilinear, half-pixel centres; area when shrinking), channels 3, normalize symmetric (x/127.5-1)` },
   training: { epochs: o.epochs, batch: o.batch, optimizer: 'adam', lr: o.lr, schedule: 'cosine', bnMomentumWhileTraining: 0.9, bnRecalibrationBatches: RECALIBRATION_BATCHES, seed: o.seed, backend: tf.getBackend(), seconds: Math.round(trainSeconds), loss: run.epochs.map((e) => Number(e.loss.toFixed(4))) },
   test: { float32Accuracy: Number(floatEval.accuracy.toFixed(2)), uint8Accuracy: Number(uint8Eval.accuracy.toFixed(2)), uint8Loss: Number(uint8Eval.loss.toFixed(4)) },
 };

@@ -110,6 +110,15 @@ const errors: Case[] = [
       `r.yaml:4:18 shape-mismatch: dataset \`train\` has 4 features per example but the model stage \`train\` feeds it to takes [3]: give \`train\` examples of shape [3], or use a model that takes [4]`,
     ],
   },
+  {
+    name: 'mnist as stored (28x28x1) against the mobilenet-tiny fixture (16x16x3): the loader\'s size/channels are the fix',
+    files: {
+      'r.yaml': `${HEAD}data:\n  train: { uses: mnist, split: test, limit: 20 }\nmodel: { from: ${process.cwd()}/test/fixtures/models/mobilenet-tiny }\n${TRAIN}`,
+    },
+    expected: [
+      'r.yaml:4:18 shape-mismatch: dataset `train` has 28x28x1 images but the model stage `train` feeds it to takes 16x16x3 images: give `train` examples of shape [16, 16, 3], or use a model that takes [28, 28, 1]',
+    ],
+  },
 ];
 
 describe('validate: shapes and classes of data and models must agree', () => {
@@ -147,6 +156,17 @@ describe('validate: shapes and classes of data and models must agree', () => {
       if (!r.ok) throw new Error(lines(r.diagnostics).join('\n'));
       expect(r.value.stages[0]!.with.build).toMatchObject({ inputShape: [6], classes: 4 });
       expect(((r.value.resolved.stages as any)[0].with.build as any).inputShape).toEqual([6]);
+    } finally {
+      await removeTree(dir);
+    }
+  });
+
+  test('mnist with `size: [16, 16], channels: 3` fits the mobilenet-tiny fixture: describe() reports the resized shape', async () => {
+    const { r, dir } = await validate({
+      'r.yaml': `${HEAD}data:\n  train: { uses: mnist, split: test, limit: 20, size: [16, 16], channels: 3, normalize: symmetric }\nmodel: { from: ${process.cwd()}/test/fixtures/models/mobilenet-tiny }\n${TRAIN}`,
+    });
+    try {
+      expect(r.ok ? [] : lines(r.diagnostics)).toEqual([]);
     } finally {
       await removeTree(dir);
     }

@@ -12,12 +12,19 @@ import { StageConfigError } from '../../plugin.js';
 import type { TrainingHooks, TrainingSettings } from './train-loop.js';
 import { augmentation, augmentSchema } from './augmentation.js';
 import type { AugmentConfig } from './augmentation.js';
+import { recalibrateBatchNorm } from './recalibrate-batch-norm.js';
+import type { RecalibrationResult } from './recalibrate-batch-norm.js';
 
 export interface FinetuneConfig extends TrainingSettings {
   /** Dataset name under the recipe's `data:`. */
   data: string;
   augment?: AugmentConfig;
+  /** Batches of forward passes that re-estimate BatchNormalization statistics after fine-tuning (0: off). Default 20. */
+  recalibrateBatchNorm?: number;
 }
+
+/** Default of `finetune.recalibrateBatchNorm`. */
+export const RECALIBRATE_BATCHES = 20;
 
 /** The `finetune:` option every compression stage offers; `epochs: 0` (the default) skips it. */
 export const finetuneSchema = {
@@ -45,6 +52,13 @@ export const finetuneSchema = {
       },
     },
     augment: augmentSchema,
+    recalibrateBatchNorm: {
+      type: 'integer',
+      minimum: 0,
+      default: RECALIBRATE_BATCHES,
+      description:
+        'After fine-tuning, batches (of batchSize, at most 64) of forward passes in training mode that re-estimate every BatchNormalization layer\'s moving mean and variance as the plain average over them; no weights change. Without it a model keeping Keras\' momentum 0.999 leaves fine-tuning with statistics of the weights before compression. 0: off. Models without BatchNormalization are unaffected.',
+    },
   },
 } as const;
 
@@ -59,6 +73,8 @@ export interface FinetuneResult {
   epochs: number;
   steps: number;
   losses: number[];
+  /** BatchNormalization recalibration after the last epoch, when the model has BN layers and it was on. */
+  batchNorm?: RecalibrationResult;
 }
 
 export async function finetune(ctx: StageContext, model: LayersModel, config: FinetuneConfig, hooks: FinetuneHooks = {}, data?: Dataset): Promise<FinetuneResult> {
@@ -88,5 +104,12 @@ export async function finetune(ctx: StageContext, model: LayersModel, config: Fi
       afterEpoch: hooks.afterEpoch ?? ((e) => ctx.progress({ done: e.epoch, total: config.epochs, unit: 'fine-tune epochs', message: `loss ${e.loss.toFixed(4)}` })),
     },
   );
-  return { epochs: run.epochs.length, steps: run.steps, losses: run.epochs.map((e) => e.loss) };
+  const result: FinetuneResult = { epochs: run.epochs.length, steps: run.steps, losses: run.epochs.map((e) => e.loss) };
+  const batches = config.recalibrateBatchNorm ?? RECALIBRATE_BATCHES;
+  if (batches > 0) {
+    // Seed + 4: its own stream, so recalibration does not shift the shuffling or augmentation streams.
+    const r = await recalibrateBatchNorm(tf, model, ds, { batches, batchSize: Math.min(config.batchSize, 64), seed: ctx.seed + 4, signal: ctx.signal });
+    if (r.layers > 0) result.batchNorm = r;
+  }
+  return result;
 }
