@@ -6,6 +6,7 @@
  */
 import type { StageRegistry } from '../plugin-registry.js';
 import type { StageDefinition } from '../plugin.js';
+import { autoStage } from './auto/auto.js';
 import { distillStage } from './distill/distill.js';
 import { evaluateStage } from './evaluate/evaluate.js';
 import { exportStage } from './export/export.js';
@@ -17,7 +18,7 @@ import { sensitivityStage } from './sensitivity/sensitivity.js';
 import { shareStage } from './share/share.js';
 import { trainStage } from './train/train.js';
 
-export const BUILTIN_STAGES: readonly StageDefinition<any>[] = [modelSourceStage, trainStage, pruneStage, shareStage, quantizeStage, distillStage, evaluateStage, selectStage, exportStage, sensitivityStage];
+export const BUILTIN_STAGES: readonly StageDefinition<any>[] = [modelSourceStage, trainStage, pruneStage, shareStage, quantizeStage, distillStage, evaluateStage, selectStage, exportStage, sensitivityStage, autoStage];
 
 export function registerBuiltinStages(registry: StageRegistry): void {
   for (const def of BUILTIN_STAGES) registry.register(def, 'builtin');

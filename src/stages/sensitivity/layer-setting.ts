@@ -32,6 +32,8 @@ export interface AppliedSetting {
   values: Float32Array;
   /** Present when the setting stores the kernel quantized. */
   quantized?: QuantizedTensor;
+  /** Present when the setting shares weights: per weight its cluster (-1 for a zero), for fine-tuning with the clusters held. */
+  clustered?: { index: Int32Array; clusters: number };
 }
 
 /**
@@ -45,14 +47,17 @@ export function applySetting(values: Float32Array, setting: LayerSetting, random
     const [mask] = smallestMasks([out], pruneCount(setting.sparsity, out.length));
     for (let i = 0; i < out.length; i++) if (!mask![i]) out[i] = 0;
   }
+  let clustered: AppliedSetting['clustered'];
   if (setting.bits !== undefined) {
-    out = clusterWeights(out, { clusters: 2 ** setting.bits, ...SHARE_KMEANS, random }).values;
+    const c = clusterWeights(out, { clusters: 2 ** setting.bits, ...SHARE_KMEANS, random });
+    out = c.values;
+    clustered = { index: c.index, clusters: c.codebook.length };
   }
   if (setting.dtype !== undefined) {
     const quantized = quantizeTensor(out, setting.dtype);
-    return { values: quantized.dequantized, quantized };
+    return { values: quantized.dequantized, quantized, ...(clustered ? { clustered } : {}) };
   }
-  return { values: out };
+  return { values: out, ...(clustered ? { clustered } : {}) };
 }
 
 /** A short stable label, e.g. `s0.9+b5+uint8`, `dense` for the empty setting (table rows, keys of memos). */

@@ -1,0 +1,105 @@
+/**
+ * The auto stage on a small MLP (2,000 MNIST images, 1 epoch): it meets a
+ * packed-size budget with the size it predicted, runs the uniform and
+ * random baselines with as many trials, writes a recipe fragment that the
+ * real stages accept and that reproduces the model's bytes, repairs and
+ * reports the closest trial when the accuracy target cannot be met, and
+ * says why when no allocation fits.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { Json, StageInputs } from '../../../src/plugin.js';
+import { autoStage } from '../../../src/stages/auto/auto.js';
+import type { Trial } from '../../../src/stages/auto/auto.js';
+import { pruneStage } from '../../../src/stages/prune/prune.js';
+import { shareStage } from '../../../src/stages/share/share.js';
+import { quantizeStage } from '../../../src/stages/quantize/quantize.js';
+import { sensitivityStage } from '../../../src/stages/sensitivity/sensitivity.js';
+import { trainStage } from '../../../src/stages/train/train.js';
+import { packModel } from '../../../src/formats/packed.js';
+import { readModelArtifacts } from '../../../src/engine/model-io.js';
+import { splitWeights } from '../../../src/formats/weight-quantization.js';
+import { createHarness, modelInput } from '../harness.js';
+import type { Harness } from '../harness.js';
+
+interface TrialsFile {
+  budgets: { packedBytes: number; dropPp: number | null };
+  trials: Trial[];
+}
+
+describe('auto stage', () => {
+  let h: Harness;
+  let trained: string;
+  let inputs: StageInputs;
+  const readTrials = async (dir: string) => JSON.parse(await readFile(join(dir, 'trials.json'), 'utf8')) as TrialsFile;
+
+  beforeAll(async () => {
+    h = await createHarness({ model: { build: { arch: 'mlp', units: [32] } } });
+    trained = (await h.run(trainStage, { data: 'train', epochs: 1, learningRate: 0.003 })).outputs.model!;
+    const sens = await h.run(sensitivityStage, { fraction: 0.1, samples: 200, sparsity: [0.5, 0.8, 0.95], bits: [6, 4, 2], dtype: ['uint8'] }, modelInput(await h.artifact(trained)));
+    const model = await h.artifact(trained);
+    inputs = {
+      model,
+      upstream: [
+        { node: 'model', stage: 'model', matrix: {}, outputs: { model }, metrics: {} },
+        { node: 'sensitivity', stage: 'sensitivity', matrix: {}, outputs: { sensitivity: await h.artifact(sens.outputs.sensitivity!) }, metrics: {} },
+      ],
+    };
+  }, 120_000);
+  afterAll(() => h.cleanup());
+
+  test('meets a packed-size budget with the size it predicted; baselines with the same number of trials', async () => {
+    // The float model packs to about 100 KB; ask for 12 KB.
+    const r = await h.run(autoStage, { budget: { size_packed_kb: 12 }, finetune: { epochs: 1, learningRate: 0.001 } }, inputs);
+    const m = r.metrics as Record<string, Json>;
+    expect(m.met).toBe(true);
+    const { trials } = await readTrials(r.outputs.search!);
+    const search = trials.filter((t) => t.kind === 'search' || t.kind === 'repair');
+    expect(search).toHaveLength(1);
+    expect(trials.filter((t) => t.kind === 'uniform')).toHaveLength(1);
+    expect(trials.filter((t) => t.kind === 'random')).toHaveLength(search.length);
+    for (const t of trials) {
+      expect(t.measured.packedBytes).toBe(t.predicted.packedBytes);
+      expect(t.measured.packedBytes).toBeLessThanOrEqual(12 * 1024);
+    }
+    // The model output is the best trial, byte for byte what was measured.
+    expect((await packModel(r.outputs.model!)).breakdown.totalBytes).toBe(m.packedBytes);
+    expect(await readFile(join(r.outputs.search!, 'auto.md'), 'utf8')).toContain('| trial | kind | settings |');
+  }, 120_000);
+
+  test('the recipe fragment validates and reproduces the model (no fine-tuning: bit-exact)', async () => {
+    const r = await h.run(autoStage, { budget: { size_packed_kb: 10 }, finetune: { epochs: 0 }, baselines: false }, inputs);
+    const fragment = parse(await readFile(join(r.outputs.search!, 'auto.yaml'), 'utf8')) as { stages: { id: string; uses: string; with: Record<string, Json> }[] };
+    expect(fragment.stages.length).toBeGreaterThan(0);
+    const stages = { prune: pruneStage, share: shareStage, quantize: quantizeStage } as const;
+    let ref = await h.artifact(trained);
+    for (const s of fragment.stages) {
+      // h.run validates `with:` against the stage's schema first.
+      const out = await h.run(stages[s.uses as keyof typeof stages], s.with, modelInput(ref));
+      ref = await h.artifact(out.outputs.model!);
+    }
+    const a = splitWeights(await readModelArtifacts(ref.dir));
+    const b = splitWeights(await readModelArtifacts(r.outputs.model!));
+    expect(a.map((w) => w.spec)).toEqual(b.map((w) => w.spec));
+    a.forEach((w, i) => expect(Buffer.from(w.bytes).equals(Buffer.from(b[i]!.bytes))).toBe(true));
+  }, 120_000);
+
+  test('an accuracy target it cannot meet: repairs within the trial limit, then reports the closest trial', async () => {
+    const r = await h.run(autoStage, { budget: { size_packed_kb: 4, accuracy_drop_pp: 0 }, trials: 3, baselines: false, finetune: { epochs: 0 } }, inputs);
+    const m = r.metrics as Record<string, Json>;
+    expect(m.met).toBe(false);
+    const { trials } = await readTrials(r.outputs.search!);
+    expect(trials.map((t) => t.kind)).toEqual(['search', 'repair', 'repair'].slice(0, trials.length));
+    expect(trials.length).toBeGreaterThan(1);
+    expect((m.missed as string[])[0]).toMatch(/^accuracy drop \d+\.\d\d pp > 0\.00 pp$/);
+  }, 120_000);
+
+  test('no allocation fits: says the smallest reachable size, runs nothing', async () => {
+    const r = await h.run(autoStage, { budget: { size_packed_kb: 0.5 }, baselines: false }, inputs);
+    const m = r.metrics as Record<string, Json>;
+    expect(m.met).toBe(false);
+    expect(m.trials).toBe(0);
+    expect((m.missed as string[])[0]).toMatch(/^no allocation fits 0\.5 KB: the smallest reachable is [\d.]+ KB$/);
+  }, 60_000);
+});
