@@ -25,7 +25,7 @@
  * the settings as a recipe fragment; auto.md: the summary table).
  */
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { LayersModel, LayerVariable } from '@tensorflow/tfjs';
 import { defineStage, StageConfigError } from '../../stage-definition.js';
 import type { Dataset, Json, StageContext } from '../../stage-definition.js';
@@ -46,12 +46,14 @@ import { finetune, finetuneSchema } from '../training/finetune.js';
 import type { FinetuneConfig } from '../training/finetune.js';
 import { compilePattern } from '../training/layer-targeting.js';
 import { evaluateAccuracy } from '../training/train-loop.js';
+import { checkpoint } from '../training/abort-checkpoint.js';
 import { applySetting, settingLabel } from '../sensitivity/layer-setting.js';
 import type { LayerSetting } from '../sensitivity/layer-setting.js';
 import { allocate } from './allocate.js';
 import { sizeModel, storeWithSetting } from './cost-model.js';
 import type { SizeModel } from './cost-model.js';
 import { fragmentYaml } from './recipe-fragment.js';
+import { TrialStore, trialKey } from './trial-store.js';
 import { layerChoices } from './search-space.js';
 import type { LayerChoice } from './search-space.js';
 
@@ -63,6 +65,7 @@ export interface AutoConfig {
   finetune: FinetuneConfig;
   trials: number;
   baselines: boolean;
+  resume: { dir: string };
 }
 
 export const autoSchema = {
@@ -85,6 +88,13 @@ export const autoSchema = {
     finetune: { ...finetuneSchema, description: 'Fine-tuning of every trial (and of the baselines), with masks and clusters held. `data` defaults to `train`; when it is the sensitivity\'s data, its calibration split is left out.' },
     trials: { type: 'integer', minimum: 1, maximum: 100, default: 4, description: 'Most search trials (allocate, fine-tune, measure; repairs included). Default: 4.' },
     baselines: { type: 'boolean', default: true, description: 'Also run uniform allocation and random search with the same fine-tuning and number of trials. Default: true.' },
+    resume: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Where finished trials are kept, so an interrupted search reruns no trial and a rerun is instant.',
+      properties: { dir: { type: 'string', default: '.modelpress/auto-trials', description: 'Directory, relative to the recipe. Default: `.modelpress/auto-trials` (beside the default cache).' } },
+    },
   },
 } as const;
 
@@ -99,6 +109,8 @@ export interface Trial {
   /** What it missed, e.g. `accuracy drop 2.10 pp > 1 pp`. */
   missed: string[];
   ms: number;
+  /** true when the trial was read back from `resume.dir` instead of run. */
+  resumed?: boolean;
 }
 
 interface Budgets {
@@ -202,9 +214,21 @@ export const autoStage = defineStage<AutoConfig>({
     const trials: Trial[] = [];
     const scratch = join(ctx.scratchDir, 'trials');
     await mkdir(scratch, { recursive: true });
+    const store = new TrialStore(resolve(ctx.recipeDir, config.resume.dir));
     const record = async (kind: Trial['kind'], settings: Record<string, LayerSetting>): Promise<Trial> => {
       const t0 = performance.now();
-      const r = await runTrial(ctx, inputs.model!.dir, settings, config, fit, val, join(scratch, String(trials.length)));
+      const dir = join(scratch, String(trials.length));
+      const key = trialKey({ stage: `auto@${autoStage.version}`, model: inputs.model!.digest, calibration: sens.calibration, settings, finetune: config.finetune, seed: ctx.seed });
+      const stored = await store.get<{ packedBytes: number; accuracy: number; ms: number }>(key);
+      let r: TrialResult;
+      if (stored) {
+        await cp(stored.modelDir, dir, { recursive: true });
+        r = { dir, ...stored.result };
+      } else {
+        await checkpoint(ctx.signal);
+        r = await runTrial(ctx, inputs.model!.dir, settings, config, fit, val, dir);
+        await store.put(key, { packedBytes: r.packedBytes, accuracy: r.accuracy, ms: Math.round(performance.now() - t0) }, dir);
+      }
       const dropPp = round6(baseline - r.accuracy);
       const missed = [
         ...(r.packedBytes > budgets.packedBytes ? [`packed size ${fmtKb(r.packedBytes)} > ${fmtKb(budgets.packedBytes)}`] : []),
@@ -218,10 +242,11 @@ export const autoStage = defineStage<AutoConfig>({
         measured: { packedBytes: r.packedBytes, accuracy: r.accuracy, dropPp },
         meets: missed.length === 0,
         missed,
-        ms: Math.round(performance.now() - t0),
+        ms: stored ? stored.result.ms : Math.round(performance.now() - t0),
+        ...(stored ? { resumed: true } : {}),
       };
       trials.push(t);
-      ctx.logger.info(`trial ${t.trial} (${kind}): ${fmtKb(r.packedBytes)}, accuracy ${fmtHundredths(r.accuracy)}% (${missed.length === 0 ? 'meets the budget' : missed.join(', ')})`);
+      ctx.logger.info(`trial ${t.trial} (${kind}${stored ? ', resumed' : ''}): ${fmtKb(r.packedBytes)}, accuracy ${fmtHundredths(r.accuracy)}% (${missed.length === 0 ? 'meets the budget' : missed.join(', ')})`);
       return t;
     };
 

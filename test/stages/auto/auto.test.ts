@@ -20,7 +20,8 @@ import { trainStage } from '../../../src/stages/train/train.js';
 import { packModel } from '../../../src/formats/packed.js';
 import { readModelArtifacts } from '../../../src/engine/model-io.js';
 import { splitWeights } from '../../../src/formats/weight-quantization.js';
-import { createHarness, modelInput } from '../harness.js';
+import { createStageHarness } from '../../../src/plugin.js';
+import { createHarness, modelInput, SMALL_MNIST } from '../harness.js';
 import type { Harness } from '../harness.js';
 
 interface TrialsFile {
@@ -102,4 +103,31 @@ describe('auto stage', () => {
     expect(m.trials).toBe(0);
     expect((m.missed as string[])[0]).toMatch(/^no allocation fits 0\.5 KB: the smallest reachable is [\d.]+ KB$/);
   }, 60_000);
+
+  test('an interrupted search resumes without re-running a finished trial; a rerun is all resumed', async () => {
+    const raw = await createStageHarness({ backend: 'wasm', data: SMALL_MNIST });
+    try {
+      const config = { budget: { size_packed_kb: 4, accuracy_drop_pp: 0 }, trials: 3, baselines: false, finetune: { epochs: 0 }, resume: { dir: join(h.dir, 'resume-test') } };
+      // Run 1: interrupted as soon as trial 0 is recorded.
+      const c = raw.context();
+      const ac = new AbortController();
+      const interrupted = { ...c, signal: ac.signal, logger: { ...c.logger, info: (message: string, fields?: Record<string, Json>) => {
+        c.logger.info(message, fields);
+        if (message.startsWith('trial 0 ')) ac.abort();
+      } } };
+      await expect(raw.runIn(interrupted, autoStage, config, inputs)).rejects.toThrow();
+      // Run 2: trial 0 comes from the store, the rest run.
+      const r2 = await h.run(autoStage, config, inputs);
+      const t2 = (await readTrials(r2.outputs.search!)).trials;
+      expect(t2.length).toBeGreaterThan(1);
+      expect(t2.map((t) => t.resumed === true)).toEqual(t2.map((_, i) => i === 0));
+      // Run 3: nothing runs; same results.
+      const r3 = await h.run(autoStage, config, inputs);
+      const t3 = (await readTrials(r3.outputs.search!)).trials;
+      expect(t3.every((t) => t.resumed === true)).toBe(true);
+      expect(t3.map((t) => t.measured)).toEqual(t2.map((t) => t.measured));
+    } finally {
+      await raw.cleanup();
+    }
+  }, 120_000);
 });
