@@ -329,6 +329,15 @@ export const autoStage = defineStage<AutoConfig>({
         packedBytes: best ? best.measured.packedBytes : null,
         accuracy: best ? best.measured.accuracy : null,
         baselineAccuracy: round6(baseline),
+        // The budget outcome the CLI turns into the exit code (src/contracts/budget-outcome.ts): 3 when nothing meets.
+        budgets: {
+          met: best?.meets ?? false,
+          message: best?.meets
+            ? `auto: trial ${best.trial} meets the budget (${fmtKb(best.measured.packedBytes)} packed, accuracy ${fmtHundredths(best.measured.accuracy)}% on the calibration split)`
+            : best
+              ? `auto: no trial meets the budget; closest: trial ${best.trial} (${best.missed.join(', ')})`
+              : `auto: no trial ran (${allocationNotes.join('; ')})`,
+        },
       },
     };
   },

@@ -21,6 +21,7 @@ import { packModel } from '../../../src/formats/packed.js';
 import { readModelArtifacts } from '../../../src/engine/model-io.js';
 import { splitWeights } from '../../../src/formats/weight-quantization.js';
 import { createStageHarness } from '../../../src/plugin.js';
+import { budgetOutcomeOf } from '../../../src/contracts/budget-outcome.js';
 import { createHarness, modelInput, SMALL_MNIST } from '../harness.js';
 import type { Harness } from '../harness.js';
 
@@ -55,6 +56,7 @@ describe('auto stage', () => {
     const r = await h.run(autoStage, { budget: { size_packed_kb: 12 }, finetune: { epochs: 1, learningRate: 0.001 } }, inputs);
     const m = r.metrics as Record<string, Json>;
     expect(m.met).toBe(true);
+    expect(budgetOutcomeOf(m, 'auto')).toEqual({ met: true, message: expect.stringMatching(/^auto: trial 0 meets the budget \([\d.]+ KB packed, accuracy \d+\.\d\d% on the calibration split\)$/) });
     const { trials } = await readTrials(r.outputs.search!);
     const search = trials.filter((t) => t.kind === 'search' || t.kind === 'repair');
     expect(search).toHaveLength(1);
@@ -94,6 +96,8 @@ describe('auto stage', () => {
     expect(trials.map((t) => t.kind)).toEqual(['search', 'repair', 'repair'].slice(0, trials.length));
     expect(trials.length).toBeGreaterThan(1);
     expect((m.missed as string[])[0]).toMatch(/^accuracy drop \d+\.\d\d pp > 0\.00 pp$/);
+    // What the CLI reads for the exit code: not met, so `run` exits 3.
+    expect(budgetOutcomeOf(m, 'auto')).toEqual({ met: false, message: expect.stringMatching(/^auto: no trial meets the budget; closest: trial \d \(accuracy drop \d+\.\d\d pp > 0\.00 pp\)$/) });
   }, 120_000);
 
   test('no allocation fits: says the smallest reachable size, runs nothing', async () => {
