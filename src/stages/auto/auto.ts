@@ -263,6 +263,12 @@ export const autoStage = defineStage<AutoConfig>({
       });
       if (!a.feasible) {
         allocationNotes.push(`no allocation fits ${fmtKb(budgets.packedBytes)}: the smallest reachable is ${fmtKb(a.minimumCosts[0]!)}`);
+        // Nothing fits: the smallest model is the closest one; measure it so
+        // the stage still hands downstream a model and says how far it is.
+        if (trials.length === 0) {
+          const cheapest = layers.map((l, k) => open[k]!.reduce((x, y) => (costOf(l, y) < costOf(l, x) ? y : x)).setting);
+          await record('search', Object.fromEntries(layers.map((l, k) => [l, cheapest[k]!]).filter(([, st]) => Object.keys(st as object).length > 0)) as Record<string, LayerSetting>);
+        }
         break;
       }
       const settings = Object.fromEntries(layers.map((l, k) => [l, open[k]![a.choice[k]!]!.setting]).filter(([, s]) => Object.keys(s as object).length > 0)) as Record<string, LayerSetting>;
@@ -323,7 +329,7 @@ export const autoStage = defineStage<AutoConfig>({
       metrics: {
         met: best?.meets ?? false,
         best: best ? best.trial : null,
-        missed: best ? best.missed : allocationNotes,
+        missed: [...(best ? best.missed : []), ...allocationNotes],
         trials: trials.length,
         searchTrials,
         packedBytes: best ? best.measured.packedBytes : null,

@@ -100,12 +100,19 @@ describe('auto stage', () => {
     expect(budgetOutcomeOf(m, 'auto')).toEqual({ met: false, message: expect.stringMatching(/^auto: no trial meets the budget; closest: trial \d \(accuracy drop \d+\.\d\d pp > 0\.00 pp\)$/) });
   }, 120_000);
 
-  test('no allocation fits: says the smallest reachable size, runs nothing', async () => {
+  test('no allocation fits: measures the smallest model as the closest, says the smallest reachable size, exit 3', async () => {
     const r = await h.run(autoStage, { budget: { size_packed_kb: 0.5 }, baselines: false }, inputs);
     const m = r.metrics as Record<string, Json>;
     expect(m.met).toBe(false);
-    expect(m.trials).toBe(0);
-    expect((m.missed as string[])[0]).toMatch(/^no allocation fits 0\.5 KB: the smallest reachable is [\d.]+ KB$/);
+    expect(m.trials).toBe(1);
+    const missed = m.missed as string[];
+    expect(missed).toHaveLength(2);
+    expect(missed[0]).toMatch(/^packed size ([\d.]+) KB > 0\.5 KB$/);
+    expect(missed[1]).toMatch(/^no allocation fits 0\.5 KB: the smallest reachable is ([\d.]+) KB$/);
+    // The measured smallest model is the smallest the size model said was reachable.
+    expect(missed[0]!.match(/([\d.]+) KB >/)![1]).toBe(missed[1]!.match(/reachable is ([\d.]+) KB/)![1]);
+    expect(budgetOutcomeOf(m, 'auto')).toMatchObject({ met: false });
+    expect((await packModel(r.outputs.model!)).breakdown.totalBytes).toBe(m.packedBytes);
   }, 60_000);
 
   test('an interrupted search resumes without re-running a finished trial; a rerun is all resumed', async () => {
