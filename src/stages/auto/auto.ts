@@ -109,6 +109,8 @@ export interface Trial {
   /** What it missed, e.g. `accuracy drop 2.10 pp > 1 pp`. */
   missed: string[];
   ms: number;
+  /** The trial's key: its model is kept under `<resume.dir>/<key>/model` (benchmarks evaluate it on the test set). */
+  key: string;
   /** true when the trial was read back from `resume.dir` instead of run. */
   resumed?: boolean;
 }
@@ -237,6 +239,7 @@ export const autoStage = defineStage<AutoConfig>({
       const t: Trial = {
         trial: trials.length,
         kind,
+        key,
         settings,
         predicted: { packedBytes: size.predict(settings).packed, dropPp: predictedLoss(settings) },
         measured: { packedBytes: r.packedBytes, accuracy: r.accuracy, dropPp },
