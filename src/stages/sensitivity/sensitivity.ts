@@ -14,7 +14,7 @@
  * option).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { LayersModel, LayerVariable, Tensor } from '@tensorflow/tfjs';
 import { defineStage, StageConfigError } from '../../stage-definition.js';
 import type { Dataset, Json, StageContext } from '../../stage-definition.js';
@@ -30,7 +30,8 @@ import { layerNames } from '../prune/prune-targets.js';
 import { checkpoint } from '../training/abort-checkpoint.js';
 import { selectLayers, targetingSchema } from '../training/layer-targeting.js';
 import { evaluateAccuracy, toTensors } from '../training/train-loop.js';
-import { applySetting } from './layer-setting.js';
+import { applySetting, settingLabel } from './layer-setting.js';
+import { MeasurementMemo, measurementKey } from './measurement-memo.js';
 
 export interface SensitivityConfig {
   data: string;
@@ -43,6 +44,7 @@ export interface SensitivityConfig {
   batchSize: number;
   layers?: Record<string, Record<string, never>>;
   exclude?: string[];
+  memo: { dir: string };
 }
 
 /** Defaults: Distiller-like sparsity steps up to Deep Compression's 98%, and the share stage's useful bit range. */
@@ -62,6 +64,13 @@ export const sensitivitySchema = {
     metric: { enum: ['auto', 'accuracy', 'agreement'], default: 'auto', description: '`accuracy` needs labels; `agreement` is top-1 agreement with the unmodified model; `auto`: accuracy when the data is labelled, else agreement. Default: auto.' },
     batchSize: { type: 'integer', minimum: 1, default: 512, description: 'Examples per forward pass. Default: 512.' },
     ...targetingSchema({ type: 'object', additionalProperties: false, properties: {}, description: 'No per-layer settings: `{}`.' }),
+    memo: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Where single (layer, option) measurements are kept, so a wider sweep measures only the new points.',
+      properties: { dir: { type: 'string', default: '.modelpress/sensitivity-memo', description: 'Directory, relative to the recipe. Default: `.modelpress/sensitivity-memo` (beside the default cache).' } },
+    },
   },
 } as const;
 
@@ -128,17 +137,30 @@ export const sensitivityStage = defineStage<SensitivityConfig>({
     const points: SensitivityPoint[] = [];
     const total = targets.length * options.length;
     const t0 = performance.now();
+    const memo = new MeasurementMemo(resolve(ctx.recipeDir, config.memo.dir));
+    const keyOf = (layer: string, label: string) =>
+      measurementKey({ stage: `sensitivity@${sensitivityStage.version}`, model: inputs.model!.digest, calibration: calib.fingerprint, metric, batchSize: config.batchSize, seed: ctx.seed, layer, setting: label });
+    let reused = 0;
     for (const layer of targets) {
       const vars = kernelVariables(model, layer) as LayerVariable[];
       const originals = vars.map((v) => ({ v, values: v.read().dataSync().slice() as Float32Array }));
       for (const o of options) {
         await checkpoint(ctx.signal);
+        const key = keyOf(layer, settingLabel({ [o.family]: o.level }));
+        const known = await memo.get(key);
+        if (known !== undefined) {
+          reused++;
+          points.push({ layer, family: o.family, level: o.level, value: known, dropPp: round6(baseline - known) });
+          ctx.progress({ done: points.length, total, unit: 'measurements', message: `${layer} ${o.family} ${o.level} (measured before)` });
+          continue;
+        }
         for (const { v, values } of originals) {
           const random = seededRandom(layerSeed(ctx.seed, model.weights.indexOf(v)));
           const applied = applySetting(values, { [o.family]: o.level }, random);
           v.write(tf.tensor(applied.values, v.shape as number[]));
         }
         const value = round6(await measure());
+        await memo.put(key, value);
         points.push({ layer, family: o.family, level: o.level, value, dropPp: round6(baseline - value) });
         for (const { v, values } of originals) v.write(tf.tensor(values, v.shape as number[]));
         ctx.progress({ done: points.length, total, unit: 'measurements', message: `${layer} ${o.family} ${o.level}` });
@@ -156,7 +178,7 @@ export const sensitivityStage = defineStage<SensitivityConfig>({
     const encoded = encodeSensitivity(sensitivity);
     await writeFile(join(dir, 'sensitivity.json'), `${JSON.stringify(encoded, null, 2)}\n`);
     await writeFile(join(dir, 'sensitivity.md'), renderSensitivityMarkdown(sensitivity));
-    ctx.logger.info(`measured ${points.length} options on ${targets.length} layers in ${Math.round(performance.now() - t0)} ms`);
+    ctx.logger.info(`measured ${points.length - reused} options on ${targets.length} layers in ${Math.round(performance.now() - t0)} ms (${reused} measured before)`);
     return { outputs: { sensitivity: dir }, metrics: encoded as Record<string, Json> };
   },
 });

@@ -5,7 +5,7 @@
  * seeded calibration split held out from `train`; the contract round-trips;
  * targeting and bad data are refused with located messages.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StageConfigError } from '../../../src/plugin.js';
 import type { Json } from '../../../src/plugin.js';
@@ -97,4 +97,24 @@ describe('sensitivity stage', () => {
     });
     expect(decodeSensitivity({ stage: 'sensitivity', metric: 'loss' })).toEqual({ ok: false, error: 'sensitivity.json.metric: Expected accuracy or agreement, got "loss"' });
   });
+
+  test('a wider sweep measures only the new points (per-(layer, option) memo)', async () => {
+    const dir = join(h.dir, 'memo-test');
+    const config = { fraction: 0.1, samples: 100, bits: [], dtype: [], memo: { dir } };
+    const first = decodeSensitivity((await run({ ...config, sparsity: [0.5] })).metrics as Json);
+    if (!first.ok) throw new Error(first.error);
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.json'));
+    expect(files).toHaveLength(2); // dense1 and dense2 at 0.5
+    // Mark the stored points: a reused point reads the mark, a re-measured one would not.
+    for (const f of files) await writeFile(join(dir, f), JSON.stringify({ value: 12.345 }));
+    const wider = decodeSensitivity((await run({ ...config, sparsity: [0.5, 0.9] })).metrics as Json);
+    if (!wider.ok) throw new Error(wider.error);
+    expect(wider.value.points.map((p) => [p.layer, p.level, p.value === 12.345])).toEqual([
+      ['dense1', 0.5, true],
+      ['dense1', 0.9, false],
+      ['dense2', 0.5, true],
+      ['dense2', 0.9, false],
+    ]);
+    expect((await readdir(dir)).filter((f) => f.endsWith('.json'))).toHaveLength(4);
+  }, 60_000);
 });
