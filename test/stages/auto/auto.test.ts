@@ -8,7 +8,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { writeFile } from 'node:fs/promises';
+import { parse, stringify } from 'yaml';
+import { prepareRecipe } from '../../../src/api/prepare.js';
 import type { Json, StageInputs } from '../../../src/plugin.js';
 import { autoStage } from '../../../src/stages/auto/auto.js';
 import type { Trial } from '../../../src/stages/auto/auto.js';
@@ -75,6 +77,11 @@ describe('auto stage', () => {
     const r = await h.run(autoStage, { budget: { size_packed_kb: 10 }, finetune: { epochs: 0 }, baselines: false }, inputs);
     const fragment = parse(await readFile(join(r.outputs.search!, 'auto.yaml'), 'utf8')) as { stages: { id: string; uses: string; with: Record<string, Json> }[] };
     expect(fragment.stages.length).toBeGreaterThan(0);
+    // Pasted into a recipe, it validates (core schema, each stage's schema, layer patterns vs the model).
+    const recipeFile = join(h.dir, 'fragment-recipe.yaml');
+    await writeFile(recipeFile, stringify({ version: 1, name: 'fragment', model: { from: trained }, data: { train: SMALL_MNIST.train }, stages: fragment.stages }));
+    const prepared = await prepareRecipe(recipeFile);
+    expect(prepared.ok ? 'ok' : JSON.stringify(prepared.diagnostics)).toBe('ok');
     const stages = { prune: pruneStage, share: shareStage, quantize: quantizeStage } as const;
     let ref = await h.artifact(trained);
     for (const s of fragment.stages) {
