@@ -47,7 +47,7 @@ import type { FinetuneConfig } from '../training/finetune.js';
 import { compilePattern } from '../training/layer-targeting.js';
 import { evaluateAccuracy } from '../training/train-loop.js';
 import { checkpoint } from '../training/abort-checkpoint.js';
-import { applySetting, settingLabel } from '../sensitivity/layer-setting.js';
+import { applySetting, settingLabel, tensorSetting } from '../sensitivity/layer-setting.js';
 import type { LayerSetting } from '../sensitivity/layer-setting.js';
 import { allocate } from './allocate.js';
 import { sizeModel, storeWithSetting } from './cost-model.js';
@@ -171,8 +171,9 @@ async function runTrial(ctx: StageContext, modelDir: string, settings: Record<st
   const artifacts = await readModelArtifacts(dir);
   const weights = splitWeights(artifacts).map((w) => {
     const layer = w.spec.name.slice(0, w.spec.name.lastIndexOf('/'));
-    const dtype = settings[layer]?.dtype;
-    return dtype && isPrunableKernel(w.spec.name) ? storeWithSetting(w, { dtype }) : w;
+    const s = settings[layer];
+    const dtype = s && w.spec.dtype === 'float32' ? tensorSetting(w.spec.name, w.spec.shape.reduce((a, b) => a * b, 1), s).dtype : undefined;
+    return dtype ? storeWithSetting(w, { dtype }) : w;
   });
   const stored = withWeights(artifacts, weights);
   await writeModelArtifacts(stored, dir);
@@ -203,10 +204,10 @@ export const autoStage = defineStage<AutoConfig>({
     const keep = (config.keep ?? []).map(compilePattern);
     const layers = sens.layers.filter((l) => !keep.some((m) => m(l)));
     const artifacts = await readModelArtifacts(inputs.model.dir);
-    const kernels = new Map<string, string>();
+    const kernels = new Map<string, string[]>();
     for (const w of artifacts.weightSpecs ?? []) {
       const layer = w.name.slice(0, w.name.lastIndexOf('/'));
-      if (layers.includes(layer) && isPrunableKernel(w.name) && !kernels.has(layer)) kernels.set(layer, w.name);
+      if (layers.includes(layer) && w.dtype === 'float32') kernels.set(layer, [...(kernels.get(layer) ?? []), w.name]);
     }
     const size: SizeModel = sizeModel(artifacts, kernels);
     const choices = new Map(layers.map((l) => [l, layerChoices(sens, l, config.families.filter((f) => SENSITIVITY_FAMILIES.includes(f)))]));

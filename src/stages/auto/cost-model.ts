@@ -22,7 +22,7 @@ import type { io } from '@tensorflow/tfjs';
 import { packArtifacts } from '../../formats/packed.js';
 import { decodeFloat32, float32Weight, quantizedWeight, splitWeights } from '../../formats/weight-quantization.js';
 import type { StoredWeight } from '../../formats/weight-quantization.js';
-import { applySetting, settingLabel } from '../sensitivity/layer-setting.js';
+import { applySetting, settingLabel, tensorSetting } from '../sensitivity/layer-setting.js';
 import type { LayerSetting } from '../sensitivity/layer-setting.js';
 
 export interface SizeCost {
@@ -60,20 +60,27 @@ export interface SizeModel {
 
 /**
  * A size model over in-memory artifacts. `kernels` maps each searched layer
- * to its kernel's weight name (e.g. `fc1` -> `fc1/kernel`).
+ * to its float weights' names (e.g. `fc1` -> [`fc1/kernel`, `fc1/bias`]; a
+ * separable convolution has two kernels). Each tensor gets what the stages
+ * would do to it (`tensorSetting`: sparsity and bits on kernels, the dtype
+ * on tensors of at least the quantize stage's `minSize`).
  */
-export function sizeModel(artifacts: io.ModelArtifacts, kernels: ReadonlyMap<string, string>): SizeModel {
+export function sizeModel(artifacts: io.ModelArtifacts, kernels: ReadonlyMap<string, readonly string[]>): SizeModel {
   const weights = splitWeights(artifacts);
   const byName = new Map(weights.map((w) => [w.spec.name, w]));
-  const kernelOf = (layer: string): StoredWeight => {
-    const name = kernels.get(layer);
-    const w = name === undefined ? undefined : byName.get(name);
-    if (!w) throw new TypeError(`Expected a searched layer (${[...kernels.keys()].join(', ')}) with a kernel in the model, got ${layer}`);
-    return w;
+  const kernelsOf = (layer: string): StoredWeight[] => {
+    const names = kernels.get(layer);
+    const ws = (names ?? []).map((n) => byName.get(n));
+    if (!names || names.length === 0 || ws.some((w) => !w)) throw new TypeError(`Expected a searched layer (${[...kernels.keys()].join(', ')}) with a kernel in the model, got ${layer}`);
+    return ws as StoredWeight[];
   };
+  const costOf = (ws: readonly StoredWeight[]): SizeCost => ({
+    packed: ws.reduce((n, w) => n + packedRecordBytes(w), 0),
+    raw: ws.reduce((n, w) => n + w.bytes.byteLength, 0),
+  });
   const total = packArtifacts(artifacts).breakdown.totalBytes;
   const rawTotal = weights.reduce((n, w) => n + w.bytes.byteLength, 0);
-  const current = new Map([...kernels.keys()].map((l) => [l, { packed: packedRecordBytes(kernelOf(l)), raw: kernelOf(l).bytes.byteLength }]));
+  const current = new Map([...kernels.keys()].map((l) => [l, costOf(kernelsOf(l))]));
   const base: SizeCost = {
     packed: total - [...current.values()].reduce((n, c) => n + c.packed, 0),
     raw: rawTotal - [...current.values()].reduce((n, c) => n + c.raw, 0),
@@ -83,8 +90,7 @@ export function sizeModel(artifacts: io.ModelArtifacts, kernels: ReadonlyMap<str
     const key = `${layer}\u0000${settingLabel(setting)}`;
     let c = memo.get(key);
     if (!c) {
-      const stored = storeWithSetting(kernelOf(layer), setting);
-      c = { packed: packedRecordBytes(stored), raw: stored.bytes.byteLength };
+      c = costOf(kernelsOf(layer).map((w) => storeWithSetting(w, tensorSetting(w.spec.name, w.spec.shape.reduce((a, b) => a * b, 1), setting))));
       memo.set(key, c);
     }
     return c;

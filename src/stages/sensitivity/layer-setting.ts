@@ -8,6 +8,8 @@
 import { pruneCount, smallestMasks } from '../prune/prune-magnitude.js';
 import { clusterWeights } from '../share/share-kmeans.js';
 import { quantizeTensor } from '../../formats/weight-quantization.js';
+import { isPrunableKernel } from '../prune/prune-targets.js';
+import { DEFAULT_QUANTIZE_MIN_SIZE } from '../quantize/quantize.js';
 import type { QuantizationDtype, QuantizedTensor } from '../../formats/weight-quantization.js';
 
 /** Per-layer settings; a key left out means "not applied" (dense, float32, unshared). */
@@ -67,4 +69,21 @@ export function settingLabel(s: LayerSetting): string {
   if (s.bits !== undefined) parts.push(`b${s.bits}`);
   if (s.dtype !== undefined) parts.push(s.dtype);
   return parts.length > 0 ? parts.join('+') : 'dense';
+}
+
+/**
+ * What a layer's setting does to one of its float tensors, as the stages
+ * would do it from the recipe fragment: sparsity and bits act on kernels
+ * only (prune and share leave biases alone); the dtype acts on every tensor
+ * of the layer with at least DEFAULT_QUANTIZE_MIN_SIZE elements (the
+ * quantize stage's `minSize`), kernels and biases alike.
+ */
+export function tensorSetting(name: string, size: number, setting: LayerSetting): LayerSetting {
+  const kernel = isPrunableKernel(name);
+  const dtype = setting.dtype !== undefined && size >= DEFAULT_QUANTIZE_MIN_SIZE ? setting.dtype : undefined;
+  return {
+    ...(kernel && setting.sparsity !== undefined ? { sparsity: setting.sparsity } : {}),
+    ...(kernel && setting.bits !== undefined ? { bits: setting.bits } : {}),
+    ...(dtype !== undefined ? { dtype } : {}),
+  };
 }

@@ -15,12 +15,13 @@ import { quantizeStage } from '../../../src/stages/quantize/quantize.js';
 import { sizeModel } from '../../../src/stages/auto/cost-model.js';
 import type { LayerSetting } from '../../../src/stages/sensitivity/layer-setting.js';
 import { createHarness, modelInput } from '../harness.js';
+import { saveFunctionalModel } from '../../helpers/functional-model.js';
 import type { Harness } from '../harness.js';
 
 const KERNELS = new Map([
-  ['dense1', 'dense1/kernel'],
-  ['dense2', 'dense2/kernel'],
-  ['dense3', 'dense3/kernel'],
+  ['dense1', ['dense1/kernel', 'dense1/bias']],
+  ['dense2', ['dense2/kernel', 'dense2/bias']],
+  ['dense3', ['dense3/kernel', 'dense3/bias']],
 ]);
 
 describe('size model', () => {
@@ -29,7 +30,8 @@ describe('size model', () => {
   beforeAll(async () => {
     h = await createHarness();
     dir = join(h.dir, 'mlp');
-    await h.engine.saveModel(await h.engine.buildModel({ arch: 'mlp', inputShape: [40], units: [64, 32] }), dir);
+    // dense1's bias (300) is big enough for the quantize stage's minSize (256).
+    await h.engine.saveModel(await h.engine.buildModel({ arch: 'mlp', inputShape: [40], units: [300, 32] }), dir);
   }, 60_000);
   afterAll(() => h.cleanup());
 
@@ -69,6 +71,20 @@ describe('size model', () => {
     expect(Math.abs(predicted.packed - packed) / packed).toBeLessThanOrEqual(0.01);
     expect(predicted.packed).toBe(packed);
     expect(predicted.raw).toBe(raw);
+  }, 60_000);
+
+  test('a separable convolution: the setting applies to both its kernels, priced together', async () => {
+    const { saved } = await saveFunctionalModel(h.engine, join(h.dir, 'functional'));
+    const kernels = new Map([
+      ['sep', ['sep/depthwise_kernel', 'sep/pointwise_kernel', 'sep/bias']],
+      ['predictions', ['predictions/kernel', 'predictions/bias']],
+    ]);
+    const assignment = { sep: { sparsity: 0.6, dtype: 'uint8' as const }, predictions: { sparsity: 0.8 } };
+    const predicted = sizeModel(await readModelArtifacts(saved), kernels).predict(assignment);
+    let ref = await h.artifact(saved);
+    ref = await h.artifact((await h.run(pruneStage, { layers: { sep: { sparsity: 0.6 }, predictions: { sparsity: 0.8 } } }, modelInput(ref))).outputs.model!);
+    ref = await h.artifact((await h.run(quantizeStage, { layers: { sep: { weights: 'uint8' } } }, modelInput(ref))).outputs.model!);
+    expect(predicted.packed).toBe((await packModel(ref.dir)).breakdown.totalBytes);
   }, 60_000);
 
   test('an unknown layer is a caller bug, said plainly', async () => {
