@@ -1,0 +1,375 @@
+/**
+ * Built-in stage `auto`: budget-driven compression that chooses per-layer
+ * sparsity, sharing bits and weight dtype by itself.
+ *
+ * 1. Reads an upstream `sensitivity` table (the per-layer loss of each
+ *    option) and builds each layer's choices (search-space.ts).
+ * 2. Prices every choice exactly with the size model (cost-model.ts: packed
+ *    bytes from the real packer, additive over layers).
+ * 3. Allocates with the exact multiple-choice knapsack (allocate.ts):
+ *    smallest predicted loss with the packed size within the budget.
+ * 4. Applies the allocation with the prune/share/quantize math, fine-tunes
+ *    with masks and clusters held (share-finetune.ts's constraint hooks) on
+ *    the training data minus the calibration split, then measures packed
+ *    size and accuracy on the calibration split (search on validation; the
+ *    test set is for evaluate).
+ * 5. Repairs a miss of the accuracy target by banning the most damaging
+ *    choice (the largest predicted loss) and allocating again, within
+ *    `trials`.
+ * 6. Runs the baselines with the same fine-tuning: the least aggressive
+ *    uniform setting that meets the size budget, and random feasible
+ *    assignments, as many as the search's trials.
+ *
+ * Outputs `model` (the best trial) and `search` (trials.json: every trial
+ * with settings, predicted vs measured size and accuracy, time; auto.yaml:
+ * the settings as a recipe fragment; auto.md: the summary table).
+ */
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { LayersModel, LayerVariable } from '@tensorflow/tfjs';
+import { defineStage, StageConfigError } from '../../stage-definition.js';
+import type { Dataset, Json, StageContext } from '../../stage-definition.js';
+import { seededRandom, splitDataset } from '../../data/dataset.js';
+import { layerSeed } from '../../engine/builders.js';
+import { readModelArtifacts, writeModelArtifacts } from '../../engine/model-io.js';
+import { packArtifacts } from '../../formats/packed.js';
+import { splitWeights, withWeights } from '../../formats/weight-quantization.js';
+import { decodeSensitivity, SENSITIVITY_FAMILIES } from '../../contracts/sensitivity.js';
+import type { Sensitivity, SensitivityFamily } from '../../contracts/sensitivity.js';
+import { fmtHundredths, fmtKb } from '../../contracts/format.js';
+import { mdTable, mdText } from '../../contracts/markdown.js';
+import { kernelVariables, round6 } from '../prune/prune-magnitude.js';
+import { isPrunableKernel } from '../prune/prune-targets.js';
+import { constraintHooks } from '../share/share-finetune.js';
+import type { Constraint } from '../share/share-finetune.js';
+import { finetune, finetuneSchema } from '../training/finetune.js';
+import type { FinetuneConfig } from '../training/finetune.js';
+import { compilePattern } from '../training/layer-targeting.js';
+import { evaluateAccuracy } from '../training/train-loop.js';
+import { checkpoint } from '../training/abort-checkpoint.js';
+import { applySetting, settingLabel, tensorSetting } from '../sensitivity/layer-setting.js';
+import type { LayerSetting } from '../sensitivity/layer-setting.js';
+import { allocate } from './allocate.js';
+import { sizeModel, storeWithSetting } from './cost-model.js';
+import type { SizeModel } from './cost-model.js';
+import { fragmentYaml } from './recipe-fragment.js';
+import { TrialStore, trialKey } from './trial-store.js';
+import { layerChoices } from './search-space.js';
+import type { LayerChoice } from './search-space.js';
+
+export interface AutoConfig {
+  devices?: string[];
+  budget: { size_packed_kb?: number; accuracy_drop_pp?: number };
+  families: SensitivityFamily[];
+  keep?: string[];
+  finetune: FinetuneConfig;
+  trials: number;
+  baselines: boolean;
+  resume: { dir: string };
+}
+
+export const autoSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    devices: { type: 'array', items: { type: 'string' }, description: 'Recipe devices whose `size_packed_kb` and `accuracy_drop_pp` budgets to meet (the tightest of each). Default: every device of the recipe.' },
+    budget: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Budgets of this search on top of the devices\' (the tightest wins).',
+      properties: {
+        size_packed_kb: { type: 'number', exclusiveMinimum: 0, description: 'Packed size limit in KB (1024 bytes).' },
+        accuracy_drop_pp: { type: 'number', minimum: 0, description: 'Largest accuracy drop (pp, on the calibration split) a trial may have to count as meeting the budget.' },
+      },
+    },
+    families: { type: 'array', items: { enum: ['sparsity', 'bits', 'dtype'] }, default: ['sparsity', 'bits', 'dtype'], description: 'Which measured families the search may use. Default: all three.' },
+    keep: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Layer name patterns kept as they are (not searched).' },
+    finetune: { ...finetuneSchema, description: 'Fine-tuning of every trial (and of the baselines), with masks and clusters held. `data` defaults to `train`; when it is the sensitivity\'s data, its calibration split is left out.' },
+    trials: { type: 'integer', minimum: 1, maximum: 100, default: 4, description: 'Most search trials (allocate, fine-tune, measure; repairs included). Default: 4.' },
+    baselines: { type: 'boolean', default: true, description: 'Also run uniform allocation and random search with the same fine-tuning and number of trials. Default: true.' },
+    resume: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Where finished trials are kept, so an interrupted search reruns no trial and a rerun is instant.',
+      properties: { dir: { type: 'string', default: '.modelpress/auto-trials', description: 'Directory, relative to the recipe. Default: `.modelpress/auto-trials` (beside the default cache).' } },
+    },
+  },
+} as const;
+
+/** One trial, as trials.json records it. */
+export interface Trial {
+  trial: number;
+  kind: 'search' | 'repair' | 'uniform' | 'random';
+  settings: Record<string, LayerSetting>;
+  predicted: { packedBytes: number; dropPp: number };
+  measured: { packedBytes: number; accuracy: number; dropPp: number };
+  meets: boolean;
+  /** What it missed, e.g. `accuracy drop 2.10 pp > 1 pp`. */
+  missed: string[];
+  ms: number;
+  /** The trial's key: its model is kept under `<resume.dir>/<key>/model` (benchmarks evaluate it on the test set). */
+  key: string;
+  /** true when the trial was read back from `resume.dir` instead of run. */
+  resumed?: boolean;
+}
+
+interface Budgets {
+  packedBytes: number;
+  dropPp: number;
+}
+
+function budgetsOf(ctx: StageContext, config: AutoConfig): Budgets {
+  const devices = ctx.recipe.devices as Record<string, { budget?: Record<string, number> }>;
+  const names = config.devices ?? Object.keys(devices);
+  let size = config.budget.size_packed_kb ?? Infinity;
+  let drop = config.budget.accuracy_drop_pp ?? Infinity;
+  names.forEach((name, i) => {
+    const d = devices[name];
+    if (!d) throw new StageConfigError(`device \`${name}\` is not in the recipe's devices`, ['devices', i], [`devices: ${Object.keys(devices).join(', ') || '(none)'}`]);
+    size = Math.min(size, d.budget?.['size_packed_kb'] ?? Infinity);
+    drop = Math.min(drop, d.budget?.['accuracy_drop_pp'] ?? Infinity);
+  });
+  if (size === Infinity) throw new StageConfigError('auto needs a packed-size budget to search for', ['budget'], ['set `budget: { size_packed_kb: N }`, or give a device under `devices:` a `size_packed_kb` budget']);
+  return { packedBytes: size * 1024, dropPp: drop };
+}
+
+function readSensitivity(inputs: { upstream: { node: string; outputs: Record<string, { dir: string }> }[] }): Promise<Sensitivity> {
+  const up = inputs.upstream.find((u) => u.outputs['sensitivity']);
+  if (!up) throw new Error('auto needs a sensitivity table: put a `sensitivity` stage in its `needs` (with the model source), e.g. `needs: [model, sensitivity]`');
+  return readFile(join(up.outputs['sensitivity']!.dir, 'sensitivity.json'), 'utf8').then((text) => {
+    const d = decodeSensitivity(JSON.parse(text) as Json, `${up.node}/sensitivity.json`);
+    if (!d.ok) throw new Error(d.error);
+    return d.value;
+  });
+}
+
+interface TrialResult {
+  dir: string;
+  packedBytes: number;
+  accuracy: number;
+}
+
+/** Applies `settings` to a fresh copy of the model, fine-tunes with them held, stores, measures. */
+async function runTrial(ctx: StageContext, modelDir: string, settings: Record<string, LayerSetting>, config: AutoConfig, fit: Dataset, val: Dataset, dir: string): Promise<TrialResult> {
+  const tf = await ctx.engine.tf();
+  const model: LayersModel = await ctx.engine.loadModel(modelDir);
+  const constraints: Constraint[] = [];
+  for (const [layer, s] of Object.entries(settings)) {
+    for (const v of kernelVariables(model, layer) as LayerVariable[]) {
+      const values = v.read().dataSync().slice() as Float32Array;
+      const applied = applySetting(values, { ...(s.sparsity !== undefined ? { sparsity: s.sparsity } : {}), ...(s.bits !== undefined ? { bits: s.bits } : {}) }, seededRandom(layerSeed(ctx.seed, model.weights.indexOf(v))));
+      v.write(tf.tensor(applied.values, v.shape as number[]));
+      if (applied.clustered) constraints.push({ vars: [v], clustered: applied.clustered });
+      else if (s.sparsity !== undefined) constraints.push({ vars: [v], zeros: Uint8Array.from(applied.values, (x) => (x === 0 ? 1 : 0)) });
+    }
+  }
+  if (config.finetune.epochs > 0) await finetune(ctx, model, config.finetune, constraintHooks(tf, constraints), fit);
+  await ctx.engine.saveModel(model, dir);
+  // Storage dtypes last, on the fine-tuned kernels, as the quantize stage would.
+  const artifacts = await readModelArtifacts(dir);
+  const weights = splitWeights(artifacts).map((w) => {
+    const layer = w.spec.name.slice(0, w.spec.name.lastIndexOf('/'));
+    const s = settings[layer];
+    const dtype = s && w.spec.dtype === 'float32' ? tensorSetting(w.spec.name, w.spec.shape.reduce((a, b) => a * b, 1), s).dtype : undefined;
+    return dtype ? storeWithSetting(w, { dtype }) : w;
+  });
+  const stored = withWeights(artifacts, weights);
+  await writeModelArtifacts(stored, dir);
+  const packedBytes = packArtifacts(stored).breakdown.totalBytes;
+  const { accuracy } = await evaluateAccuracy(tf, await ctx.engine.loadModel(dir), val, 512, ctx.signal);
+  return { dir, packedBytes, accuracy: round6(accuracy) };
+}
+
+export const autoStage = defineStage<AutoConfig>({
+  name: 'auto',
+  version: '1',
+  description: 'Budget-driven compression: per-layer sparsity / sharing bits / dtype allocated over a sensitivity table, fine-tuned, measured and repaired; with uniform and random baselines.',
+  schema: autoSchema,
+  outputs: ['model', 'search'],
+  recipeInputs: ['devices'],
+  datasets: (c) => (c.finetune.epochs > 0 ? [['finetune', 'data']] : []),
+  async run(ctx, config, inputs) {
+    if (!inputs.model) throw new Error('auto needs a model: put the model source (or a stage that outputs `model`) in its `needs`, e.g. `needs: [model, sensitivity]`');
+    const budgets = budgetsOf(ctx, config);
+    const sens = await readSensitivity(inputs);
+    const source = await ctx.data(sens.calibration.data);
+    const [rest, val] = splitDataset(source, sens.calibration.fraction, sens.calibration.seed);
+    const fit = config.finetune.data === sens.calibration.data ? rest : await ctx.data(config.finetune.data);
+    const original = await ctx.engine.loadModel(inputs.model.dir);
+    const tf = await ctx.engine.tf();
+    const baseline = (await evaluateAccuracy(tf, original, val, 512, ctx.signal)).accuracy;
+
+    const keep = (config.keep ?? []).map(compilePattern);
+    const layers = sens.layers.filter((l) => !keep.some((m) => m(l)));
+    const artifacts = await readModelArtifacts(inputs.model.dir);
+    const kernels = new Map<string, string[]>();
+    for (const w of artifacts.weightSpecs ?? []) {
+      const layer = w.name.slice(0, w.name.lastIndexOf('/'));
+      if (layers.includes(layer) && w.dtype === 'float32') kernels.set(layer, [...(kernels.get(layer) ?? []), w.name]);
+    }
+    const size: SizeModel = sizeModel(artifacts, kernels);
+    const choices = new Map(layers.map((l) => [l, layerChoices(sens, l, config.families.filter((f) => SENSITIVITY_FAMILIES.includes(f)))]));
+    const costOf = (l: string, c: LayerChoice) => size.layerCost(l, c.setting).packed;
+    const predictedLoss = (s: Record<string, LayerSetting>) => round6(layers.reduce((n, l) => n + (choices.get(l)!.find((c) => settingLabel(c.setting) === settingLabel(s[l] ?? {}))?.loss ?? 0), 0));
+
+    const trials: Trial[] = [];
+    const scratch = join(ctx.scratchDir, 'trials');
+    await mkdir(scratch, { recursive: true });
+    const store = new TrialStore(resolve(ctx.recipeDir, config.resume.dir));
+    const record = async (kind: Trial['kind'], settings: Record<string, LayerSetting>): Promise<Trial> => {
+      const t0 = performance.now();
+      const dir = join(scratch, String(trials.length));
+      const key = trialKey({ stage: `auto@${autoStage.version}`, model: inputs.model!.digest, calibration: sens.calibration, settings, finetune: config.finetune, seed: ctx.seed });
+      const stored = await store.get<{ packedBytes: number; accuracy: number; ms: number }>(key);
+      let r: TrialResult;
+      if (stored) {
+        await cp(stored.modelDir, dir, { recursive: true });
+        r = { dir, ...stored.result };
+      } else {
+        await checkpoint(ctx.signal);
+        r = await runTrial(ctx, inputs.model!.dir, settings, config, fit, val, dir);
+        await store.put(key, { packedBytes: r.packedBytes, accuracy: r.accuracy, ms: Math.round(performance.now() - t0) }, dir);
+      }
+      const dropPp = round6(baseline - r.accuracy);
+      const missed = [
+        ...(r.packedBytes > budgets.packedBytes ? [`packed size ${fmtKb(r.packedBytes)} > ${fmtKb(budgets.packedBytes)}`] : []),
+        ...(dropPp > budgets.dropPp ? [`accuracy drop ${fmtHundredths(dropPp)} pp > ${fmtHundredths(budgets.dropPp)} pp`] : []),
+      ];
+      const t: Trial = {
+        trial: trials.length,
+        kind,
+        key,
+        settings,
+        predicted: { packedBytes: size.predict(settings).packed, dropPp: predictedLoss(settings) },
+        measured: { packedBytes: r.packedBytes, accuracy: r.accuracy, dropPp },
+        meets: missed.length === 0,
+        missed,
+        ms: stored ? stored.result.ms : Math.round(performance.now() - t0),
+        ...(stored ? { resumed: true } : {}),
+      };
+      trials.push(t);
+      ctx.logger.info(`trial ${t.trial} (${kind}${stored ? ', resumed' : ''}): ${fmtKb(r.packedBytes)}, accuracy ${fmtHundredths(r.accuracy)}% (${missed.length === 0 ? 'meets the budget' : missed.join(', ')})`);
+      return t;
+    };
+
+    // The search: allocate, measure, repair.
+    const banned = new Set<string>();
+    const seen = new Set<string>();
+    const allocationNotes: string[] = [];
+    for (let i = 0; i < config.trials; i++) {
+      const open = layers.map((l) => choices.get(l)!.filter((c) => !banned.has(`${l}\u0000${settingLabel(c.setting)}`)));
+      const a = allocate({
+        layers: layers.map((l, k) => ({ layer: l, options: open[k]!.map((c) => ({ loss: c.loss, costs: [costOf(l, c)] })) })),
+        budgets: [budgets.packedBytes],
+        base: [size.base.packed],
+      });
+      if (!a.feasible) {
+        allocationNotes.push(`no allocation fits ${fmtKb(budgets.packedBytes)}: the smallest reachable is ${fmtKb(a.minimumCosts[0]!)}`);
+        // Nothing fits: the smallest model is the closest one; measure it so
+        // the stage still hands downstream a model and says how far it is.
+        if (trials.length === 0) {
+          const cheapest = layers.map((l, k) => open[k]!.reduce((x, y) => (costOf(l, y) < costOf(l, x) ? y : x)).setting);
+          await record('search', Object.fromEntries(layers.map((l, k) => [l, cheapest[k]!]).filter(([, st]) => Object.keys(st as object).length > 0)) as Record<string, LayerSetting>);
+        }
+        break;
+      }
+      const settings = Object.fromEntries(layers.map((l, k) => [l, open[k]![a.choice[k]!]!.setting]).filter(([, s]) => Object.keys(s as object).length > 0)) as Record<string, LayerSetting>;
+      const key = JSON.stringify(settings);
+      if (seen.has(key)) break;
+      seen.add(key);
+      const t = await record(i === 0 ? 'search' : 'repair', settings);
+      if (t.meets) break;
+      // Repair: the layer whose chosen option is predicted to hurt most gets a gentler one next time.
+      const worst = layers.map((l, k) => ({ l, c: open[k]![a.choice[k]!]! })).filter((x) => x.c.loss > 0).sort((x, y) => y.c.loss - x.c.loss)[0];
+      if (!worst) break;
+      banned.add(`${worst.l}\u0000${settingLabel(worst.c.setting)}`);
+    }
+    const searchTrials = trials.length;
+
+    if (config.baselines && searchTrials > 0) {
+      // Uniform: the same choice everywhere; the one with the smallest predicted loss that fits.
+      const labels = new Set(layers.flatMap((l) => choices.get(l)!.map((c) => settingLabel(c.setting))));
+      let uniform: { settings: Record<string, LayerSetting>; loss: number } | undefined;
+      for (const label of labels) {
+        const picks = layers.map((l) => choices.get(l)!.find((c) => settingLabel(c.setting) === label));
+        if (picks.some((p) => !p)) continue;
+        const settings = Object.fromEntries(layers.map((l, k) => [l, picks[k]!.setting]).filter(([, s]) => Object.keys(s as object).length > 0)) as Record<string, LayerSetting>;
+        if (size.predict(settings).packed > budgets.packedBytes) continue;
+        const loss = predictedLoss(settings);
+        if (!uniform || loss < uniform.loss) uniform = { settings, loss };
+      }
+      if (uniform) await record('uniform', uniform.settings);
+      else allocationNotes.push('no uniform setting fits the packed-size budget');
+      // Random search: feasible assignments drawn uniformly per layer, as many as the search used.
+      const random = seededRandom(ctx.seed + 17);
+      for (let n = 0, draws = 0; n < searchTrials && draws < 10_000; draws++) {
+        const settings = Object.fromEntries(layers.map((l) => [l, choices.get(l)![Math.floor(random() * choices.get(l)!.length)]!.setting]).filter(([, s]) => Object.keys(s as object).length > 0)) as Record<string, LayerSetting>;
+        if (size.predict(settings).packed > budgets.packedBytes) continue;
+        await record('random', settings);
+        n++;
+      }
+    }
+
+    // The best: meets the budget with the highest accuracy; else the closest (smallest total miss).
+    const searched = trials.slice(0, searchTrials);
+    const meeting = searched.filter((t) => t.meets).sort((a, b) => b.measured.accuracy - a.measured.accuracy);
+    const excess = (t: Trial) => Math.max(0, t.measured.packedBytes / budgets.packedBytes - 1) + Math.max(0, (t.measured.dropPp - budgets.dropPp) / 100);
+    const best = meeting[0] ?? [...searched].sort((a, b) => excess(a) - excess(b))[0];
+
+    const searchDir = await ctx.outputDir('search');
+    const modelDir = await ctx.outputDir('model');
+    const fragmentOptions = { finetuneEpochs: config.finetune.epochs, finetuneData: config.finetune.data };
+    if (best) {
+      await cp(join(scratch, String(best.trial)), modelDir, { recursive: true });
+      await writeFile(join(searchDir, 'auto.yaml'), fragmentYaml(best.settings, fragmentOptions, `trial ${best.trial}, ${fmtKb(best.measured.packedBytes)} packed`));
+    }
+    await writeFile(join(searchDir, 'trials.json'), `${JSON.stringify({ budgets, baselineAccuracy: round6(baseline), trials }, null, 2)}\n`);
+    await writeFile(join(searchDir, 'auto.md'), summaryMarkdown(trials, budgets, baseline, allocationNotes));
+    if (!best?.meets) ctx.logger.warn(best ? `no trial meets the budget; the closest is trial ${best.trial}: ${best.missed.join(', ')}` : `no trial ran: ${allocationNotes.join('; ')}`);
+    return {
+      outputs: { model: modelDir, search: searchDir },
+      metrics: {
+        met: best?.meets ?? false,
+        best: best ? best.trial : null,
+        missed: [...(best ? best.missed : []), ...allocationNotes],
+        trials: trials.length,
+        searchTrials,
+        packedBytes: best ? best.measured.packedBytes : null,
+        accuracy: best ? best.measured.accuracy : null,
+        baselineAccuracy: round6(baseline),
+        // The budget outcome the CLI turns into the exit code (src/contracts/budget-outcome.ts): 3 when nothing meets.
+        budgets: {
+          met: best?.meets ?? false,
+          message: best?.meets
+            ? `auto: trial ${best.trial} meets the budget (${fmtKb(best.measured.packedBytes)} packed, accuracy ${fmtHundredths(best.measured.accuracy)}% on the calibration split)`
+            : best
+              ? `auto: no trial meets the budget; closest: trial ${best.trial} (${best.missed.join(', ')})`
+              : `auto: no trial ran (${allocationNotes.join('; ')})`,
+        },
+      },
+    };
+  },
+});
+
+function summaryMarkdown(trials: readonly Trial[], budgets: Budgets, baseline: number, notes: readonly string[]): string {
+  const rows = trials.map((t) => [
+    String(t.trial),
+    t.kind,
+    mdText(Object.entries(t.settings).map(([l, s]) => `${l}: ${settingLabel(s)}`).join(', ') || 'dense'),
+    fmtKb(t.predicted.packedBytes),
+    fmtKb(t.measured.packedBytes),
+    fmtHundredths(t.predicted.dropPp),
+    fmtHundredths(t.measured.dropPp),
+    t.meets ? 'ok' : mdText(t.missed.join('; ')),
+    String(t.ms),
+  ]);
+  return [
+    `Auto search: packed size <= ${fmtKb(budgets.packedBytes)}${Number.isFinite(budgets.dropPp) ? `, accuracy drop <= ${fmtHundredths(budgets.dropPp)} pp` : ''}; reference accuracy ${fmtHundredths(baseline)}% on the calibration split.`,
+    '',
+    ...mdTable(['trial', 'kind', 'settings', 'packed (predicted)', 'packed', 'drop pp (predicted)', 'drop pp', 'verdict', 'ms'], rows, ['r', 'l', 'l', 'r', 'r', 'r', 'r', 'l', 'r']),
+    ...(notes.length > 0 ? ['', ...notes.map((n) => `- ${mdText(n)}`)] : []),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,37 @@
+/**
+ * The found per-layer settings as a plain recipe fragment: the prune, share
+ * and quantize stages with `layers:` overrides, which a user commits and
+ * runs without the search (the sizes are reproduced exactly: the same math,
+ * test/stages/auto/auto.test.ts checks it).
+ */
+import { stringify } from 'yaml';
+import type { LayerSetting } from '../sensitivity/layer-setting.js';
+
+export interface FragmentOptions {
+  /** Fine-tuning epochs given to the prune and share stages (the search's budget). */
+  finetuneEpochs: number;
+  finetuneData: string;
+}
+
+/** The `stages:` entries (plain objects) that apply `settings`; empty families are left out. */
+export function fragmentStages(settings: Readonly<Record<string, LayerSetting>>, options: FragmentOptions): Record<string, unknown>[] {
+  const pick = (key: keyof LayerSetting, as: string) => {
+    const layers: Record<string, Record<string, unknown>> = {};
+    for (const [layer, s] of Object.entries(settings)) if (s[key] !== undefined) layers[layer] = { [as]: s[key] };
+    return layers;
+  };
+  const finetune = options.finetuneEpochs > 0 ? { finetune: { data: options.finetuneData, epochs: options.finetuneEpochs } } : {};
+  const stages: Record<string, unknown>[] = [];
+  const prune = pick('sparsity', 'sparsity');
+  if (Object.keys(prune).length > 0) stages.push({ id: 'auto-prune', uses: 'prune', with: { method: 'magnitude', layers: prune, ...finetune } });
+  const share = pick('bits', 'bits');
+  if (Object.keys(share).length > 0) stages.push({ id: 'auto-share', uses: 'share', with: { layers: share, ...finetune } });
+  const quantize = pick('dtype', 'weights');
+  if (Object.keys(quantize).length > 0) stages.push({ id: 'auto-quantize', uses: 'quantize', with: { layers: quantize } });
+  return stages;
+}
+
+/** The fragment as YAML, with a comment saying where it came from. */
+export function fragmentYaml(settings: Readonly<Record<string, LayerSetting>>, options: FragmentOptions, origin: string): string {
+  return `# Per-layer settings found by the auto stage (${origin}).\n# Paste these under \`stages:\` in place of the auto stage.\n${stringify({ stages: fragmentStages(settings, options) })}`;
+}

@@ -1,0 +1,151 @@
+/**
+ * The auto stage on a small MLP (2,000 MNIST images, 1 epoch): it meets a
+ * packed-size budget with the size it predicted, runs the uniform and
+ * random baselines with as many trials, writes a recipe fragment that the
+ * real stages accept and that reproduces the model's bytes, repairs and
+ * reports the closest trial when the accuracy target cannot be met, and
+ * says why when no allocation fits.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { parse, stringify } from 'yaml';
+import { prepareRecipe } from '../../../src/api/prepare.js';
+import type { Json, StageInputs } from '../../../src/plugin.js';
+import { autoStage } from '../../../src/stages/auto/auto.js';
+import type { Trial } from '../../../src/stages/auto/auto.js';
+import { pruneStage } from '../../../src/stages/prune/prune.js';
+import { shareStage } from '../../../src/stages/share/share.js';
+import { quantizeStage } from '../../../src/stages/quantize/quantize.js';
+import { sensitivityStage } from '../../../src/stages/sensitivity/sensitivity.js';
+import { trainStage } from '../../../src/stages/train/train.js';
+import { packModel } from '../../../src/formats/packed.js';
+import { readModelArtifacts } from '../../../src/engine/model-io.js';
+import { splitWeights } from '../../../src/formats/weight-quantization.js';
+import { createStageHarness } from '../../../src/plugin.js';
+import { budgetOutcomeOf } from '../../../src/contracts/budget-outcome.js';
+import { createHarness, modelInput, SMALL_MNIST } from '../harness.js';
+import type { Harness } from '../harness.js';
+
+interface TrialsFile {
+  budgets: { packedBytes: number; dropPp: number | null };
+  trials: Trial[];
+}
+
+describe('auto stage', () => {
+  let h: Harness;
+  let trained: string;
+  let inputs: StageInputs;
+  const readTrials = async (dir: string) => JSON.parse(await readFile(join(dir, 'trials.json'), 'utf8')) as TrialsFile;
+
+  beforeAll(async () => {
+    h = await createHarness({ model: { build: { arch: 'mlp', units: [32] } } });
+    trained = (await h.run(trainStage, { data: 'train', epochs: 1, learningRate: 0.003 })).outputs.model!;
+    const sens = await h.run(sensitivityStage, { fraction: 0.1, samples: 200, sparsity: [0.5, 0.8, 0.95], bits: [6, 4, 2], dtype: ['uint8'] }, modelInput(await h.artifact(trained)));
+    const model = await h.artifact(trained);
+    inputs = {
+      model,
+      upstream: [
+        { node: 'model', stage: 'model', matrix: {}, outputs: { model }, metrics: {} },
+        { node: 'sensitivity', stage: 'sensitivity', matrix: {}, outputs: { sensitivity: await h.artifact(sens.outputs.sensitivity!) }, metrics: {} },
+      ],
+    };
+  }, 120_000);
+  afterAll(() => h.cleanup());
+
+  test('meets a packed-size budget with the size it predicted; baselines with the same number of trials', async () => {
+    // The float model packs to about 100 KB; ask for 12 KB.
+    const r = await h.run(autoStage, { budget: { size_packed_kb: 12 }, finetune: { epochs: 1, learningRate: 0.001 } }, inputs);
+    const m = r.metrics as Record<string, Json>;
+    expect(m.met).toBe(true);
+    expect(budgetOutcomeOf(m, 'auto')).toEqual({ met: true, message: expect.stringMatching(/^auto: trial 0 meets the budget \([\d.]+ KB packed, accuracy \d+\.\d\d% on the calibration split\)$/) });
+    const { trials } = await readTrials(r.outputs.search!);
+    const search = trials.filter((t) => t.kind === 'search' || t.kind === 'repair');
+    expect(search).toHaveLength(1);
+    expect(trials.filter((t) => t.kind === 'uniform')).toHaveLength(1);
+    expect(trials.filter((t) => t.kind === 'random')).toHaveLength(search.length);
+    for (const t of trials) {
+      expect(t.measured.packedBytes).toBe(t.predicted.packedBytes);
+      expect(t.measured.packedBytes).toBeLessThanOrEqual(12 * 1024);
+    }
+    // The model output is the best trial, byte for byte what was measured.
+    expect((await packModel(r.outputs.model!)).breakdown.totalBytes).toBe(m.packedBytes);
+    expect(await readFile(join(r.outputs.search!, 'auto.md'), 'utf8')).toContain('| trial | kind | settings |');
+  }, 120_000);
+
+  test('the recipe fragment validates and reproduces the model (no fine-tuning: bit-exact)', async () => {
+    const r = await h.run(autoStage, { budget: { size_packed_kb: 10 }, finetune: { epochs: 0 }, baselines: false }, inputs);
+    const fragment = parse(await readFile(join(r.outputs.search!, 'auto.yaml'), 'utf8')) as { stages: { id: string; uses: string; with: Record<string, Json> }[] };
+    expect(fragment.stages.length).toBeGreaterThan(0);
+    // Pasted into a recipe, it validates (core schema, each stage's schema, layer patterns vs the model).
+    const recipeFile = join(h.dir, 'fragment-recipe.yaml');
+    await writeFile(recipeFile, stringify({ version: 1, name: 'fragment', model: { from: trained }, data: { train: SMALL_MNIST.train }, stages: fragment.stages }));
+    const prepared = await prepareRecipe(recipeFile);
+    expect(prepared.ok ? 'ok' : JSON.stringify(prepared.diagnostics)).toBe('ok');
+    const stages = { prune: pruneStage, share: shareStage, quantize: quantizeStage } as const;
+    let ref = await h.artifact(trained);
+    for (const s of fragment.stages) {
+      // h.run validates `with:` against the stage's schema first.
+      const out = await h.run(stages[s.uses as keyof typeof stages], s.with, modelInput(ref));
+      ref = await h.artifact(out.outputs.model!);
+    }
+    const a = splitWeights(await readModelArtifacts(ref.dir));
+    const b = splitWeights(await readModelArtifacts(r.outputs.model!));
+    expect(a.map((w) => w.spec)).toEqual(b.map((w) => w.spec));
+    a.forEach((w, i) => expect(Buffer.from(w.bytes).equals(Buffer.from(b[i]!.bytes))).toBe(true));
+  }, 120_000);
+
+  test('an accuracy target it cannot meet: repairs within the trial limit, then reports the closest trial', async () => {
+    const r = await h.run(autoStage, { budget: { size_packed_kb: 4, accuracy_drop_pp: 0 }, trials: 3, baselines: false, finetune: { epochs: 0 } }, inputs);
+    const m = r.metrics as Record<string, Json>;
+    expect(m.met).toBe(false);
+    const { trials } = await readTrials(r.outputs.search!);
+    expect(trials.map((t) => t.kind)).toEqual(['search', 'repair', 'repair'].slice(0, trials.length));
+    expect(trials.length).toBeGreaterThan(1);
+    expect((m.missed as string[])[0]).toMatch(/^accuracy drop \d+\.\d\d pp > 0\.00 pp$/);
+    // What the CLI reads for the exit code: not met, so `run` exits 3.
+    expect(budgetOutcomeOf(m, 'auto')).toEqual({ met: false, message: expect.stringMatching(/^auto: no trial meets the budget; closest: trial \d \(accuracy drop \d+\.\d\d pp > 0\.00 pp\)$/) });
+  }, 120_000);
+
+  test('no allocation fits: measures the smallest model as the closest, says the smallest reachable size, exit 3', async () => {
+    const r = await h.run(autoStage, { budget: { size_packed_kb: 0.5 }, baselines: false }, inputs);
+    const m = r.metrics as Record<string, Json>;
+    expect(m.met).toBe(false);
+    expect(m.trials).toBe(1);
+    const missed = m.missed as string[];
+    expect(missed).toHaveLength(2);
+    expect(missed[0]).toMatch(/^packed size ([\d.]+) KB > 0\.5 KB$/);
+    expect(missed[1]).toMatch(/^no allocation fits 0\.5 KB: the smallest reachable is ([\d.]+) KB$/);
+    // The measured smallest model is the smallest the size model said was reachable.
+    expect(missed[0]!.match(/([\d.]+) KB >/)![1]).toBe(missed[1]!.match(/reachable is ([\d.]+) KB/)![1]);
+    expect(budgetOutcomeOf(m, 'auto')).toMatchObject({ met: false });
+    expect((await packModel(r.outputs.model!)).breakdown.totalBytes).toBe(m.packedBytes);
+  }, 60_000);
+
+  test('an interrupted search resumes without re-running a finished trial; a rerun is all resumed', async () => {
+    const raw = await createStageHarness({ backend: 'wasm', data: SMALL_MNIST });
+    try {
+      const config = { budget: { size_packed_kb: 4, accuracy_drop_pp: 0 }, trials: 3, baselines: false, finetune: { epochs: 0 }, resume: { dir: join(h.dir, 'resume-test') } };
+      // Run 1: interrupted as soon as trial 0 is recorded.
+      const c = raw.context();
+      const ac = new AbortController();
+      const interrupted = { ...c, signal: ac.signal, logger: { ...c.logger, info: (message: string, fields?: Record<string, Json>) => {
+        c.logger.info(message, fields);
+        if (message.startsWith('trial 0 ')) ac.abort();
+      } } };
+      await expect(raw.runIn(interrupted, autoStage, config, inputs)).rejects.toThrow();
+      // Run 2: trial 0 comes from the store, the rest run.
+      const r2 = await h.run(autoStage, config, inputs);
+      const t2 = (await readTrials(r2.outputs.search!)).trials;
+      expect(t2.length).toBeGreaterThan(1);
+      expect(t2.map((t) => t.resumed === true)).toEqual(t2.map((_, i) => i === 0));
+      // Run 3: nothing runs; same results.
+      const r3 = await h.run(autoStage, config, inputs);
+      const t3 = (await readTrials(r3.outputs.search!)).trials;
+      expect(t3.every((t) => t.resumed === true)).toBe(true);
+      expect(t3.map((t) => t.measured)).toEqual(t2.map((t) => t.measured));
+    } finally {
+      await raw.cleanup();
+    }
+  }, 120_000);
+});
