@@ -44,7 +44,7 @@ for (const [k, v] of [['steps', steps], ['batch', batch], ['top', top]]) {
 const { loadTf } = await import('../dist/engine/tf.js');
 const { registerWasmTrainingKernels } = await import('../dist/engine/kernels/index.js');
 const { buildModel } = await import('../dist/engine/builders.js');
-const { toTensors } = await import('../dist/stages/training/train-loop.js');
+const { makeOptimizer, toTensors } = await import('../dist/stages/training/train-loop.js');
 const { mnistLoader } = await import('../dist/data/mnist.js');
 
 const tf = await loadTf(args.backend, { beforeReady: (t) => { if (args.backend === 'wasm') registerWasmTrainingKernels(t); } });
@@ -54,7 +54,8 @@ const profiled = Math.min(5, steps);
 const count = batch * (warmup + steps + profiled);
 const data = await mnistLoader.load({ split: 'train', limit: count, flatten: args.model === 'lenet300' }, { baseDir: process.cwd() });
 const vars = model.trainableWeights.map((w) => w.val);
-const optimizer = args.optimizer === 'sgd' ? tf.train.sgd(0.01) : tf.train.adam(0.001);
+// The optimizer runEpochs makes.
+const optimizer = makeOptimizer(tf, { optimizer: args.optimizer, learningRate: args.optimizer === 'sgd' ? 0.01 : 0.001, momentum: 0.9 });
 
 let forwardMs = 0;
 const loss = (xs, ys) => {
