@@ -35,6 +35,8 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import type { Dataset } from '../../data/dataset.js';
 import type { Tf } from '../../engine/tf.js';
 import { PACKAGE_ROOT } from '../../package-info.js';
+// Not called here: imported so the helpers' code is in this module's static closure (and so in cache keys).
+export { serveDataParallelHelper } from './data-parallel-helper.js';
 
 /** The helper thread's entry: compiled, because workers load dist/ (run `npm run build`). */
 export const DATA_PARALLEL_WORKER = join(PACKAGE_ROOT, 'dist', 'stages', 'training', 'data-parallel-worker.js');
