@@ -53,10 +53,21 @@
  * kernel: it is the wasm heap's 4 GiB limit (src/engine/wasm-memory.ts),
  * which the training loop now plans around with micro-batches.
  *
+ * Then training speed (bench/profile-train.mjs, issue 22): a LeNet-300-100
+ * Adam step on wasm spent half its kernel time in one transposed product:
+ *
+ * - BatchMatMul (registered, correct, slow when transposed): the stock
+ *   kernel takes XNNPACK's path only for untransposed, unbatched products;
+ *   every Dense layer's weight gradient (transposeA) and input gradient
+ *   (transposeB) ran a scalar strided loop 10-15x slower. Replaced by an
+ *   explicit transpose into a contiguous buffer, then the fast path.
+ *   See batch-mat-mul.ts.
+ *
  * Not covered (not needed by these models): the stock MaxPool3DGrad and
  * MaxPoolWithArgmax share MaxPoolGrad's FLT_MIN bug.
  */
 import type { KernelConfig } from '@tensorflow/tfjs';
+import { batchMatMulKernel } from './batch-mat-mul.js';
 import { conv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 import { depthwiseConv2dBackpropFilterKernel } from './depthwise-conv2d-backprop-filter.js';
@@ -65,6 +76,7 @@ import { maxPoolGradKernel } from './max-pool-grad.js';
 import { tileKernel } from './tile.js';
 import type { Tf } from './wasm-kernel-utils.js';
 
+export { batchMatMulKernel } from './batch-mat-mul.js';
 export { conv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 export { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 export { depthwiseConv2dBackpropFilterKernel } from './depthwise-conv2d-backprop-filter.js';
@@ -95,6 +107,7 @@ export const WASM_TRAINING_KERNELS: readonly WasmTrainingKernel[] = [
   { name: 'DepthwiseConv2dNativeBackpropFilter', mode: 'missing', create: depthwiseConv2dBackpropFilterKernel },
   { name: 'DepthwiseConv2dNativeBackpropInput', mode: 'missing', create: depthwiseConv2dBackpropInputKernel },
   { name: 'Tile', mode: 'replace', create: tileKernel },
+  { name: 'BatchMatMul', mode: 'replace', create: batchMatMulKernel },
 ];
 
 /** kernelFuncs created here, to recognise our own registrations on later calls. */

@@ -37,6 +37,7 @@ export const finetuneSchema = {
     epochs: { type: 'integer', minimum: 0, default: 0, description: '0 = no fine-tuning.' },
     batchSize: { type: 'integer', minimum: 1, default: 64 },
     microBatchSize: { type: 'integer', minimum: 1, description: 'Examples per forward/backward pass; their gradients are summed into one optimizer step per batchSize. Default: batchSize, or on wasm the largest batch that fits the 4 GiB heap when batchSize does not (measured before the first step).' },
+    workers: { type: 'integer', minimum: 1, maximum: 64, description: 'Default 1 (left out of the config, so existing cache keys stay). Threads that share each batch (data parallel): each computes the gradients of its part of the batch, averaged into one optimizer step. Deterministic for a fixed seed and worker count; results differ from `workers: 1` by float rounding, dropout masks and batch-norm statistics (per part). Needs the default loss. Example: 2 on a 2-core machine.' },
     optimizer: { enum: ['sgd', 'momentum', 'adam'], default: 'adam' },
     learningRate: { type: 'number', exclusiveMinimum: 0, default: 0.0001 },
     momentum: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.9 },

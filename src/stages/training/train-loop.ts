@@ -34,6 +34,7 @@ import { ExampleProgress } from './example-progress.js';
 import type { Schedule } from './train-schedule.js';
 import { learningRateAt } from './train-schedule.js';
 import { checkpoint } from './abort-checkpoint.js';
+import { DataParallel, workerCount } from './data-parallel.js';
 
 /** How every training loop (train, finetune, distill) runs its epochs: the options they share. */
 export interface TrainingSettings {
@@ -50,9 +51,17 @@ export interface TrainingSettings {
    * largest size that fits (measured before the first step).
    */
   microBatchSize?: number;
+  /**
+   * Threads that share each batch (data parallel, data-parallel.ts): each
+   * computes the gradients of its contiguous shard, averaged into one step.
+   * Default 1. Deterministic for a fixed seed and worker count; needs the
+   * default loss. Example: `workers: 2` on a 2-core machine.
+   */
+  workers?: number;
 }
 
-function makeOptimizer(tf: Tf, c: Pick<TrainingSettings, 'optimizer' | 'learningRate' | 'momentum'>) {
+/** The optimizer runEpochs steps with (exported so bench/profile-train.mjs profiles the same one). */
+export function makeOptimizer(tf: Tf, c: Pick<TrainingSettings, 'optimizer' | 'learningRate' | 'momentum'>) {
   switch (c.optimizer) {
     case 'sgd':
       return tf.train.sgd(c.learningRate);
@@ -145,8 +154,11 @@ export async function runEpochs(
       tf.metrics.categoricalCrossentropy(ys, model.apply(xs, { training }) as tfTypes.Tensor).mean() as tfTypes.Scalar);
   const vars = model.trainableWeights.map((w) => (w as unknown as { val: tfTypes.Variable }).val);
   // Before the seeded stream starts, so the probe leaves dropout's draws alone.
+  const workers = workerCount(settings.workers);
+  if (workers > 1 && hooks.loss) throw new Error(`workers: ${workers} needs the default loss (a stage's own loss function cannot run in another thread)`);
   const micro = await microBatchSizeFor(tf, model, settings, opts, loss, vars);
   run.microBatchSize = micro;
+  const parallel = workers > 1 ? await DataParallel.start(tf, model, vars, opts.data, workers, settings.batchSize, opts.seed) : undefined;
   await withSeededMathRandom(opts.seed, async () => {
     const optimizer = makeOptimizer(tf, settings);
     const shuffle = seededRandom(opts.shuffleSeed);
@@ -167,7 +179,9 @@ export async function runEpochs(
           : undefined;
         for (const idx of batches(opts.data, settings.batchSize, { shuffle: true, random: shuffle })) {
           await checkpoint(opts.signal);
-          const { value, grads } = batchGradients(tf, opts, idx, micro, loss, vars);
+          const { value, grads } = parallel
+            ? await parallelGradients(tf, parallel, opts, idx, loss, vars)
+            : batchGradients(tf, opts, idx, micro, loss, vars);
           const applied = hooks.transformGrads ? hooks.transformGrads(grads) : grads;
           optimizer.applyGradients(Object.entries(applied).map(([name, tensor]) => ({ name, tensor })));
           // Not `afterStep?.(run.steps++)`: without a hook the argument is never evaluated.
@@ -184,9 +198,30 @@ export async function runEpochs(
       }
     } finally {
       optimizer.dispose();
+      await parallel?.close();
     }
   });
   return run;
+}
+
+/** One batch's loss and gradients over the data-parallel ranks: this thread computes the first shard. */
+function parallelGradients(
+  tf: Tf,
+  parallel: DataParallel,
+  opts: RunEpochsOptions,
+  idx: ArrayLike<number>,
+  loss: LossFn,
+  vars: tfTypes.Variable[],
+): Promise<{ value: tfTypes.Scalar; grads: tfTypes.NamedTensorMap }> {
+  const { x, y } = batchArrays(opts.data, idx, opts.augment);
+  return parallel.batchGradients(x, y, idx.length, (xs, ys, n) => {
+    const t = tf.tidy(() => ({ xs: tf.tensor(xs, [n, ...opts.data.shape]), ys: tf.oneHot(tf.tensor1d(ys, 'int32'), opts.data.classes) }));
+    try {
+      return tf.variableGrads(() => loss(t.xs, t.ys, true), vars);
+    } finally {
+      tf.dispose([t.xs, t.ys]);
+    }
+  });
 }
 
 type LossFn = (xs: tfTypes.Tensor, ys: tfTypes.Tensor, training: boolean) => tfTypes.Scalar;
@@ -317,6 +352,18 @@ export function toTensors(
   idx: ArrayLike<number>,
   transform?: (x: Float32Array, count: number) => void,
 ): { xs: tfTypes.Tensor; ys: tfTypes.Tensor } {
+  const { x, y } = batchArrays(ds, idx, transform);
+  // Unlabelled data (labels -1, maybe 0 classes) has no targets: zeros, which only a loss that reads no labels may use (runEpochs refuses the default loss).
+  if (ds.labelled === false) return tf.tidy(() => ({ xs: tf.tensor(x, [idx.length, ...ds.shape]), ys: tf.zeros([idx.length, ds.classes]) }));
+  return tf.tidy(() => ({ xs: tf.tensor(x, [idx.length, ...ds.shape]), ys: tf.oneHot(tf.tensor1d(y, 'int32'), ds.classes) }));
+}
+
+/** One batch on the host: inputs copied (then `transform`ed in place) and class indices. */
+export function batchArrays(
+  ds: Dataset,
+  idx: ArrayLike<number>,
+  transform?: (x: Float32Array, count: number) => void,
+): { x: Float32Array; y: Int32Array } {
   const size = ds.shape.reduce((a, b) => a * b, 1);
   const x = new Float32Array(idx.length * size);
   const y = new Int32Array(idx.length);
@@ -326,9 +373,7 @@ export function toTensors(
     y[i] = ds.y[j]!;
   }
   transform?.(x, idx.length);
-  // Unlabelled data (labels -1, maybe 0 classes) has no targets: zeros, which only a loss that reads no labels may use (runEpochs refuses the default loss).
-  if (ds.labelled === false) return tf.tidy(() => ({ xs: tf.tensor(x, [idx.length, ...ds.shape]), ys: tf.zeros([idx.length, ds.classes]) }));
-  return tf.tidy(() => ({ xs: tf.tensor(x, [idx.length, ...ds.shape]), ys: tf.oneHot(tf.tensor1d(y, 'int32'), ds.classes) }));
+  return { x, y };
 }
 
 /**

@@ -1,0 +1,241 @@
+/**
+ * Data-parallel training: one batch's gradients computed on `workers`
+ * threads, each on its own contiguous shard of the batch, then averaged
+ * into the one gradient the optimizer applies (train's and finetune's
+ * `workers:` option, runEpochs' `settings.workers`).
+ *
+ * Why threads and not a second backend: tfjs-backend-wasm runs one thread
+ * per Node worker, and two worker threads run two wasm matmuls in parallel
+ * at full speed each (DESIGN.md "Engine facts"); so one training can use
+ * both cores of a 2-core machine.
+ *
+ * How a step goes: the stage's thread (rank 0) builds the batch exactly as
+ * the one-thread loop does (same shuffled indices, same augmentation), keeps
+ * the first shard, copies each other shard's inputs and labels and the
+ * current weights into SharedArrayBuffers, and wakes the helpers (rank 1..);
+ * every rank computes the mean loss and gradients of its shard; rank 0 then
+ * averages them weighted by shard size (`averageShards`, always in rank
+ * order, so the float sums are the same every run) and applies the
+ * optimizer once. The helpers never update weights: they copy rank 0's at
+ * the start of every step.
+ *
+ * Deterministic for a fixed seed and worker count: the shards are fixed by
+ * position, each helper seeds Math.random (dropout) from `seed` and its
+ * rank, and the reduction order is fixed. A different worker count gives
+ * the same update up to float rounding (the weighted mean of shard means is
+ * the batch mean) except for dropout masks and batch normalisation, whose
+ * batch statistics are per shard (the moving averages are rank 0's).
+ *
+ * Limits: the default loss only (a stage's own loss function cannot cross
+ * threads), and no micro-batches within a shard.
+ */
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type * as tfTypes from '@tensorflow/tfjs';
+import type { Dataset } from '../../data/dataset.js';
+import type { Tf } from '../../engine/tf.js';
+import { PACKAGE_ROOT } from '../../package-info.js';
+// Not called here: imported so the helpers' code is in this module's static closure (and so in cache keys).
+export { serveDataParallelHelper } from './data-parallel-helper.js';
+
+/** The helper thread's entry: compiled, because workers load dist/ (run `npm run build`). */
+export const DATA_PARALLEL_WORKER = join(PACKAGE_ROOT, 'dist', 'stages', 'training', 'data-parallel-worker.js');
+
+/** One shard's result: its example count and its mean loss + gradients, flattened in trainable-weight order. */
+export interface ShardGradients {
+  count: number;
+  loss: number;
+  grads: Float32Array;
+}
+
+/**
+ * The batch's mean loss and gradients from its shards' means: the sum of
+ * each shard's weighted by count/total, accumulated in the order given
+ * (rank order), in float32 like the tensors it replaces.
+ * @throws RangeError when shards disagree on the gradient length or hold no examples.
+ */
+export function averageShards(shards: readonly ShardGradients[]): { loss: number; grads: Float32Array } {
+  const total = shards.reduce((a, s) => a + s.count, 0);
+  if (total <= 0) throw new RangeError(`Expected shards with examples, got ${shards.length} shards holding ${total}`);
+  const length = shards[0]!.grads.length;
+  const grads = new Float32Array(length);
+  let loss = 0;
+  for (const s of shards) {
+    if (s.grads.length !== length) throw new RangeError(`Expected every shard's gradients to hold ${length} values, got ${s.grads.length}`);
+    if (s.count === 0) continue;
+    const share = Math.fround(s.count / total);
+    for (let i = 0; i < length; i++) grads[i] = Math.fround(grads[i]! + Math.fround(s.grads[i]! * share));
+    loss += s.loss * share;
+  }
+  return { loss, grads };
+}
+
+/**
+ * Where each rank's shard starts and how many examples it holds: contiguous,
+ * sizes differing by at most one, the larger ones first.
+ */
+export function shardBounds(count: number, workers: number): { start: number; count: number }[] {
+  const base = Math.floor(count / workers);
+  const extra = count % workers;
+  const out: { start: number; count: number }[] = [];
+  let start = 0;
+  for (let r = 0; r < workers; r++) {
+    const n = base + (r < extra ? 1 : 0);
+    out.push({ start, count: n });
+    start += n;
+  }
+  return out;
+}
+
+/** Checks `settings.workers`: "Expected X, got Y". Returns the count (1 when absent). */
+export function workerCount(workers: unknown): number {
+  if (workers === undefined) return 1;
+  if (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1 || workers > 64) {
+    throw new TypeError(`Expected workers to be an integer from 1 to 64, got ${JSON.stringify(workers)}`);
+  }
+  return workers;
+}
+
+/** What the helper needs to rebuild the model and read its shard (sent once, at start). */
+export interface HelperInit {
+  rank: number;
+  backend: string;
+  modelJson: string;
+  seed: number;
+  weightShapes: number[][];
+  inputShape: number[];
+  classes: number;
+  weights: SharedArrayBuffer;
+  grads: SharedArrayBuffer;
+  x: SharedArrayBuffer;
+  y: SharedArrayBuffer;
+}
+
+/** A step message to a helper, and its answer. */
+export type HelperRequest = { type: 'step'; count: number } | { type: 'close' };
+export type HelperReply = { type: 'ready' } | { type: 'done'; loss: number } | { type: 'error'; message: string };
+
+const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * The helper threads of one training and rank 0's part of each step. Create
+ * with {@link DataParallel.start}; always `close()` (a finally block).
+ */
+export class DataParallel {
+  private constructor(
+    private readonly tf: Tf,
+    private readonly model: tfTypes.LayersModel,
+    private readonly vars: tfTypes.Variable[],
+    private readonly data: Dataset,
+    private readonly helpers: { worker: Worker; init: HelperInit; replies: HelperReply[]; wake: (() => void) | undefined }[],
+  ) {}
+
+  /**
+   * Starts `workers - 1` helper threads with `model`'s architecture on the
+   * backend `tf` runs on, and waits until each has loaded it.
+   */
+  static async start(tf: Tf, model: tfTypes.LayersModel, vars: tfTypes.Variable[], data: Dataset, workers: number, batchSize: number, seed: number): Promise<DataParallel> {
+    const weightShapes = model.weights.map((w) => w.shape.map((d) => d ?? 1));
+    const weights = new SharedArrayBuffer(4 * weightShapes.reduce((a, s) => a + size(s), 0));
+    const gradLength = vars.reduce((a, v) => a + v.size, 0);
+    const maxShard = Math.ceil(batchSize / workers);
+    const modelJson = JSON.stringify(model.toJSON(null, false));
+    const helpers: DataParallel['helpers'] = [];
+    const dp = new DataParallel(tf, model, vars, data, helpers);
+    try {
+      for (let rank = 1; rank < workers; rank++) {
+        const init: HelperInit = {
+          rank, backend: tf.getBackend() === 'tensorflow' ? 'tfjs-node' : tf.getBackend(), modelJson, seed: (seed ^ Math.imul(rank, 0x85ebca6b)) >>> 0,
+          weightShapes, inputShape: [...data.shape], classes: data.classes, weights,
+          grads: new SharedArrayBuffer(4 * gradLength),
+          x: new SharedArrayBuffer(4 * maxShard * size(data.shape)),
+          y: new SharedArrayBuffer(4 * maxShard),
+        };
+        const worker = new Worker(DATA_PARALLEL_WORKER, { workerData: init });
+        const helper: DataParallel['helpers'][number] = { worker, init, replies: [], wake: undefined };
+        worker.on('message', (m: HelperReply) => { helper.replies.push(m); helper.wake?.(); });
+        worker.on('error', (e) => { helper.replies.push({ type: 'error', message: e.message }); helper.wake?.(); });
+        worker.on('exit', (code) => { helper.replies.push({ type: 'error', message: `exited with code ${code}` }); helper.wake?.(); });
+        helpers.push(helper);
+      }
+      for (const h of helpers) await dp.reply(h, 'ready');
+      return dp;
+    } catch (e) {
+      await dp.close();
+      throw e;
+    }
+  }
+
+  private async reply(h: DataParallel['helpers'][number], want: HelperReply['type']): Promise<HelperReply> {
+    while (h.replies.length === 0) await new Promise<void>((resolve) => { h.wake = resolve; });
+    h.wake = undefined;
+    const m = h.replies.shift()!;
+    if (m.type === 'error') throw new Error(`data-parallel worker ${h.init.rank}: ${m.message}`);
+    if (m.type !== want) throw new Error(`data-parallel worker ${h.init.rank}: expected '${want}', got '${m.type}'`);
+    return m;
+  }
+
+  /**
+   * The batch's mean loss and gradients (keyed by variable name, like
+   * tf.variableGrads), computed over all ranks. `x`/`y`: the batch as
+   * toTensors builds it (inputs after augmentation, class indices).
+   */
+  async batchGradients(
+    x: Float32Array,
+    y: Int32Array,
+    count: number,
+    ownGradients: (x: Float32Array, y: Int32Array, count: number) => { value: tfTypes.Scalar; grads: tfTypes.NamedTensorMap },
+  ): Promise<{ value: tfTypes.Scalar; grads: tfTypes.NamedTensorMap }> {
+    const tf = this.tf;
+    const per = size(this.data.shape);
+    const bounds = shardBounds(count, this.helpers.length + 1);
+    // The helpers start from rank 0's current weights (the optimizer ran here).
+    if (this.helpers.length > 0) {
+      const flat = new Float32Array(this.helpers[0]!.init.weights);
+      let at = 0;
+      for (const w of this.model.weights) {
+        const v = (w.read() as tfTypes.Tensor).dataSync() as Float32Array;
+        flat.set(v, at);
+        at += v.length;
+      }
+    }
+    this.helpers.forEach((h, i) => {
+      const b = bounds[i + 1]!;
+      new Float32Array(h.init.x).set(x.subarray(b.start * per, (b.start + b.count) * per));
+      new Int32Array(h.init.y).set(y.subarray(b.start, b.start + b.count));
+      h.worker.postMessage({ type: 'step', count: b.count } satisfies HelperRequest);
+    });
+    const own = bounds[0]!;
+    const mine = ownGradients(x.subarray(0, own.count * per), y.subarray(0, own.count), own.count);
+    const shards: ShardGradients[] = [{ count: own.count, loss: (await mine.value.data())[0]!, grads: this.flatten(mine.grads) }];
+    tf.dispose([mine.value, ...Object.values(mine.grads)]);
+    for (const [i, h] of this.helpers.entries()) {
+      const r = await this.reply(h, 'done');
+      shards.push({ count: bounds[i + 1]!.count, loss: (r as { loss: number }).loss, grads: new Float32Array(h.init.grads) });
+    }
+    const avg = averageShards(shards);
+    const grads: tfTypes.NamedTensorMap = {};
+    let at = 0;
+    for (const v of this.vars) {
+      grads[v.name] = tf.tensor(avg.grads.slice(at, at + v.size), v.shape);
+      at += v.size;
+    }
+    return { value: tf.scalar(avg.loss), grads };
+  }
+
+  private flatten(grads: tfTypes.NamedTensorMap): Float32Array {
+    const out = new Float32Array(this.vars.reduce((a, v) => a + v.size, 0));
+    let at = 0;
+    for (const v of this.vars) {
+      out.set(grads[v.name]!.dataSync() as Float32Array, at);
+      at += v.size;
+    }
+    return out;
+  }
+
+  /** Stops the helpers (idempotent). */
+  async close(): Promise<void> {
+    await Promise.all(this.helpers.map((h) => h.worker.terminate()));
+    this.helpers.length = 0;
+  }
+}
