@@ -35,7 +35,7 @@ describe('library API', () => {
     const r = await validate('good.yaml', { cwd: dir, set: ['stages.a.with.format=both'] });
     if (!r.ok) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
     expect(r.value.name).toBe('demo');
-    expect(r.value.stages.map((s) => [s.id, s.uses, s.with])).toEqual([['a', 'export', { format: 'both', overwrite: false }]]);
+    expect(r.value.stages.map((s) => [s.id, s.uses, s.with])).toEqual([['a', 'export', { format: 'both', allowOutside: false, overwrite: false, foldBatchNorm: false, tflite: { io: 'float32', quantize: 'int8' } }]]);
   });
 
   test('plan: a cycle is a diagnostic, not an exception', async () => {

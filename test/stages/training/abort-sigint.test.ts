@@ -38,28 +38,28 @@ const cases: { name: string; stages: string; inLoop: string; statuses: Record<st
     name: 'train: between two batches',
     stages: `  - { id: train, uses: train, with: { data: train, epochs: 200, batchSize: 32 } }`,
     inLoop: '"unit":"epochs"',
-    statuses: { train: 'cancelled' },
+    statuses: { model: 'ran', train: 'cancelled' },
   },
   {
     name: 'share: between two fine-tune batches',
     stages: `  - { id: train, uses: train, with: { data: train, epochs: 1, batchSize: 256 } }
   - { id: share, uses: share, with: { bits: 4, finetune: { data: train, epochs: 200, batchSize: 32 } } }`,
     inLoop: '"unit":"fine-tune epochs"',
-    statuses: { train: 'ran', share: 'cancelled' },
+    statuses: { model: 'ran', train: 'ran', share: 'cancelled' },
   },
   {
     name: 'distill: between two batches',
     stages: `  - { id: teacher, uses: train, with: { data: train, epochs: 1, batchSize: 256 } }
   - { id: distill, uses: distill, with: { teacher: teacher, data: train, epochs: 200, batchSize: 32, student: { build: { arch: mlp, units: [16] } } } }`,
     inLoop: '"unit":"fine-tune epochs"',
-    statuses: { teacher: 'ran', distill: 'cancelled' },
+    statuses: { model: 'ran', teacher: 'ran', distill: 'cancelled' },
   },
   {
     name: 'evaluate: while measuring latency (the child process is killed)',
     stages: `  - { id: train, uses: train, with: { data: train, epochs: 1, batchSize: 256 } }
   - { id: eval, uses: evaluate, with: { data: test, latency: { minSeconds: 30, maxSeconds: 60 } } }`,
     inLoop: '"message":"latency of train',
-    statuses: { train: 'ran', eval: 'cancelled' },
+    statuses: { model: 'ran', train: 'ran', eval: 'cancelled' },
   },
 ];
 
