@@ -51,7 +51,7 @@ async function train(backend: BackendId, bytes: Uint8Array): Promise<Trained> {
         () => tf.metrics.categoricalCrossentropy(y, model.apply(x, { training: true }) as Tensor).mean() as tf.Scalar,
         vars,
       );
-      optimizer.applyGradients(grads);
+      optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
       tf.dispose([value, ...Object.values(grads)]);
     }
     const out = {
