@@ -53,9 +53,10 @@ describe('reproduce', () => {
     const repro = await runCli(['reproduce', join(project, 'out', 'run.json'), '--out', join(dir, 'repro')], { cwd: dir, timeoutMs: 120_000 });
     expect([repro.code, repro.stderr]).toEqual([0, '']);
     const lines = repro.stdout.split('\n').filter((l) => /^ {2}(same|DIFFERS) /.test(l));
-    expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^ {2}same {4}train model {2}[0-9a-f]{12} == [0-9a-f]{12}$/);
-    expect(lines[1]).toMatch(
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^ {2}same {4}model model {2}[0-9a-f]{12} == [0-9a-f]{12}$/);
+    expect(lines[1]).toMatch(/^ {2}same {4}train model {2}[0-9a-f]{12} == [0-9a-f]{12}$/);
+    expect(lines[2]).toMatch(
       /^ {2}same {4}eval report {2}[0-9a-f]{12} == [0-9a-f]{12}( {2}\(measured, not compared: report\.md, report\.json \/candidates\/\*\/latency, report\.json \/candidates\/\*\/devices, report\.json \/budgets\))?$/,
     );
     expect(repro.stdout).toContain('all artifacts identical\n');

@@ -70,7 +70,7 @@ describe('modelpress validate', () => {
         'bad.yaml:5:11: error[unknown-stage]: unknown stage type `purne` (did you mean `prune`?)',
         '  5 |     uses: purne',
         '    |           ^^^^^',
-        '  = registered stages: `distill`, `evaluate`, `export`, `model`, `prune`, `quantize`, `select`, `share`, `train`',
+        '  = registered stages: `auto`, `distill`, `evaluate`, `export`, `model`, `prune`, `quantize`, `select`, `sensitivity`, `share`, `train`',
         '  = stages from plugins need the plugin listed under `plugins:`',
         '',
         'bad.yaml:6:5: error[unknown-key]: unknown key `wiht` in `stages[0]` (did you mean `with`?)',
