@@ -36,6 +36,11 @@ const TARGET_EXISTS = new Set(['ENOTEMPTY', 'EEXIST', 'EPERM']);
 // The first rename, a retry after setting a corrupt entry aside, and one more because
 // a concurrent repairer may set aside the fresh entry we were about to accept.
 const PUBLISH_ATTEMPTS = 3;
+// Renames that find the target gone again (another writer set it aside meanwhile) are
+// not a sign of damage, only of contention: retried up to this many times in all.
+const PUBLISH_RACES = 32;
+// Reads of an entry that another writer swapped mid-read are repeated this often.
+const STABLE_READS = 8;
 /** What writing into a cache we may only read reports. */
 const READ_ONLY_CODES = new Set(['EROFS', 'EACCES', 'EPERM']);
 
@@ -204,7 +209,7 @@ export class CacheStore {
   /** Looks `key` up and verifies every byte of the entry. Never throws for damaged data. */
   async get(key: string): Promise<CacheLookup> {
     assertCacheKey(key);
-    const lookup = await this.#inspect(key);
+    const lookup = await this.#inspectStable(key);
     if (lookup.status !== 'hit') return lookup;
     const usedAt = this.#now().toISOString();
     try {
@@ -356,7 +361,8 @@ export class CacheStore {
 
   async #publish(key: string, tmp: string, ours: () => CacheEntry): Promise<CacheEntry> {
     const final = this.#entryDir(key);
-    for (let attempt = 1; ; attempt += 1) {
+    let corruptSeen = 0;
+    for (let race = 1; ; race += 1) {
       await mkdir(path.dirname(final), { recursive: true });
       let failure: unknown;
       try {
@@ -366,15 +372,38 @@ export class CacheStore {
         if (!TARGET_EXISTS.has(errorCode(error) ?? '')) throw error;
         failure = error;
       }
-      const existing = await this.#inspect(key);
+      const existing = await this.#inspectStable(key);
       if (existing.status === 'hit') return existing.entry;
-      if (attempt >= PUBLISH_ATTEMPTS) {
-        if (existing.status === 'miss') throw failure;
+      if (existing.status === 'miss') {
+        // Set aside by a concurrent repairer between our rename and our read: try again.
+        if (race >= PUBLISH_RACES) throw failure;
+        continue;
+      }
+      corruptSeen += 1;
+      if (corruptSeen >= PUBLISH_ATTEMPTS) {
         throw new Error(`Could not publish cache entry ${key}: ${existing.reason}`, { cause: failure });
       }
       // A damaged entry blocks the rename; set it aside so a fresh copy can repair it.
-      if (existing.status === 'corrupt') await this.#moveToTrash(final);
+      await this.#moveToTrash(final);
     }
+  }
+
+  /**
+   * Inspects the entry, repeating the read when the directory was replaced while we
+   * read it (a concurrent repair renames entries in and out): a verdict drawn from the
+   * manifest of one copy and the files of another, or of none, would call a sound
+   * entry corrupt and have it thrown away.
+   */
+  async #inspectStable(key: string): Promise<CacheLookup> {
+    const dir = this.#entryDir(key);
+    let lookup: CacheLookup = { status: 'miss' };
+    for (let read = 0; read < STABLE_READS; read += 1) {
+      const before = await directoryIdentity(dir);
+      if (before === undefined) return { status: 'miss' };
+      lookup = await this.#inspect(key);
+      if (before === (await directoryIdentity(dir))) return lookup;
+    }
+    return lookup;
   }
 
   async #inspect(key: string): Promise<CacheLookup> {
@@ -445,6 +474,20 @@ export class CacheStore {
   #entryDir(key: string): string {
     // Sharded by the first byte so no single directory grows to every entry.
     return path.join(this.dir, ENTRIES_DIR, key.slice(0, 2), key);
+  }
+}
+
+/**
+ * Which directory sits at `dir` now: inode and change time, so a directory renamed
+ * into place (rename sets its ctime) differs from the one it replaced. Undefined when absent.
+ */
+async function directoryIdentity(dir: string): Promise<string | undefined> {
+  try {
+    const info = await lstat(dir, { bigint: true });
+    return `${info.dev}:${info.ino}:${info.ctimeNs}`;
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw error;
   }
 }
 
