@@ -83,7 +83,7 @@ module.exports = {
     },
     {
       name: 'browser-measures-only',
-      comment: 'src/browser takes the shared latency statistics (measure: sample-stats, latency-stats, latency-protocol), the seeded PRNG (data/dataset.ts) and the loader bundle; nothing of stages, run, plan, recipe, cache, report or cli.',
+      comment: 'src/browser takes the shared latency statistics and stopping rule (measure: sample-stats, latency-stats, latency-protocol, stopping-rule), the seeded PRNG (data/dataset.ts) and the loader bundle; nothing of stages, run, plan, recipe, cache, report or cli.',
       severity: 'error',
       from: { path: layer('browser') },
       to: {
@@ -91,7 +91,7 @@ module.exports = {
         pathNot: [
           layer('browser'),
           layer('loader'),
-          '^src/measure/(sample-stats|latency-stats|latency-protocol)\\.ts$',
+          '^src/measure/(sample-stats|latency-stats|latency-protocol|stopping-rule)\\.ts$',
           '^src/data/dataset\\.ts$',
           '^src/package-info\\.ts$',
         ],

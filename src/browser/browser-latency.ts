@@ -13,7 +13,7 @@
  */
 import { mulberry32 } from '../data/dataset.js';
 import { sortedCopy, stability, strideSamples, summarize } from '../measure/sample-stats.js';
-import type { StopReason } from '../measure/latency-protocol.js';
+import { resolveStoppingRule, sampleUntilStable } from '../measure/stopping-rule.js';
 import { latencyStats, type LatencyMeasurement, type LatencyRunOptions } from '../measure/latency-stats.js';
 import { BrowserRuntimeError } from './browser-error.js';
 import type { MeasurementPage } from './measurement-page.js';
@@ -34,8 +34,6 @@ export interface BrowserLatencyResult extends LatencyMeasurement {
   renderer: string | null;
 }
 
-const CHECK_EVERY = 10;
-const WARMUP_TIME_SHARE = 0.5;
 
 /**
  * The most wasm threads tfjs-backend-wasm 4.22 will start in a browser that
@@ -80,60 +78,28 @@ export async function measureBrowserLatency(
   browserVersion: string,
   options: BrowserLatencyOptions = {},
 ): Promise<BrowserLatencyResult> {
-  const batch = options.batch ?? 1;
-  const warmup = options.warmup ?? 10;
-  const minRuns = options.minRuns ?? 30;
-  const maxRuns = options.maxRuns ?? 1000;
-  const target = options.targetRelativeSpread ?? 0.05;
-  const maxSeconds = options.maxSeconds ?? 10;
-  const seed = options.seed ?? 0;
-  for (const [k, v] of Object.entries({ batch, minRuns, maxRuns })) {
-    if (!Number.isSafeInteger(v) || v < 1) throw new TypeError(`Expected ${k} to be a positive integer, got ${String(v)}`);
-  }
-  if (maxRuns < minRuns) throw new TypeError(`Expected maxRuns to be >= minRuns (${minRuns}), got ${maxRuns}`);
+  const rule = resolveStoppingRule(options);
 
   const loaded = await page.call('load', modelId, { kind: 'tfjs', url: modelUrl }).catch((error: unknown) => {
     throw new BrowserRuntimeError('model', error instanceof Error ? error.message : String(error), { cause: error });
   });
-  const inputs = seededInputs(loaded, batch, seed);
+  const inputs = seededInputs(loaded, rule.batch, rule.seed);
   await page.call('setInputs', modelId, inputs);
 
-  const start = performance.now();
-  const deadline = start + maxSeconds * 1000;
-  const left = (): number => Math.max(0, deadline - performance.now());
-  let warmupRuns = 0;
-  if (warmup > 0) warmupRuns = (await page.call('time', modelId, warmup, maxSeconds * 1000 * WARMUP_TIME_SHARE)).length;
-
-  const samples: number[] = [];
-  let stopReason: StopReason;
-  for (;;) {
-    options.signal?.throwIfAborted();
-    const want = samples.length < minRuns ? minRuns - samples.length : Math.min(CHECK_EVERY, maxRuns - samples.length);
-    samples.push(...(await page.call('time', modelId, want, left())));
-    const n = samples.length;
-    if (n >= minRuns && stability(sortedCopy(samples), target).stable) {
-      stopReason = 'stable';
-      break;
-    }
-    if (n >= maxRuns) {
-      stopReason = 'maxRuns';
-      break;
-    }
-    if (left() <= 0) {
-      stopReason = 'maxSeconds';
-      break;
-    }
-  }
-  const measureSeconds = (performance.now() - start) / 1000;
+  const { warmupRuns, samples, stopReason, measureSeconds } = await sampleUntilStable(
+    rule,
+    (count, budgetMs) => page.call('time', modelId, count, budgetMs),
+    options.signal,
+  );
   const s = summarize(samples);
-  const st = stability(sortedCopy(samples), target);
+  const st = stability(sortedCopy(samples), rule.targetRelativeSpread);
   const result: BrowserLatencyResult = {
     runtime: 'browser',
     backend: page.setup.backend,
     backendActual: page.info.backendActual,
     threadsRequested: page.setup.threads,
     threadsActual: page.info.threadsActual,
-    batch,
+    batch: rule.batch,
     warmup: warmupRuns,
     runs: s.count,
     ...latencyStats(s, st, stopReason),
@@ -146,7 +112,7 @@ export async function measureBrowserLatency(
     crossOriginIsolated: page.info.crossOriginIsolated,
     renderer: page.info.renderer,
   };
-  if ((options.maxSamples ?? 0) > 0) result.samplesMs = strideSamples(samples, options.maxSamples!);
+  if (rule.maxSamples > 0) result.samplesMs = strideSamples(samples, rule.maxSamples);
   return result;
 }
 

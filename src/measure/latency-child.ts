@@ -26,12 +26,8 @@ import { loadTf, type Tf } from '../engine/tf.js';
 import type { ChildFailure, ChildMessage, LatencyChildReport, LatencyTask, ParentMessage, StopReason } from './latency-protocol.js';
 import { latencyStats } from './latency-stats.js';
 import { sortedCopy, stability, strideSamples, summarize } from './sample-stats.js';
+import { CHECK_EVERY, WARMUP_TIME_SHARE } from './stopping-rule.js';
 
-/** How often (in runs) the stopping rule is evaluated: it sorts all samples, so not after every run. */
-const CHECK_EVERY = 10;
-
-/** Share of maxSeconds warm-up may use before it is cut short, leaving time for timed runs. */
-const WARMUP_TIME_SHARE = 0.5;
 
 /** A failure with the phase it belongs to, for the parent's error code. */
 class PhaseError extends Error {

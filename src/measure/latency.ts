@@ -28,6 +28,7 @@ import {
   type ParentMessage,
 } from './latency-protocol.js';
 import type { LatencyMeasurement, LatencyRunOptions } from './latency-stats.js';
+import { nonNegativeInt, positiveInt, resolveStoppingRule, show } from './stopping-rule.js';
 
 export type { LatencyRuntime, StopReason } from './latency-protocol.js';
 export { LATENCY_RUNTIMES } from './latency-protocol.js';
@@ -94,16 +95,7 @@ export class LatencyError extends Error {
 
 const DEFAULTS = {
   threads: 1,
-  batch: 1,
-  warmup: 10,
-  minRuns: 30,
-  maxRuns: 1000,
-  targetRelativeSpread: 0.05,
-  maxSeconds: 10,
-  minSeconds: 0,
   graceSeconds: 30,
-  seed: 0,
-  maxSamples: 0,
 } as const;
 
 /** Bytes of the child's stderr kept for a crash message. */
@@ -240,36 +232,20 @@ function checkOptions(modelDir: string, options: LatencyOptions): LatencyTask {
   if (!LATENCY_RUNTIMES.includes(runtime)) {
     throw new TypeError(`Expected runtime to be one of ${LATENCY_RUNTIMES.join(', ')}, got ${show(runtime)}`);
   }
-  const minRuns = positiveInt('minRuns', options.minRuns ?? DEFAULTS.minRuns);
-  const maxRuns = positiveInt('maxRuns', options.maxRuns ?? DEFAULTS.maxRuns);
-  if (maxRuns < minRuns) throw new TypeError(`Expected maxRuns to be >= minRuns (${minRuns}), got ${maxRuns}`);
-  const target = options.targetRelativeSpread ?? DEFAULTS.targetRelativeSpread;
-  if (typeof target !== 'number' || !(target > 0)) {
-    throw new TypeError(`Expected targetRelativeSpread to be a number > 0, got ${show(target)}`);
-  }
-  const maxSeconds = options.maxSeconds ?? DEFAULTS.maxSeconds;
-  if (typeof maxSeconds !== 'number' || !(maxSeconds > 0) || !Number.isFinite(maxSeconds)) {
-    throw new TypeError(`Expected maxSeconds to be a finite number > 0, got ${show(maxSeconds)}`);
-  }
-  const minSeconds = options.minSeconds ?? DEFAULTS.minSeconds;
-  if (typeof minSeconds !== 'number' || !(minSeconds >= 0) || !Number.isFinite(minSeconds)) {
-    throw new TypeError(`Expected minSeconds to be a finite number >= 0, got ${show(minSeconds)}`);
-  }
-  const seed = options.seed ?? DEFAULTS.seed;
-  if (!Number.isSafeInteger(seed)) throw new TypeError(`Expected seed to be an integer, got ${show(seed)}`);
+  const rule = resolveStoppingRule(options);
   return {
     modelDir: resolve(modelDir),
     runtime,
     threads: positiveInt('threads', options.threads ?? DEFAULTS.threads),
-    batch: positiveInt('batch', options.batch ?? DEFAULTS.batch),
-    warmup: nonNegativeInt('warmup', options.warmup ?? DEFAULTS.warmup),
-    minRuns,
-    maxRuns,
-    targetRelativeSpread: target,
-    maxSeconds,
-    minSeconds,
-    seed,
-    maxSamples: nonNegativeInt('maxSamples', options.maxSamples ?? DEFAULTS.maxSamples),
+    batch: rule.batch,
+    warmup: rule.warmup,
+    minRuns: rule.minRuns,
+    maxRuns: rule.maxRuns,
+    targetRelativeSpread: rule.targetRelativeSpread,
+    maxSeconds: rule.maxSeconds,
+    minSeconds: rule.minSeconds,
+    seed: rule.seed,
+    maxSamples: rule.maxSamples,
   };
 }
 
@@ -281,16 +257,6 @@ async function checkModelDir(dir: string): Promise<void> {
     const json = await stat(join(dir, MODEL_JSON_FILENAME)).catch(() => undefined);
     if (!json?.isFile()) throw new LatencyError('model', `${dir}: no model.json (not a tfjs model directory)`);
   }
-}
-
-function positiveInt(key: string, v: unknown): number {
-  if (!Number.isSafeInteger(v) || (v as number) < 1) throw new TypeError(`Expected ${key} to be a positive integer, got ${show(v)}`);
-  return v as number;
-}
-
-function nonNegativeInt(key: string, v: unknown): number {
-  if (!Number.isSafeInteger(v) || (v as number) < 0) throw new TypeError(`Expected ${key} to be an integer >= 0, got ${show(v)}`);
-  return v as number;
 }
 
 function nonNegative(key: string, v: unknown): number {
@@ -312,9 +278,3 @@ function formatSeconds(s: number): string {
   return `${Number(s.toFixed(3))} s`;
 }
 
-function show(v: unknown): string {
-  if (v === undefined) return 'undefined';
-  if (typeof v === 'number') return String(v);
-  if (Array.isArray(v)) return JSON.stringify(v);
-  return JSON.stringify(v) ?? String(v);
-}
