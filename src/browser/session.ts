@@ -16,12 +16,10 @@ import { createRequire } from 'node:module';
 import { dirname, join, normalize, sep } from 'node:path';
 import { PACKAGE_ROOT } from '../package-info.js';
 import { BrowserRuntimeError } from './browser-error.js';
-import { launchChromium } from './chromium.js';
-import type { LaunchedBrowser } from './chromium.js';
 import { MeasurementPage } from './measurement-page.js';
 import type { BrowserBackend } from './page-protocol.js';
 import { PAGE_HTML, PAGE_PATHS, PAGE_SCRIPT } from './page-script.js';
-import { startStaticServer } from './static-server.js';
+import { ServedBrowser } from './served-browser.js';
 import type { Route, StaticServer } from './static-server.js';
 
 /** The compiled modelpress/loader bundle (scripts/bundle-loader.mjs, run by `npm run build`). */
@@ -65,14 +63,12 @@ export interface ServedModel {
 }
 
 export class BrowserSession {
-  private readonly pages = new Map<string, Promise<MeasurementPage>>();
   private models = 0;
-  private closed = false;
+  readonly server: StaticServer;
 
-  private constructor(
-    private readonly browser: LaunchedBrowser,
-    readonly server: StaticServer,
-  ) {}
+  private constructor(private readonly served: ServedBrowser<MeasurementPage>) {
+    this.server = served.server;
+  }
 
   /**
    * Starts the server and launches Chromium.
@@ -81,28 +77,14 @@ export class BrowserSession {
    */
   static async open(options: { executable?: string } = {}): Promise<BrowserSession> {
     const routes = pageRoutes();
-    const browser = await launchChromium(options);
-    let server: StaticServer;
-    try {
-      server = await startStaticServer(routes);
-    } catch (error) {
-      await browser.close();
-      throw error;
-    }
-    return new BrowserSession(browser, server);
+    return new BrowserSession(await ServedBrowser.open<MeasurementPage>('BrowserSession', routes, options));
   }
 
   /** The page for `backend` + `threads`, opened and set up on first use. Throws BrowserRuntimeError. */
   page(backend: BrowserBackend, threads: number): Promise<MeasurementPage> {
-    if (this.closed) throw new Error('BrowserSession is closed');
-    const key = `${backend}/${threads}`;
-    let p = this.pages.get(key);
-    if (!p) {
-      p = MeasurementPage.open(this.browser.context, this.server.origin, { backend, threads, wasmBase: `${this.server.origin}${PAGE_PATHS.wasmBase}` });
-      // A failed setup is remembered: every device asking for it gets the same error, without a new page each time.
-      this.pages.set(key, p);
-    }
-    return p;
+    return this.served.page(`${backend}/${threads}`, () =>
+      MeasurementPage.open(this.served.browser.context, this.server.origin, { backend, threads, wasmBase: `${this.server.origin}${PAGE_PATHS.wasmBase}` }),
+    );
   }
 
   /** Serves the tfjs model directory `dir` (and `packed` bytes as model.mpk) under a fresh /models/<n>/. */
@@ -147,14 +129,10 @@ export class BrowserSession {
 
   /** The browser's version string (e.g. 156.0.8078.108). */
   version(): string {
-    return this.browser.context.browser()?.version() ?? 'unknown';
+    return this.served.version();
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const p of this.pages.values()) await p.then((page) => page.close()).catch(() => undefined);
-    await this.browser.close();
-    await this.server.close();
+  close(): Promise<void> {
+    return this.served.close();
   }
 }

@@ -11,9 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { BrowserRuntimeError, pageErrorMessage } from './browser-error.js';
-import { launchChromium } from './chromium.js';
-import type { LaunchedBrowser } from './chromium.js';
-import { startStaticServer } from './static-server.js';
+import { ServedBrowser } from './served-browser.js';
 import type { Route, StaticServer } from './static-server.js';
 import { TFLITE_PAGE_GLOBAL, TFLITE_PAGE_HTML, TFLITE_PAGE_PATHS, TFLITE_PAGE_SCRIPT } from './tflite-page.js';
 import type { TflitePageApi, TfliteTensorInfo } from './tflite-page.js';
@@ -84,14 +82,12 @@ export interface LoadedTflite {
 }
 
 export class TfliteSession {
-  private readonly pages = new Map<number, Promise<TflitePage>>();
   private served = 0;
-  private closed = false;
+  private readonly server: StaticServer;
 
-  private constructor(
-    private readonly browser: LaunchedBrowser,
-    private readonly server: StaticServer,
-  ) {}
+  private constructor(private readonly chromium: ServedBrowser<TflitePage>) {
+    this.server = chromium.server;
+  }
 
   /**
    * Starts the server and Chromium.
@@ -99,39 +95,27 @@ export class TfliteSession {
    */
   static async open(options: { executable?: string } = {}): Promise<TfliteSession> {
     const routes = tflitePageRoutes();
-    const browser = await launchChromium(options);
-    try {
-      return new TfliteSession(browser, await startStaticServer(routes));
-    } catch (error) {
-      await browser.close();
-      throw error;
-    }
+    return new TfliteSession(await ServedBrowser.open<TflitePage>('TfliteSession', routes, options));
   }
 
   private page(threads: number): Promise<TflitePage> {
-    if (this.closed) throw new Error('TfliteSession is closed');
-    let p = this.pages.get(threads);
-    if (!p) {
-      p = (async () => {
-        const origin = this.server.origin;
-        const page = await this.browser.context.newPage();
-        const tp = new TflitePage(page, origin);
-        page.setDefaultTimeout(120_000);
-        await page.route('**/*', (route) => {
-          const url = route.request().url();
-          if (url.startsWith(`${origin}/`) || url.startsWith('blob:') || url.startsWith('data:')) return route.continue();
-          tp.blocked.push(url);
-          return route.abort('blockedbyclient');
-        });
-        page.on('pageerror', (e) => tp.errors.push(e.message.split('\n')[0] ?? e.message));
-        const response = await page.goto(`${origin}/`, { waitUntil: 'load' });
-        if (!response?.ok()) throw new BrowserRuntimeError('page', `the TFLite page did not load from ${origin}/ (HTTP ${response?.status() ?? 'no response'})`);
-        tp.features = (await tp.call('setup', { wasmBase: `${origin}${TFLITE_PAGE_PATHS.wasmBase}`, threads })).features;
-        return tp;
-      })();
-      this.pages.set(threads, p);
-    }
-    return p;
+    return this.chromium.page(String(threads), async () => {
+      const origin = this.server.origin;
+      const page = await this.chromium.browser.context.newPage();
+      const tp = new TflitePage(page, origin);
+      page.setDefaultTimeout(120_000);
+      await page.route('**/*', (route) => {
+        const url = route.request().url();
+        if (url.startsWith(`${origin}/`) || url.startsWith('blob:') || url.startsWith('data:')) return route.continue();
+        tp.blocked.push(url);
+        return route.abort('blockedbyclient');
+      });
+      page.on('pageerror', (e) => tp.errors.push(e.message.split('\n')[0] ?? e.message));
+      const response = await page.goto(`${origin}/`, { waitUntil: 'load' });
+      if (!response?.ok()) throw new BrowserRuntimeError('page', `the TFLite page did not load from ${origin}/ (HTTP ${response?.status() ?? 'no response'})`);
+      tp.features = (await tp.call('setup', { wasmBase: `${origin}${TFLITE_PAGE_PATHS.wasmBase}`, threads })).features;
+      return tp;
+    });
   }
 
   /** Loads `bytes` (a .tflite file) in the interpreter with `threads` threads. Throws BrowserRuntimeError('model') when the interpreter refuses it. */
@@ -186,14 +170,10 @@ export class TfliteSession {
 
   /** The browser's version string (e.g. 156.0.8078.108). */
   version(): string {
-    return this.browser.context.browser()?.version() ?? 'unknown';
+    return this.chromium.version();
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const p of this.pages.values()) await p.then((page) => page.close()).catch(() => undefined);
-    await this.browser.close();
-    await this.server.close();
+  close(): Promise<void> {
+    return this.chromium.close();
   }
 }
