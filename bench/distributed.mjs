@@ -15,14 +15,16 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'modelpress.js');
 const PLUGIN = join(ROOT, 'test', 'fixtures', 'plugins', 'work.mjs');
-const seconds = Number(process.argv[process.argv.indexOf('--seconds-per-node') + 1] || 5);
+const flag = process.argv.indexOf('--seconds-per-node');
+const seconds = flag === -1 ? 5 : Number(process.argv[flag + 1]);
+if (!(seconds > 0)) throw new Error(`Expected --seconds-per-node to be a number > 0, got ${process.argv[flag + 1]}`);
 
 function roundsFor(ms) {
   const block = Buffer.alloc(16 * 1024, 7);
@@ -46,6 +48,7 @@ const cli = (args, cwd) => new Promise((res) => {
 });
 
 if (spawnSync('redis-server', ['--version']).status !== 0) throw new Error('redis-server not found: apt-get install redis-server');
+const loadBefore = loadavg().map((x) => x.toFixed(2)).join(' ');
 const dir = await mkdtemp(join(tmpdir(), 'mp-bench-dist-'));
 const rounds = roundsFor(seconds * 1000);
 const recipe = join(dir, 'recipe.yaml');
@@ -87,9 +90,12 @@ const lines = [
   '',
   `Overhead: ${(overhead * 100).toFixed(1)}% of the local wall time (goal <= 5%): ${overhead <= 0.05 ? 'met' : 'MISSED'}. Artifact digests identical to the local run: ${same ? 'yes' : 'NO'}.`,
   '',
-  '| node | worker | queue latency ms (enqueue to start) | node s |',
-  '| --- | --- | --- | --- |',
-  ...rec.nodes.map((n) => `| ${n.id} | ${n.worker?.id ?? '-'} | ${n.worker?.queueWaitMs ?? '-'} | ${(n.durationMs / 1000).toFixed(2)} |`),
+  // A queued node's durationMs runs from enqueue to result; the wait is queueWaitMs.
+  '| node | worker | queue latency ms (enqueue to start) | enqueue to result s | on the worker s |',
+  '| --- | --- | ---: | ---: | ---: |',
+  ...rec.nodes.map((n) => `| ${n.id} | ${n.worker?.id ?? '-'} | ${n.worker?.queueWaitMs ?? '-'} | ${(n.durationMs / 1000).toFixed(2)} | ${((n.durationMs - (n.worker?.queueWaitMs ?? 0)) / 1000).toFixed(2)} |`),
+  '',
+  `Load average before / after: ${loadBefore} / ${loadavg().map((x) => x.toFixed(2)).join(' ')}.`,
   '',
 ];
 await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
