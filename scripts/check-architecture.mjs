@@ -5,10 +5,9 @@
  *
  *     node scripts/check-architecture.mjs [project-dir] [--json]
  *
- * Through dependency-cruiser's API rather than its `depcruise` CLI: the CLI
- * refuses to start on Node 20 (dependency-cruiser 18 lists Node >= 22 in its
- * engines), which modelpress supports; the API cruises fine on it (measured:
- * 184 modules, every import resolved). test/architecture.test.ts runs this, so
+ * Through dependency-cruiser's API rather than its `depcruise` CLI, so the
+ * result comes back as data: one line per violation, and unresolved imports
+ * (which would escape every rule) count as failures. test/architecture.test.ts runs this, so
  * `npm test` checks it. Exit 0: no violation; 1: violations (one line each,
  * `rule: from -> to`); 2: the check itself failed.
  */
