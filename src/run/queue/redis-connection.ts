@@ -90,7 +90,9 @@ export async function checkRedis(q: QueueUrl, timeoutMs = 3000): Promise<string 
   } catch (error) {
     return `cannot reach Redis at ${q.url}: ${cause ?? (error as Error).message}; is redis-server running there (docs/distributed.md)?`;
   } finally {
-    client.disconnect();
+    // After a refused connect the socket is already closed: disconnect() would arm
+    // ioredis's 2 s destroy timer on it, and that timer would hold the CLI's exit.
+    if (client.status !== 'end') client.disconnect();
   }
 }
 
