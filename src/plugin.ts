@@ -24,6 +24,8 @@ export type {
   StageProgress,
   StageResult,
   UpstreamOutputs,
+  UpstreamProblem,
+  UpstreamStage,
 } from './stage-definition.js';
 
 // ctx.engine and what it hands out.

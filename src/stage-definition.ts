@@ -136,7 +136,30 @@ export interface StageDefinition<Config = Record<string, Json>> {
    * runs instead of when this stage starts. Default: none.
    */
   datasets?(config: Config): readonly (readonly (string | number)[])[];
+  /**
+   * What this stage requires of the stages in its `needs:`, checked by
+   * `validate` before anything runs (e.g. select needs an evaluate node and
+   * the candidates' stage). `upstream` lists each stage in `needs:` (or the
+   * default upstream) by id and `uses`. Return one problem per finding, its
+   * `path` relative to the stage entry (`['needs']`, `['with', 'evaluate']`).
+   * Not called for matrix stages (their config is per combination). Default: none.
+   */
+  checkUpstream?(config: Config, upstream: readonly UpstreamStage[]): readonly UpstreamProblem[];
   run(ctx: StageContext, config: Config, inputs: StageInputs): Promise<StageResult>;
+}
+
+/** A stage in another stage's `needs:`, as `validate` knows it. */
+export interface UpstreamStage {
+  id: string;
+  /** The stage's type (`evaluate`, `prune`, a plugin's name). */
+  uses: string;
+}
+
+/** A problem `checkUpstream` found, located by `path` relative to the stage entry. */
+export interface UpstreamProblem {
+  message: string;
+  path: (string | number)[];
+  hints?: string[];
 }
 
 /**

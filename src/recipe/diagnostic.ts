@@ -21,6 +21,7 @@ export const DIAGNOSTIC_CODES = [
   'unknown-stage',
   'duplicate-stage-id',
   'unknown-need',
+  'bad-upstream',
   'unknown-var',
   'unknown-matrix-key',
   'bad-interpolation',

@@ -215,7 +215,33 @@ function checkStages(value: Record<string, Json>, tree: MapNode, catalog: StageC
       });
     });
   }
+  if (diagnostics.length === 0) checkUpstream(specs, tree, catalog, diagnostics);
   return specs;
+}
+
+/** Each stage's `checkUpstream` against the stages it needs (once every `needs:` name is known). */
+function checkUpstream(specs: StageSpec[], tree: MapNode, catalog: StageCatalog, diagnostics: Diagnostic[]): void {
+  const byId = new Map(specs.map((s) => [s.id, s]));
+  for (const spec of specs) {
+    const def = catalog.get(spec.uses)?.def;
+    if (!def?.checkUpstream || spec.matrix || spec.source) continue;
+    const upstream = spec.needs.flatMap((id) => {
+      const need = byId.get(id);
+      return need ? [{ id: need.id, uses: need.uses }] : [];
+    });
+    for (const problem of def.checkUpstream(spec.with, upstream)) {
+      const at: PathSegment[] = ['stages', spec.index, ...problem.path];
+      // `needs:` may be implicit (the default upstream): point at the stage's `uses` then.
+      const written = nodeAt(tree, at) !== undefined;
+      diagnostics.push({
+        code: 'bad-upstream',
+        message: `stage \`${spec.id}\`: ${problem.message}`,
+        path: formatPath(at),
+        loc: locate(tree, written ? at : ['stages', spec.index, 'uses']),
+        hints: problem.hints ?? [],
+      });
+    }
+  }
 }
 
 /** The node id of the recipe's `model:` (see src/stages/model/model.ts). */

@@ -21,6 +21,7 @@ import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Json, StageInputs, UpstreamOutputs } from '../../plugin.js';
 import { defineStage, StageConfigError } from '../../stage-definition.js';
+import type { UpstreamProblem, UpstreamStage } from '../../stage-definition.js';
 import { decodeEvaluation, encodeBudgetSummary, encodeDeviceVerdict, judgedCandidates, looksLikeEvaluation } from '../../contracts/evaluation.js';
 import { OBJECTIVES, selectCandidate, sizeKindOf } from './select-choose.js';
 import type { Objective, RankedCandidate, Selection } from './select-choose.js';
@@ -66,6 +67,7 @@ export const selectStage = defineStage<SelectConfig>({
   outputs: ['model'],
   fanIn: true,
   recipeInputs: ['devices'],
+  checkUpstream: checkSelectUpstream,
   async run(ctx, config, inputs) {
     const evaluation = findEvaluate(inputs, config.evaluate);
     const decoded = decodeEvaluation(evaluation.metrics, `metrics of ${evaluation.node}`);
@@ -150,6 +152,38 @@ export const selectStage = defineStage<SelectConfig>({
     return { outputs: { model: dir }, metrics };
   },
 });
+
+/** Built-in stages whose nodes never carry an evaluation: a select fed only by them has nothing to choose from. */
+const NO_EVALUATION = new Set(['model', 'train', 'distill', 'prune', 'share', 'quantize', 'export', 'select', 'sensitivity']);
+
+/**
+ * What `validate` can tell from `needs:` alone, so a select that cannot work
+ * fails before the stages upstream of it have trained. The run-time checks
+ * in findEvaluate stay: a plugin stage may or may not produce an evaluation.
+ */
+export function checkSelectUpstream(config: SelectConfig, upstream: readonly UpstreamStage[]): UpstreamProblem[] {
+  const listed = upstream.map((u) => `${u.id} (${u.uses})`).join(', ') || 'none';
+  if (config.evaluate !== undefined) {
+    const named = upstream.find((u) => u.id === config.evaluate);
+    if (!named) {
+      return [{ message: `\`evaluate: ${config.evaluate}\` is not in this stage's \`needs:\` (${listed})`, path: ['with', 'evaluate'], hints: [`add \`${config.evaluate}\` to this stage's \`needs:\``] }];
+    }
+    if (NO_EVALUATION.has(named.uses)) {
+      return [{ message: `\`evaluate: ${named.id}\` names a ${named.uses} stage, which judges no candidates`, path: ['with', 'evaluate'], hints: ['name the evaluate stage of this stage\'s `needs:`'] }];
+    }
+  } else if (upstream.every((u) => NO_EVALUATION.has(u.uses))) {
+    return [{ message: `select needs an evaluate stage in its \`needs:\`; it has ${listed}`, path: ['needs'], hints: ['e.g. needs: [prune, eval] where eval uses: evaluate and needs prune'] }];
+  }
+  const evaluations = config.evaluate !== undefined ? [config.evaluate] : upstream.filter((u) => u.uses === 'evaluate').map((u) => u.id);
+  if (evaluations.length > 0 && upstream.every((u) => evaluations.includes(u.id))) {
+    return [{
+      message: `select has no candidate models upstream: its \`needs:\` holds only ${evaluations.join(', ')}`,
+      path: ['needs'],
+      hints: [`put the candidates' stage in \`needs:\` too, e.g. needs: [prune, ${evaluations[0]}]`],
+    }];
+  }
+  return [];
+}
 
 function findEvaluate(inputs: StageInputs, name: string | undefined): UpstreamOutputs {
   const hasCandidates = (u: UpstreamOutputs) => looksLikeEvaluation(u.metrics);
