@@ -67,6 +67,8 @@ export async function kerasReport(input: KerasReportInput): Promise<ModelReport>
     params: l.params,
     nonZeros: l.nonZeros,
     macs: l.macs,
+    ...(l.macsPerStep !== null ? { macsPerStep: l.macsPerStep } : {}),
+    ...(l.macsNote !== undefined ? { macsNote: l.macsNote } : {}),
     weights: l.weights.map((w) => weightReport(w, input.storage, checks.weights.get(w.name))),
     stages: Object.fromEntries(STAGE_RULES.map((r) => [r.id, checks.layer(r.id, l.name)])),
   }));
