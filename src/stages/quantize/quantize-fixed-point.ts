@@ -151,6 +151,20 @@ export function quantizeFixedPoint(values: Float32Array, bits: FixedPointBits, f
   };
 }
 
+/**
+ * The Qm.n a stored affine entry is, if it is one: scale exactly 2^-n and
+ * min exactly -2^(b-1) * 2^-n. An affine entry of the uint8 / uint16 modes
+ * matches only when its range happened to be that power-of-two interval, and
+ * then it is that fixed-point tensor, value for value.
+ */
+export function fixedPointFormatOf(q: { dtype?: string; scale?: number; min?: number } | undefined): FixedPointFormat | undefined {
+  if (!q || (q.dtype !== 'uint8' && q.dtype !== 'uint16') || q.scale === undefined || q.min === undefined || !(q.scale > 0)) return undefined;
+  const bits: FixedPointBits = q.dtype === 'uint8' ? 8 : 16;
+  const n = -Math.log2(q.scale);
+  if (!Number.isInteger(n) || n < MIN_FRACTIONAL_BITS || n > MAX_FRACTIONAL_BITS || q.min !== codeRange(bits).lo * q.scale) return undefined;
+  return { bits, fractionalBits: n };
+}
+
 /** x rounded to Qm.n with tfjs ops (half to even, saturating): the activation simulation. */
 export function fakeQuantFixedPoint(tf: Tf, x: Tensor, f: FixedPointFormat): Tensor {
   const { lo, hi } = codeRange(f.bits);
