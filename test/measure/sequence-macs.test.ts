@@ -7,6 +7,7 @@ import type { io, LayersModel } from '@tensorflow/tfjs';
 import { loadTf, type Tf } from '../../src/engine/tf.js';
 import { countMacs } from '../../src/measure/macs.js';
 import { statsFromArtifacts } from '../../src/measure/model-stats.js';
+import { layerCost } from '../../src/measure/layer-cost.js';
 import { UNKNOWN_LENGTH_NOTE } from '../../src/measure/sequence-cost.js';
 
 let tf: Tf;
@@ -139,5 +140,20 @@ describe('an unknown (None) time dimension', () => {
     expect(layer('out')).toMatchObject({ macs: 6 });
     expect(macs).toMatchObject({ complete: false, unknown: ['conv', 'lstm'], macs: 6 });
     expect(stats.layers.find((l) => l.name === 'lstm')).toMatchObject({ macsPerStep: 108, macsNote: UNKNOWN_LENGTH_NOTE });
+  });
+});
+
+describe('configs tfjs cannot build (Keras files)', () => {
+  test("GRU reset_after: true (Keras 2's default) costs the same matmuls as tfjs's reset_after: false", () => {
+    const input = [12, 10];
+    const after = layerCost('GRU', { units: 7, reset_after: true, return_sequences: true }, [input]);
+    const before = layerCost('GRU', { units: 7, reset_after: false, return_sequences: true }, [input]);
+    expect(after).toEqual({ outputShape: [12, 7], macs: 12 * 3 * (10 * 7 + 7 * 7), macsPerStep: 3 * (10 * 7 + 7 * 7) });
+    expect(before).toEqual(after);
+  });
+
+  test('layers without a rule stay unknown, never 0', () => {
+    expect(layerCost('MultiHeadAttention', { num_heads: 2, key_dim: 4 }, [[5, 8]])).toEqual({ outputShape: null, macs: null });
+    expect(layerCost('LSTM', { units: 3 }, [[5, null]])).toEqual({ outputShape: null, macs: null });
   });
 });
