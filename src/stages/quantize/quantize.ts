@@ -36,7 +36,15 @@ import { defineStage, StageConfigError } from '../../stage-definition.js';
 import type { FinetuneConfig } from '../training/finetune.js';
 import { finetuneSchema } from '../training/finetune.js';
 import { selectLayers, targetingSchema } from '../training/layer-targeting.js';
-import { formatName, FIXED_POINT_MODES, isFixedPointMode, quantizeFixedPoint, simulateFixedPointActivations } from './quantize-fixed-point.js';
+import {
+  FIXED_POINT_MODES,
+  formatName,
+  isFixedPointMode,
+  MAX_FRACTIONAL_BITS,
+  MIN_FRACTIONAL_BITS,
+  quantizeFixedPoint,
+  simulateFixedPointActivations,
+} from './quantize-fixed-point.js';
 import type { FixedPointMode } from './quantize-fixed-point.js';
 import { quantizationAwareFinetune } from './quantize-qat.js';
 import { simulateInt8 } from './quantize-simulate.js';
@@ -81,7 +89,7 @@ const layerSettingsSchema = {
   properties: {
     weights: { enum: WEIGHT_MODES, description: `${WEIGHTS_DESCRIPTION} Default: the top-level \`weights\`.` },
     minSize: { type: 'integer', minimum: 0, description: `${MIN_SIZE_DESCRIPTION} Default: the top-level \`minSize\`.` },
-    fractionalBits: { type: 'integer', minimum: -64, maximum: 100, description: `${FRACTIONAL_BITS_DESCRIPTION} Default: the top-level \`fractionalBits\`.` },
+    fractionalBits: { type: 'integer', minimum: MIN_FRACTIONAL_BITS, maximum: MAX_FRACTIONAL_BITS, description: `${FRACTIONAL_BITS_DESCRIPTION} Default: the top-level \`fractionalBits\`.` },
   },
 };
 
@@ -90,7 +98,7 @@ export const quantizeSchema = {
   additionalProperties: false,
   properties: {
     weights: { enum: WEIGHT_MODES, default: DEFAULT_QUANTIZE_WEIGHTS, description: WEIGHTS_DESCRIPTION },
-    fractionalBits: { type: 'integer', minimum: -64, maximum: 100, description: FRACTIONAL_BITS_DESCRIPTION },
+    fractionalBits: { type: 'integer', minimum: MIN_FRACTIONAL_BITS, maximum: MAX_FRACTIONAL_BITS, description: FRACTIONAL_BITS_DESCRIPTION },
     minSize: { type: 'integer', minimum: 0, default: DEFAULT_QUANTIZE_MIN_SIZE, description: `${MIN_SIZE_DESCRIPTION} 0 quantizes every tensor, as the tfjs converter does.` },
     ...targetingSchema(layerSettingsSchema),
     activations: {
@@ -144,6 +152,14 @@ export const quantizeStage = defineStage<QuantizeConfig>({
       throw new StageConfigError(`\`activations: ${config.activations}\` reports the simulated accuracy on a dataset: set \`eval\``, ['activations'], ['add `eval: test` (a dataset under `data:`)']);
     }
     const fixedWeights = [config.weights, ...Object.values(config.layers ?? {}).map((l) => l.weights)].some((w) => w !== undefined && isFixedPointMode(w));
+    const givenBits = config.fractionalBits !== undefined || Object.values(config.layers ?? {}).some((l) => l.fractionalBits !== undefined);
+    if (givenBits && !fixedWeights) {
+      throw new StageConfigError('`fractionalBits` applies to fixed-point weights only, and no layer is set to `fixed8` / `fixed16`', ['fractionalBits'], ['set `weights: fixed8` (or `fixed16`), here or under `layers:`, or remove `fractionalBits`']);
+    }
+    if (isFixedPointMode(config.activations) && config.calibration.method !== 'minmax') {
+      // A fixed-point format must hold the observed range: clipping at percentiles would choose it for values it then saturates.
+      throw new StageConfigError(`\`activations: ${config.activations}\` chooses each Qm.n from the min/max range`, ['calibration', 'method'], ['remove `calibration.method` (or set it to `minmax`)']);
+    }
     if (fixedWeights && config.finetune.epochs > 0) {
       // QAT fake-quantizes with the affine quantizer; training against another grid than the stored one would mislead.
       throw new StageConfigError('quantization-aware fine-tuning does not support fixed-point weights yet', ['finetune', 'epochs'], ['set `finetune: {epochs: 0}`, or use `weights: uint8` / `uint16` for fine-tuning']);

@@ -207,5 +207,11 @@ describe('quantize stage, weights: fixed8 on a trained MNIST MLP', () => {
     const qat = await h.run(quantizeStage, { weights: 'fixed8', finetune: { epochs: 1 } }, modelInput(trained)).catch((e: unknown) => e);
     expect(qat).toBeInstanceOf(StageConfigError);
     expect((qat as StageConfigError).path).toEqual(['finetune', 'epochs']);
+    const bitsAlone = await h.run(quantizeStage, { weights: 'uint8', fractionalBits: 6 }, modelInput(trained)).catch((e: unknown) => e);
+    expect(bitsAlone).toBeInstanceOf(StageConfigError);
+    expect((bitsAlone as StageConfigError).path).toEqual(['fractionalBits']);
+    const percentile = await h.run(quantizeStage, { weights: 'fixed8', activations: 'fixed8', eval: 'test', calibration: { method: 'percentile' } }, modelInput(trained)).catch((e: unknown) => e);
+    expect(percentile).toBeInstanceOf(StageConfigError);
+    expect((percentile as StageConfigError).path).toEqual(['calibration', 'method']);
   });
 });
