@@ -14,7 +14,7 @@
  * --epochs 1` checks the script in about a minute (numbers meaningless).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeMachine, machine } from './lib/machine.mjs';
@@ -85,3 +85,5 @@ const md = [
 ];
 writeFileSync(join(root, 'bench/results', `${out}.md`), md.join('\n'));
 process.stdout.write(md.join('\n'));
+// The run and its cache (trained model, four quantized copies) are only needed for the table.
+rmSync(work, { recursive: true, force: true });
