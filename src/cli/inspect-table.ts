@@ -54,6 +54,12 @@ function endpoints(list: ModelReport['inputs']): string {
   return list.map((e) => `${e.name} ${formatShape(e.shape)}`).join(', ') || '(none)';
 }
 
+/** MACs per example; unknown ones show their per-step figure when the measure layer has it. */
+function macsCell(l: ModelReport['layers'][number]): string {
+  if (l.macs !== null) return formatInt(l.macs);
+  return l.macsPerStep !== undefined ? `? (${formatInt(l.macsPerStep)}/step)` : '?';
+}
+
 export function renderInspectTable(report: ModelReport): string {
   const out: string[] = [];
   out.push(`model: ${report.path} (${report.format}, ${report.topology})`);
@@ -74,7 +80,7 @@ export function renderInspectTable(report: ModelReport): string {
     formatInt(l.params),
     formatInt(l.nonZeros),
     storageOf(l),
-    l.macs === null ? '?' : formatInt(l.macs),
+    macsCell(l),
     ...report.stages.map((s) => yesNo(l.stages[s.id])),
   ]);
   out.push(...alignColumns([header, ...rows], new Set([0, first, first + 1, first + 3])));
@@ -104,6 +110,13 @@ export function renderInspectTable(report: ModelReport): string {
   out.push('');
   const fileRows = report.files.map((f) => [f.name, formatKb(f.raw), formatKb(f.gzip), formatKb(f.brotli)]);
   out.push(...alignColumns([['file', 'raw', 'gzip', 'brotli'], ...fileRows, ['total', formatKb(report.size.raw), formatKb(report.size.gzip), formatKb(report.size.brotli)]], new Set([1, 2, 3])));
+
+  // Layers counted per step only (an unknown sequence length): say why once.
+  const notes = [...new Set(report.layers.map((l) => l.macsNote).filter((n): n is string => n !== undefined))];
+  if (notes.length > 0) {
+    out.push('');
+    for (const note of notes) out.push(`MACs ? (n/step): ${note}`);
+  }
 
   out.push('');
   const s = report.summary;

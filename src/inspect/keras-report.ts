@@ -18,6 +18,7 @@ import type { CompressedSizes } from '../measure/size.js';
 import { MODEL_REPORT_VERSION } from './model-report.js';
 import type { FileReport, LayerReport, ModelReport, StageCheck, TensorEndpoint, WeightReport } from './model-report.js';
 import { STAGE_RULES } from './stage-checks.js';
+import { fixedPointFormatOf, formatName } from '../stages/quantize/quantize-fixed-point.js';
 
 export interface KerasReportInput {
   format: string;
@@ -59,6 +60,12 @@ export async function kerasReport(input: KerasReportInput): Promise<ModelReport>
   const outputs: TensorEndpoint[] = outputLayers(artifacts.modelTopology, topology.calls.map((c) => c.name)).map((name) => ({ name, shape: shapeOf.get(name) ?? null }));
 
   const checks = await stageChecks(input, artifacts);
+  // Fixed-point tensors are stored as affine entries (quantize-fixed-point.ts): name their Qm.n.
+  const fixedPoint = new Map<string, string>();
+  for (const spec of artifacts.weightSpecs ?? []) {
+    const f = fixedPointFormatOf(spec.quantization);
+    if (f) fixedPoint.set(spec.name, formatName(f));
+  }
   const layers: LayerReport[] = stats.layers.map((l) => ({
     name: l.name,
     className: l.className,
@@ -67,7 +74,9 @@ export async function kerasReport(input: KerasReportInput): Promise<ModelReport>
     params: l.params,
     nonZeros: l.nonZeros,
     macs: l.macs,
-    weights: l.weights.map((w) => weightReport(w, input.storage, checks.weights.get(w.name))),
+    ...(l.macsPerStep !== null ? { macsPerStep: l.macsPerStep } : {}),
+    ...(l.macsNote !== undefined ? { macsNote: l.macsNote } : {}),
+    weights: l.weights.map((w) => weightReport(w, input.storage, checks.weights.get(w.name), fixedPoint.get(w.name))),
     stages: Object.fromEntries(STAGE_RULES.map((r) => [r.id, checks.layer(r.id, l.name)])),
   }));
 
@@ -102,16 +111,17 @@ export async function kerasReport(input: KerasReportInput): Promise<ModelReport>
 }
 
 /** How the manifest stores a weight, in the words docs/inspect.md uses. */
-function manifestStorage(w: WeightStats): string {
-  return w.storedAs === 'uint8' || w.storedAs === 'uint16' ? `${w.storedAs} affine` : w.storedAs;
+function manifestStorage(w: WeightStats, fixedPoint: string | undefined): string {
+  if (w.storedAs !== 'uint8' && w.storedAs !== 'uint16') return w.storedAs;
+  return fixedPoint === undefined ? `${w.storedAs} affine` : `${w.storedAs} affine (${fixedPoint})`;
 }
 
-function weightReport(w: WeightStats, storage: ReadonlyMap<string, string> | undefined, quantize: StageCheck | undefined): WeightReport {
+function weightReport(w: WeightStats, storage: ReadonlyMap<string, string> | undefined, quantize: StageCheck | undefined, fixedPoint: string | undefined): WeightReport {
   return {
     name: w.name,
     shape: w.shape,
     dtype: w.dtype,
-    storage: storage?.get(w.name) ?? manifestStorage(w),
+    storage: storage?.get(w.name) ?? manifestStorage(w, fixedPoint),
     params: w.params,
     nonZeros: w.nonZeros,
     ...(quantize ? { quantize } : {}),

@@ -66,8 +66,16 @@ export interface LayerReport {
   inbound: string[];
   params: number;
   nonZeros: number;
-  /** Multiply-accumulates per example; null when unknown (src/measure/layer-cost.ts). */
+  /** Multiply-accumulates per example (per sequence for sequence models); null when unknown (src/measure/layer-cost.ts). */
   macs: number | null;
+  /**
+   * MACs of one time step for layers that repeat per step (recurrent cells,
+   * TimeDistributed, Dense on [T, in], Conv1D: src/measure/sequence-cost.ts);
+   * absent for the others. Known when the time dimension is not.
+   */
+  macsPerStep?: number;
+  /** Why `macs` is null for a layer the measure layer has a rule for (e.g. an unknown time dimension); absent otherwise. */
+  macsNote?: string;
   weights: WeightReport[];
   /** Per built-in stage id (see `STAGE_CHECK_IDS`). */
   stages: Record<string, StageCheck>;

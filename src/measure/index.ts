@@ -12,6 +12,7 @@ export { callKey, parseKerasTopology } from './keras-topology.js';
 export type { KerasTopology, LayerCall, Shape } from './keras-topology.js';
 export { convLength, deconvLength, layerCost } from './layer-cost.js';
 export type { LayerCost } from './layer-cost.js';
+export { RECURRENT_GATES, UNKNOWN_LENGTH_NOTE } from './sequence-cost.js';
 export { LATENCY_CHILD, LATENCY_RUNTIMES, LatencyError, measureLatency } from './latency.js';
 export type { LatencyErrorCode, LatencyOptions, LatencyResult, LatencyRuntime, StopReason } from './latency.js';
 export { percentile, quantileInterval, sortedCopy, stability, strideSamples, summarize, Z_95 } from './sample-stats.js';

@@ -3,20 +3,28 @@
  * its config and input shapes: the per-layer rule behind `countMacs`.
  *
  * What counts as a MAC (one multiply + one add), per inference of one example:
- * - Dense: in x units per position (a Dense on [t, in] runs t times).
+ * - Dense: in x units per position (a Dense on [t, in] runs t times, and
+ *   reports in x units as its MACs per step).
  * - ConvND: out positions x kernel volume x in_channels / groups x filters.
  * - DepthwiseConvND: out positions x kernel volume x in_channels x depth_multiplier.
  * - SeparableConvND: the depthwise part plus the 1x1 pointwise part
  *   (out positions x in_channels x depth_multiplier x filters).
  * - ConvNDTranspose: in positions x kernel volume x in_channels x filters
  *   (every input value is scattered through the whole kernel).
- * - Everything else counts 0: biases, activations, pooling, batch
- *   normalization (folded into the preceding conv/dense by inference
- *   engines), merges, reshapes, dropout, embeddings (a lookup). These are
+ * - Sequence layers (SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed,
+ *   Dot): see sequence-cost.ts, which also says what `macsPerStep` is and
+ *   what a model with an unknown (None) time dimension reports. Conv1D
+ *   reports its MACs per output position as its per-step figure.
+ * - Everything else counts 0: biases, activations, pooling (global pooling
+ *   over time included), batch and layer normalization (BN folds into the
+ *   preceding conv/dense in inference engines; LayerNormalization is a few
+ *   elementwise ops per value), merges, reshapes, dropout, embeddings (a
+ *   lookup: vocabulary x dim parameters, 0 MACs). These are
  *   memory-bound and small next to the layers above, and excluding them is
  *   the usual convention (Deep Compression, MobileNet papers), so the numbers
  *   compare with published ones.
- * - Layers without a rule here (recurrent, attention, custom) give
+ * - Layers without a rule here (ConvLSTM2D, the generic RNN wrapper, Keras's
+ *   MultiHeadAttention, custom layers) give
  *   `{outputShape: null, macs: null}`: unknown, never silently 0.
  *
  * Output-shape arithmetic follows Keras `conv_utils.conv_output_length` /
@@ -24,12 +32,21 @@
  * channels_first.
  */
 import type { Shape } from './keras-topology.js';
+import { bidirectionalCost, dotCost, perStepCost, RECURRENT_GATES, recurrentCost, timeDistributedCost } from './sequence-cost.js';
 
 export interface LayerCost {
   /** Output shape without the batch dimension, or null when it cannot be inferred. */
   outputShape: Shape | null;
-  /** MACs of this call for one example, or null when unknown. */
+  /** MACs of this call for one example (a whole sequence), or null when unknown. */
   macs: number | null;
+  /**
+   * For layers that repeat the same work at every time step (recurrent
+   * cells, TimeDistributed, Dense on [T, in], Conv1D): the MACs of one step.
+   * Known even when the number of steps is not.
+   */
+  macsPerStep?: number;
+  /** Why `macs` is null although the layer has a rule (e.g. an unknown time dimension). */
+  note?: string;
 }
 
 const UNKNOWN: LayerCost = { outputShape: null, macs: null };
@@ -61,6 +78,7 @@ export function layerCost(className: string, config: Record<string, unknown>, in
   const list = inputs.length === 0 && declared ? [declared] : inputs;
   if (ELEMENTWISE_MERGE.has(className)) return { outputShape: list.every((s) => s !== null) ? broadcast(list as Shape[]) : null, macs: 0 };
   if (className === 'Concatenate') return concatenate(config, list);
+  if (className === 'Dot') return dotCost(config, list);
   const input = list[0];
   if (list.length !== 1 || input === undefined || input === null) return UNKNOWN;
   return single(className, config, input);
@@ -68,17 +86,22 @@ export function layerCost(className: string, config: Record<string, unknown>, in
 
 function single(cls: string, cfg: Record<string, unknown>, input: Shape): LayerCost {
   if (SHAPE_PRESERVING.has(cls)) return { outputShape: [...input], macs: 0 };
+  if (RECURRENT_GATES[cls] !== undefined) return recurrentCost(cls, cfg, input);
+  if (cls === 'Bidirectional') return bidirectionalCost(cfg, input, single);
+  if (cls === 'TimeDistributed') return timeDistributedCost(cfg, input, single);
   const rank = spatialRank(cls);
   switch (cls) {
     case 'Dense': {
       const units = int(cfg['units']);
       const last = input[input.length - 1];
       if (units === undefined || input.length === 0) return UNKNOWN;
-      const positions = product(input.slice(0, -1));
-      return {
-        outputShape: [...input.slice(0, -1), units],
-        macs: positions === null || last === null || last === undefined ? null : positions * last * units,
-      };
+      const outputShape = [...input.slice(0, -1), units];
+      if (last === null || last === undefined) return { outputShape, macs: null };
+      if (input.length === 1) return { outputShape, macs: last * units };
+      // On [T, ..., in]: applied at every step (the first axis is time).
+      const perStep = product(input.slice(1, -1));
+      if (perStep === null) return { outputShape, macs: null };
+      return perStepCost(outputShape, input[0]!, perStep * last * units);
     }
     case 'Flatten':
       return { outputShape: [product(input)], macs: 0 };
@@ -145,22 +168,26 @@ function convolution(cls: string, cfg: Record<string, unknown>, input: Shape, ra
   if (spatial.some((n) => n !== null && n <= 0)) return UNKNOWN;
   const positions = product(spatial);
   const known = (macs: number): number | null => (positions === null ? null : positions * macs);
+  // Conv1D over a sequence: the work per output position is the per-step
+  // figure, known even for an unknown (None) length.
+  const cost = (outputShape: Shape, perPosition: number): LayerCost =>
+    rank === 1 ? perStepCost(outputShape, spatial[0]!, perPosition) : { outputShape, macs: known(perPosition) };
 
   if (cls.startsWith('DepthwiseConv')) {
     const m = int(cfg['depth_multiplier'] ?? 1);
     if (m === undefined) return UNKNOWN;
-    return { outputShape: layout.join(spatial, cin * m), macs: known(kernelVolume * cin * m) };
+    return cost(layout.join(spatial, cin * m), kernelVolume * cin * m);
   }
   const filters = int(cfg['filters']);
   if (filters === undefined) return UNKNOWN;
   if (cls.startsWith('SeparableConv')) {
     const m = int(cfg['depth_multiplier'] ?? 1);
     if (m === undefined) return UNKNOWN;
-    return { outputShape: layout.join(spatial, filters), macs: known(kernelVolume * cin * m + cin * m * filters) };
+    return cost(layout.join(spatial, filters), kernelVolume * cin * m + cin * m * filters);
   }
   const groups = int(cfg['groups'] ?? 1);
   if (groups === undefined || cin % groups !== 0) return UNKNOWN;
-  return { outputShape: layout.join(spatial, filters), macs: known(kernelVolume * (cin / groups) * filters) };
+  return cost(layout.join(spatial, filters), kernelVolume * (cin / groups) * filters);
 }
 
 function pooling(cfg: Record<string, unknown>, input: Shape, rank: 1 | 2 | 3): LayerCost {

@@ -17,8 +17,16 @@ export interface LayerMacs {
   className: string;
   /** Output shape of the first call, without the batch dimension; null when unknown. */
   outputShape: Shape | null;
-  /** MACs per example; null when they could not be counted. */
+  /** MACs per example (for a sequence model: per sequence); null when they could not be counted. */
   macs: number | null;
+  /**
+   * MACs of one time step for layers that repeat per step (recurrent cells,
+   * TimeDistributed, Dense on [T, in], Conv1D; see sequence-cost.ts); null
+   * for the others. Known even when the time dimension is not.
+   */
+  macsPerStep: number | null;
+  /** Why `macs` is null for a layer that has a rule (e.g. an unknown time dimension). */
+  note?: string;
 }
 
 export interface TopologyMacs {
@@ -48,10 +56,21 @@ export function countMacs(modelTopology: unknown): TopologyMacs {
     const cost = layerCost(call.className, call.config, inputs, call.declaredInput);
     shapes.set(callKey(call.name, call.node), cost.outputShape);
     const entry = byName.get(call.name);
+    const perStep = cost.macsPerStep ?? null;
     if (entry === undefined) {
-      byName.set(call.name, { name: call.name, className: call.className, outputShape: cost.outputShape, macs: cost.macs });
+      byName.set(call.name, {
+        name: call.name,
+        className: call.className,
+        outputShape: cost.outputShape,
+        macs: cost.macs,
+        macsPerStep: perStep,
+        ...(cost.note !== undefined ? { note: cost.note } : {}),
+      });
     } else {
+      // A shared layer does its work once per call, per step too.
       entry.macs = entry.macs === null || cost.macs === null ? null : entry.macs + cost.macs;
+      entry.macsPerStep = entry.macsPerStep === null || perStep === null ? null : entry.macsPerStep + perStep;
+      if (cost.note !== undefined && entry.note === undefined) entry.note = cost.note;
     }
   }
   const layers = [...byName.values()];

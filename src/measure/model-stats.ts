@@ -49,8 +49,12 @@ export interface LayerStats {
   outputShape: Shape | null;
   params: number;
   nonZeros: number;
-  /** Dense MACs per example; null when unknown. */
+  /** Dense MACs per example (per sequence for sequence models); null when unknown. */
   macs: number | null;
+  /** MACs of one time step for per-step layers (see macs.ts); null for the others. */
+  macsPerStep: number | null;
+  /** Why `macs` is null for a layer that has a rule (e.g. an unknown time dimension). */
+  macsNote?: string;
   /** MACs scaled by kernel density (see above); null when `macs` is. */
   effectiveMacs: number | null;
   weights: WeightStats[];
@@ -94,6 +98,8 @@ export function statsFromArtifacts(artifacts: io.ModelArtifacts): ModelStats {
     params: 0,
     nonZeros: 0,
     macs: l.macs,
+    macsPerStep: l.macsPerStep,
+    ...(l.note !== undefined ? { macsNote: l.note } : {}),
     effectiveMacs: null,
     weights: [],
   }));
@@ -108,7 +114,7 @@ export function statsFromArtifacts(artifacts: io.ModelArtifacts): ModelStats {
       const prefix = weight.name.split('/')[0] ?? weight.name;
       layer = byName.get(prefix);
       if (layer === undefined) {
-        layer = { name: prefix, className: '?', outputShape: null, params: 0, nonZeros: 0, macs: null, effectiveMacs: null, weights: [] };
+        layer = { name: prefix, className: '?', outputShape: null, params: 0, nonZeros: 0, macs: null, macsPerStep: null, effectiveMacs: null, weights: [] };
         byName.set(prefix, layer);
         layers.push(layer);
       }
@@ -136,8 +142,12 @@ export function statsFromArtifacts(artifacts: io.ModelArtifacts): ModelStats {
   };
 }
 
-/** Kernel weights are what MACs multiply by; biases, BN statistics and the like are not. */
-const KERNEL_NAME = /(^|\/)(kernel|depthwise_kernel|pointwise_kernel|embeddings)(_\d+)?$/;
+/**
+ * Kernel weights are what MACs multiply by; biases, BN statistics and the like
+ * are not. A recurrent cell's MACs per step are exactly its kernel plus
+ * recurrent-kernel sizes, so their pooled density is exact for it too.
+ */
+const KERNEL_NAME = /(^|\/)(kernel|recurrent_kernel|depthwise_kernel|pointwise_kernel|embeddings)(_\d+)?$/;
 
 /** Non-zero fraction of a layer's kernels; 1 when it has none (nothing to skip). */
 function kernelDensity(weights: readonly WeightStats[]): number {

@@ -1,9 +1,11 @@
 /**
  * Built-in stage `quantize`: stores the upstream model's weights quantized in
- * the tfjs weights-manifest format (uint8 / uint16 affine, float16), which
+ * the tfjs weights-manifest format (uint8 / uint16 affine, float16, or
+ * fixed-point Qm.n: quantize-fixed-point.ts), which
  * stock `tf.loadLayersModel` dequantizes on load; optionally fine-tunes with
  * fake-quantized weights first (quantization-aware training), and optionally
- * estimates the accuracy of int8 deployment by simulating int8 inference.
+ * estimates the accuracy of int8 or fixed-point deployment by simulating its
+ * activations.
  *
  * The weight bytes and manifest entries come from
  * src/formats/weight-quantization.ts (plain typed-array code, so identical
@@ -34,24 +36,36 @@ import { defineStage, StageConfigError } from '../../stage-definition.js';
 import type { FinetuneConfig } from '../training/finetune.js';
 import { finetuneSchema } from '../training/finetune.js';
 import { selectLayers, targetingSchema } from '../training/layer-targeting.js';
+import {
+  FIXED_POINT_MODES,
+  formatName,
+  isFixedPointMode,
+  MAX_FRACTIONAL_BITS,
+  MIN_FRACTIONAL_BITS,
+  quantizeFixedPoint,
+  simulateFixedPointActivations,
+} from './quantize-fixed-point.js';
+import type { FixedPointMode } from './quantize-fixed-point.js';
 import { quantizationAwareFinetune } from './quantize-qat.js';
 import { simulateInt8 } from './quantize-simulate.js';
 import type { CalibrationConfig } from './quantize-simulate.js';
 import { evaluateAccuracy } from '../training/train-loop.js';
 import { checkpoint } from '../training/abort-checkpoint.js';
 
-export type WeightStorage = QuantizationDtype | 'none';
+export type WeightStorage = QuantizationDtype | FixedPointMode | 'none';
 
 export interface QuantizeLayerSettings {
   weights: WeightStorage;
   minSize: number;
+  /** Fixed-point modes: n of Qm.n; absent = chosen per tensor from its range. */
+  fractionalBits?: number;
 }
 
 export interface QuantizeConfig extends QuantizeLayerSettings {
   foldBatchNorm: boolean;
   layers?: Record<string, Partial<QuantizeLayerSettings>>;
   exclude?: string[];
-  activations: 'none' | 'int8';
+  activations: 'none' | 'int8' | FixedPointMode;
   calibration: CalibrationConfig;
   eval?: string;
   finetune: FinetuneConfig;
@@ -62,7 +76,10 @@ export const DEFAULT_QUANTIZE_WEIGHTS = 'uint8' as const;
 export const DEFAULT_QUANTIZE_MIN_SIZE = 256;
 
 const WEIGHTS_DESCRIPTION =
-  'How weights are stored: `uint8` / `uint16` (per-tensor affine, value = q * scale + min, 0.0 exact), `float16` (IEEE half), or `none` (left as they are).';
+  'How weights are stored: `uint8` / `uint16` (per-tensor affine, value = q * scale + min, 0.0 exact), `float16` (IEEE half), `fixed8` / `fixed16` (fixed-point Qm.n with 8 / 16 total bits: value = k / 2^n, saturating; stored as the equivalent uint8 / uint16 affine entry, so stock tfjs loads it), or `none` (left as they are).';
+const FRACTIONAL_BITS_DESCRIPTION =
+  '`fixed8` / `fixed16`: n, the fractional bits of Qm.n (step 2^-n; m = bits - 1 - n). Values outside the range saturate. Default: per tensor, the largest n that holds its range.';
+const WEIGHT_MODES = ['uint8', 'uint16', 'float16', ...Object.keys(FIXED_POINT_MODES), 'none'];
 const MIN_SIZE_DESCRIPTION = 'Tensors with fewer elements than this (biases, batch-norm parameters, tiny kernels) stay float32.';
 
 const layerSettingsSchema = {
@@ -70,8 +87,9 @@ const layerSettingsSchema = {
   additionalProperties: false,
   description: 'Settings for the matching layers; keys left out take the top-level values.',
   properties: {
-    weights: { enum: ['uint8', 'uint16', 'float16', 'none'], description: `${WEIGHTS_DESCRIPTION} Default: the top-level \`weights\`.` },
+    weights: { enum: WEIGHT_MODES, description: `${WEIGHTS_DESCRIPTION} Default: the top-level \`weights\`.` },
     minSize: { type: 'integer', minimum: 0, description: `${MIN_SIZE_DESCRIPTION} Default: the top-level \`minSize\`.` },
+    fractionalBits: { type: 'integer', minimum: MIN_FRACTIONAL_BITS, maximum: MAX_FRACTIONAL_BITS, description: `${FRACTIONAL_BITS_DESCRIPTION} Default: the top-level \`fractionalBits\`.` },
   },
 };
 
@@ -79,20 +97,21 @@ export const quantizeSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    weights: { enum: ['uint8', 'uint16', 'float16', 'none'], default: DEFAULT_QUANTIZE_WEIGHTS, description: WEIGHTS_DESCRIPTION },
+    weights: { enum: WEIGHT_MODES, default: DEFAULT_QUANTIZE_WEIGHTS, description: WEIGHTS_DESCRIPTION },
+    fractionalBits: { type: 'integer', minimum: MIN_FRACTIONAL_BITS, maximum: MAX_FRACTIONAL_BITS, description: FRACTIONAL_BITS_DESCRIPTION },
     minSize: { type: 'integer', minimum: 0, default: DEFAULT_QUANTIZE_MIN_SIZE, description: `${MIN_SIZE_DESCRIPTION} 0 quantizes every tensor, as the tfjs converter does.` },
     ...targetingSchema(layerSettingsSchema),
     activations: {
-      enum: ['none', 'int8'],
+      enum: ['none', 'int8', ...Object.keys(FIXED_POINT_MODES)],
       default: 'none',
       description:
-        '`int8`: estimate the accuracy of int8 deployment (int8 activations with calibrated ranges, int8 kernels) on `eval`, reported as `int8Accuracy`. Simulation only: the stored model is the same either way.',
+        '`int8`: estimate the accuracy of int8 deployment (int8 activations with calibrated ranges, int8 kernels) on `eval`, reported as `int8Accuracy`. `fixed8` / `fixed16`: the stored model with every activation rounded to fixed-point Qm.n (n per tensor from its calibrated range), reported as `fixedPointAccuracy`. Simulation only: the stored model is the same either way.',
     },
     calibration: {
       type: 'object',
       additionalProperties: false,
       default: {},
-      description: 'How `activations: int8` finds each layer\'s activation range.',
+      description: 'How `activations: int8` (and, with `minmax` only, `fixed8` / `fixed16`) finds each layer\'s activation range.',
       properties: {
         data: { type: 'string', default: 'train', description: 'Dataset to calibrate on.' },
         samples: { type: 'integer', minimum: 1, default: 256, description: 'Examples used (a seeded random subset).' },
@@ -124,17 +143,30 @@ export const quantizeStage = defineStage<QuantizeConfig>({
   // Names read with this config (calibration and fine-tuning defaults only when those are on).
   datasets: (c) => [
     ...(c.eval ? [['eval']] : []),
-    ...(c.activations === 'int8' ? [['calibration', 'data']] : []),
+    ...(c.activations !== 'none' ? [['calibration', 'data']] : []),
     ...(c.finetune.epochs > 0 ? [['finetune', 'data']] : []),
   ],
   async run(ctx, config, inputs) {
     if (!inputs.model) throw new Error('quantize needs a model: give the recipe a `model:` (from or build), or put a stage that outputs `model` (e.g. train, prune) in its `needs`');
-    if (config.activations === 'int8' && !config.eval) {
-      throw new StageConfigError('`activations: int8` reports the simulated int8 accuracy on a dataset: set `eval`', ['activations'], ['add `eval: test` (a dataset under `data:`)']);
+    if (config.activations !== 'none' && !config.eval) {
+      throw new StageConfigError(`\`activations: ${config.activations}\` reports the simulated accuracy on a dataset: set \`eval\``, ['activations'], ['add `eval: test` (a dataset under `data:`)']);
+    }
+    const fixedWeights = [config.weights, ...Object.values(config.layers ?? {}).map((l) => l.weights)].some((w) => w !== undefined && isFixedPointMode(w));
+    const givenBits = config.fractionalBits !== undefined || Object.values(config.layers ?? {}).some((l) => l.fractionalBits !== undefined);
+    if (givenBits && !fixedWeights) {
+      throw new StageConfigError('`fractionalBits` applies to fixed-point weights only, and no layer is set to `fixed8` / `fixed16`', ['fractionalBits'], ['set `weights: fixed8` (or `fixed16`), here or under `layers:`, or remove `fractionalBits`']);
+    }
+    if (isFixedPointMode(config.activations) && config.calibration.method !== 'minmax') {
+      // A fixed-point format must hold the observed range: clipping at percentiles would choose it for values it then saturates.
+      throw new StageConfigError(`\`activations: ${config.activations}\` chooses each Qm.n from the min/max range`, ['calibration', 'method'], ['remove `calibration.method` (or set it to `minmax`)']);
+    }
+    if (fixedWeights && config.finetune.epochs > 0) {
+      // QAT fake-quantizes with the affine quantizer; training against another grid than the stored one would mislead.
+      throw new StageConfigError('quantization-aware fine-tuning does not support fixed-point weights yet', ['finetune', 'epochs'], ['set `finetune: {epochs: 0}`, or use `weights: uint8` / `uint16` for fine-tuning']);
     }
     const tf = await ctx.engine.tf();
     const t0 = performance.now();
-    const phases = ['read', ...(config.finetune.epochs > 0 ? ['finetune'] : []), 'quantize', ...(config.eval ? ['evaluate'] : []), ...(config.activations === 'int8' ? ['int8'] : [])];
+    const phases = ['read', ...(config.finetune.epochs > 0 ? ['finetune'] : []), 'quantize', ...(config.eval ? ['evaluate'] : []), ...(config.activations !== 'none' ? ['activations'] : [])];
     const phase = (name: string, message: string) => ctx.progress({ done: phases.indexOf(name), total: phases.length, unit: 'phases', message });
 
     phase('read', 'reading the input model');
@@ -151,7 +183,8 @@ export const quantizeStage = defineStage<QuantizeConfig>({
       const allLayers = model.layers.map((l) => l.name);
       const withFloat = new Set(stored.filter((w) => isFloatWeight(w)).map((w) => owner.get(w.spec.name)));
       const eligible = allLayers.filter((n) => withFloat.has(n));
-      const selection = selectLayers(eligible, allLayers, { weights: config.weights, minSize: config.minSize }, { layers: config.layers, exclude: config.exclude });
+      const defaults: QuantizeLayerSettings = { weights: config.weights, minSize: config.minSize, ...(config.fractionalBits !== undefined ? { fractionalBits: config.fractionalBits } : {}) };
+      const selection = selectLayers(eligible, allLayers, defaults, { layers: config.layers, exclude: config.exclude });
       const decisions = stored.map((w) => decide(w, owner.get(w.spec.name), selection));
 
       const evalSet = config.eval ? await ctx.data(config.eval) : undefined;
@@ -164,7 +197,7 @@ export const quantizeStage = defineStage<QuantizeConfig>({
         await checkpoint(ctx.signal);
         phase('finetune', `quantization-aware fine-tuning, ${config.finetune.epochs} epoch(s)`);
         const targets = new Map<string, QuantizationDtype>();
-        decisions.forEach((d, i) => d.store !== 'keep' && targets.set(stored[i]!.spec.name, d.store));
+        decisions.forEach((d, i) => d.store !== 'keep' && !isFixedPointMode(d.store) && targets.set(stored[i]!.spec.name, d.store));
         const ft = await quantizationAwareFinetune(ctx, tf, model, targets, config.finetune);
         metrics.finetune = { epochs: ft.epochs, steps: ft.steps, losses: ft.losses, fakeQuantized: ft.fakeQuantized, zerosKept: ft.zeroMasked };
         current = new Map(model.weights.map((w) => [w.originalName, (w.read().dataSync() as Float32Array).slice()]));
@@ -185,8 +218,20 @@ export const quantizeStage = defineStage<QuantizeConfig>({
         const now = current?.get(spec.name) ?? before;
         let written: StoredWeight;
         let maxError = 0;
+        let fixed: Record<string, Json> | undefined;
         if (d.store === 'keep' || !now) {
           written = before && now && now !== before && !sameValues(now, before) ? float32Weight(spec.name, spec.shape, now, spec.group) : w;
+        } else if (isFixedPointMode(d.store)) {
+          let q;
+          try {
+            q = quantizeFixedPoint(now, FIXED_POINT_MODES[d.store], d.fractionalBits);
+          } catch (err) {
+            throw new Error(`cannot quantize ${spec.name} to ${d.store}: ${(err as Error).message}`, { cause: err });
+          }
+          written = quantizedWeight(spec.name, spec.shape, q, spec.group);
+          maxError = q.maxError;
+          fixed = { format: formatName(q.format), fractionalBits: q.format.fractionalBits, saturated: q.saturated };
+          quantizedTensors++;
         } else {
           let q;
           try {
@@ -212,6 +257,7 @@ export const quantizeStage = defineStage<QuantizeConfig>({
             maxError,
           };
           if (d.reason) entry.kept = d.reason;
+          if (fixed) entry.fixedPoint = fixed;
           lm.tensors[spec.name] = entry;
         }
       });
@@ -236,9 +282,28 @@ export const quantizeStage = defineStage<QuantizeConfig>({
         stored.dispose();
       }
 
+      if (config.activations !== 'none' && isFixedPointMode(config.activations)) {
+        await checkpoint(ctx.signal);
+        phase('activations', `simulating ${config.activations} activations (calibration: minmax on ${config.calibration.samples} samples of ${config.calibration.data})`);
+        // On the stored model: its weights are exactly what was written (fixed-point or not).
+        const storedModel = await ctx.engine.loadModel(dir);
+        try {
+          const r = await simulateFixedPointActivations(ctx, tf, storedModel, {
+            bits: FIXED_POINT_MODES[config.activations],
+            calibration: await ctx.data(config.calibration.data),
+            samples: config.calibration.samples,
+            evalSet: evalSet!,
+          });
+          metrics.fixedPointAccuracy = r.accuracy;
+          metrics.fixedPoint = { activations: config.activations, calibration: { data: config.calibration.data, samples: r.samples, method: 'minmax' }, formats: r.formats };
+        } finally {
+          storedModel.dispose();
+        }
+      }
+
       if (config.activations === 'int8') {
         await checkpoint(ctx.signal);
-        phase('int8', `simulating int8 inference (calibration: ${config.calibration.method} on ${config.calibration.samples} samples of ${config.calibration.data})`);
+        phase('activations', `simulating int8 inference (calibration: ${config.calibration.method} on ${config.calibration.samples} samples of ${config.calibration.data})`);
         const int8Layers = new Set([...selection].filter(([, s]) => s.weights !== 'none').map(([n]) => n));
         const r = await simulateInt8(ctx, tf, model, { calibration: await ctx.data(config.calibration.data), config: config.calibration, evalSet: evalSet!, int8Layers });
         metrics.int8Accuracy = r.accuracy;
@@ -262,7 +327,9 @@ export const quantizeStage = defineStage<QuantizeConfig>({
 export interface Decision {
   /** The layer owning the weight, if any. */
   layer?: string;
-  store: QuantizationDtype | 'keep';
+  store: QuantizationDtype | FixedPointMode | 'keep';
+  /** Fixed-point modes: the given n, if any (else from the tensor's range). */
+  fractionalBits?: number;
   /** Why a weight is kept as it is. */
   reason?: string;
 }
@@ -280,7 +347,7 @@ export function decide(w: StoredWeight, layer: string | undefined, selection: Re
   if (s.weights === 'none') return { ...base, store: 'keep', reason: 'weights: none' };
   const elements = w.spec.shape.reduce((a, b) => a * b, 1);
   if (elements < s.minSize) return { ...base, store: 'keep', reason: `below minSize (${elements} < ${s.minSize})` };
-  return { ...base, store: s.weights };
+  return { ...base, store: s.weights, ...(isFixedPointMode(s.weights) && s.fractionalBits !== undefined ? { fractionalBits: s.fractionalBits } : {}) };
 }
 
 /** Manifest weight name (`dense1/kernel`) -> the layer owning it (tfjs saves weights under `originalName`). */
@@ -301,5 +368,6 @@ function describe(m: Record<string, Json>): string {
   const parts = [`weights ${kb(m.weightBytesBefore!)} -> ${kb(m.weightBytesAfter!)}`];
   if (typeof m.accuracy === 'number') parts.push(`accuracy ${(m.accuracyBefore as number).toFixed(2)}% -> ${m.accuracy.toFixed(2)}%`);
   if (typeof m.int8Accuracy === 'number') parts.push(`int8 ${m.int8Accuracy.toFixed(2)}%`);
+  if (typeof m.fixedPointAccuracy === 'number') parts.push(`fixed-point activations ${m.fixedPointAccuracy.toFixed(2)}%`);
   return parts.join(', ');
 }
