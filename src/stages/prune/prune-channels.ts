@@ -92,7 +92,7 @@ export type PinReason = (name: string, what: string) => string;
 export interface ChannelFlow {
   /** Source layer -> its output elements (channel c is `elements[c]`). */
   sources: Map<string, number[]>;
-  /** Weighted layer (Dense, Conv2D, SeparableConv2D, DepthwiseConv2D, BatchNormalization) -> the elements of its input channels. */
+  /** Weighted layer (Dense, Conv2D, SeparableConv2D, DepthwiseConv2D, BatchNormalization, SimpleRNN, LSTM, GRU) -> the elements of its input channels. */
   reads: Map<string, number[]>;
   /** Union-find root of an element. */
   find(e: number): number;
