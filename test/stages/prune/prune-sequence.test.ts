@@ -29,7 +29,7 @@ describe('prune: sequence layers', () => {
     h = await createHarness({
       backend: 'cpu',
       data: {
-        rows: { uses: 'mnist', split: 'train', limit: 64 },
+        rows: { uses: 'mnist', split: 'train', limit: 32 },
         tokens: { uses: 'npy', x: join(tokens, 'train-x.npy'), y: join(tokens, 'train-y.npy'), classes: 10 },
       },
     });
@@ -66,7 +66,7 @@ describe('prune: sequence layers', () => {
       const a = after.get(name)!;
       const b = before.get(name)!;
       if (pruned.includes(name)) {
-        // Exactly half, kept zero by the masks through 2 Adam steps at lr 0.01.
+        // Exactly half, kept zero by the masks through an Adam step at lr 0.01.
         expect([name, zeros(a)]).toEqual([name, Math.round(0.5 * a.length)]);
       } else {
         // Never masked (fine-tuning moves the zero-initialised biases off 0).
