@@ -148,9 +148,10 @@ interface Codes {
   scale: number;
   /** The code decoding to +0.0, if any. */
   zero: number | undefined;
-  /** Per-row kinds: each row's min and scale. */
+  /** Per-row kinds: each row's min, scale, and the zero point its codes are stored relative to. */
   rowMin?: Float64Array;
   rowScale?: Float64Array;
+  rowZero?: Uint32Array;
 }
 
 /**
@@ -170,22 +171,26 @@ function rowCodes(weight: StoredWeight, rq: NonNullable<RowQuantizedManifestEntr
   const codes = new Uint32Array(values.length);
   const rowMin = Float64Array.from(rq.min);
   const rowScale = Float64Array.from(rq.scale);
-  let zero: number | undefined;
+  const rowZero = new Uint32Array(rows);
+  let everyRowHasZero = true;
   for (let r = 0; r < rows; r++) {
     const min = rowMin[r]!;
     const scale = rowScale[r]!;
+    // Each row's zero point differs; storing codes relative to it makes +0.0
+    // code 0 in every row, so a pruned table still gets the sparse encodings.
+    const z = zeroCode(ValueKind[rq.dtype], min, scale);
+    if (z === undefined) everyRowHasZero = false;
+    const zp = z ?? 0;
+    rowZero[r] = zp;
     for (let i = r * size; i < (r + 1) * size; i++) {
       const q = Math.round((values[i]! - min) / scale);
       if (!(q >= 0 && q <= qmax) || !Object.is(Math.fround(q * scale + min), values[i])) {
         throw new Error(`weight ${spec.name}: value ${values[i]} at ${i} is not on row ${r}'s ${rq.dtype} grid (min ${min}, scale ${scale}): the weights changed after quantization`);
       }
-      codes[i] = q;
+      codes[i] = (q - zp + qmax + 1) % (qmax + 1);
     }
-    // Sparse encodings drop one zero code per tensor: only when every row shares it.
-    const z = zeroCode(ValueKind[rq.dtype], min, scale);
-    zero = r === 0 ? z : zero === z ? zero : undefined;
   }
-  return { kind: rq.dtype === 'uint8' ? ValueKind.uint8Rows : ValueKind.uint16Rows, codes, min: 0, scale: 1, zero, rowMin, rowScale };
+  return { kind: rq.dtype === 'uint8' ? ValueKind.uint8Rows : ValueKind.uint16Rows, codes, min: 0, scale: 1, zero: everyRowHasZero ? 0 : undefined, rowMin, rowScale, rowZero };
 }
 
 function tensorCodes(weight: StoredWeight): Codes {
@@ -277,6 +282,7 @@ function writeTensor(w: ByteWriter, weight: StoredWeight): Omit<PackedTensorBrea
     for (let r = 0; r < c.rowMin!.length; r++) {
       w.f64(c.rowMin![r]!);
       w.f64(c.rowScale![r]!);
+      w.varint(c.rowZero![r]!);
     }
   }
   w.varint(spec.shape.length);

@@ -120,18 +120,22 @@ export function decodeCodes(kind: ValueKind, codes: Uint32Array, min: number, sc
 }
 
 /**
- * Per-row affine codes -> float32 bytes: element i of row r = floor(i / rowSize)
- * decodes as `q * scale[r] + min[r]` in float64, rounded to float32 (tfjs's
- * per-tensor rule, applied row by row).
+ * Per-row affine codes -> float32 bytes. Codes are stored relative to their
+ * row's zero point (so +0.0 is code 0 in every row, and one sparse encoding
+ * fits all rows): element i of row r = floor(i / rowSize) has
+ * `q = (code + zero[r]) mod (qmax + 1)` and decodes as `q * scale[r] + min[r]`
+ * in float64, rounded to float32 (tfjs's per-tensor rule, row by row).
  */
-export function decodeRowCodes(codes: Uint32Array, rowMin: Float64Array, rowScale: Float64Array): Uint8Array {
+export function decodeRowCodes(kind: ValueKind, codes: Uint32Array, rowMin: Float64Array, rowScale: Float64Array, rowZero: Uint32Array): Uint8Array {
+  const levels = kind === ValueKind.uint16Rows ? 65536 : 256;
   const rows = rowMin.length;
   const size = rows === 0 ? 0 : codes.length / rows;
   const out = new Float32Array(codes.length);
   for (let r = 0; r < rows; r++) {
     const min = rowMin[r]!;
     const scale = rowScale[r]!;
-    for (let i = r * size, end = i + size; i < end; i++) out[i] = codes[i]! * scale + min;
+    const zero = rowZero[r]!;
+    for (let i = r * size, end = i + size; i < end; i++) out[i] = ((codes[i]! + zero) % levels) * scale + min;
   }
   return toBytes(out);
 }

@@ -16,9 +16,10 @@ export interface PackedTensorRecord {
   /** Affine kinds only (else 0 and 1). */
   min: number;
   scale: number;
-  /** Per-row kinds only: each row's min and scale (first axis). */
+  /** Per-row kinds only: each row's min, scale and zero point (first axis); `codes` are then relative to the row's zero point. */
   rowMin?: Float64Array;
   rowScale?: Float64Array;
+  rowZero?: Uint32Array;
   encoding: Encoding;
   /** The stored codes of every element. */
   codes: Uint32Array;
@@ -74,6 +75,7 @@ function readRecord(r: ByteReader, version: number): PackedTensorRecord {
   let scale = 1;
   let rowMin: Float64Array | undefined;
   let rowScale: Float64Array | undefined;
+  let rowZero: Uint32Array | undefined;
   if (kind === ValueKind.uint8 || kind === ValueKind.uint16) {
     min = r.f64();
     scale = r.f64();
@@ -81,9 +83,12 @@ function readRecord(r: ByteReader, version: number): PackedTensorRecord {
     const rows = r.varint();
     rowMin = new Float64Array(rows);
     rowScale = new Float64Array(rows);
+    rowZero = new Uint32Array(rows);
     for (let i = 0; i < rows; i++) {
       rowMin[i] = r.f64();
       rowScale[i] = r.f64();
+      rowZero[i] = r.varint();
+      if (rowZero[i]! >= 1 << (8 * width)) throw new PackedFormatError(`tensor ${name}: row ${i}'s zero point ${rowZero[i]} does not fit ${8 * width}-bit codes`);
     }
   }
   const rank = r.varint();
@@ -123,7 +128,7 @@ function readRecord(r: ByteReader, version: number): PackedTensorRecord {
     default:
       throw new PackedFormatError(`tensor ${name}: unknown encoding ${String(encoding)}`);
   }
-  return { name, shape, kind, min, scale, ...(rowMin && rowScale ? { rowMin, rowScale } : {}), encoding, codes, start, end: r.pos };
+  return { name, shape, kind, min, scale, ...(rowMin && rowScale && rowZero ? { rowMin, rowScale, rowZero } : {}), encoding, codes, start, end: r.pos };
 }
 
 /** Gap symbols: s < 2^b - 1 = "s zeros, then a non-zero"; s = 2^b - 1 = "2^b - 1 zeros" (filler). */
@@ -171,7 +176,7 @@ function lookup(name: string, book: Uint32Array, indices: Uint32Array): Uint32Ar
 export function unpack(bytes: ArrayBuffer | Uint8Array): io.ModelArtifacts {
   const data = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   const { meta, tensors } = readPacked(data);
-  const parts = tensors.map((t) => (t.rowMin && t.rowScale ? decodeRowCodes(t.codes, t.rowMin, t.rowScale) : decodeCodes(t.kind, t.codes, t.min, t.scale)));
+  const parts = tensors.map((t) => (t.rowMin && t.rowScale && t.rowZero ? decodeRowCodes(t.kind, t.codes, t.rowMin, t.rowScale, t.rowZero) : decodeCodes(t.kind, t.codes, t.min, t.scale)));
   const weightData = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let o = 0;
   for (const p of parts) {

@@ -54,7 +54,7 @@ describe('per-row quantization', () => {
     for (let r = 0; r < 64; r++) expect(perRow[r]!).toBeLessThanOrEqual(perTensor[r]! + 1e-7);
   });
 
-  test('packed as v3 codes + row scales, unpacked to exactly the dequantized floats; 1 byte a value plus 16 a row', () => {
+  test('packed as v3 codes + row scales, unpacked to exactly the dequantized floats; 1 byte a value plus 17 a row', () => {
     const q = quantizeRows(table, 64, 'uint8');
     const bias = float32Weight('emb2/bias', [16], new Float32Array(16).fill(0.5));
     const { bytes, breakdown } = packArtifacts(artifactsWith([rowQuantizedWeight('emb/embeddings', [64, 16], q), bias]));
@@ -66,8 +66,8 @@ describe('per-row quantization', () => {
     expect(Array.from(out)).toEqual(Array.from(q.dequantized));
     const line = breakdown.tensors.find((t) => t.name === 'emb/embeddings')!;
     expect(line.source).toBe('uint8Rows');
-    // 1,024 codes (or fewer, Huffman-coded) + 64 x 16 bytes of row parameters + name/shape.
-    expect(line.bytes).toBeLessThanOrEqual(1024 + 64 * 16 + 40);
+    // 1,024 codes (or fewer, Huffman-coded) + 64 x (16 bytes of min/scale + a 1-byte zero point varint) + name/shape.
+    expect(line.bytes).toBeLessThanOrEqual(1024 + 64 * 17 + 64);
     // Below float32 (4,096 bytes) even at 16 values a row, where the row parameters double the codes.
     expect(line.bytes).toBeLessThan(64 * 16 * 4);
   });
@@ -86,5 +86,21 @@ describe('per-row quantization', () => {
     const q = quantizeRows(table, 64, 'uint8');
     const moved = rowQuantizedWeight('emb/embeddings', [64, 16], { ...q, dequantized: Float32Array.from(q.dequantized, (v, i) => (i === 5 ? v + 1e-3 : v)) });
     expect(() => packArtifacts(artifactsWith([moved]))).toThrow(/emb\/embeddings: value .* at 5 is not on row 0's uint8 grid/);
+  });
+
+  test('a pruned table keeps its sparse encoding per row: zeros are code 0 in every row', () => {
+    // 90% zeros, every row holding both signs and 0.0 (each row's own zero point differs).
+    const sparse = Float32Array.from(table, (v, i) => (i % 10 === 3 ? v : 0));
+    const q = quantizeRows(sparse, 64, 'uint8');
+    expect(new Set(q.quantization.min.map((m, r) => Math.round(-m / q.quantization.scale[r]!))).size).toBeGreaterThan(1);
+    const { bytes, breakdown } = packArtifacts(artifactsWith([rowQuantizedWeight('emb/embeddings', [64, 16], q)]));
+    const line = breakdown.tensors[0]!;
+    expect(line.encoding.startsWith('sparse')).toBe(true);
+    expect(line.nonZeros).toBe(sparse.filter((v) => v !== 0).length);
+    const out = new Float32Array(unpack(bytes).weightData as ArrayBuffer);
+    expect(Array.from(out)).toEqual(Array.from(q.dequantized));
+    for (let i = 0; i < out.length; i++) if (sparse[i] === 0) expect(Object.is(out[i], 0)).toBe(true);
+    // The codes: 1 byte per non-zero at most, plus the row parameters, plus the gap stream.
+    expect(line.bytes).toBeLessThan(64 * 16 * 0.1 + 64 * 17 + 150);
   });
 });

@@ -93,7 +93,7 @@ export const quantizeSchema = {
       enum: ['per-row', 'per-tensor'],
       default: 'per-row',
       description:
-        'uint8/uint16 Embedding tables (`<layer>/embeddings`): `per-row` gives each token row its own min and scale (rows differ in norm by 10x and more, and one range for the table wastes most codes of the small rows); `per-tensor` one range for the table, as for other weights. Stock tfjs manifests have no per-row scales: the model directory stores such a table as float32 values on the per-row grid (loads anywhere, same outputs), and `export` packs it as 1- or 2-byte codes plus 16 bytes per row (packed format v3).',
+        'uint8/uint16 Embedding tables (`<layer>/embeddings`): `per-row` gives each token row its own min and scale (rows differ in norm by 10x and more, and one range for the table wastes most codes of the small rows); `per-tensor` one range for the table, as for other weights. Stock tfjs manifests have no per-row scales: the model directory stores such a table as float32 values on the per-row grid (loads anywhere, same outputs), and `export` packs it as 1- or 2-byte codes plus 17-18 bytes per row (min, scale, zero point; packed format v3).',
     },
     activations: {
       enum: ['none', 'int8'],
