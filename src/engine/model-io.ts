@@ -444,6 +444,10 @@ function modelJsonFor(artifacts: io.ModelArtifacts, manifest: io.WeightsManifest
 function normalizeSpec(spec: io.WeightsManifestEntry): io.WeightsManifestEntry {
   const out: io.WeightsManifestEntry = { name: spec.name, shape: [...spec.shape], dtype: spec.dtype };
   if (spec.group != null) out.group = spec.group;
+  // modelpress's per-row quantization extension (src/formats/weight-quantization.ts):
+  // tfjs ignores it; the packed writer needs it to store codes instead of floats.
+  const rows = (spec as { rowQuantization?: unknown }).rowQuantization;
+  if (rows != null) (out as { rowQuantization?: unknown }).rowQuantization = rows;
   if (spec.quantization != null) {
     const { dtype, min, scale, ...rest } = spec.quantization;
     out.quantization = { dtype, ...(min !== undefined ? { min } : {}), ...(scale !== undefined ? { scale } : {}), ...rest };

@@ -15,10 +15,10 @@ import { deflateRawSync } from 'node:zlib';
 import type { io } from '@tensorflow/tfjs';
 import { readModelArtifacts } from '../engine/model-io.js';
 import { readPacked } from '../loader/unpack.js';
-import { CODE_WIDTH, ENCODING_NAMES, Encoding, PACKED_MAGIC, PACKED_VERSION, ValueKind } from '../loader/format.js';
+import { CODE_WIDTH, ENCODING_NAMES, Encoding, PACKED_MAGIC, PACKED_VERSION, PACKED_VERSION_ROWS, ValueKind, isRowKind } from '../loader/format.js';
 import { ByteWriter, codeLengths, codedBits, countSymbols, encodeSymbols, serializeTable, varintBytes } from './huffman.js';
-import { splitWeights } from './weight-quantization.js';
-import type { StoredWeight } from './weight-quantization.js';
+import { decodeFloat32, rowsOf, splitWeights } from './weight-quantization.js';
+import type { RowQuantizedManifestEntry, StoredWeight } from './weight-quantization.js';
 
 export { unpack, readPacked } from '../loader/unpack.js';
 
@@ -115,7 +115,8 @@ export function packArtifacts(artifacts: io.ModelArtifacts): PackedModel {
 
   const w = new ByteWriter();
   for (const m of PACKED_MAGIC) w.u8(m);
-  w.u8(PACKED_VERSION);
+  // The oldest version that can hold the model, so older loaders keep reading it.
+  w.u8(weights.some((x) => (x.spec as RowQuantizedManifestEntry).rowQuantization) ? PACKED_VERSION_ROWS : PACKED_VERSION);
   // The JSON is DEFLATE-compressed (format v2): a layer's config repeats
   // the same keys and initializer blocks, which LZ77 matches remove
   // (LeNet-300-100: 1,578 -> ~420 bytes). Level 9 and zlib are deterministic.
@@ -147,10 +148,55 @@ interface Codes {
   scale: number;
   /** The code decoding to +0.0, if any. */
   zero: number | undefined;
+  /** Per-row kinds: each row's min, scale, and the zero point its codes are stored relative to. */
+  rowMin?: Float64Array;
+  rowScale?: Float64Array;
+  rowZero?: Uint32Array;
+}
+
+/**
+ * A per-row quantized entry's codes, recovered from its float32 values and
+ * the `rowQuantization` extension; every value must decode back bit for bit
+ * (else the entry was edited after quantization, and packing it as codes
+ * would change the model).
+ */
+function rowCodes(weight: StoredWeight, rq: NonNullable<RowQuantizedManifestEntry['rowQuantization']>): Codes {
+  const { spec } = weight;
+  const values = decodeFloat32(weight);
+  const rows = rowsOf(spec.shape);
+  if (!values || spec.dtype !== 'float32') throw new Error(`weight ${spec.name}: rowQuantization on a ${spec.dtype} entry`);
+  if (rq.min.length !== rows || rq.scale.length !== rows) throw new Error(`weight ${spec.name}: rowQuantization has ${rq.min.length} mins and ${rq.scale.length} scales for ${rows} rows`);
+  const qmax = rq.dtype === 'uint8' ? 255 : 65535;
+  const size = rows === 0 ? 0 : values.length / rows;
+  const codes = new Uint32Array(values.length);
+  const rowMin = Float64Array.from(rq.min);
+  const rowScale = Float64Array.from(rq.scale);
+  const rowZero = new Uint32Array(rows);
+  let everyRowHasZero = true;
+  for (let r = 0; r < rows; r++) {
+    const min = rowMin[r]!;
+    const scale = rowScale[r]!;
+    // Each row's zero point differs; storing codes relative to it makes +0.0
+    // code 0 in every row, so a pruned table still gets the sparse encodings.
+    const z = zeroCode(ValueKind[rq.dtype], min, scale);
+    if (z === undefined) everyRowHasZero = false;
+    const zp = z ?? 0;
+    rowZero[r] = zp;
+    for (let i = r * size; i < (r + 1) * size; i++) {
+      const q = Math.round((values[i]! - min) / scale);
+      if (!(q >= 0 && q <= qmax) || !Object.is(Math.fround(q * scale + min), values[i])) {
+        throw new Error(`weight ${spec.name}: value ${values[i]} at ${i} is not on row ${r}'s ${rq.dtype} grid (min ${min}, scale ${scale}): the weights changed after quantization`);
+      }
+      codes[i] = (q - zp + qmax + 1) % (qmax + 1);
+    }
+  }
+  return { kind: rq.dtype === 'uint8' ? ValueKind.uint8Rows : ValueKind.uint16Rows, codes, min: 0, scale: 1, zero: everyRowHasZero ? 0 : undefined, rowMin, rowScale, rowZero };
 }
 
 function tensorCodes(weight: StoredWeight): Codes {
   const { spec, bytes } = weight;
+  const rq = (spec as RowQuantizedManifestEntry).rowQuantization;
+  if (rq) return rowCodes(weight, rq);
   const q = spec.quantization;
   const read = (kind: ValueKind, min = 0, scale = 1): Codes => {
     const width = CODE_WIDTH[kind];
@@ -231,6 +277,13 @@ function writeTensor(w: ByteWriter, weight: StoredWeight): Omit<PackedTensorBrea
   if (kind === ValueKind.uint8 || kind === ValueKind.uint16) {
     w.f64(c.min);
     w.f64(c.scale);
+  } else if (isRowKind(kind)) {
+    w.varint(c.rowMin!.length);
+    for (let r = 0; r < c.rowMin!.length; r++) {
+      w.f64(c.rowMin![r]!);
+      w.f64(c.rowScale![r]!);
+      w.varint(c.rowZero![r]!);
+    }
   }
   w.varint(spec.shape.length);
   for (const d of spec.shape) w.varint(d);

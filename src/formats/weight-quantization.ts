@@ -18,6 +18,15 @@
  *   original_dtype: 'float32'}`, rounded to nearest, ties to even, with
  *   subnormals, overflow to Inf, and NaN kept NaN.
  *
+ * - per-row `uint8` / `uint16` (modelpress's extension, for embedding
+ *   tables): each row (index on the first axis, e.g. one token) has its own
+ *   affine range, computed exactly as above on that row alone. Stock tfjs
+ *   manifests cannot express per-row scales, so the entry stores the
+ *   dequantized values as float32 (what a loader computes from the codes,
+ *   bit for bit) plus `rowQuantization: {dtype, min[], scale[]}`, which tfjs
+ *   ignores and the packed writer (src/formats/packed.ts) turns back into
+ *   1- or 2-byte codes with per-row parameters.
+ *
  * Everything here is plain typed-array code (no tfjs): it runs the same on
  * every backend, so the stored bytes do not depend on the backend.
  * Multi-byte codes are written little-endian, which is what tfjs's
@@ -145,6 +154,62 @@ export function dequantizeAffine(codes: ArrayLike<number>, scale: number, min: n
   const out = new Float32Array(codes.length);
   for (let i = 0; i < codes.length; i++) out[i] = codes[i]! * scale + min;
   return out;
+}
+
+/**
+ * The manifest extension of a per-row quantized entry: row r (elements
+ * r * rowSize .. (r + 1) * rowSize - 1, rowSize = product of shape[1..]) decodes
+ * as `q * scale[r] + min[r]` in float64, rounded to float32.
+ */
+export interface RowQuantizationSpec {
+  dtype: 'uint8' | 'uint16';
+  min: number[];
+  scale: number[];
+}
+
+export interface RowQuantizedTensor {
+  /** Per element its code (row-major). */
+  codes: Uint16Array;
+  quantization: RowQuantizationSpec;
+  /** What a reader decodes (per row, as tfjs decodes a per-tensor affine entry). */
+  dequantized: Float32Array;
+  /** Largest |original - dequantized| over the whole tensor. */
+  maxError: number;
+  /** Largest |original - dequantized| per row. */
+  rowErrors: Float64Array;
+}
+
+/**
+ * Quantizes each of `rows` rows of `values` on its own affine range. An
+ * embedding's rows (tokens) differ in norm by an order of magnitude or more:
+ * one range for the table spends most codes of a small-norm row on values
+ * it never holds.
+ */
+export function quantizeRows(values: Float32Array, rows: number, dtype: 'uint8' | 'uint16'): RowQuantizedTensor {
+  if (rows <= 0 || values.length % rows !== 0) throw new RangeError(`cannot split ${values.length} values into ${rows} equal rows`);
+  const size = values.length / rows;
+  const codes = new Uint16Array(values.length);
+  const dequantized = new Float32Array(values.length);
+  const min: number[] = [];
+  const scale: number[] = [];
+  const rowErrors = new Float64Array(rows);
+  let maxError = 0;
+  for (let r = 0; r < rows; r++) {
+    const q = quantizeTensor(values.subarray(r * size, (r + 1) * size), dtype);
+    const rowCodes = dtype === 'uint8' ? q.bytes : bytesToCodes(q.bytes);
+    codes.set(rowCodes, r * size);
+    dequantized.set(q.dequantized, r * size);
+    min.push(q.quantization.min!);
+    scale.push(q.quantization.scale!);
+    rowErrors[r] = q.maxError;
+    if (q.maxError > maxError) maxError = q.maxError;
+  }
+  return { codes, quantization: { dtype, min, scale }, dequantized, maxError, rowErrors };
+}
+
+/** Rows of a tensor of `shape` for per-row quantization: its first axis (1 for a scalar). */
+export function rowsOf(shape: readonly number[]): number {
+  return shape.length === 0 ? 1 : shape[0]!;
 }
 
 /** -0 as a JSON min reads back as 0 anyway; keep the in-memory value the same as what a reader sees. */
@@ -327,6 +392,20 @@ export function quantizedWeight(name: string, shape: number[], q: QuantizedTenso
   spec.quantization = { ...q.quantization } as io.WeightsManifestEntry['quantization'];
   return { spec, bytes: q.bytes };
 }
+
+/**
+ * A float32 entry holding per-row quantized values: the dequantized floats
+ * (stock tfjs loads them as they are) and the `rowQuantization` extension
+ * the packed writer stores as codes.
+ */
+export function rowQuantizedWeight(name: string, shape: number[], q: RowQuantizedTensor, group?: io.WeightGroup): StoredWeight {
+  const w = float32Weight(name, shape, q.dequantized, group);
+  (w.spec as RowQuantizedManifestEntry).rowQuantization = { dtype: q.quantization.dtype, min: [...q.quantization.min], scale: [...q.quantization.scale] };
+  return w;
+}
+
+/** A manifest entry that may carry modelpress's per-row extension. */
+export type RowQuantizedManifestEntry = io.WeightsManifestEntry & { rowQuantization?: RowQuantizationSpec };
 
 /** Artifacts with new weights (same topology and metadata), ready for `writeModelArtifacts`. */
 export function withWeights(artifacts: io.ModelArtifacts, weights: readonly StoredWeight[]): io.ModelArtifacts {

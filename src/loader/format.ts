@@ -12,7 +12,14 @@ export const PACKED_MAGIC = [0x4d, 0x50, 0x4b] as const;
  * file); 1 stored it as plain UTF-8. The reader reads both.
  */
 export const PACKED_VERSION = 2;
-export const PACKED_VERSIONS_READ: readonly number[] = [1, 2];
+/**
+ * 3 adds the per-row affine kinds (`uint8Rows`, `uint16Rows`: one min and
+ * scale per row, for embedding tables). The writer emits 3 only for a model
+ * holding such a tensor, so every other file stays readable by loaders that
+ * know versions 1 and 2 only.
+ */
+export const PACKED_VERSION_ROWS = 3;
+export const PACKED_VERSIONS_READ: readonly number[] = [1, 2, 3];
 
 /** How a tensor's stored codes map to values. */
 export const ValueKind = {
@@ -22,11 +29,20 @@ export const ValueKind = {
   float16: 3,
   uint8: 4,
   uint16: 5,
+  /** uint8 codes with a float64 min and scale per row (first axis); version >= 3. */
+  uint8Rows: 6,
+  /** uint16 codes with a float64 min and scale per row (first axis); version >= 3. */
+  uint16Rows: 7,
 } as const;
 export type ValueKind = (typeof ValueKind)[keyof typeof ValueKind];
 
 /** Bytes per stored code, by value kind. */
-export const CODE_WIDTH: Readonly<Record<ValueKind, number>> = { 0: 4, 1: 4, 2: 1, 3: 2, 4: 1, 5: 2 };
+export const CODE_WIDTH: Readonly<Record<ValueKind, number>> = { 0: 4, 1: 4, 2: 1, 3: 2, 4: 1, 5: 2, 6: 1, 7: 2 };
+
+/** Kinds whose affine parameters are per row (the record holds rows x {min, scale}). */
+export function isRowKind(kind: ValueKind): kind is 6 | 7 {
+  return kind === ValueKind.uint8Rows || kind === ValueKind.uint16Rows;
+}
 
 /** Per-tensor encodings. */
 export const Encoding = {
@@ -97,7 +113,31 @@ export function decodeCodes(kind: ValueKind, codes: Uint32Array, min: number, sc
     case ValueKind.uint8:
     case ValueKind.uint16:
       return toBytes(Float32Array.from(codes, (q) => q * scale + min));
+    case ValueKind.uint8Rows:
+    case ValueKind.uint16Rows:
+      throw new Error('decodeCodes: per-row kinds decode with decodeRowCodes');
   }
+}
+
+/**
+ * Per-row affine codes -> float32 bytes. Codes are stored relative to their
+ * row's zero point (so +0.0 is code 0 in every row, and one sparse encoding
+ * fits all rows): element i of row r = floor(i / rowSize) has
+ * `q = (code + zero[r]) mod (qmax + 1)` and decodes as `q * scale[r] + min[r]`
+ * in float64, rounded to float32 (tfjs's per-tensor rule, row by row).
+ */
+export function decodeRowCodes(kind: ValueKind, codes: Uint32Array, rowMin: Float64Array, rowScale: Float64Array, rowZero: Uint32Array): Uint8Array {
+  const levels = kind === ValueKind.uint16Rows ? 65536 : 256;
+  const rows = rowMin.length;
+  const size = rows === 0 ? 0 : codes.length / rows;
+  const out = new Float32Array(codes.length);
+  for (let r = 0; r < rows; r++) {
+    const min = rowMin[r]!;
+    const scale = rowScale[r]!;
+    const zero = rowZero[r]!;
+    for (let i = r * size, end = i + size; i < end; i++) out[i] = ((codes[i]! + zero) % levels) * scale + min;
+  }
+  return toBytes(out);
 }
 
 function toBytes(values: Float32Array): Uint8Array {

@@ -6,7 +6,7 @@ import type { io } from '@tensorflow/tfjs-core';
 import { ByteReader, PackedFormatError } from './bytes.js';
 import { decodeSymbols, readTable } from './huffman-decode.js';
 import { inflateRaw } from './inflate.js';
-import { CODE_WIDTH, Encoding, PACKED_MAGIC, PACKED_VERSIONS_READ, ValueKind, decodeCodes, outputDtype } from './format.js';
+import { CODE_WIDTH, Encoding, PACKED_MAGIC, PACKED_VERSION_ROWS, PACKED_VERSIONS_READ, ValueKind, decodeCodes, decodeRowCodes, isRowKind, outputDtype } from './format.js';
 
 /** One tensor record as read from a packed file, before value decoding. */
 export interface PackedTensorRecord {
@@ -16,6 +16,10 @@ export interface PackedTensorRecord {
   /** Affine kinds only (else 0 and 1). */
   min: number;
   scale: number;
+  /** Per-row kinds only: each row's min, scale and zero point (first axis); `codes` are then relative to the row's zero point. */
+  rowMin?: Float64Array;
+  rowScale?: Float64Array;
+  rowZero?: Uint32Array;
   encoding: Encoding;
   /** The stored codes of every element. */
   codes: Uint32Array;
@@ -40,7 +44,8 @@ export function readPacked(data: Uint8Array): PackedContents {
   }
   const version = r.u8();
   if (!PACKED_VERSIONS_READ.includes(version)) {
-    throw new PackedFormatError(`unsupported packed format version ${version} (this loader reads ${PACKED_VERSIONS_READ.join(' and ')}; newer files need a newer modelpress/loader)`);
+    const known = `${PACKED_VERSIONS_READ.slice(0, -1).join(', ')} and ${PACKED_VERSIONS_READ[PACKED_VERSIONS_READ.length - 1]}`;
+    throw new PackedFormatError(`unsupported packed format version ${version} (this loader reads ${known}; newer files need a newer modelpress/loader)`);
   }
   const topoLength = r.varint();
   // v1: the UTF-8 bytes; v2: the same bytes as raw DEFLATE, with their compressed length.
@@ -55,27 +60,42 @@ export function readPacked(data: Uint8Array): PackedContents {
   const count = r.varint();
   const headerBytes = r.pos;
   const tensors: PackedTensorRecord[] = [];
-  for (let t = 0; t < count; t++) tensors.push(readRecord(r));
+  for (let t = 0; t < count; t++) tensors.push(readRecord(r, version));
   if (r.pos !== data.byteLength) throw new PackedFormatError(`${data.byteLength - r.pos} trailing byte(s) after the last tensor`);
   return { meta: meta as Record<string, unknown>, tensors, headerBytes };
 }
 
-function readRecord(r: ByteReader): PackedTensorRecord {
+function readRecord(r: ByteReader, version: number): PackedTensorRecord {
   const start = r.pos;
   const name = new TextDecoder().decode(r.take(r.varint()));
   const kind = r.u8() as ValueKind;
   const width = CODE_WIDTH[kind];
-  if (width === undefined) throw new PackedFormatError(`tensor ${name}: unknown value kind ${kind}`);
+  if (width === undefined || (isRowKind(kind) && version < PACKED_VERSION_ROWS)) throw new PackedFormatError(`tensor ${name}: unknown value kind ${kind} in a version ${version} file`);
   let min = 0;
   let scale = 1;
+  let rowMin: Float64Array | undefined;
+  let rowScale: Float64Array | undefined;
+  let rowZero: Uint32Array | undefined;
   if (kind === ValueKind.uint8 || kind === ValueKind.uint16) {
     min = r.f64();
     scale = r.f64();
+  } else if (isRowKind(kind)) {
+    const rows = r.varint();
+    rowMin = new Float64Array(rows);
+    rowScale = new Float64Array(rows);
+    rowZero = new Uint32Array(rows);
+    for (let i = 0; i < rows; i++) {
+      rowMin[i] = r.f64();
+      rowScale[i] = r.f64();
+      rowZero[i] = r.varint();
+      if (rowZero[i]! >= 1 << (8 * width)) throw new PackedFormatError(`tensor ${name}: row ${i}'s zero point ${rowZero[i]} does not fit ${8 * width}-bit codes`);
+    }
   }
   const rank = r.varint();
   const shape: number[] = [];
   for (let i = 0; i < rank; i++) shape.push(r.varint());
   const size = shape.reduce((a, b) => a * b, 1);
+  if (rowMin && rowMin.length !== (shape.length === 0 ? 1 : shape[0]!)) throw new PackedFormatError(`tensor ${name}: ${rowMin.length} row scales for shape [${shape.join(', ')}]`);
   const encoding = r.u8() as Encoding;
   let codes: Uint32Array;
   switch (encoding) {
@@ -108,7 +128,7 @@ function readRecord(r: ByteReader): PackedTensorRecord {
     default:
       throw new PackedFormatError(`tensor ${name}: unknown encoding ${String(encoding)}`);
   }
-  return { name, shape, kind, min, scale, encoding, codes, start, end: r.pos };
+  return { name, shape, kind, min, scale, ...(rowMin && rowScale && rowZero ? { rowMin, rowScale, rowZero } : {}), encoding, codes, start, end: r.pos };
 }
 
 /** Gap symbols: s < 2^b - 1 = "s zeros, then a non-zero"; s = 2^b - 1 = "2^b - 1 zeros" (filler). */
@@ -156,7 +176,7 @@ function lookup(name: string, book: Uint32Array, indices: Uint32Array): Uint32Ar
 export function unpack(bytes: ArrayBuffer | Uint8Array): io.ModelArtifacts {
   const data = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   const { meta, tensors } = readPacked(data);
-  const parts = tensors.map((t) => decodeCodes(t.kind, t.codes, t.min, t.scale));
+  const parts = tensors.map((t) => (t.rowMin && t.rowScale && t.rowZero ? decodeRowCodes(t.kind, t.codes, t.rowMin, t.rowScale, t.rowZero) : decodeCodes(t.kind, t.codes, t.min, t.scale)));
   const weightData = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let o = 0;
   for (const p of parts) {

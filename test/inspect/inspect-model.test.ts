@@ -80,7 +80,7 @@ describe('inspectModel on tfjs-converter output', () => {
     const [input, hidden, output] = r.layers;
     expect(input!.stages).toEqual({
       prune: { applies: false, reason: 'no kernel to mask' },
-      'prune-structured': { applies: false, reason: 'InputLayer is not one of Dense, Conv2D, SeparableConv2D' },
+      'prune-structured': { applies: false, reason: 'InputLayer is not one of Dense, Conv2D, SeparableConv2D, SimpleRNN, LSTM, GRU' },
       share: { applies: false, reason: 'no kernel to cluster' },
       quantize: { applies: false, reason: 'no float32 weights' },
     });

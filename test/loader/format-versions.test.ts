@@ -54,6 +54,6 @@ describe('packed format versions', () => {
     const v9 = Uint8Array.from(bytes);
     v9[3] = 9;
     expect(() => unpack(v9)).toThrow(PackedFormatError);
-    expect(() => unpack(v9)).toThrow('unsupported packed format version 9 (this loader reads 1 and 2; newer files need a newer modelpress/loader)');
+    expect(() => unpack(v9)).toThrow('unsupported packed format version 9 (this loader reads 1, 2 and 3; newer files need a newer modelpress/loader)');
   });
 });

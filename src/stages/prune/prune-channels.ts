@@ -16,7 +16,8 @@
  *   input sits at offset + c downstream;
  * - Flatten repeats the list per spatial position (row p·C + c);
  * - weighted layers record the list they read (their input cuts) and
- *   sources start fresh elements.
+ *   sources (Dense, Conv2D, SeparableConv2D, SimpleRNN, LSTM, GRU) start
+ *   fresh elements.
  *
  * An element that must keep its channel is pinned with the reason, phrased
  * for whichever layer the user targeted: the model's input, a model output
@@ -47,8 +48,13 @@ export interface LayerGraph {
   configs: Map<string, Record<string, unknown>>;
 }
 
-/** Layer classes whose output channels structured pruning can remove, and what it calls them. */
-export const PRUNABLE: Record<string, 'units' | 'filters'> = { Dense: 'units', Conv2D: 'filters', SeparableConv2D: 'filters' };
+/**
+ * Layer classes whose output channels structured pruning can remove, and
+ * what it calls them. A recurrent layer's channels are its units (its
+ * output's last axis, with or without `return_sequences`); which of its
+ * weights lose what is prune-recurrent-units.ts.
+ */
+export const PRUNABLE: Record<string, 'units' | 'filters'> = { Dense: 'units', Conv2D: 'filters', SeparableConv2D: 'filters', SimpleRNN: 'units', LSTM: 'units', GRU: 'units' };
 
 /** Layers whose output carries their input's channels one to one. */
 export const PASS_THROUGH = new Set([
@@ -86,7 +92,7 @@ export type PinReason = (name: string, what: string) => string;
 export interface ChannelFlow {
   /** Source layer -> its output elements (channel c is `elements[c]`). */
   sources: Map<string, number[]>;
-  /** Weighted layer (Dense, Conv2D, SeparableConv2D, DepthwiseConv2D, BatchNormalization) -> the elements of its input channels. */
+  /** Weighted layer (Dense, Conv2D, SeparableConv2D, DepthwiseConv2D, BatchNormalization, SimpleRNN, LSTM, GRU) -> the elements of its input channels. */
   reads: Map<string, number[]>;
   /** Union-find root of an element. */
   find(e: number): number;
@@ -230,6 +236,10 @@ export function traceChannels(graph: LayerGraph, model: LayersModel): ChannelFlo
     } else if (PRUNABLE[n.className] !== undefined) {
       if (n.className === 'Conv2D' && n.config.groups !== undefined && n.config.groups !== 1) {
         opaque((name) => `${via(name)}, a grouped convolution, which prune cannot cut to match`);
+        continue;
+      }
+      if (n.config.return_state === true || n.config.stateful === true) {
+        opaque((name) => `${via(name)}, a recurrent layer with ${n.config.stateful === true ? 'stateful: true' : 'return_state: true'}, which prune cannot cut to match`);
         continue;
       }
       reads.set(n.name, one);

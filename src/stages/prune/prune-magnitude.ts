@@ -227,7 +227,7 @@ export async function pruneUnstructured(ctx: StageContext, model: LayersModel, c
   const tf = await ctx.engine.tf();
   const all = layerNames(model);
   const eligible = all.filter((n) => kernelVariables(model, n).length > 0);
-  const selected = selectTargets(eligible, all, config, 'layers with a kernel (Dense, Conv2D, ...)');
+  const selected = selectTargets(eligible, all, config, 'layers with a kernel (Dense, Conv1D/2D, Embedding, SimpleRNN/LSTM/GRU, ...)');
   const global = config.scope === 'global';
   if (global && config.method === 'threshold') {
     throw new StageConfigError('`scope: global` applies to `method: magnitude`; the threshold method is per layer (quality · std of each layer)', ['scope']);

@@ -50,11 +50,12 @@ import { toTensors } from '../training/train-loop.js';
 import { checkpoint } from '../training/abort-checkpoint.js';
 import type { ChannelFlow, GraphNode, LayerGraph } from './prune-channels.js';
 import { PRUNABLE, traceChannels } from './prune-channels.js';
+import { RECURRENT_GATES, isRecurrent, recurrentNormScores, recurrentUnitCuts } from './prune-recurrent-units.js';
 
 // ---------------------------------------------------------------------------
 // The layer graph, from the model's JSON config
 
-const STRUCTURE_HINT = 'structured pruning follows channels through Dropout, Activation, pooling, padding, BatchNormalization, DepthwiseConv2D, Flatten, Add-like merges and Concatenate to the next Dense, Conv2D or SeparableConv2D layer';
+const STRUCTURE_HINT = 'structured pruning follows channels through Dropout, Activation, pooling, padding, BatchNormalization, DepthwiseConv2D, Flatten, Add-like merges and Concatenate to the next Dense, Conv2D, SeparableConv2D, SimpleRNN, LSTM or GRU layer';
 
 function graphError(message: string): StageConfigError {
   return new StageConfigError(message, ['method'], [STRUCTURE_HINT]);
@@ -320,7 +321,7 @@ export async function pruneStructured(ctx: StageContext, model: LayersModel, con
   const graph = readGraph(model);
   const all = layerNames(model);
   const eligible = all.filter((n) => PRUNABLE[graph.nodes.get(n)?.className ?? ''] !== undefined);
-  let selected = selectTargets(eligible, all, config, 'Dense, Conv2D or SeparableConv2D layers');
+  let selected = selectTargets(eligible, all, config, 'Dense, Conv2D, SeparableConv2D, SimpleRNN, LSTM or GRU layers');
   const explicit = config.layers !== undefined && Object.keys(config.layers).length > 0;
   if (!explicit) {
     // Without `layers:`, "every layer" means every layer that can lose units:
@@ -348,7 +349,14 @@ export async function pruneStructured(ctx: StageContext, model: LayersModel, con
     const data = await ctx.data(config.calibration.data);
     scores = await activationScores(ctx, model, names, data, config.calibration.samples);
   } else {
-    scores = new Map(names.map((n) => [n, normScores(outputKernel(model, n).read().dataSync() as Float32Array, channelCount(model, n), config.criterion as 'l1' | 'l2')]));
+    const criterion = config.criterion as 'l1' | 'l2';
+    const scoreOf = (n: string): Float64Array => {
+      const className = graph.nodes.get(n)!.className;
+      const read = (suffix: string) => weightOf(model, n, suffix)!.read().dataSync() as Float32Array;
+      if (isRecurrent(className)) return recurrentNormScores(read('kernel'), read('recurrent_kernel'), channelCount(model, n), RECURRENT_GATES[className]!, criterion);
+      return normScores(outputKernel(model, n).read().dataSync() as Float32Array, channelCount(model, n), criterion);
+    };
+    scores = new Map(names.map((n) => [n, scoreOf(n)]));
   }
 
   // Cuts per weight (by originalName): along which axis, keeping which indices.
@@ -381,9 +389,13 @@ export async function pruneStructured(ctx: StageContext, model: LayersModel, con
       const keep: number[] = [];
       const removed: number[] = [];
       els.forEach((e, c) => (removedRoots.has(flow.find(e)) ? removed : keep).push(c));
-      const kernel = graph.nodes.get(m)!.className === 'SeparableConv2D' ? 'pointwise_kernel' : 'kernel';
-      cut(m, kernel, (r) => r - 1, keep);
-      cut(m, 'bias', () => 0, keep);
+      const className = graph.nodes.get(m)!.className;
+      if (isRecurrent(className)) {
+        for (const c of recurrentUnitCuts(className, els.length, keep)) cut(m, c.role, () => c.axis, c.keep);
+      } else {
+        cut(m, className === 'SeparableConv2D' ? 'pointwise_kernel' : 'kernel', (r) => r - 1, keep);
+        cut(m, 'bias', () => 0, keep);
+      }
       graph.configs.get(m)![g.what] = keep.length;
       const before = g.what === 'units' ? 'unitsBefore' : 'filtersBefore';
       const after = g.what === 'units' ? 'unitsAfter' : 'filtersAfter';
@@ -401,7 +413,7 @@ export async function pruneStructured(ctx: StageContext, model: LayersModel, con
     const dm = Number(graph.nodes.get(layer)!.config.depth_multiplier ?? 1);
     const expanded = keepIn.flatMap((i) => Array.from({ length: dm }, (_, m) => i * dm + m));
     if (className === 'BatchNormalization') for (const s of ['gamma', 'beta', 'moving_mean', 'moving_variance']) cut(layer, s, () => 0, keepIn);
-    else if (className === 'Dense') cut(layer, 'kernel', () => 0, keepIn);
+    else if (className === 'Dense' || isRecurrent(className)) cut(layer, 'kernel', () => 0, keepIn);
     else if (className === 'Conv2D') cut(layer, 'kernel', () => 2, keepIn);
     else if (className === 'DepthwiseConv2D') {
       cut(layer, 'depthwise_kernel', () => 2, keepIn);

@@ -6,6 +6,7 @@
 import type { LayersModel } from '@tensorflow/tfjs';
 import { StageConfigError } from '../../stage-definition.js';
 import { compilePattern, selectLayers } from '../training/layer-targeting.js';
+import { isCompressibleWeight } from '../training/compressible-weights.js';
 
 /** What a `layers:` entry may set; unset keys fall back to the top-level option. */
 export interface PruneLayerSettings {
@@ -20,11 +21,13 @@ export interface TargetingConfig {
   exclude?: string[];
 }
 
-/** Weight tensors magnitude pruning acts on (biases and normalisation parameters are left dense). */
-const KERNEL_SUFFIXES = ['/kernel', '/depthwise_kernel', '/pointwise_kernel'];
-
+/**
+ * Weight tensors magnitude pruning acts on: kernels, recurrent kernels and
+ * embedding tables (the shared list in compressible-weights.ts); biases and
+ * normalisation parameters are left dense.
+ */
 export function isPrunableKernel(originalName: string): boolean {
-  return KERNEL_SUFFIXES.some((s) => originalName.endsWith(s));
+  return isCompressibleWeight(originalName);
 }
 
 /** Layer names in model order. */

@@ -62,7 +62,7 @@ export const pruneSchema = {
     method: {
       enum: ['magnitude', 'threshold', 'structured'],
       default: 'magnitude',
-      description: '`magnitude`: zero the smallest |w| to a target sparsity; `threshold`: zero |w| < quality · std(w) per layer (Han et al. 2015); `structured`: remove whole Dense units / Conv2D / SeparableConv2D filters and cut what reads them to match (channels that meet at an Add are removed together).',
+      description: '`magnitude`: zero the smallest |w| to a target sparsity; `threshold`: zero |w| < quality · std(w) per layer (Han et al. 2015); `structured`: remove whole Dense / SimpleRNN / LSTM / GRU units and Conv2D / SeparableConv2D filters and cut what reads them to match (channels that meet at an Add are removed together).',
     },
     sparsity: {
       type: 'number',

@@ -26,11 +26,13 @@ import {
   decodeFloat32,
   float32Weight,
   quantizedWeight,
+  quantizeRows,
   quantizeTensor,
+  rowQuantizedWeight,
   splitWeights,
   withWeights,
 } from '../../formats/weight-quantization.js';
-import type { QuantizationDtype, StoredWeight } from '../../formats/weight-quantization.js';
+import type { QuantizationDtype, RowQuantizedManifestEntry, StoredWeight } from '../../formats/weight-quantization.js';
 import type { Json } from '../../plugin.js';
 import { defineStage, StageConfigError } from '../../stage-definition.js';
 import type { FinetuneConfig } from '../training/finetune.js';
@@ -46,6 +48,7 @@ import {
   simulateFixedPointActivations,
 } from './quantize-fixed-point.js';
 import type { FixedPointMode } from './quantize-fixed-point.js';
+import { isEmbeddingTable } from '../training/compressible-weights.js';
 import { quantizationAwareFinetune } from './quantize-qat.js';
 import { simulateInt8 } from './quantize-simulate.js';
 import type { CalibrationConfig } from './quantize-simulate.js';
@@ -61,8 +64,12 @@ export interface QuantizeLayerSettings {
   fractionalBits?: number;
 }
 
+/** How uint8/uint16 embedding tables get their affine range: one per token row, or one for the table. */
+export type EmbeddingGranularity = 'per-row' | 'per-tensor';
+
 export interface QuantizeConfig extends QuantizeLayerSettings {
   foldBatchNorm: boolean;
+  embeddings: EmbeddingGranularity;
   layers?: Record<string, Partial<QuantizeLayerSettings>>;
   exclude?: string[];
   activations: 'none' | 'int8' | FixedPointMode;
@@ -101,6 +108,12 @@ export const quantizeSchema = {
     fractionalBits: { type: 'integer', minimum: MIN_FRACTIONAL_BITS, maximum: MAX_FRACTIONAL_BITS, description: FRACTIONAL_BITS_DESCRIPTION },
     minSize: { type: 'integer', minimum: 0, default: DEFAULT_QUANTIZE_MIN_SIZE, description: `${MIN_SIZE_DESCRIPTION} 0 quantizes every tensor, as the tfjs converter does.` },
     ...targetingSchema(layerSettingsSchema),
+    embeddings: {
+      enum: ['per-row', 'per-tensor'],
+      default: 'per-row',
+      description:
+        'uint8/uint16 Embedding tables (`<layer>/embeddings`): `per-row` gives each token row its own min and scale (rows differ in norm by 10x and more, and one range for the table wastes most codes of the small rows); `per-tensor` one range for the table, as for other weights. Stock tfjs manifests have no per-row scales: the model directory stores such a table as float32 values on the per-row grid (loads anywhere, same outputs), and `export` packs it as 1- or 2-byte codes plus 17-18 bytes per row (min, scale, zero point; packed format v3).',
+    },
     activations: {
       enum: ['none', 'int8', ...Object.keys(FIXED_POINT_MODES)],
       default: 'none',
@@ -233,14 +246,20 @@ export const quantizeStage = defineStage<QuantizeConfig>({
           fixed = { format: formatName(q.format), fractionalBits: q.format.fractionalBits, saturated: q.saturated };
           quantizedTensors++;
         } else {
-          let q;
+          const perRow = d.store !== 'float16' && config.embeddings === 'per-row' && isEmbeddingTable(spec.name) && spec.shape.length === 2;
           try {
-            q = quantizeTensor(now, d.store);
+            if (perRow) {
+              const q = quantizeRows(now, spec.shape[0]!, d.store as 'uint8' | 'uint16');
+              written = rowQuantizedWeight(spec.name, spec.shape, q, spec.group);
+              maxError = q.maxError;
+            } else {
+              const q = quantizeTensor(now, d.store);
+              written = quantizedWeight(spec.name, spec.shape, q, spec.group);
+              maxError = q.maxError;
+            }
           } catch (err) {
             throw new Error(`cannot quantize ${spec.name} to ${d.store}: ${(err as Error).message}`, { cause: err });
           }
-          written = quantizedWeight(spec.name, spec.shape, q, spec.group);
-          maxError = q.maxError;
           quantizedTensors++;
         }
         out.push(written);
@@ -249,8 +268,10 @@ export const quantizeStage = defineStage<QuantizeConfig>({
           lm.bytesBefore += w.bytes.byteLength;
           lm.bytesAfter += written.bytes.byteLength;
           lm.maxError = Math.max(lm.maxError, maxError);
+          const rows = (written.spec as RowQuantizedManifestEntry).rowQuantization;
           const entry: Record<string, Json> = {
-            stored: written.spec.quantization?.dtype ?? written.spec.dtype,
+            // Per-row tables are float32 in the directory (tfjs has no per-row manifest); `export` packs their codes.
+            stored: rows ? `${rows.dtype} per row` : (written.spec.quantization?.dtype ?? written.spec.dtype),
             elements: spec.shape.reduce((a, b) => a * b, 1),
             bytesBefore: w.bytes.byteLength,
             bytesAfter: written.bytes.byteLength,

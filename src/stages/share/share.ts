@@ -25,6 +25,7 @@ import { StageConfigError, defineStage } from '../../stage-definition.js';
 import { finetune, finetuneSchema } from '../training/finetune.js';
 import type { FinetuneConfig } from '../training/finetune.js';
 import { selectLayers, targetingSchema } from '../training/layer-targeting.js';
+import { isCompressibleWeight } from '../training/compressible-weights.js';
 import { constraintHooks } from './share-finetune.js';
 import type { Constraint } from './share-finetune.js';
 import { SHARE_INITS, bitsPerIndex, clusterWeights, distinctNonZero } from './share-kmeans.js';
@@ -235,7 +236,7 @@ interface ResolvedSettings {
 /** One tensor (or a group of tied copies) to cluster, tie, or guard. */
 interface Unit {
   layers: string[];
-  /** The weight's last name segment: `kernel`, `bias`, `depthwise_kernel`, ... */
+  /** The weight's name inside its layer: `kernel`, `bias`, `depthwise_kernel`, `forward_lstm_LSTM1/recurrent_kernel`, ... */
   role: string;
   vars: LayerVariable[];
   /** Clustering settings; undefined: not clustered (tied only, or just guarded). */
@@ -262,9 +263,14 @@ export interface SharePlan {
   ties: string[][];
 }
 
-const roleOf = (v: LayerVariable) => v.originalName.slice(v.originalName.lastIndexOf('/') + 1);
+/**
+ * The weight's name inside its layer: `kernel` for most layers, but
+ * `forward_lstm_LSTM1/kernel` for a Bidirectional wrapper, whose two
+ * directions would otherwise collide in the metrics under one `kernel`.
+ */
+const roleOf = (v: LayerVariable, layer: string) => (v.originalName.startsWith(`${layer}/`) ? v.originalName.slice(layer.length + 1) : v.originalName.slice(v.originalName.lastIndexOf('/') + 1));
 
-/** Layers with at least one float kernel of rank >= 2 (dense, conv, depthwise, ...). */
+/** Layers with at least one float kernel of rank >= 2 (dense, conv, depthwise, recurrent kernels, embedding tables, ...). */
 export function shareableLayers(model: LayersModel): LayerTensors[] {
   const out: LayerTensors[] = [];
   for (const layer of model.layers) {
@@ -272,9 +278,9 @@ export function shareableLayers(model: LayersModel): LayerTensors[] {
     const biases: LayerTensors['biases'] = [];
     for (const v of layer.weights) {
       if (v.dtype !== 'float32') continue;
-      const role = roleOf(v);
-      if (role.endsWith('kernel') && v.shape.length >= 2) kernels.push({ role, v });
-      else if (role === 'bias' || role.endsWith('_bias')) biases.push({ role, v });
+      const role = roleOf(v, layer.name);
+      if (isCompressibleWeight(v.originalName) && v.shape.length >= 2) kernels.push({ role, v });
+      else if (/(^|\/|_)bias$/.test(role)) biases.push({ role, v });
     }
     if (kernels.length > 0) out.push({ name: layer.name, kernels, biases });
   }

@@ -209,7 +209,7 @@ describe('prune: magnitude and threshold', () => {
     ['global scope with a per-layer sparsity', { scope: 'global', layers: { 'dense*': {}, dense3: { sparsity: 0.5 } } }, '`scope: global` prunes all targeted layers to one sparsity; a per-layer `sparsity` (layer `dense3`) needs `scope: layer`', ['layers', 'dense3', 'sparsity']],
     ['global scope with the threshold method', { method: 'threshold', scope: 'global' }, '`scope: global` applies to `method: magnitude`; the threshold method is per layer (quality · std of each layer)', ['scope']],
     ['a ramp longer than fine-tuning', { schedule: { epochs: 3 }, finetune: { epochs: 2 } }, '`schedule.epochs` (3) exceeds `finetune.epochs` (2): the sparsity ramp must end within fine-tuning', ['schedule', 'epochs']],
-    ['excluding every layer', { exclude: ['dense*'] }, 'no layer left to prune: `exclude` leaves none of the layers with a kernel (Dense, Conv2D, ...)', ['exclude']],
+    ['excluding every layer', { exclude: ['dense*'] }, 'no layer left to prune: `exclude` leaves none of the layers with a kernel (Dense, Conv1D/2D, Embedding, SimpleRNN/LSTM/GRU, ...)', ['exclude']],
   ])('%s is a located StageConfigError', async (_, config, message, path) => {
     const err = await run(config).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StageConfigError);
