@@ -95,7 +95,7 @@ describe('mnist `layout`', () => {
         'version: 1\nname: seq\ndata:\n  train: { uses: mnist, split: test, limit: 20, layout: sequence }\nmodel:\n  build: { arch: mlp, units: [8] }\nstages:\n  - id: train\n    uses: train\n',
       );
       if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
-      expect((r.value.model as { build: { inputShape: number[] } }).build.inputShape).toEqual([28, 28]);
+      expect(r.value.model?.build?.inputShape).toEqual([28, 28]);
     });
   });
 });
