@@ -23,6 +23,7 @@ beforeAll(() => {
   tmp.write('no-tab.tsv', 'ham\tok\nspam no tab here\n');
   tmp.write('empty.tsv', '\n\n');
   tmp.write('msgs.csv', 'id,text,label\n1,"Win money, now!",spam\n2,"He said ""lunch""\nat noon",ham\n3,lunch money,ham\n');
+  tmp.write('crlf.csv', '\uFEFFlabel;text\r\nham;"a;b\r\nc"\r\n\r\nspam;d');
   tmp.write('bad-columns.csv', 'id,body,label\n1,hello,ham\n');
   tmp.write('vocab.txt', '<pad>\n<unk>\nmoney\nlunch\n');
   tmp.write('vocab-bad.txt', '<unk>\n<pad>\nmoney\n');
@@ -98,6 +99,14 @@ describe('text loader', () => {
     expect(ds).toMatchObject({ count: 3, classNames: ['ham', 'spam'] });
     const v = ds.vocabulary!;
     expect(Array.from(ds.x.subarray(8, 16))).toEqual(['he', 'said', '"', 'lunch', '"', 'at', 'noon', '<pad>'].map((w) => v.indexOf(w)));
+  });
+
+  it('CSV: a byte-order mark, CRLF, a quoted line break, a blank line and no final newline; errors keep counting lines', async () => {
+    const ds = await textLoader.load({ file: 'crlf.csv', delimiter: ';', pad: 'end', length: 4 }, ctx());
+    const v = ds.vocabulary!;
+    expect(Array.from(ds.x)).toEqual([...['a', ';', 'b', 'c'].map((w) => v.indexOf(w)), v.indexOf('d'), 0, 0, 0]);
+    const err = await caught(() => textLoader.load({ file: 'crlf.csv', delimiter: ';', classNames: ['ham'] }, ctx()));
+    expect(err.message.startsWith('crlf.csv:5:1: label "spam" is not a class in `classNames`')).toBe(true);
   });
 
   it('a given vocabulary file is used as is; describe reports [length], classes and the vocabulary size', async () => {
