@@ -9,8 +9,9 @@ import { imagesLoader } from './images.js';
 import type { DatasetRegistry } from './loader.js';
 import { mnistLoader } from './mnist.js';
 import { npyLoader } from './npy.js';
+import { textLoader } from './text/text.js';
 
-export const BUILTIN_LOADERS = [csvLoader, idxLoader, imagesLoader, mnistLoader, npyLoader] as const;
+export const BUILTIN_LOADERS = [csvLoader, idxLoader, imagesLoader, mnistLoader, npyLoader, textLoader] as const;
 
 export function registerBuiltinLoaders(registry: DatasetRegistry): void {
   for (const loader of BUILTIN_LOADERS) registry.register(loader, 'builtin');

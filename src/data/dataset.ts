@@ -27,6 +27,13 @@ export interface Dataset {
    */
   classNames?: string[];
   /**
+   * Token-id data (the `text` loader): the token of each id, `vocabulary[id]`,
+   * id 0 `<pad>`, id 1 `<unk>`. The features are these ids (as float32). Kept
+   * with the data so the model can ship with the mapping it was trained on
+   * (see data/text/vocabulary.ts for the file form).
+   */
+  vocabulary?: string[];
+  /**
    * `false` for data without labels (an `images` folder with no class
    * folders): `y` is all -1 and `classes` may be 0. A stage that needs labels
    * must refuse such data; evaluation can judge by agreement with a
@@ -143,9 +150,14 @@ function gather(ds: Dataset, indices: ArrayLike<number>, name: string, fingerpri
   return { name, x, y, count: indices.length, shape: [...ds.shape], classes: ds.classes, ...labelMeta(ds), fingerprint };
 }
 
-/** What a part of a dataset keeps from the whole besides examples: class names, unlabelled-ness. */
-function labelMeta(ds: Dataset): Pick<Dataset, 'classNames' | 'labelled'> {
-  return { ...(ds.classNames ? { classNames: [...ds.classNames] } : {}), ...(ds.labelled === false ? { labelled: false } : {}) };
+/** What a part of a dataset keeps from the whole besides examples: class names, unlabelled-ness, the vocabulary. */
+function labelMeta(ds: Dataset): Pick<Dataset, 'classNames' | 'labelled' | 'vocabulary'> {
+  return {
+    ...(ds.classNames ? { classNames: [...ds.classNames] } : {}),
+    ...(ds.labelled === false ? { labelled: false } : {}),
+    // Shared, not copied: datasets are immutable, and a vocabulary can hold 10^5 strings.
+    ...(ds.vocabulary ? { vocabulary: ds.vocabulary } : {}),
+  };
 }
 
 /**

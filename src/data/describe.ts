@@ -23,11 +23,16 @@ export interface DatasetDescription {
   labelled: boolean;
   /** Number of examples after `limit`, `offset` and `split`. */
   examples: number;
+  /**
+   * Token-id data: the number of ids (the vocabulary size, `<pad>` and
+   * `<unk>` included), which a model's Embedding must accept. Absent otherwise.
+   */
+  vocabulary?: number;
 }
 
 /** The description of an already loaded dataset (what `describe` promises to equal). */
-export function describeLoaded(ds: Pick<Dataset, 'shape' | 'classes' | 'count'>): DatasetDescription {
-  return { shape: [...ds.shape], dtype: 'float32', classes: ds.classes, labelled: true, examples: ds.count };
+export function describeLoaded(ds: Pick<Dataset, 'shape' | 'classes' | 'count' | 'vocabulary'>): DatasetDescription {
+  return { shape: [...ds.shape], dtype: 'float32', classes: ds.classes, labelled: true, examples: ds.count, ...(ds.vocabulary ? { vocabulary: ds.vocabulary.length } : {}) };
 }
 
 // Keyed by fingerprint: it identifies the content and the options (`classes`

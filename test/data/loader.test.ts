@@ -22,7 +22,7 @@ describe('DatasetRegistry', () => {
   it('registers the built-in loaders, sorted by name', () => {
     const r = new DatasetRegistry();
     registerBuiltinLoaders(r);
-    expect(r.names()).toEqual(['csv', 'idx', 'images', 'mnist', 'npy']);
+    expect(r.names()).toEqual(['csv', 'idx', 'images', 'mnist', 'npy', 'text']);
     expect(r.get('mnist')?.name).toBe('mnist');
     expect(r.sourceOf('csv')).toBe('builtin');
     expect(r.get('nope')).toBeUndefined();
@@ -91,8 +91,9 @@ describe('built-in loader schemas', () => {
     csv: ['file', 'split', 'classes'],
     idx: ['images', 'labels', 'limit', 'classes'],
     images: ['path', 'list', 'size', 'classes', 'limit'],
-    mnist: ['split', 'limit'],
+    mnist: ['split', 'limit', 'layout'],
     npy: ['x', 'y', 'limit', 'classes'],
+    text: ['file', 'split', 'trainFile', 'vocabulary', 'vocabularyFile', 'classNames', 'limit'],
   };
 
   it.each(BUILTIN_LOADERS.map((l) => [l.name, l] as const))('%s: closed, every option described, defaults where absence is not meaningful', (name, loader) => {

@@ -79,7 +79,7 @@ describe('npy errors', () => {
       'unsupported dtype (big-endian)',
       () => tmp.write('e.npy', npy('>f4', [3, 1], [1, 2, 3])),
       { x: 'e.npy' },
-      "e.npy: unsupported dtype '>f4' for features (supported: '<f4', '<f8', '|u1')",
+      "e.npy: unsupported dtype '>f4' for features (supported: '<f4', '<f8', '|u1', '<i4', '<i8')",
       { code: 'unsupported-dtype', hint: "convert in numpy, e.g. a.astype('<f4')" },
     ],
     [
