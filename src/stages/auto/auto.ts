@@ -453,6 +453,18 @@ export const autoStage = defineStage<AutoConfig>({
         ...(table ? { latencyP50Ms: best?.measured.latency?.p50Ms ?? null, latencyP95Ms: best?.measured.latency?.p95Ms ?? null, latencyTableSeconds: table.seconds } : {}),
         accuracy: best ? best.measured.accuracy : null,
         baselineAccuracy: round6(baseline),
+        // What the run report's Pareto charts draw (src/report/auto-chart.ts), from run.json alone.
+        chart: {
+          axes: chartAxes(ctx, config, budgets) as unknown as Json,
+          trials: trials.map((t) => ({
+            trial: t.trial,
+            kind: t.kind,
+            packedBytes: t.measured.packedBytes,
+            accuracy: t.measured.accuracy,
+            ...(t.measured.latency ? { p50Ms: t.measured.latency.p50Ms, p95Ms: t.measured.latency.p95Ms } : {}),
+            meets: t.meets,
+          })),
+        },
         // The budget outcome the CLI turns into the exit code (src/contracts/budget-outcome.ts): 3 when nothing meets.
         budgets: {
           met: best?.meets ?? false,
@@ -466,6 +478,32 @@ export const autoStage = defineStage<AutoConfig>({
     };
   },
 });
+
+/** One Pareto chart per device: its tightest searched resource on x (latency when it has a latency budget, else packed size). */
+interface ChartAxis {
+  device: string;
+  axis: 'packedBytes' | 'p50Ms' | 'p95Ms';
+  limit: number | null;
+}
+
+function chartAxes(ctx: StageContext, config: AutoConfig, budgets: Budgets): ChartAxis[] {
+  const devices = ctx.recipe.devices as Record<string, { budget?: Record<string, number> }>;
+  const names = config.devices ?? Object.keys(devices);
+  const out: ChartAxis[] = names.map((device) => {
+    const b = devices[device]?.budget ?? {};
+    if (budgets.latency?.devices.includes(device)) {
+      return b['latency_ms_p95'] !== undefined ? { device, axis: 'p95Ms', limit: b['latency_ms_p95'] } : { device, axis: 'p50Ms', limit: b['latency_ms_p50'] ?? null };
+    }
+    return { device, axis: 'packedBytes', limit: b['size_packed_kb'] !== undefined ? b['size_packed_kb'] * 1024 : null };
+  });
+  // The stage's own size budget is drawn against every device's packed-size chart, and alone when no device is named.
+  if (config.budget.size_packed_kb !== undefined) {
+    const own = config.budget.size_packed_kb * 1024;
+    for (const a of out) if (a.axis === 'packedBytes') a.limit = Math.min(a.limit ?? Infinity, own);
+    if (out.length === 0) out.push({ device: '(auto budget)', axis: 'packedBytes', limit: own });
+  }
+  return out;
+}
 
 /**
  * The knapsack over costs that may be negative (a structured ratio saves
