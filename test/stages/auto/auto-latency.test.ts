@@ -54,6 +54,8 @@ describe('auto stage with a latency budget', () => {
       expect(file.latencyTable.entries[1]!.dP50Ms).toBeLessThan(0);
       const search = file.trials.find((t) => t.kind === 'search')!;
       expect(search.settings).toEqual({ dense1: { structured: 0.9 } });
+      // One narrowed layer: the size model prices it by the narrowed model's packed size, exactly.
+      expect(search.measured.packedBytes).toBe(search.predicted.packedBytes);
       const m = r.metrics as Record<string, Json>;
       expect(m.met).toBe(false);
       const missed = m.missed as string[];
