@@ -61,7 +61,7 @@ import type { SizeModel } from './cost-model.js';
 import { fragmentYaml } from './recipe-fragment.js';
 import { LATENCY_ENTRY_SECONDS, latencyCost, measureLatencyTable, predictLatency, timeAgainstBase } from './latency-table.js';
 import type { LatencyPoint, LatencyTable } from './latency-table.js';
-import { narrowedModels } from './narrowed-models.js';
+import { narrowedModels, sizeNarrowed } from './narrowed-models.js';
 import type { NarrowedModel } from './narrowed-models.js';
 import { removeUnits, structuredRatios } from '../sensitivity/structured-setting.js';
 import { LATENCY_RUNTIMES } from '../../measure/latency.js';
@@ -281,10 +281,16 @@ export const autoStage = defineStage<AutoConfig>({
     const narrowedOf = (l: string, ratio: number): NarrowedModel | undefined => narrowed.models.find((n) => n.layer === l && n.ratio === ratio);
     for (const l of layers) choices.set(l, choices.get(l)!.filter((c) => c.setting.structured === undefined || narrowedOf(l, c.setting.structured) !== undefined));
     const fullPacked = size.predict({}).packed;
+    const sizeBudget = Number.isFinite(budgets.packedBytes);
+    // Narrowed models are packed (about a second each) when a size budget prices them all, else only for the trials that use them.
+    if (sizeBudget) for (const n of narrowed.models) await sizeNarrowed(n);
+    const sized = async (settings: Record<string, LayerSetting>) => {
+      for (const [l, st] of Object.entries(settings)) if (st.structured !== undefined) await sizeNarrowed(narrowedOf(l, st.structured)!);
+    };
     const packedOf = (l: string, st: LayerSetting): number => {
       if (st.structured === undefined) return size.layerCost(l, st).packed;
       // The layer's kernels now, plus what narrowing it saves in the whole model (its own tensors and the next layer's inputs).
-      return size.layerCost(l, {}).packed + narrowedOf(l, st.structured)!.size.packed - fullPacked;
+      return size.layerCost(l, {}).packed + narrowedOf(l, st.structured)!.size!.packed - fullPacked;
     };
     const predictPacked = (settings: Record<string, LayerSetting>) => size.base.packed + layers.reduce((n, l) => n + packedOf(l, settings[l] ?? {}), 0);
 
@@ -307,11 +313,12 @@ export const autoStage = defineStage<AutoConfig>({
     // One cost per budget: packed bytes, p50 ms, p95 ms (latency as changes against the unmodified model).
     const costsOf = (l: string, st: LayerSetting): number[] => {
       const lc = table ? latencyCost(table, l, st) : { p50Ms: 0, p95Ms: 0 };
-      return [packedOf(l, st), lc.p50Ms, lc.p95Ms];
+      // Without a size budget the DP ignores the first cost: 0 spares packing every narrowed model.
+      return [sizeBudget ? packedOf(l, st) : 0, lc.p50Ms, lc.p95Ms];
     };
     const budgetVector = [budgets.packedBytes, budgets.p50Ms, budgets.p95Ms];
     const fits = (settings: Record<string, LayerSetting>) => {
-      if (predictPacked(settings) > budgets.packedBytes) return false;
+      if (sizeBudget && predictPacked(settings) > budgets.packedBytes) return false;
       if (!table) return true;
       const p = predictLatency(table, settings);
       return p.p50Ms <= budgets.p50Ms && p.p95Ms <= budgets.p95Ms;
@@ -340,6 +347,7 @@ export const autoStage = defineStage<AutoConfig>({
       // Side by side with the unmodified model: the measured change compares with the predicted one under the same load.
       let unmodified: LatencyPoint | undefined;
       if (budgets.latency) ({ model: r.latency, unmodified } = await timeAgainstBase(dir, baseDir, { ...budgets.latency, maxSeconds: config.latency.trialSeconds, ...(ctx.signal ? { signal: ctx.signal } : {}) }));
+      await sized(settings);
       const dropPp = round6(baseline - r.accuracy);
       const missed = [
         ...(r.packedBytes > budgets.packedBytes ? [`packed size ${fmtKb(r.packedBytes)} > ${fmtKb(budgets.packedBytes)}`] : []),

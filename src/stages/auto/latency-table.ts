@@ -23,9 +23,9 @@
  * predicted vs measured p50/p95 (trials.json).
  *
  * Cost: one child start (about a second with wasm, more on a loaded
- * machine) plus `maxSeconds` per entry, base included: the default 0.5 s
- * gives a LeNet-5 table with three ratios (3 hidden layers x 3 + the base =
- * 10 models) in ~6 s. Entries are cached per (model digest, runtime,
+ * machine) plus `maxSeconds` per entry, base included: with the default
+ * 0.5 s a LeNet-5 table with three ratios (3 hidden layers x 3 + the base =
+ * 10 models) took 8.5-10 s on the shared 2-core machine at load 9. Entries are cached per (model digest, runtime,
  * threads, batch, maxSeconds, layer, ratio) under the memo dir, like the
  * sensitivity stage's measurements, so a rerun or a wider sweep times only
  * what is new (with the base again, which the new differences need).

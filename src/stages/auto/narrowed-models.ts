@@ -28,8 +28,19 @@ export interface NarrowedModel {
   ratio: number;
   /** Where the narrowed model is saved. */
   dir: string;
-  /** Its whole size (packed container and tfjs shards), float32 weights. */
-  size: SizeCost;
+  /**
+   * Its whole size (packed container and tfjs shards), float32 weights;
+   * set by `sizeNarrowed`. Packing takes about a second for a LeNet-5, more
+   * than narrowing and saving, so a search without a size budget prices
+   * only the models its trials use.
+   */
+  size?: SizeCost;
+}
+
+/** Sets `n.size` (once). */
+export async function sizeNarrowed(n: NarrowedModel): Promise<SizeCost> {
+  n.size ??= await savedSize(n.dir);
+  return n.size;
 }
 
 /** Packed and raw bytes of a saved model. */
@@ -55,7 +66,7 @@ export async function narrowedModels(ctx: StageContext, model: LayersModel, pair
     const out = join(dir, `${layer.replace(/[^\w.-]/g, '_')}-${ratio}`);
     await ctx.engine.saveModel(narrowed, out);
     narrowed.dispose();
-    models.push({ layer, ratio, dir: out, size: await savedSize(out) });
+    models.push({ layer, ratio, dir: out });
   }
   return { models, refused };
 }
