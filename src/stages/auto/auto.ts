@@ -245,8 +245,9 @@ async function runTrial(ctx: StageContext, modelDir: string, settings: Record<st
 
 export const autoStage = defineStage<AutoConfig>({
   name: 'auto',
-  version: '1',
-  description: 'Budget-driven compression: per-layer sparsity / sharing bits / dtype allocated over a sensitivity table, fine-tuned, measured and repaired; with uniform and random baselines.',
+  // 2: structured ratios, latency budgets, repairs of a size/latency miss by the measured prediction error.
+  version: '2',
+  description: 'Budget-driven compression: per-layer sparsity / sharing bits / dtype / structured ratios allocated over a sensitivity table under packed-size and latency budgets (per-layer latency table on the device runtime), fine-tuned, measured and repaired; with uniform and random baselines.',
   schema: autoSchema,
   outputs: ['model', 'search'],
   recipeInputs: ['devices'],
@@ -299,6 +300,20 @@ export const autoStage = defineStage<AutoConfig>({
     if (budgets.latency) {
       const lat = budgets.latency;
       await ctx.engine.saveModel(original, baseDir);
+      // The fastest reachable: every narrowed layer at its largest ratio (skipped when the prune stage refuses the combination).
+      const largest: Record<string, number> = {};
+      for (const n of narrowed.models) largest[n.layer] = Math.max(largest[n.layer] ?? 0, n.ratio);
+      let floorDir: string | undefined;
+      if (Object.keys(largest).length > 0) {
+        try {
+          const fastest = await removeUnits(ctx, original, largest);
+          floorDir = join(ctx.scratchDir, 'fastest');
+          await ctx.engine.saveModel(fastest, floorDir);
+        } catch (err) {
+          if (!(err instanceof StageConfigError)) throw err;
+          ctx.logger.info(`no latency floor: ${err.message}`);
+        }
+      }
       table = await measureLatencyTable(baseDir, narrowed.models, {
         ...lat,
         maxSeconds: config.latency.maxSeconds,
@@ -306,8 +321,8 @@ export const autoStage = defineStage<AutoConfig>({
         memoDir: resolve(ctx.recipeDir, config.latency.dir),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         onEntry: (done, total, what) => ctx.progress({ done, total, unit: 'latency entries', message: what }),
-      });
-      ctx.logger.info(`latency table on ${lat.runtime} (${lat.threads} thread(s), batch ${lat.batch}): ${table.entries.length + 1} entries, ${table.measured} timed in ${table.seconds} s; unmodified p50 ${table.base.p50Ms.toFixed(3)} ms, p95 ${table.base.p95Ms.toFixed(3)} ms`);
+      }, floorDir);
+      ctx.logger.info(`latency table on ${lat.runtime} (${lat.threads} thread(s), batch ${lat.batch}): ${table.entries.length + 1} entries, ${table.measured} timed in ${table.seconds} s; unmodified p50 ${table.base.p50Ms.toFixed(3)} ms, p95 ${table.base.p95Ms.toFixed(3)} ms${table.floor ? `; fastest reachable p50 ${table.floor.p50Ms.toFixed(3)} ms, p95 ${table.floor.p95Ms.toFixed(3)} ms` : ''}`);
       if (table.entries.length === 0) ctx.logger.warn('latency budget without structured choices: only removing units moves latency on a dense runtime; give the sensitivity stage `structured: [0.25, 0.5, 0.75]`');
     }
     // One cost per budget: packed bytes, p50 ms, p95 ms (latency as changes against the unmodified model).
@@ -377,12 +392,24 @@ export const autoStage = defineStage<AutoConfig>({
     const banned = new Set<string>();
     const seen = new Set<string>();
     const allocationNotes: string[] = [];
+    // Per budget (packed, p50, p95): how much a measured trial exceeded its
+    // prediction. A miss of a size or latency budget is repaired by
+    // allocating again under the budget less that error (the table's
+    // additive assumption, or the machine's load, made the prediction
+    // optimistic), not by banning a choice.
+    const correction = [0, 0, 0];
     for (let i = 0; i < config.trials; i++) {
       const open = layers.map((l) => choices.get(l)!.filter((c) => !banned.has(`${l}\u0000${settingLabel(c.setting)}`)));
-      const a = allocate(shifted(layers.map((l, k) => ({ layer: l, options: open[k]!.map((c) => ({ loss: c.loss, costs: costsOf(l, c.setting) })) })), budgetVector, [size.base.packed, table?.base.p50Ms ?? 0, table?.base.p95Ms ?? 0]));
+      const effective = budgetVector.map((b, r) => Math.max(0, b - correction[r]!));
+      const solved = allocate(shifted(layers.map((l, k) => ({ layer: l, options: open[k]!.map((c) => ({ loss: c.loss, costs: costsOf(l, c.setting) })) })), effective, [size.base.packed, table?.base.p50Ms ?? 0, table?.base.p95Ms ?? 0]));
+      // Below the fastest reachable latency nothing fits, whatever the sum of single-layer savings says.
+      const floor = table?.floor;
+      const underFloor = floor ? [1, 2].filter((r) => [0, floor.p50Ms, floor.p95Ms][r]! > effective[r]!) : [];
+      const a = solved.feasible && underFloor.length > 0 ? { feasible: false as const, missed: underFloor, minimumCosts: [0, floor!.p50Ms, floor!.p95Ms] } : solved;
       if (!a.feasible) {
         const amounts = (v: readonly number[]) => a.missed.map((r) => [fmtKb(v[0]!), `p50 ${fmtMs(v[1]!)}`, `p95 ${fmtMs(v[2]!)}`][r]).join(', ');
-        allocationNotes.push(`no allocation fits ${amounts(budgetVector)}: the smallest reachable is ${amounts(a.minimumCosts)}`);
+        const corrected = a.missed.some((r) => correction[r]! > 0) ? ` (the budget less the prediction error measured so far)` : '';
+        allocationNotes.push(`no allocation fits ${amounts(effective)}${corrected}: the smallest reachable is ${amounts(a.minimumCosts)}`);
         // Nothing fits: the smallest model is the closest one; measure it so
         // the stage still hands downstream a model and says how far it is.
         if (trials.length === 0) {
@@ -399,6 +426,13 @@ export const autoStage = defineStage<AutoConfig>({
       seen.add(key);
       const t = await record(i === 0 ? 'search' : 'repair', settings);
       if (t.meets) break;
+      const measured = [t.measured.packedBytes, t.measured.latency?.p50Ms ?? 0, t.measured.latency?.p95Ms ?? 0];
+      const predicted = [t.predicted.packedBytes, t.predicted.latency?.p50Ms ?? 0, t.predicted.latency?.p95Ms ?? 0];
+      const over = budgetVector.flatMap((b, r) => (measured[r]! > b && measured[r]! > predicted[r]! ? [r] : []));
+      if (over.length > 0) {
+        for (const r of over) correction[r] = correction[r]! + measured[r]! - predicted[r]!;
+        continue;
+      }
       // Repair: the layer whose chosen option is predicted to hurt most gets a gentler one next time.
       const worst = layers.map((l, k) => ({ l, c: open[k]![a.choice[k]!]! })).filter((x) => x.c.loss > 0).sort((x, y) => y.c.loss - x.c.loss)[0];
       if (!worst) break;

@@ -63,6 +63,13 @@ export interface LatencyTable {
   base: LatencyPoint;
   /** The model with one layer narrowed. */
   entries: LatencyEntry[];
+  /**
+   * The model with every layer narrowed at its largest ratio, when it could
+   * be built: the fastest reachable. Predictions never go below it (the
+   * runtime's fixed cost per inference, op dispatch and reading the result,
+   * stays; the sum of single-layer savings does not know that).
+   */
+  floor?: LatencyPoint;
   /** Entries timed now (the others came from the memo; the base is timed whenever one is), and the wall time it took. */
   measured: number;
   seconds: number;
@@ -93,7 +100,7 @@ export async function timeAgainstBase(dir: string, baseDir: string, o: Pick<Late
 }
 
 /** Measures (or reads back) the table: `baseDir` is the unmodified model, `narrowed` the one-layer changes. */
-export async function measureLatencyTable(baseDir: string, narrowed: readonly NarrowedModel[], o: LatencyTableOptions): Promise<LatencyTable> {
+export async function measureLatencyTable(baseDir: string, narrowed: readonly NarrowedModel[], o: LatencyTableOptions, floorDir?: string): Promise<LatencyTable> {
   const t0 = performance.now();
   const memo = new MeasurementMemo(o.memoDir);
   const key = (layer: string, ratio: number, stat: string) =>
@@ -103,11 +110,16 @@ export async function measureLatencyTable(baseDir: string, narrowed: readonly Na
     return x !== undefined && y !== undefined ? [x, y] : undefined;
   };
   const known = await Promise.all(narrowed.map((n) => read(n.layer, n.ratio, 'dp50', 'dp95')));
+  // The floor's key names every (layer, largest ratio) it stands for.
+  const floorKey = `floor:${narrowed.map((n) => `${n.layer}@${n.ratio}`).join(',')}`;
+  const floorKnown = floorDir ? await read(floorKey, 0, 'dp50', 'dp95') : undefined;
+  const floorTodo = floorDir !== undefined && !floorKnown;
   const todo = narrowed.filter((_, i) => !known[i]);
   let base = await read('', 0, 'p50', 'p95');
-  if (todo.length > 0 || !base) {
-    o.onEntry?.(0, todo.length + 1, `timing ${todo.length + 1} models on ${o.runtime}`);
-    const r = await measureInterleaved([baseDir, ...todo.map((n) => n.dir)], {
+  if (todo.length > 0 || !base || floorTodo) {
+    const models = todo.length + 1 + (floorTodo ? 1 : 0);
+    o.onEntry?.(0, models, `timing ${models} models on ${o.runtime}`);
+    const r = await measureInterleaved([baseDir, ...todo.map((n) => n.dir), ...(floorTodo ? [floorDir!] : [])], {
       runtime: o.runtime,
       threads: o.threads,
       batch: o.batch,
@@ -123,8 +135,14 @@ export async function measureLatencyTable(baseDir: string, narrowed: readonly Na
       await memo.put(key(n.layer, n.ratio, 'dp50'), m.p50Ms - b.p50Ms);
       await memo.put(key(n.layer, n.ratio, 'dp95'), m.p95Ms - b.p95Ms);
     }
-    o.onEntry?.(todo.length + 1, todo.length + 1, `timed ${todo.length + 1} models`);
+    if (floorTodo) {
+      const f = r.models[todo.length + 1]!;
+      await memo.put(key(floorKey, 0, 'dp50'), f.p50Ms - b.p50Ms);
+      await memo.put(key(floorKey, 0, 'dp95'), f.p95Ms - b.p95Ms);
+    }
+    o.onEntry?.(models, models, `timed ${models} models`);
   }
+  const floorDelta = floorDir ? await read(floorKey, 0, 'dp50', 'dp95') : undefined;
   const entries: LatencyEntry[] = [];
   for (const n of narrowed) {
     const [dP50Ms, dP95Ms] = (await read(n.layer, n.ratio, 'dp50', 'dp95'))!;
@@ -137,6 +155,7 @@ export async function measureLatencyTable(baseDir: string, narrowed: readonly Na
     maxSeconds: o.maxSeconds,
     base: { p50Ms: base[0], p95Ms: base[1] },
     entries,
+    ...(floorDelta ? { floor: { p50Ms: Math.max(0, base[0] + floorDelta[0]), p95Ms: Math.max(0, base[1] + floorDelta[1]) } } : {}),
     measured: todo.length,
     seconds: Math.round(performance.now() - t0) / 1000,
   };
@@ -155,7 +174,7 @@ export function latencyCost(table: LatencyTable, layer: string, setting: LayerSe
   return { p50Ms: e.dP50Ms, p95Ms: e.dP95Ms };
 }
 
-/** Predicted latency of an assignment: the base plus the sum of its layers' changes (never below 0). */
+/** Predicted latency of an assignment: the base plus the sum of its layers' changes, never below the floor (or 0). */
 export function predictLatency(table: LatencyTable, assignment: Readonly<Record<string, LayerSetting>>): LatencyPoint {
   let { p50Ms, p95Ms } = table.base;
   for (const [layer, s] of Object.entries(assignment)) {
@@ -163,5 +182,5 @@ export function predictLatency(table: LatencyTable, assignment: Readonly<Record<
     p50Ms += c.p50Ms;
     p95Ms += c.p95Ms;
   }
-  return { p50Ms: Math.max(0, p50Ms), p95Ms: Math.max(0, p95Ms) };
+  return { p50Ms: Math.max(table.floor?.p50Ms ?? 0, p50Ms), p95Ms: Math.max(table.floor?.p95Ms ?? 0, p95Ms) };
 }

@@ -52,6 +52,8 @@ describe('auto stage with a latency budget', () => {
       const file = JSON.parse(await readFile(join(r.outputs.search!, 'trials.json'), 'utf8')) as { latencyTable: LatencyTable; trials: Trial[] };
       expect(file.latencyTable.entries.map((e) => `${e.layer} ${e.ratio}`)).toEqual(['dense1 0.5', 'dense1 0.9']);
       expect(file.latencyTable.entries[1]!.dP50Ms).toBeLessThan(0);
+      // The fastest reachable model (dense1 at 0.9) is timed too: no prediction goes below it.
+      expect(file.latencyTable.floor!.p50Ms).toBeGreaterThan(0);
       const search = file.trials.find((t) => t.kind === 'search')!;
       expect(search.settings).toEqual({ dense1: { structured: 0.9 } });
       // One narrowed layer: the size model prices it by the narrowed model's packed size, exactly.
@@ -61,6 +63,7 @@ describe('auto stage with a latency budget', () => {
       const missed = m.missed as string[];
       expect(missed[0]).toMatch(/^p50 \d+\.\d{3} ms > 0\.010 ms$/);
       expect(missed.at(-1)).toMatch(/^no allocation fits p50 0\.010 ms: the smallest reachable is p50 \d+\.\d{3} ms$/);
+      expect(search.predicted.latency!.p50Ms).toBe(Math.max(file.latencyTable.floor!.p50Ms, search.predicted.latency!.p50Ms));
       for (const t of file.trials) {
         expect(t.predicted.latency!.p50Ms).toBeGreaterThanOrEqual(0);
         expect(t.measured.latency!.p50Ms).toBeGreaterThan(0);
