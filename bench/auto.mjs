@@ -9,6 +9,14 @@
  * and the search's cost (trials, wall time) against the anchors' episodes
  * (AMC 800, HAQ 600, Intel Neural Compressor up to 100).
  *
+ * Latency scenario (lenet5-p95): the budget is a p95 on wasm, set to a
+ * fraction of the unmodified LeNet-5's p95 measured on this machine first
+ * (latency does not depend on the weights; an absolute ms budget would not
+ * travel between machines). Only structured ratios move latency, so the
+ * sensitivity sweep adds `structured: [0.25, 0.5, 0.75]`; uniform structured
+ * pruning reaches the budget by narrowing every layer, the search by
+ * narrowing the cheap ones. Rows carry predicted vs measured p50/p95.
+ *
  *   npm run build && node bench/auto.mjs [--scenarios a,b] [--seeds 1,2,3]
  *     [--train-epochs N] [--finetune-epochs N] [--trials N] [--limit N]
  *
@@ -32,6 +40,7 @@ const SCENARIOS = {
   'lenet300-13kb': { build: { arch: 'mlp', units: [300, 100] }, flatten: true, kb: 13, target: 'beats uniform by more than the seed spread' },
   'lenet300-8kb': { build: { arch: 'mlp', units: [300, 100] }, flatten: true, kb: 8, target: 'beats uniform by more than the seed spread' },
   'lenet5-17kb': { build: { arch: 'lenet5' }, flatten: false, kb: 17, target: 'test error <= 0.9%' },
+  'lenet5-p95': { build: { arch: 'lenet5' }, flatten: false, p95Fraction: 0.6, target: 'meets p95 with less accuracy loss than uniform structured pruning' },
 };
 const scenarios = (opt('--scenarios', Object.keys(SCENARIOS).join(','))).split(',');
 const seeds = opt('--seeds', '1,2,3').split(',').map(Number);
@@ -42,6 +51,17 @@ const limit = opt('--limit', undefined);
 const runsDir = join(root, 'bench', 'runs', 'auto');
 const resultsDir = join(root, 'bench', 'results');
 for (const s of scenarios) if (!SCENARIOS[s]) throw new Error(`Expected a scenario (${Object.keys(SCENARIOS).join(', ')}), got ${s}`);
+
+/** The unmodified model's p95 on wasm (batch 1), from a model built with the scenario's architecture. */
+async function unmodifiedP95(sc) {
+  const { createEngine } = await import(dist('engine/engine.js'));
+  const { measureInterleaved } = await import(dist('measure/interleaved-latency.js'));
+  const engine = createEngine('wasm', 0);
+  const dir = join(runsDir, 'latency-probe');
+  rmSync(dir, { recursive: true, force: true });
+  await engine.saveModel(await engine.buildModel({ ...sc.build, inputShape: sc.flatten ? [784] : [28, 28, 1] }), dir);
+  return (await measureInterleaved([dir], { runtime: 'wasm', secondsPerModel: 3 })).models[0].p95Ms;
+}
 
 function recipe(name, sc, seed) {
   const data = (split) => `{ uses: mnist, split: ${split}${sc.flatten ? ', flatten: true' : ''}${limit ? `, limit: ${limit}` : ''} }`;
@@ -54,14 +74,14 @@ data:
   train: ${data('train')}
   test: ${data('test')}
 devices:
-  target: { runtime: wasm, budget: { size_packed_kb: ${sc.kb} } }
+  target: { runtime: wasm, budget: { ${sc.p95Ms !== undefined ? `latency_ms_p95: ${sc.p95Ms.toFixed(4)}` : `size_packed_kb: ${sc.kb}`} } }
 stages:
   - id: train
     uses: train
     with: { data: train, epochs: ${trainEpochs}, learningRate: 0.001, schedule: { kind: step, every: 4, factor: 0.5 } }
   - id: sensitivity
     uses: sensitivity
-    with: { data: train, fraction: 0.1, samples: 2000 }
+    with: { data: train, fraction: 0.1, samples: 2000${sc.p95Ms !== undefined ? ', structured: [0.25, 0.5, 0.75]' : ''} }
   - id: auto
     uses: auto
     needs: [train, sensitivity]
@@ -88,6 +108,10 @@ const tf = await loadTf('wasm', { beforeReady: (t) => registerWasmTrainingKernel
 const rows = [];
 for (const name of scenarios) {
   const sc = SCENARIOS[name];
+  if (sc.p95Fraction !== undefined) {
+    sc.unmodifiedP95Ms = await unmodifiedP95(sc);
+    sc.p95Ms = sc.p95Fraction * sc.unmodifiedP95Ms;
+  }
   const test = await mnistLoader.load({ split: 'test', ...(sc.flatten ? { flatten: true } : {}) }, { baseDir: root, name: 'test' });
   for (const seed of seeds) {
     const dir = join(runsDir, `${name}-s${seed}`);
@@ -106,7 +130,7 @@ for (const name of scenarios) {
       const model = await loadModelDir(join(resumeDir, t.key, 'model'));
       const { accuracy } = await evaluateAccuracy(tf, model, test, 512);
       model.dispose();
-      rows.push({ scenario: name, seed, kind: t.kind, trial: t.trial, packedBytes: t.measured.packedBytes, predictedBytes: t.predicted.packedBytes, calibrationAccuracy: t.measured.accuracy, testError: 100 - accuracy, meets: t.meets, ms: t.ms, settings: t.settings, nodeMs: auto.durationMs ?? null, runWallMs: wallMs });
+      rows.push({ scenario: name, seed, kind: t.kind, trial: t.trial, packedBytes: t.measured.packedBytes, predictedBytes: t.predicted.packedBytes, calibrationAccuracy: t.measured.accuracy, testError: 100 - accuracy, meets: t.meets, predictedLatency: t.predicted.latency ?? null, measuredLatency: t.measured.latency ?? null, unmodifiedLatency: t.measured.unmodifiedLatency ?? null, ms: t.ms, settings: t.settings, nodeMs: auto.durationMs ?? null, runWallMs: wallMs });
     }
   }
 }
@@ -124,7 +148,9 @@ const summary = scenarios.map((name) => {
   const searchTrials = rows.filter((r) => r.scenario === name && (r.kind === 'search' || r.kind === 'repair')).length / seeds.length;
   return {
     scenario: name,
-    budgetKb: SCENARIOS[name].kb,
+    budgetKb: SCENARIOS[name].kb ?? null,
+    budgetP95Ms: SCENARIOS[name].p95Ms ?? null,
+    unmodifiedP95Ms: SCENARIOS[name].unmodifiedP95Ms ?? null,
     target: SCENARIOS[name].target,
     search: { meanError: mean(e(search)), spread: spread(e(search)), seeds: search.length },
     uniform: { meanError: mean(e(uniform)), spread: spread(e(uniform)), seeds: uniform.length },
@@ -144,7 +170,7 @@ const md = [
   '',
   '| scenario | budget | search | uniform | random (best of as many) | search beats uniform beyond spread | search trials / seed | target |',
   '| --- | ---: | ---: | ---: | ---: | --- | ---: | --- |',
-  ...summary.map((s) => `| ${s.scenario} | ${s.budgetKb} KB | ${f(s.search.meanError)} (${f(s.search.spread)}) | ${f(s.uniform.meanError)} (${f(s.uniform.spread)}) | ${f(s.random.meanError)} (${f(s.random.spread)}) | ${s.beatsUniformBeyondSpread ? 'yes' : 'no'} | ${s.searchTrialsPerSeed} | ${s.target} |`),
+  ...summary.map((s) => `| ${s.scenario} | ${s.budgetKb !== null ? `${s.budgetKb} KB` : `p95 ${f(s.budgetP95Ms)} ms (${f(s.unmodifiedP95Ms)} unmodified)`} | ${f(s.search.meanError)} (${f(s.search.spread)}) | ${f(s.uniform.meanError)} (${f(s.uniform.spread)}) | ${f(s.random.meanError)} (${f(s.random.spread)}) | ${s.beatsUniformBeyondSpread ? 'yes' : 'no'} | ${s.searchTrialsPerSeed} | ${s.target} |`),
   '',
   'Anchors: AMC 800 episodes, HAQ 600, Intel Neural Compressor up to 100 trials.',
   '',

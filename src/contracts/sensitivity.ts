@@ -17,19 +17,21 @@ const DTYPES: readonly string[] = ['uint8', 'uint16', 'float16'];
 
 /** One layer's setting (the same keys as the stages' options: prune `sparsity`, share `bits`, quantize `weights`). */
 export interface SensitivitySetting {
+  /** Fraction of units/filters removed (prune `method: structured`). */
+  structured?: number;
   sparsity?: number;
   bits?: number;
   dtype?: WeightDtype;
 }
 
-export type SensitivityFamily = 'sparsity' | 'bits' | 'dtype';
-export const SENSITIVITY_FAMILIES: readonly SensitivityFamily[] = ['sparsity', 'bits', 'dtype'];
+export type SensitivityFamily = 'sparsity' | 'bits' | 'dtype' | 'structured';
+export const SENSITIVITY_FAMILIES: readonly SensitivityFamily[] = ['sparsity', 'bits', 'dtype', 'structured'];
 
 /** One (layer, option) measurement: the option applied to that layer alone, no fine-tuning. */
 export interface SensitivityPoint {
   layer: string;
   family: SensitivityFamily;
-  /** The family's level: a sparsity fraction, a bit count, a dtype name. */
+  /** The family's level: a sparsity fraction, a bit count, a dtype name, a fraction of units removed. */
   level: number | string;
   /** The metric (percent) with only this change. */
   value: number;
@@ -149,6 +151,7 @@ export function decodeSensitivity(j: Json, where = 'sensitivity.json'): Decoded<
 function levelText(family: SensitivityFamily, level: number | string): string {
   if (family === 'sparsity') return `${Math.round(Number(level) * 1000) / 10}%`;
   if (family === 'bits') return `${level} bits`;
+  if (family === 'structured') return `-${Math.round(Number(level) * 1000) / 10}% units`;
   return String(level);
 }
 

@@ -13,11 +13,13 @@ import type { CandidateView, EvaluateView, SizeKind, VerdictView } from './run-v
 import { evaluateViews, fmt, fmtDuration, keyMetrics, nodeAccuracy, paretoSizeKind, SIZE_KINDS, sizesByNode } from './run-view.js';
 import { placePointLabels } from './point-labels.js';
 import { textWidthPx, truncateToWidth } from './text-width.js';
+import { axisOf, esc, FONT_PX, r1, scale, svgOpen, ticks } from './svg-chart.js';
+import { sensitivityCharts } from './sensitivity-chart.js';
+import { autoChartView, autoParetoCharts } from './auto-chart.js';
+import { decodeSensitivity } from '../contracts/sensitivity.js';
+import type { Json } from '../plugin.js';
 
-/** Escapes text for HTML element content and attribute values. */
-export function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+export { esc };
 
 const CSS = `body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1100px;padding:0 1em;color:#222}
 h1{font-size:1.6em}h2{margin-top:1.8em;border-bottom:1px solid #ddd}
@@ -48,49 +50,7 @@ function hundredths(n: number | null): string {
 
 // ---- charts -----------------------------------------------------------------
 
-interface Axis {
-  min: number;
-  max: number;
-  log: boolean;
-}
-function axisOf(values: number[], log: boolean, pad = 0.05): Axis {
-  const vs = log ? values.filter((v) => v > 0).map(Math.log10) : values;
-  let min = Math.min(...vs);
-  let max = Math.max(...vs);
-  if (!Number.isFinite(min) || !Number.isFinite(max)) [min, max] = [0, 1];
-  if (min === max) [min, max] = [min - (log ? 0.5 : Math.max(1, Math.abs(min) * 0.05)), max + (log ? 0.5 : Math.max(1, Math.abs(max) * 0.05))];
-  const span = max - min;
-  return { min: min - span * pad, max: max + span * pad, log };
-}
-function scale(a: Axis, v: number, from: number, to: number): number {
-  const x = a.log ? Math.log10(v) : v;
-  return from + ((x - a.min) / (a.max - a.min)) * (to - from);
-}
-function ticks(a: Axis): number[] {
-  if (a.log) {
-    const out: number[] = [];
-    for (let e = Math.floor(a.min); e <= Math.ceil(a.max); e++) for (const m of [1, 2, 5]) {
-      const v = m * 10 ** e;
-      if (Math.log10(v) >= a.min && Math.log10(v) <= a.max) out.push(v);
-    }
-    return out;
-  }
-  const raw = (a.max - a.min) / 5;
-  const step = 10 ** Math.floor(Math.log10(raw));
-  const nice = [1, 2, 5, 10].map((m) => m * step).find((s) => s >= raw) ?? raw;
-  const out: number[] = [];
-  for (let v = Math.ceil(a.min / nice) * nice; v <= a.max + 1e-9; v += nice) out.push(Number(v.toPrecision(12)));
-  return out;
-}
-const r1 = (n: number): string => String(Math.round(n * 10) / 10);
-
-function svgOpen(w: number, h: number, label: string): string {
-  return `<svg role="img" aria-label="${esc(label)}" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}"><title>${esc(label)}</title>`;
-}
-
 const M = { left: 64, right: 64, top: 24, bottom: 70 };
-/** svg text is 11px (CSS above). */
-const FONT_PX = 11;
 /** Rotated stage labels longer than this are cut with an ellipsis (full name in a <title>): the margin they need grows with their length. */
 const MAX_STAGE_LABEL_PX = 180;
 /** Stage labels are rotated by -30°. */
@@ -284,6 +244,27 @@ function evaluateHtml(v: EvaluateView): string {
   return out.join('\n');
 }
 
+/** The sensitivity curves and the auto stage's per-device Pareto charts (sensitivity-chart.ts, auto-chart.ts). */
+function searchHtml(record: RunRecord): string[] {
+  const out: string[] = [];
+  for (const n of record.nodes) {
+    if (n.uses === 'sensitivity') {
+      const d = decodeSensitivity(n.metrics as Json, `${n.id} metrics`);
+      if (!d.ok) {
+        if (n.status !== 'failed') out.push(`<h2>Sensitivity: ${esc(n.id)}</h2>`, `<p class="banner missed">Not shown: ${esc(d.error)}</p>`);
+        continue;
+      }
+      const charts = sensitivityCharts(n.id, d.value);
+      if (charts.length > 0) out.push(`<h2>Sensitivity: ${esc(n.id)}</h2>`, ...charts);
+    } else if (n.uses === 'auto') {
+      const view = autoChartView(n.id, n.metrics);
+      const charts = view ? autoParetoCharts(view) : [];
+      if (charts.length > 0) out.push(`<h2>Auto search: ${esc(n.id)}</h2>`, ...charts);
+    }
+  }
+  return out;
+}
+
 export function renderRunHtml(record: RunRecord, options: RenderOptions = {}): string {
   const views = evaluateViews(record, options.layers);
   const v = record.versions;
@@ -308,6 +289,7 @@ export function renderRunHtml(record: RunRecord, options: RenderOptions = {}): s
   const chart = stagesChart(record, views);
   if (chart !== null) body.push('<h3>Size and accuracy through the stages</h3>', chart);
   for (const e of views) body.push(evaluateHtml(e));
+  body.push(...searchHtml(record));
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -5,14 +5,19 @@
  * 1. Reads an upstream `sensitivity` table (the per-layer loss of each
  *    option) and builds each layer's choices (search-space.ts).
  * 2. Prices every choice exactly with the size model (cost-model.ts: packed
- *    bytes from the real packer, additive over layers).
+ *    bytes from the real packer, additive over layers; a structured ratio
+ *    by the packed size of the model narrowed at that layer,
+ *    narrowed-models.ts) and, when a device has a latency budget, with the
+ *    latency table measured on the device's runtime (latency-table.ts:
+ *    only structured ratios move latency).
  * 3. Allocates with the exact multiple-choice knapsack (allocate.ts):
- *    smallest predicted loss with the packed size within the budget.
- * 4. Applies the allocation with the prune/share/quantize math, fine-tunes
+ *    smallest predicted loss with packed size, p50 and p95 within budget.
+ * 4. Applies the allocation (units removed first, then the prune/share/quantize math), fine-tunes
  *    with masks and clusters held (share-finetune.ts's constraint hooks) on
  *    the training data minus the calibration split, then measures packed
- *    size and accuracy on the calibration split (search on validation; the
- *    test set is for evaluate).
+ *    size, accuracy on the calibration split (search on validation; the
+ *    test set is for evaluate) and, with a latency budget, p50/p95 on the
+ *    device's runtime (predicted vs measured in trials.json).
  * 5. Repairs a miss of the accuracy target by banning the most damaging
  *    choice (the largest predicted loss) and allocating again, within
  *    `trials`.
@@ -50,9 +55,17 @@ import { checkpoint } from '../training/abort-checkpoint.js';
 import { applySetting, settingLabel, tensorSetting } from '../sensitivity/layer-setting.js';
 import type { LayerSetting } from '../sensitivity/layer-setting.js';
 import { allocate } from './allocate.js';
+import type { AllocationLayer, AllocationProblem } from './allocate.js';
 import { sizeModel, storeWithSetting } from './cost-model.js';
 import type { SizeModel } from './cost-model.js';
 import { fragmentYaml } from './recipe-fragment.js';
+import { LATENCY_ENTRY_SECONDS, latencyCost, measureLatencyTable, predictLatency, timeAgainstBase } from './latency-table.js';
+import type { LatencyPoint, LatencyTable } from './latency-table.js';
+import { narrowedModels, sizeNarrowed } from './narrowed-models.js';
+import type { NarrowedModel } from './narrowed-models.js';
+import { removeUnits, structuredRatios } from '../sensitivity/structured-setting.js';
+import { LATENCY_RUNTIMES } from '../../measure/latency.js';
+import type { LatencyRuntime } from '../../measure/latency.js';
 import { TrialStore, trialKey } from './trial-store.js';
 import { layerChoices } from './search-space.js';
 import type { LayerChoice } from './search-space.js';
@@ -66,13 +79,14 @@ export interface AutoConfig {
   trials: number;
   baselines: boolean;
   resume: { dir: string };
+  latency: { maxSeconds: number; trialSeconds: number; dir: string };
 }
 
 export const autoSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    devices: { type: 'array', items: { type: 'string' }, description: 'Recipe devices whose `size_packed_kb` and `accuracy_drop_pp` budgets to meet (the tightest of each). Default: every device of the recipe.' },
+    devices: { type: 'array', items: { type: 'string' }, description: 'Recipe devices whose `size_packed_kb`, `latency_ms_p50`, `latency_ms_p95` and `accuracy_drop_pp` budgets to meet (the tightest of each; latency budgets on one Node runtime: wasm, cpu or tfjs-node). Default: every device of the recipe.' },
     budget: {
       type: 'object',
       additionalProperties: false,
@@ -83,7 +97,7 @@ export const autoSchema = {
         accuracy_drop_pp: { type: 'number', minimum: 0, description: 'Largest accuracy drop (pp, on the calibration split) a trial may have to count as meeting the budget.' },
       },
     },
-    families: { type: 'array', items: { enum: ['sparsity', 'bits', 'dtype'] }, default: ['sparsity', 'bits', 'dtype'], description: 'Which measured families the search may use. Default: all three.' },
+    families: { type: 'array', items: { enum: ['sparsity', 'bits', 'dtype', 'structured'] }, default: ['sparsity', 'bits', 'dtype', 'structured'], description: 'Which measured families the search may use (a family the sensitivity table did not measure adds no choice). Default: all four.' },
     keep: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Layer name patterns kept as they are (not searched).' },
     finetune: { ...finetuneSchema, description: 'Fine-tuning of every trial (and of the baselines), with masks and clusters held. `data` defaults to `train`; when it is the sensitivity\'s data, its calibration split is left out.' },
     trials: { type: 'integer', minimum: 1, maximum: 100, default: 4, description: 'Most search trials (allocate, fine-tune, measure; repairs included). Default: 4.' },
@@ -95,6 +109,17 @@ export const autoSchema = {
       description: 'Where finished trials are kept, so an interrupted search reruns no trial and a rerun is instant.',
       properties: { dir: { type: 'string', default: '.modelpress/auto-trials', description: 'Directory, relative to the recipe. Default: `.modelpress/auto-trials` (beside the default cache).' } },
     },
+    latency: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'How latency is measured when a device has a latency budget: the per-layer table (one child process per entry) and each trial.',
+      properties: {
+        maxSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 60, default: LATENCY_ENTRY_SECONDS, description: `Warm-up + timed runs per table entry, seconds (the child's start-up, about a second with wasm, comes on top). Default: ${LATENCY_ENTRY_SECONDS}.` },
+        trialSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 120, default: 1, description: 'Timed seconds for each trial model, and as long for the unmodified model side by side with it (one child process). Default: 1.' },
+        dir: { type: 'string', default: '.modelpress/latency-memo', description: 'Where table entries are kept, per (model, runtime, threads, batch, maxSeconds, layer, ratio); relative to the recipe. Default: `.modelpress/latency-memo`.' },
+      },
+    },
   },
 } as const;
 
@@ -103,8 +128,16 @@ export interface Trial {
   trial: number;
   kind: 'search' | 'repair' | 'uniform' | 'random';
   settings: Record<string, LayerSetting>;
-  predicted: { packedBytes: number; dropPp: number };
-  measured: { packedBytes: number; accuracy: number; dropPp: number };
+  /** Latency in ms on the budget's runtime: present when a device has a latency budget. */
+  predicted: { packedBytes: number; dropPp: number; latency?: LatencyPoint };
+  measured: {
+    packedBytes: number;
+    accuracy: number;
+    dropPp: number;
+    latency?: LatencyPoint;
+    /** The unmodified model timed in the same session as `latency` (the load of that moment, for comparing changes). */
+    unmodifiedLatency?: LatencyPoint;
+  };
   meets: boolean;
   /** What it missed, e.g. `accuracy drop 2.10 pp > 1 pp`. */
   missed: string[];
@@ -116,23 +149,49 @@ export interface Trial {
 }
 
 interface Budgets {
+  /** Infinity when no size budget is given (a latency budget alone is enough). */
   packedBytes: number;
   dropPp: number;
+  p50Ms: number;
+  p95Ms: number;
+  /** Where latency is measured: the runtime of the devices with a latency budget. */
+  latency?: { runtime: LatencyRuntime; threads: number; batch: number; devices: string[] };
 }
 
 function budgetsOf(ctx: StageContext, config: AutoConfig): Budgets {
-  const devices = ctx.recipe.devices as Record<string, { budget?: Record<string, number> }>;
+  const devices = ctx.recipe.devices as Record<string, { runtime?: string; threads?: number; batch?: number; budget?: Record<string, number> }>;
   const names = config.devices ?? Object.keys(devices);
   let size = config.budget.size_packed_kb ?? Infinity;
   let drop = config.budget.accuracy_drop_pp ?? Infinity;
+  let p50 = Infinity;
+  let p95 = Infinity;
+  let latency: Budgets['latency'];
   names.forEach((name, i) => {
     const d = devices[name];
     if (!d) throw new StageConfigError(`device \`${name}\` is not in the recipe's devices`, ['devices', i], [`devices: ${Object.keys(devices).join(', ') || '(none)'}`]);
     size = Math.min(size, d.budget?.['size_packed_kb'] ?? Infinity);
     drop = Math.min(drop, d.budget?.['accuracy_drop_pp'] ?? Infinity);
+    const dp50 = d.budget?.['latency_ms_p50'];
+    const dp95 = d.budget?.['latency_ms_p95'];
+    if (dp50 === undefined && dp95 === undefined) return;
+    const where = config.devices ? ['devices', i] : ['devices'];
+    // The table is measured on one runtime; the browser and TFLite runtimes
+    // time a page or an interpreter, not the Node child the table uses.
+    if (!LATENCY_RUNTIMES.includes(d.runtime as LatencyRuntime)) {
+      throw new StageConfigError(`device \`${name}\` has a latency budget on runtime \`${String(d.runtime)}\`; auto measures latency tables on ${LATENCY_RUNTIMES.join(', ')} only`, where, ['search on a wasm, cpu or tfjs-node device, then check the browser/tflite device with evaluate']);
+    }
+    const here = { runtime: d.runtime as LatencyRuntime, threads: d.threads ?? 1, batch: d.batch ?? 1 };
+    if (latency && (latency.runtime !== here.runtime || latency.threads !== here.threads || latency.batch !== here.batch)) {
+      throw new StageConfigError(`devices \`${latency.devices.join('`, `')}\` and \`${name}\` have latency budgets on different runtimes (${latency.runtime}/${latency.threads} threads/batch ${latency.batch} vs ${here.runtime}/${here.threads}/${here.batch}); one search meets one runtime's latency`, where, ['run one auto stage per runtime, each with `devices: [<name>]`']);
+    }
+    latency = { ...here, devices: [...(latency?.devices ?? []), name] };
+    p50 = Math.min(p50, dp50 ?? Infinity);
+    p95 = Math.min(p95, dp95 ?? Infinity);
   });
-  if (size === Infinity) throw new StageConfigError('auto needs a packed-size budget to search for', ['budget'], ['set `budget: { size_packed_kb: N }`, or give a device under `devices:` a `size_packed_kb` budget']);
-  return { packedBytes: size * 1024, dropPp: drop };
+  if (size === Infinity && !latency) {
+    throw new StageConfigError('auto needs a packed-size or latency budget to search for', ['budget'], ['set `budget: { size_packed_kb: N }`, or give a device under `devices:` a `size_packed_kb`, `latency_ms_p50` or `latency_ms_p95` budget']);
+  }
+  return { packedBytes: size * 1024, dropPp: drop, p50Ms: p50, p95Ms: p95, ...(latency ? { latency } : {}) };
 }
 
 function readSensitivity(inputs: { upstream: { node: string; outputs: Record<string, { dir: string }> }[] }): Promise<Sensitivity> {
@@ -149,12 +208,14 @@ interface TrialResult {
   dir: string;
   packedBytes: number;
   accuracy: number;
+  latency?: LatencyPoint;
 }
 
 /** Applies `settings` to a fresh copy of the model, fine-tunes with them held, stores, measures. */
 async function runTrial(ctx: StageContext, modelDir: string, settings: Record<string, LayerSetting>, config: AutoConfig, fit: Dataset, val: Dataset, dir: string): Promise<TrialResult> {
   const tf = await ctx.engine.tf();
-  const model: LayersModel = await ctx.engine.loadModel(modelDir);
+  // Units first: the per-tensor families then act on the shapes the model keeps.
+  const model: LayersModel = await removeUnits(ctx, await ctx.engine.loadModel(modelDir), structuredRatios(settings));
   const constraints: Constraint[] = [];
   for (const [layer, s] of Object.entries(settings)) {
     for (const v of kernelVariables(model, layer) as LayerVariable[]) {
@@ -184,8 +245,9 @@ async function runTrial(ctx: StageContext, modelDir: string, settings: Record<st
 
 export const autoStage = defineStage<AutoConfig>({
   name: 'auto',
-  version: '1',
-  description: 'Budget-driven compression: per-layer sparsity / sharing bits / dtype allocated over a sensitivity table, fine-tuned, measured and repaired; with uniform and random baselines.',
+  // 2: structured ratios, latency budgets, repairs of a size/latency miss by the measured prediction error.
+  version: '2',
+  description: 'Budget-driven compression: per-layer sparsity / sharing bits / dtype / structured ratios allocated over a sensitivity table under packed-size and latency budgets (per-layer latency table on the device runtime), fine-tuned, measured and repaired; with uniform and random baselines.',
   schema: autoSchema,
   outputs: ['model', 'search'],
   recipeInputs: ['devices'],
@@ -211,7 +273,71 @@ export const autoStage = defineStage<AutoConfig>({
     }
     const size: SizeModel = sizeModel(artifacts, kernels);
     const choices = new Map(layers.map((l) => [l, layerChoices(sens, l, config.families.filter((f) => SENSITIVITY_FAMILIES.includes(f)))]));
-    const costOf = (l: string, c: LayerChoice) => size.layerCost(l, c.setting).packed;
+
+    // Structured choices: one narrowed model per (layer, ratio), priced by
+    // its packed size and timed for the latency table.
+    const pairs = layers.flatMap((l) => choices.get(l)!.flatMap((c) => (c.setting.structured !== undefined ? [{ layer: l, ratio: c.setting.structured }] : [])));
+    const narrowed = await narrowedModels(ctx, original, pairs, join(ctx.scratchDir, 'narrowed'));
+    for (const r of narrowed.refused) ctx.logger.info(`structured choice left out: ${r}`);
+    const narrowedOf = (l: string, ratio: number): NarrowedModel | undefined => narrowed.models.find((n) => n.layer === l && n.ratio === ratio);
+    for (const l of layers) choices.set(l, choices.get(l)!.filter((c) => c.setting.structured === undefined || narrowedOf(l, c.setting.structured) !== undefined));
+    const fullPacked = size.predict({}).packed;
+    const sizeBudget = Number.isFinite(budgets.packedBytes);
+    // Narrowed models are packed (about a second each) when a size budget prices them all, else only for the trials that use them.
+    if (sizeBudget) for (const n of narrowed.models) await sizeNarrowed(n);
+    const sized = async (settings: Record<string, LayerSetting>) => {
+      for (const [l, st] of Object.entries(settings)) if (st.structured !== undefined) await sizeNarrowed(narrowedOf(l, st.structured)!);
+    };
+    const packedOf = (l: string, st: LayerSetting): number => {
+      if (st.structured === undefined) return size.layerCost(l, st).packed;
+      // The layer's kernels now, plus what narrowing it saves in the whole model (its own tensors and the next layer's inputs).
+      return size.layerCost(l, {}).packed + narrowedOf(l, st.structured)!.size!.packed - fullPacked;
+    };
+    const predictPacked = (settings: Record<string, LayerSetting>) => size.base.packed + layers.reduce((n, l) => n + packedOf(l, settings[l] ?? {}), 0);
+
+    let table: LatencyTable | undefined;
+    const baseDir = join(ctx.scratchDir, 'unmodified');
+    if (budgets.latency) {
+      const lat = budgets.latency;
+      await ctx.engine.saveModel(original, baseDir);
+      // The fastest reachable: every narrowed layer at its largest ratio (skipped when the prune stage refuses the combination).
+      const largest: Record<string, number> = {};
+      for (const n of narrowed.models) largest[n.layer] = Math.max(largest[n.layer] ?? 0, n.ratio);
+      let floorDir: string | undefined;
+      if (Object.keys(largest).length > 0) {
+        try {
+          const fastest = await removeUnits(ctx, original, largest);
+          floorDir = join(ctx.scratchDir, 'fastest');
+          await ctx.engine.saveModel(fastest, floorDir);
+        } catch (err) {
+          if (!(err instanceof StageConfigError)) throw err;
+          ctx.logger.info(`no latency floor: ${err.message}`);
+        }
+      }
+      table = await measureLatencyTable(baseDir, narrowed.models, {
+        ...lat,
+        maxSeconds: config.latency.maxSeconds,
+        modelDigest: inputs.model.digest,
+        memoDir: resolve(ctx.recipeDir, config.latency.dir),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+        onEntry: (done, total, what) => ctx.progress({ done, total, unit: 'latency entries', message: what }),
+      }, floorDir);
+      ctx.logger.info(`latency table on ${lat.runtime} (${lat.threads} thread(s), batch ${lat.batch}): ${table.entries.length + 1} entries, ${table.measured} timed in ${table.seconds} s; unmodified p50 ${table.base.p50Ms.toFixed(3)} ms, p95 ${table.base.p95Ms.toFixed(3)} ms${table.floor ? `; fastest reachable p50 ${table.floor.p50Ms.toFixed(3)} ms, p95 ${table.floor.p95Ms.toFixed(3)} ms` : ''}`);
+      if (table.entries.length === 0) ctx.logger.warn('latency budget without structured choices: only removing units moves latency on a dense runtime; give the sensitivity stage `structured: [0.25, 0.5, 0.75]`');
+    }
+    // One cost per budget: packed bytes, p50 ms, p95 ms (latency as changes against the unmodified model).
+    const costsOf = (l: string, st: LayerSetting): number[] => {
+      const lc = table ? latencyCost(table, l, st) : { p50Ms: 0, p95Ms: 0 };
+      // Without a size budget the DP ignores the first cost: 0 spares packing every narrowed model.
+      return [sizeBudget ? packedOf(l, st) : 0, lc.p50Ms, lc.p95Ms];
+    };
+    const budgetVector = [budgets.packedBytes, budgets.p50Ms, budgets.p95Ms];
+    const fits = (settings: Record<string, LayerSetting>) => {
+      if (sizeBudget && predictPacked(settings) > budgets.packedBytes) return false;
+      if (!table) return true;
+      const p = predictLatency(table, settings);
+      return p.p50Ms <= budgets.p50Ms && p.p95Ms <= budgets.p95Ms;
+    };
     const predictedLoss = (s: Record<string, LayerSetting>) => round6(layers.reduce((n, l) => n + (choices.get(l)!.find((c) => settingLabel(c.setting) === settingLabel(s[l] ?? {}))?.loss ?? 0), 0));
 
     const trials: Trial[] = [];
@@ -232,9 +358,16 @@ export const autoStage = defineStage<AutoConfig>({
         r = await runTrial(ctx, inputs.model!.dir, settings, config, fit, val, dir);
         await store.put(key, { packedBytes: r.packedBytes, accuracy: r.accuracy, ms: Math.round(performance.now() - t0) }, dir);
       }
+      // Latency is timed every time (not stored with the trial): it belongs to this machine and moment, like evaluate's.
+      // Side by side with the unmodified model: the measured change compares with the predicted one under the same load.
+      let unmodified: LatencyPoint | undefined;
+      if (budgets.latency) ({ model: r.latency, unmodified } = await timeAgainstBase(dir, baseDir, { ...budgets.latency, maxSeconds: config.latency.trialSeconds, ...(ctx.signal ? { signal: ctx.signal } : {}) }));
+      await sized(settings);
       const dropPp = round6(baseline - r.accuracy);
       const missed = [
         ...(r.packedBytes > budgets.packedBytes ? [`packed size ${fmtKb(r.packedBytes)} > ${fmtKb(budgets.packedBytes)}`] : []),
+        ...(r.latency && r.latency.p50Ms > budgets.p50Ms ? [`p50 ${fmtMs(r.latency.p50Ms)} > ${fmtMs(budgets.p50Ms)}`] : []),
+        ...(r.latency && r.latency.p95Ms > budgets.p95Ms ? [`p95 ${fmtMs(r.latency.p95Ms)} > ${fmtMs(budgets.p95Ms)}`] : []),
         ...(dropPp > budgets.dropPp ? [`accuracy drop ${fmtHundredths(dropPp)} pp > ${fmtHundredths(budgets.dropPp)} pp`] : []),
       ];
       const t: Trial = {
@@ -242,15 +375,16 @@ export const autoStage = defineStage<AutoConfig>({
         kind,
         key,
         settings,
-        predicted: { packedBytes: size.predict(settings).packed, dropPp: predictedLoss(settings) },
-        measured: { packedBytes: r.packedBytes, accuracy: r.accuracy, dropPp },
+        predicted: { packedBytes: predictPacked(settings), dropPp: predictedLoss(settings), ...(table ? { latency: predictLatency(table, settings) } : {}) },
+        measured: { packedBytes: r.packedBytes, accuracy: r.accuracy, dropPp, ...(r.latency ? { latency: r.latency } : {}), ...(unmodified ? { unmodifiedLatency: unmodified } : {}) },
         meets: missed.length === 0,
         missed,
         ms: stored ? stored.result.ms : Math.round(performance.now() - t0),
         ...(stored ? { resumed: true } : {}),
       };
       trials.push(t);
-      ctx.logger.info(`trial ${t.trial} (${kind}${stored ? ', resumed' : ''}): ${fmtKb(r.packedBytes)}, accuracy ${fmtHundredths(r.accuracy)}% (${missed.length === 0 ? 'meets the budget' : missed.join(', ')})`);
+      const lat = t.measured.latency && t.predicted.latency ? `, p50 ${fmtMs(t.measured.latency.p50Ms)} (predicted ${fmtMs(t.predicted.latency.p50Ms)}), p95 ${fmtMs(t.measured.latency.p95Ms)} (predicted ${fmtMs(t.predicted.latency.p95Ms)})` : '';
+      ctx.logger.info(`trial ${t.trial} (${kind}${stored ? ', resumed' : ''}): ${fmtKb(r.packedBytes)}${lat}, accuracy ${fmtHundredths(r.accuracy)}% (${missed.length === 0 ? 'meets the budget' : missed.join(', ')})`);
       return t;
     };
 
@@ -258,19 +392,30 @@ export const autoStage = defineStage<AutoConfig>({
     const banned = new Set<string>();
     const seen = new Set<string>();
     const allocationNotes: string[] = [];
+    // Per budget (packed, p50, p95): how much a measured trial exceeded its
+    // prediction. A miss of a size or latency budget is repaired by
+    // allocating again under the budget less that error (the table's
+    // additive assumption, or the machine's load, made the prediction
+    // optimistic), not by banning a choice.
+    const correction = [0, 0, 0];
     for (let i = 0; i < config.trials; i++) {
       const open = layers.map((l) => choices.get(l)!.filter((c) => !banned.has(`${l}\u0000${settingLabel(c.setting)}`)));
-      const a = allocate({
-        layers: layers.map((l, k) => ({ layer: l, options: open[k]!.map((c) => ({ loss: c.loss, costs: [costOf(l, c)] })) })),
-        budgets: [budgets.packedBytes],
-        base: [size.base.packed],
-      });
+      const effective = budgetVector.map((b, r) => Math.max(0, b - correction[r]!));
+      const solved = allocate(shifted(layers.map((l, k) => ({ layer: l, options: open[k]!.map((c) => ({ loss: c.loss, costs: costsOf(l, c.setting) })) })), effective, [size.base.packed, table?.base.p50Ms ?? 0, table?.base.p95Ms ?? 0]));
+      // Below the fastest reachable latency nothing fits, whatever the sum of single-layer savings says.
+      const floor = table?.floor;
+      const underFloor = floor ? [1, 2].filter((r) => [0, floor.p50Ms, floor.p95Ms][r]! > effective[r]!) : [];
+      const a = solved.feasible && underFloor.length > 0 ? { feasible: false as const, missed: underFloor, minimumCosts: [0, floor!.p50Ms, floor!.p95Ms] } : solved;
       if (!a.feasible) {
-        allocationNotes.push(`no allocation fits ${fmtKb(budgets.packedBytes)}: the smallest reachable is ${fmtKb(a.minimumCosts[0]!)}`);
+        const amounts = (v: readonly number[]) => a.missed.map((r) => [fmtKb(v[0]!), `p50 ${fmtMs(v[1]!)}`, `p95 ${fmtMs(v[2]!)}`][r]).join(', ');
+        const corrected = a.missed.some((r) => correction[r]! > 0) ? ` (the budget less the prediction error measured so far)` : '';
+        allocationNotes.push(`no allocation fits ${amounts(effective)}${corrected}: the smallest reachable is ${amounts(a.minimumCosts)}`);
         // Nothing fits: the smallest model is the closest one; measure it so
         // the stage still hands downstream a model and says how far it is.
         if (trials.length === 0) {
-          const cheapest = layers.map((l, k) => open[k]!.reduce((x, y) => (costOf(l, y) < costOf(l, x) ? y : x)).setting);
+          // Cheapest in the first budget missed (size, else latency).
+          const r = a.missed[0]!;
+          const cheapest = layers.map((l, k) => open[k]!.reduce((x, y) => (costsOf(l, y.setting)[r]! < costsOf(l, x.setting)[r]! ? y : x)).setting);
           await record('search', Object.fromEntries(layers.map((l, k) => [l, cheapest[k]!]).filter(([, st]) => Object.keys(st as object).length > 0)) as Record<string, LayerSetting>);
         }
         break;
@@ -281,6 +426,13 @@ export const autoStage = defineStage<AutoConfig>({
       seen.add(key);
       const t = await record(i === 0 ? 'search' : 'repair', settings);
       if (t.meets) break;
+      const measured = [t.measured.packedBytes, t.measured.latency?.p50Ms ?? 0, t.measured.latency?.p95Ms ?? 0];
+      const predicted = [t.predicted.packedBytes, t.predicted.latency?.p50Ms ?? 0, t.predicted.latency?.p95Ms ?? 0];
+      const over = budgetVector.flatMap((b, r) => (measured[r]! > b && measured[r]! > predicted[r]! ? [r] : []));
+      if (over.length > 0) {
+        for (const r of over) correction[r] = correction[r]! + measured[r]! - predicted[r]!;
+        continue;
+      }
       // Repair: the layer whose chosen option is predicted to hurt most gets a gentler one next time.
       const worst = layers.map((l, k) => ({ l, c: open[k]![a.choice[k]!]! })).filter((x) => x.c.loss > 0).sort((x, y) => y.c.loss - x.c.loss)[0];
       if (!worst) break;
@@ -293,20 +445,21 @@ export const autoStage = defineStage<AutoConfig>({
       const labels = new Set(layers.flatMap((l) => choices.get(l)!.map((c) => settingLabel(c.setting))));
       let uniform: { settings: Record<string, LayerSetting>; loss: number } | undefined;
       for (const label of labels) {
-        const picks = layers.map((l) => choices.get(l)!.find((c) => settingLabel(c.setting) === label));
+        // A structured ratio applies to every layer that can lose units (never the output layer); the others stay dense.
+        const picks = layers.map((l) => choices.get(l)!.find((c) => settingLabel(c.setting) === label) ?? (label.startsWith('u') ? choices.get(l)![0] : undefined));
         if (picks.some((p) => !p)) continue;
         const settings = Object.fromEntries(layers.map((l, k) => [l, picks[k]!.setting]).filter(([, s]) => Object.keys(s as object).length > 0)) as Record<string, LayerSetting>;
-        if (size.predict(settings).packed > budgets.packedBytes) continue;
+        if (!fits(settings)) continue;
         const loss = predictedLoss(settings);
         if (!uniform || loss < uniform.loss) uniform = { settings, loss };
       }
       if (uniform) await record('uniform', uniform.settings);
-      else allocationNotes.push('no uniform setting fits the packed-size budget');
+      else allocationNotes.push(`no uniform setting fits ${budgetText(budgets)}`);
       // Random search: feasible assignments drawn uniformly per layer, as many as the search used.
       const random = seededRandom(ctx.seed + 17);
       for (let n = 0, draws = 0; n < searchTrials && draws < 10_000; draws++) {
         const settings = Object.fromEntries(layers.map((l) => [l, choices.get(l)![Math.floor(random() * choices.get(l)!.length)]!.setting]).filter(([, s]) => Object.keys(s as object).length > 0)) as Record<string, LayerSetting>;
-        if (size.predict(settings).packed > budgets.packedBytes) continue;
+        if (!fits(settings)) continue;
         await record('random', settings);
         n++;
       }
@@ -315,7 +468,9 @@ export const autoStage = defineStage<AutoConfig>({
     // The best: meets the budget with the highest accuracy; else the closest (smallest total miss).
     const searched = trials.slice(0, searchTrials);
     const meeting = searched.filter((t) => t.meets).sort((a, b) => b.measured.accuracy - a.measured.accuracy);
-    const excess = (t: Trial) => Math.max(0, t.measured.packedBytes / budgets.packedBytes - 1) + Math.max(0, (t.measured.dropPp - budgets.dropPp) / 100);
+    const over = (v: number | undefined, b: number) => (v === undefined ? 0 : Math.max(0, v / b - 1));
+    const excess = (t: Trial) =>
+      over(t.measured.packedBytes, budgets.packedBytes) + over(t.measured.latency?.p50Ms, budgets.p50Ms) + over(t.measured.latency?.p95Ms, budgets.p95Ms) + Math.max(0, (t.measured.dropPp - budgets.dropPp) / 100);
     const best = meeting[0] ?? [...searched].sort((a, b) => excess(a) - excess(b))[0];
 
     const searchDir = await ctx.outputDir('search');
@@ -325,7 +480,7 @@ export const autoStage = defineStage<AutoConfig>({
       await cp(join(scratch, String(best.trial)), modelDir, { recursive: true });
       await writeFile(join(searchDir, 'auto.yaml'), fragmentYaml(best.settings, fragmentOptions, `trial ${best.trial}, ${fmtKb(best.measured.packedBytes)} packed`));
     }
-    await writeFile(join(searchDir, 'trials.json'), `${JSON.stringify({ budgets, baselineAccuracy: round6(baseline), trials }, null, 2)}\n`);
+    await writeFile(join(searchDir, 'trials.json'), `${JSON.stringify({ budgets, baselineAccuracy: round6(baseline), ...(table ? { latencyTable: table } : {}), trials }, null, 2)}\n`);
     await writeFile(join(searchDir, 'auto.md'), summaryMarkdown(trials, budgets, baseline, allocationNotes));
     if (!best?.meets) ctx.logger.warn(best ? `no trial meets the budget; the closest is trial ${best.trial}: ${best.missed.join(', ')}` : `no trial ran: ${allocationNotes.join('; ')}`);
     return {
@@ -337,13 +492,26 @@ export const autoStage = defineStage<AutoConfig>({
         trials: trials.length,
         searchTrials,
         packedBytes: best ? best.measured.packedBytes : null,
+        ...(table ? { latencyP50Ms: best?.measured.latency?.p50Ms ?? null, latencyP95Ms: best?.measured.latency?.p95Ms ?? null, latencyTableSeconds: table.seconds } : {}),
         accuracy: best ? best.measured.accuracy : null,
         baselineAccuracy: round6(baseline),
+        // What the run report's Pareto charts draw (src/report/auto-chart.ts), from run.json alone.
+        chart: {
+          axes: chartAxes(ctx, config, budgets) as unknown as Json,
+          trials: trials.map((t) => ({
+            trial: t.trial,
+            kind: t.kind,
+            packedBytes: t.measured.packedBytes,
+            accuracy: t.measured.accuracy,
+            ...(t.measured.latency ? { p50Ms: t.measured.latency.p50Ms, p95Ms: t.measured.latency.p95Ms } : {}),
+            meets: t.meets,
+          })),
+        },
         // The budget outcome the CLI turns into the exit code (src/contracts/budget-outcome.ts): 3 when nothing meets.
         budgets: {
           met: best?.meets ?? false,
           message: best?.meets
-            ? `auto: trial ${best.trial} meets the budget (${fmtKb(best.measured.packedBytes)} packed, accuracy ${fmtHundredths(best.measured.accuracy)}% on the calibration split)`
+            ? `auto: trial ${best.trial} meets the budget (${fmtKb(best.measured.packedBytes)} packed${best.measured.latency ? `, p50 ${fmtMs(best.measured.latency.p50Ms)}, p95 ${fmtMs(best.measured.latency.p95Ms)}` : ''}, accuracy ${fmtHundredths(best.measured.accuracy)}% on the calibration split)`
             : best
               ? `auto: no trial meets the budget; closest: trial ${best.trial} (${best.missed.join(', ')})`
               : `auto: no trial ran (${allocationNotes.join('; ')})`,
@@ -353,22 +521,83 @@ export const autoStage = defineStage<AutoConfig>({
   },
 });
 
+/** One Pareto chart per device: its tightest searched resource on x (latency when it has a latency budget, else packed size). */
+interface ChartAxis {
+  device: string;
+  axis: 'packedBytes' | 'p50Ms' | 'p95Ms';
+  limit: number | null;
+}
+
+function chartAxes(ctx: StageContext, config: AutoConfig, budgets: Budgets): ChartAxis[] {
+  const devices = ctx.recipe.devices as Record<string, { budget?: Record<string, number> }>;
+  const names = config.devices ?? Object.keys(devices);
+  const out: ChartAxis[] = names.map((device) => {
+    const b = devices[device]?.budget ?? {};
+    if (budgets.latency?.devices.includes(device)) {
+      return b['latency_ms_p95'] !== undefined ? { device, axis: 'p95Ms', limit: b['latency_ms_p95'] } : { device, axis: 'p50Ms', limit: b['latency_ms_p50'] ?? null };
+    }
+    return { device, axis: 'packedBytes', limit: b['size_packed_kb'] !== undefined ? b['size_packed_kb'] * 1024 : null };
+  });
+  // The stage's own size budget is drawn against every device's packed-size chart, and alone when no device is named.
+  if (config.budget.size_packed_kb !== undefined) {
+    const own = config.budget.size_packed_kb * 1024;
+    for (const a of out) if (a.axis === 'packedBytes') a.limit = Math.min(a.limit ?? Infinity, own);
+    if (out.length === 0) out.push({ device: '(auto budget)', axis: 'packedBytes', limit: own });
+  }
+  return out;
+}
+
+/**
+ * The knapsack over costs that may be negative (a structured ratio saves
+ * latency, and bytes of the next layer too): per layer and resource the
+ * smallest option cost moves into the base, so every option costs >= 0 as
+ * allocate() requires, and every total stays the same.
+ */
+function shifted(layers: AllocationLayer[], budgets: number[], base: number[]): AllocationProblem {
+  const b = [...base];
+  const out = layers.map((l) => {
+    const min = b.map((_, r) => Math.min(...l.options.map((o) => o.costs[r]!)));
+    min.forEach((m, r) => (b[r] = b[r]! + m));
+    return { layer: l.layer, options: l.options.map((o) => ({ loss: o.loss, costs: o.costs.map((c, r) => Math.max(0, c - min[r]!)) })) };
+  });
+  return { layers: out, budgets, base: b };
+}
+
+const fmtMs = (ms: number) => `${ms.toFixed(3)} ms`;
+
+/** `17.0 KB packed, p95 1.200 ms` (the finite budgets). */
+function budgetText(b: Budgets): string {
+  return [
+    ...(Number.isFinite(b.packedBytes) ? [`<= ${fmtKb(b.packedBytes)} packed`] : []),
+    ...(Number.isFinite(b.p50Ms) ? [`p50 <= ${fmtMs(b.p50Ms)}`] : []),
+    ...(Number.isFinite(b.p95Ms) ? [`p95 <= ${fmtMs(b.p95Ms)}`] : []),
+  ].join(', ');
+}
+
 function summaryMarkdown(trials: readonly Trial[], budgets: Budgets, baseline: number, notes: readonly string[]): string {
+  const latency = budgets.latency !== undefined;
+  const ms = (p: LatencyPoint | undefined) => (p ? `${p.p50Ms.toFixed(3)} / ${p.p95Ms.toFixed(3)}` : '');
   const rows = trials.map((t) => [
     String(t.trial),
     t.kind,
     mdText(Object.entries(t.settings).map(([l, s]) => `${l}: ${settingLabel(s)}`).join(', ') || 'dense'),
     fmtKb(t.predicted.packedBytes),
     fmtKb(t.measured.packedBytes),
+    ...(latency ? [ms(t.predicted.latency), ms(t.measured.latency)] : []),
     fmtHundredths(t.predicted.dropPp),
     fmtHundredths(t.measured.dropPp),
     t.meets ? 'ok' : mdText(t.missed.join('; ')),
     String(t.ms),
   ]);
+  const where = budgets.latency ? ` (latency on ${budgets.latency.runtime}, ${budgets.latency.threads} thread(s), batch ${budgets.latency.batch})` : '';
   return [
-    `Auto search: packed size <= ${fmtKb(budgets.packedBytes)}${Number.isFinite(budgets.dropPp) ? `, accuracy drop <= ${fmtHundredths(budgets.dropPp)} pp` : ''}; reference accuracy ${fmtHundredths(baseline)}% on the calibration split.`,
+    `Auto search: ${budgetText(budgets)}${Number.isFinite(budgets.dropPp) ? `, accuracy drop <= ${fmtHundredths(budgets.dropPp)} pp` : ''}${where}; reference accuracy ${fmtHundredths(baseline)}% on the calibration split.`,
     '',
-    ...mdTable(['trial', 'kind', 'settings', 'packed (predicted)', 'packed', 'drop pp (predicted)', 'drop pp', 'verdict', 'ms'], rows, ['r', 'l', 'l', 'r', 'r', 'r', 'r', 'l', 'r']),
+    ...mdTable(
+      ['trial', 'kind', 'settings', 'packed (predicted)', 'packed', ...(latency ? ['p50 / p95 ms (predicted)', 'p50 / p95 ms'] : []), 'drop pp (predicted)', 'drop pp', 'verdict', 'ms'],
+      rows,
+      ['r', 'l', 'l', 'r', 'r', ...(latency ? (['r', 'r'] as const) : []), 'r', 'r', 'l', 'r'],
+    ),
     ...(notes.length > 0 ? ['', ...notes.map((n) => `- ${mdText(n)}`)] : []),
     '',
   ].join('\n');

@@ -22,6 +22,9 @@ export function fragmentStages(settings: Readonly<Record<string, LayerSetting>>,
   };
   const finetune = options.finetuneEpochs > 0 ? { finetune: { data: options.finetuneData, epochs: options.finetuneEpochs } } : {};
   const stages: Record<string, unknown>[] = [];
+  // Narrowing first: the other stages then see the shapes the trial had.
+  const units = pick('structured', 'sparsity');
+  if (Object.keys(units).length > 0) stages.push({ id: 'auto-prune-units', uses: 'prune', with: { method: 'structured', criterion: 'l1', layers: units, ...finetune } });
   const prune = pick('sparsity', 'sparsity');
   if (Object.keys(prune).length > 0) stages.push({ id: 'auto-prune', uses: 'prune', with: { method: 'magnitude', layers: prune, ...finetune } });
   const share = pick('bits', 'bits');

@@ -1,7 +1,8 @@
 /**
  * The per-layer choices the auto search allocates over, built from a
  * sensitivity table: every combination of one sparsity level (or none) and
- * one sharing bit width (or none), plus each storage dtype alone, with the
+ * one sharing bit width (or none), plus each storage dtype alone and each
+ * structured ratio (fewer units) alone, with the
  * predicted loss the sum of the measured single-change drops (the additive
  * assumption HAWQ and Distiller-style allocators make; fine-tuning then
  * recovers part of it, which the trials measure).
@@ -30,5 +31,9 @@ export function layerChoices(s: Sensitivity, layer: string, families: readonly S
     }
   }
   for (const d of levels('dtype') as LayerSetting['dtype'][]) out.push({ setting: { dtype: d }, loss: drop('dtype', d!) });
+  // Narrowing alone: it changes the layer's (and the next layer's) shapes,
+  // which the size model prices per whole narrowed model; combining it with
+  // the per-tensor families would price tensors of shapes it never measured.
+  for (const r of levels('structured') as number[]) out.push({ setting: { structured: r }, loss: drop('structured', r) });
   return out;
 }

@@ -20,10 +20,18 @@ export interface LayerSetting {
   bits?: number;
   /** Weight storage (the quantize stage's `weights`). */
   dtype?: QuantizationDtype;
+  /**
+   * Fraction of the layer's units/filters removed (the prune stage's
+   * `method: structured`). It changes the model's shapes, not a tensor's
+   * values, so `applySetting` ignores it: structured-setting.ts applies it
+   * to a whole model, before the other families. The one family that moves
+   * latency on dense runtimes.
+   */
+  structured?: number;
 }
 
 /** The families a sweep or a search can vary, in the order they are applied. */
-export const SETTING_FAMILIES = ['sparsity', 'bits', 'dtype'] as const;
+export const SETTING_FAMILIES = ['structured', 'sparsity', 'bits', 'dtype'] as const;
 export type SettingFamily = (typeof SETTING_FAMILIES)[number];
 
 /** The share stage's defaults for k-means (share.ts `iterations: 30`, `tolerance: 1e-6`, `init: linear`). */
@@ -62,9 +70,10 @@ export function applySetting(values: Float32Array, setting: LayerSetting, random
   return { values: out, ...(clustered ? { clustered } : {}) };
 }
 
-/** A short stable label, e.g. `s0.9+b5+uint8`, `dense` for the empty setting (table rows, keys of memos). */
+/** A short stable label, e.g. `s0.9+b5+uint8`, `u0.5` (half the units removed), `dense` for the empty setting (table rows, keys of memos). */
 export function settingLabel(s: LayerSetting): string {
   const parts: string[] = [];
+  if (s.structured !== undefined) parts.push(`u${s.structured}`);
   if (s.sparsity !== undefined) parts.push(`s${s.sparsity}`);
   if (s.bits !== undefined) parts.push(`b${s.bits}`);
   if (s.dtype !== undefined) parts.push(s.dtype);

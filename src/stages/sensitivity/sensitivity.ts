@@ -2,7 +2,10 @@
  * Built-in stage `sensitivity`: how much each layer minds each compression
  * option on its own. For every targeted layer and every option (sparsity
  * levels, sharing bits, weight dtypes) the option is applied to that layer
- * alone (layer-setting.ts: the prune/share/quantize math), without
+ * alone (layer-setting.ts: the prune/share/quantize math; a dtype on every
+ * tensor of the layer the quantize stage would store in it, biases above its
+ * `minSize` included, so the point is what quantize gives; structured
+ * ratios through structured-setting.ts, the prune stage's unit removal), without
  * fine-tuning, and the model is measured on a calibration split held out
  * from the training data (seeded; never the test set, which the report
  * keeps for the end). Labelled data is measured by accuracy; unlabelled data
@@ -30,7 +33,8 @@ import { layerNames } from '../prune/prune-targets.js';
 import { checkpoint } from '../training/abort-checkpoint.js';
 import { selectLayers, targetingSchema } from '../training/layer-targeting.js';
 import { evaluateAccuracy, toTensors } from '../training/train-loop.js';
-import { applySetting, settingLabel } from './layer-setting.js';
+import { applySetting, settingLabel, tensorSetting } from './layer-setting.js';
+import { tryRemoveUnits } from './structured-setting.js';
 import { MeasurementMemo, measurementKey } from './measurement-memo.js';
 
 export interface SensitivityConfig {
@@ -40,6 +44,7 @@ export interface SensitivityConfig {
   sparsity: number[];
   bits: number[];
   dtype: WeightDtype[];
+  structured: number[];
   metric: 'auto' | 'accuracy' | 'agreement';
   batchSize: number;
   layers?: Record<string, Record<string, never>>;
@@ -61,6 +66,7 @@ export const sensitivitySchema = {
     sparsity: { type: 'array', items: { type: 'number', exclusiveMinimum: 0, maximum: 1 }, default: DEFAULT_SPARSITY_LEVELS, description: 'Magnitude sparsity levels tried per layer ([] skips the family). Default: [0.5, 0.7, 0.8, 0.9, 0.95, 0.98].' },
     bits: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 12 }, default: DEFAULT_BITS, description: 'Weight-sharing bits tried per layer (k-means with 2^bits clusters, as the share stage; [] skips). Default: [8, 6, 5, 4, 3, 2].' },
     dtype: { type: 'array', items: { enum: ['uint8', 'uint16', 'float16'] }, default: ['uint8'], description: 'Weight storage dtypes tried per layer (as the quantize stage; [] skips). Default: [uint8].' },
+    structured: { type: 'array', items: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 }, default: [], description: 'Fractions of units/filters removed per layer (the prune stage\'s `method: structured`, L1 norms; the one family that moves latency on dense runtimes). Layers that cannot lose units (the output layer) are skipped. Default: [] (not measured).' },
     metric: { enum: ['auto', 'accuracy', 'agreement'], default: 'auto', description: '`accuracy` needs labels; `agreement` is top-1 agreement with the unmodified model; `auto`: accuracy when the data is labelled, else agreement. Default: auto.' },
     batchSize: { type: 'integer', minimum: 1, default: 512, description: 'Examples per forward pass. Default: 512.' },
     ...targetingSchema({ type: 'object', additionalProperties: false, properties: {}, description: 'No per-layer settings: `{}`.' }),
@@ -74,29 +80,29 @@ export const sensitivitySchema = {
   },
 } as const;
 
-/** Measures one model state on the calibration examples: accuracy, or top-1 agreement with the reference outputs. */
-type Measure = () => Promise<number>;
+/** Measures a model (the reference, edited in place, or a narrowed copy) on the calibration examples: accuracy, or top-1 agreement with the reference outputs. */
+type Measure = (m: LayersModel) => Promise<number>;
 
 async function measurer(ctx: StageContext, tf: Tf, model: LayersModel, calib: Dataset, config: SensitivityConfig, metric: 'accuracy' | 'agreement'): Promise<Measure> {
-  if (metric === 'accuracy') return async () => (await evaluateAccuracy(tf, model, calib, config.batchSize, ctx.signal)).accuracy;
+  if (metric === 'accuracy') return async (m) => (await evaluateAccuracy(tf, m, calib, config.batchSize, ctx.signal)).accuracy;
   // The reference's outputs once; every option is compared with them.
-  const outputs = async () => {
+  const outputs = async (m: LayersModel) => {
     const rows: Float32Array[] = [];
     for (let start = 0; start < calib.count; start += config.batchSize) {
       await checkpoint(ctx.signal);
       const idx = Array.from({ length: Math.min(config.batchSize, calib.count - start) }, (_, i) => start + i);
       const { xs, ys } = toTensors(tf, calib, idx);
-      const p = model.predict(xs) as Tensor;
+      const p = m.predict(xs) as Tensor;
       rows.push((await p.data()) as Float32Array);
       tf.dispose([xs, ys, p]);
     }
     return rows;
   };
-  const reference = await outputs();
+  const reference = await outputs(model);
   const classes = reference[0]!.length / Math.min(config.batchSize, calib.count);
-  return async () => {
+  return async (m) => {
     const acc = new AgreementAccumulator(classes);
-    const candidate = await outputs();
+    const candidate = await outputs(m);
     candidate.forEach((c, i) => acc.add(reference[i]!, c, c.length / classes));
     return acc.result().top1;
   };
@@ -104,7 +110,8 @@ async function measurer(ctx: StageContext, tf: Tf, model: LayersModel, calib: Da
 
 export const sensitivityStage = defineStage<SensitivityConfig>({
   name: 'sensitivity',
-  version: '1',
+  // 2: a dtype point quantizes the layer's biases too (as quantize does), and the structured family.
+  version: '2',
   description: 'Per-layer sensitivity: each option (sparsity, sharing bits, dtype) applied to one layer alone, no fine-tuning, measured on a held-out calibration split.',
   schema: sensitivitySchema,
   outputs: ['sensitivity'],
@@ -130,10 +137,11 @@ export const sensitivityStage = defineStage<SensitivityConfig>({
       ...config.sparsity.map((level) => ({ family: 'sparsity' as const, level })),
       ...config.bits.map((level) => ({ family: 'bits' as const, level })),
       ...config.dtype.map((level) => ({ family: 'dtype' as const, level })),
+      ...config.structured.map((level) => ({ family: 'structured' as const, level })),
     ];
 
     const measure = await measurer(ctx, tf, model, calib, config, metric);
-    const baseline = metric === 'agreement' ? 100 : round6(await measure());
+    const baseline = metric === 'agreement' ? 100 : round6(await measure(model));
     const points: SensitivityPoint[] = [];
     const total = targets.length * options.length;
     const t0 = performance.now();
@@ -141,8 +149,10 @@ export const sensitivityStage = defineStage<SensitivityConfig>({
     const keyOf = (layer: string, label: string) =>
       measurementKey({ stage: `sensitivity@${sensitivityStage.version}`, model: inputs.model!.digest, calibration: calib.fingerprint, metric, batchSize: config.batchSize, seed: ctx.seed, layer, setting: label });
     let reused = 0;
+    const skipped: string[] = [];
     for (const layer of targets) {
-      const vars = kernelVariables(model, layer) as LayerVariable[];
+      // Every float tensor of the layer: each option touches the ones its stage would (tensorSetting).
+      const vars = (model.getLayer(layer).weights as LayerVariable[]).filter((v) => v.dtype === 'float32');
       const originals = vars.map((v) => ({ v, values: v.read().dataSync().slice() as Float32Array }));
       for (const o of options) {
         await checkpoint(ctx.signal);
@@ -154,15 +164,27 @@ export const sensitivityStage = defineStage<SensitivityConfig>({
           ctx.progress({ done: points.length, total, unit: 'measurements', message: `${layer} ${o.family} ${o.level} (measured before)` });
           continue;
         }
-        for (const { v, values } of originals) {
-          const random = seededRandom(layerSeed(ctx.seed, model.weights.indexOf(v)));
-          const applied = applySetting(values, { [o.family]: o.level }, random);
-          v.write(tf.tensor(applied.values, v.shape as number[]));
+        let value: number;
+        if (o.family === 'structured') {
+          const narrowed = await tryRemoveUnits(ctx, model, layer, o.level as number);
+          if (typeof narrowed === 'string') {
+            skipped.push(`${layer} ${settingLabel({ structured: o.level as number })}: ${narrowed}`);
+            continue;
+          }
+          value = round6(await measure(narrowed));
+          narrowed.dispose();
+        } else {
+          for (const { v, values } of originals) {
+            const setting = tensorSetting(v.originalName, values.length, { [o.family]: o.level });
+            if (Object.keys(setting).length === 0) continue;
+            const random = seededRandom(layerSeed(ctx.seed, model.weights.indexOf(v)));
+            v.write(tf.tensor(applySetting(values, setting, random).values, v.shape as number[]));
+          }
+          value = round6(await measure(model));
+          for (const { v, values } of originals) v.write(tf.tensor(values, v.shape as number[]));
         }
-        const value = round6(await measure());
         await memo.put(key, value);
         points.push({ layer, family: o.family, level: o.level, value, dropPp: round6(baseline - value) });
-        for (const { v, values } of originals) v.write(tf.tensor(values, v.shape as number[]));
         ctx.progress({ done: points.length, total, unit: 'measurements', message: `${layer} ${o.family} ${o.level}` });
       }
     }
@@ -178,6 +200,7 @@ export const sensitivityStage = defineStage<SensitivityConfig>({
     const encoded = encodeSensitivity(sensitivity);
     await writeFile(join(dir, 'sensitivity.json'), `${JSON.stringify(encoded, null, 2)}\n`);
     await writeFile(join(dir, 'sensitivity.md'), renderSensitivityMarkdown(sensitivity));
+    for (const s of skipped) ctx.logger.info(`not measured: ${s}`);
     ctx.logger.info(`measured ${points.length - reused} options on ${targets.length} layers in ${Math.round(performance.now() - t0)} ms (${reused} measured before)`);
     return { outputs: { sensitivity: dir }, metrics: encoded as Record<string, Json> };
   },
