@@ -8,9 +8,13 @@
  * (dist/tf-layers.node.js, what `import '@tensorflow/tfjs'` loads) does not
  * contain it, `tf.layers` has no factory for it, and the class name is not in
  * the serialization registry, so a model.json naming `MultiHeadAttention`
- * fails to load with "Unknown layer: MultiHeadAttention". Importing the ES
- * module file directly fails too (its imports have no file extensions, which
- * Node's ESM resolver refuses). Pinned by test/engine/builders/attention.test.ts.
+ * fails in stock `tf.loadLayersModel` with "Unknown layer:
+ * MultiHeadAttention". Plain Node cannot import the ES module file either
+ * (its imports have no file extensions); a bundler-style resolver (jest's)
+ * can, which registers the class, but then `apply` throws a TypeError
+ * ("reading 'length'") in its buildFromSignature, on symbolic and on eager
+ * inputs alike: it cannot become part of a LayersModel at all. Pinned by
+ * test/engine/builders/attention.test.ts.
  *
  * One head h of block b is eight layers, named so that a head can be found,
  * and removed whole, by name (`headLayerName`):
