@@ -20,7 +20,7 @@
  * and removed whole, by name (`headLayerName`):
  *
  *     q = block{b}_head{h}_query  Dense(keyDim)           on x [B, T, d]
- *     k = block{b}_head{h}_key    Dense(keyDim)
+ *     k = block{b}_head{h}_key    Dense(keyDim, no bias: see below)
  *     v = block{b}_head{h}_value  Dense(keyDim)
  *     s = block{b}_head{h}_scores Dot(axes [2, 2])(q, k) -> [B, T, T]
  *         (q is pre-scaled by block{b}_head{h}_scale, Rescaling(1/sqrt(keyDim)))
@@ -78,7 +78,11 @@ export function multiHeadSelfAttention(tf: Tf, x: SymbolicTensor, o: SelfAttenti
   for (let h = 1; h <= o.heads; h++) {
     const name = (role: HeadRole) => headLayerName(o.block, h, role);
     const q = dense(name('query'), o.keyDim, x);
-    const k = dense(name('key'), o.keyDim, x);
+    // No key bias: it adds q·b to every score of a query's row, which the
+    // softmax cancels, so its exact gradient is 0. Kept, it would hold float
+    // noise that Adam (which normalises the gradient) turns into steps of
+    // the full learning rate, and a parameter that cannot matter.
+    const k = tf.layers.dense({ name: name('key'), units: o.keyDim, useBias: false, kernelInitializer: o.kernel().kernelInitializer as never }).apply(x) as SymbolicTensor;
     const v = dense(name('value'), o.keyDim, x);
     // Scaled dot-product (Vaswani et al. 2017): without 1/sqrt(keyDim) the
     // softmax saturates as keyDim grows and its gradient vanishes.

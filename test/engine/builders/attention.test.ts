@@ -6,6 +6,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { HEAD_ROLES, headLayerName, parseHeadLayerName } from '../../../src/engine/attention.js';
 
+// The cpu backend prints a "use tfjs-node" banner unless PROD is set.
+beforeAll(() => void tf.env().set('PROD', true));
+
 describe("tfjs 4.22's MultiHeadAttention", () => {
   it('has no tf.layers factory and no registered class (the Node bundle leaves out layers/nlp)', () => {
     expect((tf.layers as Record<string, unknown>).multiHeadAttention).toBeUndefined();

@@ -83,7 +83,7 @@ describe('sequence archs: layers and shapes', () => {
       ['dense1', 'Dense', 64 * 10 + 10],
     ]);
     // transformer 64 wide, 2 blocks of 4 heads (16 wide), feed-forward 128.
-    const head = 3 * (64 * 16 + 16) + (16 * 64 + 64);
+    const head = 3 * 64 * 16 + 2 * 16 + (16 * 64 + 64); // query, key (no bias), value, output
     const block = 4 * head + 2 * (2 * 64) + (64 * 128 + 128) + (128 * 64 + 64);
     const t = build({ arch: 'transformer' });
     expect(t.countParams()).toBe(28 * 64 + 64 + 28 * 64 + 2 * block + 64 * 10 + 10);
