@@ -36,6 +36,7 @@ import type { DatasetDescription } from '../data/describe.js';
 import { describeDataset } from '../data/describe.js';
 import { isDataError } from '../data/errors.js';
 import type { LoaderCatalog } from '../data/loader.js';
+import { defaultInputShape } from '../engine/builders.js';
 import type { BuildSpec } from '../engine/builders.js';
 import { parseKerasTopology } from '../measure/keras-topology.js';
 import type { LayerCall } from '../measure/keras-topology.js';
@@ -257,7 +258,7 @@ function trainingDataset(origin: Origin, feeds: Feed[], data: Record<string, Jso
 
 /** A build spec's input shape and output units, with the builder's defaults. */
 function buildIO(b: BuildSpec): ModelIO {
-  return { input: [...(b.inputShape ?? (b.arch === 'mlp' ? [784] : [28, 28, 1]))], outputs: b.classes ?? DEFAULT_CLASSES };
+  return { input: [...(b.inputShape ?? defaultInputShape(b))], outputs: b.classes ?? DEFAULT_CLASSES };
 }
 
 /**
