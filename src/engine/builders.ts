@@ -196,6 +196,17 @@ export function buildModel(tf: Tf, spec: BuildSpec, seed: number): LayersModel {
   return model;
 }
 
+/**
+ * Checks `spec` as {@link buildModel} would, without tfjs: `validate` calls
+ * it once shapes are inferred, so a spec the builder would refuse (an lstm
+ * given image-shaped data) is a located recipe error, not a failed run.
+ *
+ * @throws TypeError "Expected X, got Y", the message buildModel would throw.
+ */
+export function checkBuildSpec(spec: BuildSpec): void {
+  checkSpec(spec);
+}
+
 /** lstm / gru into `add`'s Sequential (see buildModel). */
 function buildRecurrent(tf: Tf, add: Adder, s: CheckedSpec): void {
   if (s.embedding) add.layer((i) => embeddingLayer(tf, s.embedding!, add.seedHere(), i));

@@ -36,7 +36,7 @@ import type { DatasetDescription } from '../data/describe.js';
 import { describeDataset } from '../data/describe.js';
 import { isDataError } from '../data/errors.js';
 import type { LoaderCatalog } from '../data/loader.js';
-import { defaultInputShape } from '../engine/builders.js';
+import { checkBuildSpec, defaultInputShape } from '../engine/builders.js';
 import type { BuildSpec } from '../engine/builders.js';
 import { parseKerasTopology } from '../measure/keras-topology.js';
 import type { LayerCall } from '../measure/keras-topology.js';
@@ -140,6 +140,8 @@ export async function checkShapes(recipe: ValidatedRecipe, stages: StageCatalog,
         }
       }
       origin.io = buildIO(origin.builds[0] as unknown as BuildSpec);
+      const invalid = buildProblem(recipe, origin);
+      if (invalid) out.push(invalid);
     } else {
       origin.io = await fromIO(resolve(recipe.dir, origin.from!));
     }
@@ -329,6 +331,30 @@ function feedPath(recipe: ValidatedRecipe, f: Feed): PathSegment[] {
 function where(recipe: ValidatedRecipe, path: PathSegment[]): string {
   const l = locate(recipe.tree, path);
   return `${l.file}:${l.line}:${l.column}`;
+}
+
+/**
+ * What the builder would refuse in a `build:` once inferred values are in
+ * (the schema checked each key alone; this checks them together: an
+ * inputShape of the wrong rank for the arch, heads that do not divide
+ * dimensions, ...).
+ */
+function buildProblem(recipe: ValidatedRecipe, o: Origin): Diagnostic | undefined {
+  try {
+    checkBuildSpec(o.builds[0] as unknown as BuildSpec);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    const from = o.inferredFrom?.inputShape;
+    const hints = from === undefined ? [] : [`inputShape was inferred from dataset \`${from}\`: give it examples of the shape the arch takes, or set \`${formatPath([...o.path, 'inputShape'])}\``];
+    return {
+      code: 'bad-value',
+      message: `\`${formatPath(o.path)}\`: ${err.message}`,
+      path: formatPath(o.path),
+      loc: locate(recipe.tree, o.path),
+      hints,
+    };
+  }
 }
 
 function shapeDiagnostic(recipe: ValidatedRecipe, f: Feed, d: DatasetDescription, input: (number | null)[]): Diagnostic {
