@@ -70,6 +70,12 @@
  * - UnsortedSegmentSum (missing): Gather's gradient, so every Embedding
  *   layer (token embeddings, the transformer's positional table). A row
  *   scatter-add on the wasm heap. See unsorted-segment-sum.ts.
+ * - Tile's gradient (a gradient, not a kernel, and so for every backend):
+ *   tfjs-core's adds one Slice of dy per repetition, and LayerNormalization
+ *   tiles gamma and beta over batch x time, so one transformer training
+ *   step took 154 s on wasm. Replaced by a reshape + sum. See tile-grad.ts;
+ *   registered by registerWasmTrainingKernels too (reported as
+ *   'Tile (gradient)').
  * - Checked and left alone (they match cpu): LSTM and GRU cells (tfjs
  *   unrolls them in JS: MatMul, sigmoid, tanh, Mul, Add, Split/Concat,
  *   masked steps through Where), Bidirectional (Reverse), Conv1D (Conv2D via
@@ -88,6 +94,7 @@ import { depthwiseConv2dBackpropFilterKernel } from './depthwise-conv2d-backprop
 import { depthwiseConv2dBackpropInputKernel } from './depthwise-conv2d-backprop-input.js';
 import { maxPoolGradKernel } from './max-pool-grad.js';
 import { tileKernel } from './tile.js';
+import { tileGradConfig } from './tile-grad.js';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum.js';
 import type { Tf } from './wasm-kernel-utils.js';
 
@@ -98,6 +105,7 @@ export { depthwiseConv2dBackpropFilterKernel } from './depthwise-conv2d-backprop
 export { depthwiseConv2dBackpropInputKernel } from './depthwise-conv2d-backprop-input.js';
 export { maxPoolGradKernel } from './max-pool-grad.js';
 export { tileKernel } from './tile.js';
+export { tileGradConfig } from './tile-grad.js';
 export { unsortedSegmentSumKernel } from './unsorted-segment-sum.js';
 export type { Tf } from './wasm-kernel-utils.js';
 
@@ -161,6 +169,15 @@ export function registerWasmTrainingKernels(tf: Tf): string[] {
     ours.add(config.kernelFunc);
     tf.registerKernel(config);
     registered.push(kernel.name);
+  }
+  // tfjs has one gradient registry for all backends: this replaces Tile's
+  // gradient for cpu too (same values, a different float summation order).
+  const grad = tf.getGradient('Tile');
+  if (grad === undefined || !ours.has(grad.gradFunc)) {
+    const config = tileGradConfig(tf);
+    ours.add(config.gradFunc);
+    tf.registerGradient(config);
+    registered.push('Tile (gradient)');
   }
   return registered;
 }
