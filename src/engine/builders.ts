@@ -119,9 +119,10 @@ type Layer = Parameters<Sequential['add']>[0];
  * their first layer):
  * - lstm, gru: per units[i]: lstm{i} / gru{i} (return sequences except the
  *   last; Bidirectional-wrapped, concatenated, if `bidirectional`)
- *   [-> dropout{i}] -> dense1 (classes, softmax). Gates use 'sigmoid' (Keras's
- *   default; tfjs defaults to 'hardSigmoid'), recurrent kernels a seeded
- *   Glorot-uniform init (not orthogonal: buildRecurrent says why), LSTM forget-gate biases start at 1 (unitForgetBias).
+ *   [-> dropout{i}] -> dense1 (classes, softmax). Gates use 'sigmoid'
+ *   (Keras's default; tfjs defaults to 'hardSigmoid'), recurrent kernels a
+ *   seeded Glorot-uniform init (not orthogonal: buildRecurrent says why),
+ *   LSTM forget-gate biases start at 1 (unitForgetBias).
  * - conv1d: per filters[i]: conv{i} (kernelSize, same padding, activation),
  *   then pool{i} MaxPooling1D 2 between blocks; then `pool` global
  *   average/max over time [-> dropout1] -> dense1 (classes, softmax).
