@@ -36,6 +36,7 @@ import type { DatasetDescription } from '../data/describe.js';
 import { describeDataset } from '../data/describe.js';
 import { isDataError } from '../data/errors.js';
 import type { LoaderCatalog } from '../data/loader.js';
+import { checkBuildSpec, defaultInputShape } from '../engine/builders.js';
 import type { BuildSpec } from '../engine/builders.js';
 import { parseKerasTopology } from '../measure/keras-topology.js';
 import type { LayerCall } from '../measure/keras-topology.js';
@@ -139,6 +140,8 @@ export async function checkShapes(recipe: ValidatedRecipe, stages: StageCatalog,
         }
       }
       origin.io = buildIO(origin.builds[0] as unknown as BuildSpec);
+      const invalid = buildProblem(recipe, origin);
+      if (invalid) out.push(invalid);
     } else {
       origin.io = await fromIO(resolve(recipe.dir, origin.from!));
     }
@@ -257,7 +260,7 @@ function trainingDataset(origin: Origin, feeds: Feed[], data: Record<string, Jso
 
 /** A build spec's input shape and output units, with the builder's defaults. */
 function buildIO(b: BuildSpec): ModelIO {
-  return { input: [...(b.inputShape ?? (b.arch === 'mlp' ? [784] : [28, 28, 1]))], outputs: b.classes ?? DEFAULT_CLASSES };
+  return { input: [...(b.inputShape ?? defaultInputShape(b))], outputs: b.classes ?? DEFAULT_CLASSES };
 }
 
 /**
@@ -328,6 +331,30 @@ function feedPath(recipe: ValidatedRecipe, f: Feed): PathSegment[] {
 function where(recipe: ValidatedRecipe, path: PathSegment[]): string {
   const l = locate(recipe.tree, path);
   return `${l.file}:${l.line}:${l.column}`;
+}
+
+/**
+ * What the builder would refuse in a `build:` once inferred values are in
+ * (the schema checked each key alone; this checks them together: an
+ * inputShape of the wrong rank for the arch, heads that do not divide
+ * dimensions, ...).
+ */
+function buildProblem(recipe: ValidatedRecipe, o: Origin): Diagnostic | undefined {
+  try {
+    checkBuildSpec(o.builds[0] as unknown as BuildSpec);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    const from = o.inferredFrom?.inputShape;
+    const hints = from === undefined ? [] : [`inputShape was inferred from dataset \`${from}\`: give it examples of the shape the arch takes, or set \`${formatPath([...o.path, 'inputShape'])}\``];
+    return {
+      code: 'bad-value',
+      message: `\`${formatPath(o.path)}\`: ${err.message}`,
+      path: formatPath(o.path),
+      loc: locate(recipe.tree, o.path),
+      hints,
+    };
+  }
 }
 
 function shapeDiagnostic(recipe: ValidatedRecipe, f: Feed, d: DatasetDescription, input: (number | null)[]): Diagnostic {

@@ -43,6 +43,14 @@ const TRAIN = 'stages:\n  - id: train\n    uses: train\n';
 
 const errors: Case[] = [
   {
+    name: 'a sequence arch given flat rows: the builder would refuse the inferred inputShape',
+    files: {
+      'r.yaml': `${HEAD}data:\n  train: { uses: csv, file: t.csv }\nmodel:\n  build: { arch: lstm, units: [8] }\n${TRAIN}`,
+      't.csv': csv(12, 16, 2),
+    },
+    expected: ['r.yaml:6:10 bad-value: `model.build`: Expected inputShape for lstm to be [time, features] (without embedding), got [16]'],
+  },
+  {
     name: 'features: 16 per example against an explicit inputShape [784]',
     files: {
       'r.yaml': `${HEAD}data:\n  train: { uses: csv, file: t.csv }\nmodel:\n  build: { arch: mlp, units: [8], inputShape: [784] }\n${TRAIN}`,

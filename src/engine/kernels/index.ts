@@ -63,6 +63,26 @@
  *   explicit transpose into a contiguous buffer, then the fast path.
  *   See batch-mat-mul.ts.
  *
+ * Then sequence models (issue 21: the lstm, gru, conv1d and transformer
+ * archs of src/engine/builders.ts, test/engine/kernels/sequence-training.test.ts),
+ * gradients and a few Adam steps compared with cpu:
+ *
+ * - UnsortedSegmentSum (missing): Gather's gradient, so every Embedding
+ *   layer (token embeddings, the transformer's positional table). A row
+ *   scatter-add on the wasm heap. See unsorted-segment-sum.ts.
+ * - Tile's gradient (a gradient, not a kernel, and so for every backend):
+ *   tfjs-core's adds one Slice of dy per repetition, and LayerNormalization
+ *   tiles gamma and beta over batch x time, so one transformer training
+ *   step took 154 s on wasm. Replaced by a reshape + sum. See tile-grad.ts;
+ *   registered by registerWasmTrainingKernels too (reported as
+ *   'Tile (gradient)').
+ * - Checked and left alone (they match cpu): LSTM and GRU cells (tfjs
+ *   unrolls them in JS: MatMul, sigmoid, tanh, Mul, Add, Split/Concat,
+ *   masked steps through Where), Bidirectional (Reverse), Conv1D (Conv2D via
+ *   ExpandDims and its backprop kernels above), MaxPooling1D, global
+ *   average/max pooling over time, LayerNormalization (moments, Rsqrt), the
+ *   attention's Dot layers (BatchMatMul, transposed, above) and Softmax.
+ *
  * Not covered (not needed by these models): the stock MaxPool3DGrad and
  * MaxPoolWithArgmax share MaxPoolGrad's FLT_MIN bug.
  */
@@ -74,6 +94,8 @@ import { depthwiseConv2dBackpropFilterKernel } from './depthwise-conv2d-backprop
 import { depthwiseConv2dBackpropInputKernel } from './depthwise-conv2d-backprop-input.js';
 import { maxPoolGradKernel } from './max-pool-grad.js';
 import { tileKernel } from './tile.js';
+import { tileGradConfig } from './tile-grad.js';
+import { unsortedSegmentSumKernel } from './unsorted-segment-sum.js';
 import type { Tf } from './wasm-kernel-utils.js';
 
 export { batchMatMulKernel } from './batch-mat-mul.js';
@@ -83,6 +105,8 @@ export { depthwiseConv2dBackpropFilterKernel } from './depthwise-conv2d-backprop
 export { depthwiseConv2dBackpropInputKernel } from './depthwise-conv2d-backprop-input.js';
 export { maxPoolGradKernel } from './max-pool-grad.js';
 export { tileKernel } from './tile.js';
+export { tileGradConfig } from './tile-grad.js';
+export { unsortedSegmentSumKernel } from './unsorted-segment-sum.js';
 export type { Tf } from './wasm-kernel-utils.js';
 
 /** How a kernel relates to the stock wasm registry. */
@@ -108,6 +132,7 @@ export const WASM_TRAINING_KERNELS: readonly WasmTrainingKernel[] = [
   { name: 'DepthwiseConv2dNativeBackpropInput', mode: 'missing', create: depthwiseConv2dBackpropInputKernel },
   { name: 'Tile', mode: 'replace', create: tileKernel },
   { name: 'BatchMatMul', mode: 'replace', create: batchMatMulKernel },
+  { name: 'UnsortedSegmentSum', mode: 'missing', create: unsortedSegmentSumKernel },
 ];
 
 /** kernelFuncs created here, to recognise our own registrations on later calls. */
@@ -144,6 +169,15 @@ export function registerWasmTrainingKernels(tf: Tf): string[] {
     ours.add(config.kernelFunc);
     tf.registerKernel(config);
     registered.push(kernel.name);
+  }
+  // tfjs has one gradient registry for all backends: this replaces Tile's
+  // gradient for cpu too (same values, a different float summation order).
+  const grad = tf.getGradient('Tile');
+  if (grad === undefined || !ours.has(grad.gradFunc)) {
+    const config = tileGradConfig(tf);
+    ours.add(config.gradFunc);
+    tf.registerGradient(config);
+    registered.push('Tile (gradient)');
   }
   return registered;
 }

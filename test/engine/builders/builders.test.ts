@@ -215,13 +215,13 @@ describe('buildModel', () => {
 
   describe('rejects invalid specs', () => {
     it.each<[string, unknown, number, string]>([
-      ['arch', { arch: 'resnet' }, 1, 'Expected arch to be one of mlp, lenet5, cnn, got "resnet"'],
+      ['arch', { arch: 'resnet' }, 1, 'Expected arch to be one of mlp, lenet5, cnn, lstm, gru, conv1d, transformer, got "resnet"'],
       ['seed', { arch: 'mlp' }, 1.5, 'Expected seed to be an integer, got 1.5'],
       ['classes', { arch: 'mlp', classes: 1 }, 1, 'Expected classes to be an integer >= 2, got 1'],
       ['units', { arch: 'mlp', units: [] }, 1, 'Expected units to be a list of at least 1 positive integers, got []'],
       ['units values', { arch: 'mlp', units: [10, 0] }, 1, 'Expected units to be a list of at least 1 positive integers, got [10,0]'],
-      ['units on lenet5', { arch: 'lenet5', units: [10] }, 1, 'Expected no units for arch lenet5 (units is for mlp)'],
-      ['filters on mlp', { arch: 'mlp', filters: [4] }, 1, 'Expected no filters for arch mlp (filters is for cnn)'],
+      ['units on lenet5', { arch: 'lenet5', units: [10] }, 1, 'Expected no units for arch lenet5 (units is for mlp, lstm, gru)'],
+      ['filters on mlp', { arch: 'mlp', filters: [4] }, 1, 'Expected no filters for arch mlp (filters is for cnn, conv1d)'],
       ['kernelSize', { arch: 'cnn', kernelSize: 0 }, 1, 'Expected kernelSize to be a positive integer, got 0'],
       [
         'activation',
