@@ -12,8 +12,9 @@
  *
  * - Conv2DBackpropFilter (missing): the filter gradient of every conv2d.
  *   Built from the stock XNNPACK Conv2D with batch and channels swapped
- *   (the original stride becomes the dilation), then Transpose (+ Slice).
- *   See conv2d-backprop-filter.ts.
+ *   (the original stride becomes the dilation), then Transpose (+ Slice);
+ *   one-channel inputs instead multiply an im2col patch matrix (im2col.ts,
+ *   conv2d-im2col.ts). See conv2d-backprop-filter.ts.
  * - MaxPoolGrad (registered, wrong): the stock C++ kernel starts its argmax at
  *   FLT_MIN instead of -inf, so windows of values <= 0 lose their gradient
  *   (batch norm -> max pool trains on wrong gradients). Replaced by the cpu
