@@ -103,3 +103,40 @@ export function im2colColumns(x: Float32Array, g: PatchGeometry, out: Float32Arr
     }
   }
 }
+
+/**
+ * col2im, the adjoint of a row-major patch matrix: adds patch row m = (n, oh,
+ * ow), column k = (kh, kw, ci) of `cols` [patchRows, patchColumns] into
+ * dx[n, oh*sh + kh - top, ow*sw + kw - left, ci] (entries that fall in the
+ * padding are dropped). `dx` [N,H,W,Ci] must be zeroed by the caller. This
+ * is how the input gradient dy x filter^T becomes an image again.
+ */
+export function col2imRows(cols: Float32Array, g: PatchGeometry, dx: Float32Array): void {
+  const { inH, inW, channels: c, kh, kw } = g;
+  const run = kw * c;
+  let o = 0;
+  for (let n = 0; n < g.batch; n++) {
+    for (let oh = 0; oh < g.outH; oh++) {
+      const ih0 = oh * g.strideH - g.padTop;
+      for (let ow = 0; ow < g.outW; ow++) {
+        const iw0 = ow * g.strideW - g.padLeft;
+        const inside = iw0 >= 0 && iw0 + kw <= inW;
+        for (let y = 0; y < kh; y++, o += run) {
+          const ih = ih0 + y;
+          if (ih < 0 || ih >= inH) continue;
+          const row = (n * inH + ih) * inW;
+          if (inside) {
+            // The window's row is kw*c contiguous floats of dx.
+            for (let i = (row + iw0) * c, j = o, end = o + run; j < end; i++, j++) dx[i] = dx[i]! + cols[j]!;
+            continue;
+          }
+          for (let xk = 0; xk < kw; xk++) {
+            const iw = iw0 + xk;
+            if (iw < 0 || iw >= inW) continue;
+            for (let i = (row + iw) * c, j = o + xk * c, end = j + c; j < end; i++, j++) dx[i] = dx[i]! + cols[j]!;
+          }
+        }
+      }
+    }
+  }
+}
