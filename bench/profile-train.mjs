@@ -44,11 +44,13 @@ for (const [k, v] of [['steps', steps], ['batch', batch], ['top', top]]) {
 const { loadTf } = await import('../dist/engine/tf.js');
 const { registerWasmTrainingKernels } = await import('../dist/engine/kernels/index.js');
 const { buildModel } = await import('../dist/engine/builders.js');
+const { useLazyConvGradients } = await import('../dist/engine/lazy-conv-gradients.js');
 const { makeOptimizer, toTensors } = await import('../dist/stages/training/train-loop.js');
 const { mnistLoader } = await import('../dist/data/mnist.js');
 
 const tf = await loadTf(args.backend, { beforeReady: (t) => { if (args.backend === 'wasm') registerWasmTrainingKernels(t); } });
 const model = buildModel(tf, spec, 1);
+useLazyConvGradients(tf, model); // as runEpochs does
 const warmup = 2;
 const profiled = Math.min(5, steps);
 const count = batch * (warmup + steps + profiled);

@@ -18,11 +18,17 @@
  * original conv ignored trailing input rows/cols ('valid' with stride > 1) the
  * required padding would be negative, so we pad 0 and slice the extra rows off.
  *
+ * Few input channels (a grayscale first layer) make that convolution slow
+ * (LeNet-5 conv1: 2.7 GMAC/s); there the gradient is one matmul over an
+ * im2col patch matrix instead (./conv2d-im2col.ts, chosen by im2colPays).
+ *
  * Original dilations are always 1 here: tfjs-core's conv2d gradient rejects
  * dilation > 1 before it reaches this kernel.
  */
 import type { Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { conv2dFilterGradByIm2col } from './conv2d-im2col.js';
+import { im2colPays } from './im2col.js';
 import { assertFloat32, disposeInfo, runWasmKernel, shape4 } from './wasm-kernel-utils.js';
 import type { Tf } from './wasm-kernel-utils.js';
 
@@ -54,6 +60,10 @@ export function conv2DBackpropFilterKernel(tf: Tf): KernelConfig {
     const sw = info.strideWidth;
     const top = info.padInfo.top;
     const left = info.padInfo.left;
+    const [batch] = shape4(NAME, 'x', x);
+    const g = { batch, inH, inW, channels: ci, kh, kw, outH, outW, strideH: sh, strideW: sw, padTop: top, padLeft: left };
+    if (im2colPays(g)) return conv2dFilterGradByIm2col(tf, wasm, g, x, dy, filterShape);
+
     const bottom = Math.max(0, kh + (outH - 1) * sh - inH - top);
     const right = Math.max(0, kw + (outW - 1) * sw - inW - left);
     // Height/width of the swapped conv's output: >= kh/kw, more when sliced.

@@ -12,16 +12,19 @@
  *
  * - Conv2DBackpropFilter (missing): the filter gradient of every conv2d.
  *   Built from the stock XNNPACK Conv2D with batch and channels swapped
- *   (the original stride becomes the dilation), then Transpose (+ Slice).
- *   See conv2d-backprop-filter.ts.
+ *   (the original stride becomes the dilation), then Transpose (+ Slice);
+ *   one-channel inputs instead multiply an im2col patch matrix (im2col.ts,
+ *   conv2d-im2col.ts). See conv2d-backprop-filter.ts.
  * - MaxPoolGrad (registered, wrong): the stock C++ kernel starts its argmax at
  *   FLT_MIN instead of -inf, so windows of values <= 0 lose their gradient
  *   (batch norm -> max pool trains on wrong gradients). Replaced by the cpu
  *   algorithm over views of the wasm heap. See max-pool-grad.ts.
  * - Conv2DBackpropInput (registered, correct, slow): a scalar C++ loop, the
  *   costliest kernel of a wasm LeNet-5 step. For stride 1 it is a forward
- *   XNNPACK Conv2D with the filter flipped and its channels swapped; other
- *   strides go to the stock kernel. See conv2d-backprop-input.ts.
+ *   XNNPACK Conv2D with the filter flipped and its channels swapped, or,
+ *   where that conv would mostly multiply padding zeros and for strides > 1,
+ *   one matmul dy x filter^T plus col2im (conv2d-col2im.ts). See
+ *   conv2d-backprop-input.ts.
  *
  * Checked and left alone (they match cpu): AvgPoolGrad, EluGrad; everything
  * else those models use has no dedicated gradient kernel (relu, tanh, sigmoid,

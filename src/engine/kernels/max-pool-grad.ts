@@ -14,8 +14,9 @@
  * run over Float32Array views of the wasm heap, without copies: per output
  * pixel, one pass over the window keeps the first maximum per channel
  * (strictly greater, like cpu, so ties and NaNs behave the same), then dy is
- * scatter-added to that position. Cost is O(output * window), channel-inner,
- * which is small next to the convolutions around it (see bench/kernels.mjs).
+ * scatter-added to that position. Cost is O(output * window); the window
+ * scan is branchy (data-dependent compares), so it stays a visible share of a
+ * LeNet-5 step (bench/results/profile-lenet5-conv.md).
  */
 import type { KernelConfig, KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -44,10 +45,9 @@ export function maxPoolGradKernel(tf: Tf): KernelConfig {
     const out = wasm.typedArrayFromHeap(dx) as Float32Array;
     out.fill(0);
 
-    const best = new Float32Array(channels);
-    const where = new Int32Array(channels);
     const fh = info.effectiveFilterHeight;
     const fw = info.effectiveFilterWidth;
+    const rowStride = inW * channels;
     for (let b = 0; b < batch; b++) {
       for (let oy = 0; oy < outH; oy++) {
         const y0 = oy * info.strideHeight - info.padInfo.top;
@@ -57,23 +57,25 @@ export function maxPoolGradKernel(tf: Tf): KernelConfig {
           const x0 = ox * info.strideWidth - info.padInfo.left;
           const xMin = Math.max(0, x0);
           const xMax = Math.min(inW, x0 + fw);
-          best.fill(Number.NEGATIVE_INFINITY);
-          where.fill(-1);
-          for (let yy = yMin; yy < yMax; yy++) {
-            for (let xx = xMin; xx < xMax; xx++) {
-              const base = ((b * inH + yy) * inW + xx) * channels;
-              for (let c = 0; c < channels; c++) {
-                const v = x[base + c]!;
-                if (v > best[c]!) {
-                  best[c] = v;
-                  where[c] = base + c;
+          const corner = ((b * inH + yMin) * inW + xMin) * channels;
+          const dyBase = ((b * outH + oy) * outW + ox) * channels;
+          // Channel-outer with the running maximum in locals, which V8 keeps
+          // in registers; per-channel scratch arrays (the previous version)
+          // cost a load and a store per compare and two fills per pixel:
+          // LeNet-5's 64x24x24x20 pool went from ~13 to ~8 ms (min of 20,
+          // loaded machine). Same scan order, so the same positions win.
+          for (let c = 0; c < channels; c++) {
+            let best = Number.NEGATIVE_INFINITY;
+            let at = -1;
+            for (let yy = yMin, row = corner + c; yy < yMax; yy++, row += rowStride) {
+              for (let xx = xMin, i = row; xx < xMax; xx++, i += channels) {
+                const v = x[i]!;
+                if (v > best) {
+                  best = v;
+                  at = i;
                 }
               }
             }
-          }
-          const dyBase = ((b * outH + oy) * outW + ox) * channels;
-          for (let c = 0; c < channels; c++) {
-            const at = where[c]!;
             if (at >= 0) out[at] = out[at]! + g[dyBase + c]!;
           }
         }

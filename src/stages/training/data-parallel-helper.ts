@@ -13,6 +13,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { mulberry32 } from '../../data/dataset.js';
 import { registerWasmTrainingKernels } from '../../engine/kernels/index.js';
+import { useLazyConvGradients } from '../../engine/lazy-conv-gradients.js';
 import type { BackendName } from '../../engine/backend.js';
 import { loadTf } from '../../engine/tf.js';
 import type { HelperInit, HelperReply, HelperRequest } from './data-parallel.js';
@@ -25,6 +26,8 @@ export async function serveDataParallelHelper(init: HelperInit, port: MessagePor
     // Dropout draws from Math.random: this rank's own seeded stream.
     Math.random = mulberry32(init.seed ^ 0x9e3779b9);
     const model = (await tf.models.modelFromJSON(JSON.parse(init.modelJson) as tfTypes.io.ModelJSON)) as tfTypes.LayersModel;
+    // As runEpochs does on rank 0: same gradients, without the unneeded ones.
+    useLazyConvGradients(tf, model);
     const vars = model.trainableWeights.map((w) => (w as unknown as { val: tfTypes.Variable }).val);
     const weights = new Float32Array(init.weights);
     const grads = new Float32Array(init.grads);

@@ -1,6 +1,6 @@
 /**
- * Conv2DBackpropInput on wasm (ours: XNNPACK conv for stride 1, the stock
- * kernel otherwise) vs the cpu backend, table-driven over shapes, filter
+ * Conv2DBackpropInput on wasm (ours: XNNPACK conv or matmul + col2im, the
+ * stock kernel for the rest) vs the cpu backend, table-driven over shapes, filter
  * sizes, strides 1/2, 'same'/'valid' and explicit padding (including one wide
  * enough to take the fallback). Tolerance: KERNEL_TOLERANCE (rtol 1e-4, atol 1e-5).
  */
