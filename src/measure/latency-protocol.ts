@@ -4,6 +4,7 @@
  * Types only: both sides import this without pulling in the other.
  */
 import type { LatencyStats } from './latency-stats.js';
+import type { StoppingRule } from './stopping-rule.js';
 
 /** The runtimes a device can name. */
 export type LatencyRuntime = 'wasm' | 'cpu' | 'tfjs-node';
@@ -13,19 +14,10 @@ export const LATENCY_RUNTIMES: readonly LatencyRuntime[] = ['wasm', 'cpu', 'tfjs
 export type { StopReason } from './latency-stats.js';
 
 /** Parent -> child: what to measure (options already validated, defaults applied). */
-export interface LatencyTask {
+export interface LatencyTask extends StoppingRule {
   modelDir: string;
   runtime: LatencyRuntime;
   threads: number;
-  batch: number;
-  warmup: number;
-  minRuns: number;
-  maxRuns: number;
-  targetRelativeSpread: number;
-  maxSeconds: number;
-  minSeconds: number;
-  seed: number;
-  maxSamples: number;
 }
 
 /** Child -> parent: the measurement (see LatencyResult in latency.ts for field docs). */
