@@ -29,7 +29,8 @@ describe('checkRedis', () => {
       `cannot reach Redis at redis://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}; is redis-server running there (docs/distributed.md)?`,
     );
     expect(Date.now() - t0).toBeLessThan(3000);
-    // No timer left behind to hold the CLI's exit (ioredis arms one when a closed socket is disconnected).
-    expect(timers()).toBe(timersBefore);
+    // No timer left behind to hold the CLI's exit (ioredis arms one when a closed socket is disconnected);
+    // at most as many as before: one of jest's own may end meanwhile.
+    expect(timers()).toBeLessThanOrEqual(timersBefore);
   });
 });
