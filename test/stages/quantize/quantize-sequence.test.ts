@@ -30,7 +30,7 @@ describe('quantize: sequence layers', () => {
     const model = buildTokenModel(tf);
     const src = join(h.dir, 'tokens-model');
     await h.engine.saveModel(model, src);
-    const r = await h.run(quantizeStage, { minSize: 64 }, modelInput(await h.artifact(src)));
+    const r = await h.run(quantizeStage, { minSize: 64, embeddings: 'per-row' }, modelInput(await h.artifact(src)));
     const m = r.metrics as Record<string, any>;
     expect(m.layers.emb.tensors['emb/embeddings'].stored).toBe('uint8 per row');
     for (const name of ['bilstm/forward_lstm_LSTM1/recurrent_kernel', 'bilstm/backward_lstm_LSTM1/kernel', 'gru/recurrent_kernel', 'conv/kernel', 'td/kernel']) {
@@ -51,11 +51,11 @@ describe('quantize: sequence layers', () => {
     expect(Array.from(predict(tf, loaded))).toEqual(Array.from(fromDir));
   });
 
-  test('`embeddings: per-tensor` stores the table in the stock manifest as uint8', async () => {
+  test('by default (`per-tensor`) the table is stored in the stock manifest as uint8', async () => {
     const tf = await h.engine.tf();
     const src = join(h.dir, 'tokens-model-2');
     await h.engine.saveModel(buildTokenModel(tf), src);
-    const r = await h.run(quantizeStage, { minSize: 64, embeddings: 'per-tensor' }, modelInput(await h.artifact(src)));
+    const r = await h.run(quantizeStage, { minSize: 64 }, modelInput(await h.artifact(src)));
     expect((r.metrics as any).layers.emb.tensors['emb/embeddings'].stored).toBe('uint8');
     expect((await packModel(r.outputs.model!)).bytes[3]).toBe(2);
   });
