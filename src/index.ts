@@ -5,7 +5,7 @@
  *
  *     import { validate, plan, run, formatDiagnostic } from 'modelpress';
  *     const result = await run('compress/phone.yaml', { jobs: 2 });
- *     if (!result.ok) console.error(result.diagnostics.map(formatDiagnostic).join('\n'));
+ *     if (!result.ok) throw new Error(result.diagnostics.map(formatDiagnostic).join('\n'));
  *
  * Expected failures (a bad recipe, unreadable data) come back as
  * `{ ok: false, diagnostics }`; a failed stage is a run record with status
