@@ -25,7 +25,8 @@
  * --scenarios lenet300-26kb` checks the script in about a minute.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { args, dist, opt, root } from './lib/cli.mjs';
 
@@ -105,6 +106,7 @@ const { mnistLoader } = await import(dist('data/mnist.js'));
 const { evaluateAccuracy } = await import(dist('stages/training/train-loop.js'));
 const tf = await loadTf('wasm', { beforeReady: (t) => registerWasmTrainingKernels(t) });
 
+const loadBefore = loadavg();
 const rows = [];
 for (const name of scenarios) {
   const sc = SCENARIOS[name];
@@ -115,7 +117,9 @@ for (const name of scenarios) {
   const test = await mnistLoader.load({ split: 'test', ...(sc.flatten ? { flatten: true } : {}) }, { baseDir: root, name: 'test' });
   for (const seed of seeds) {
     const dir = join(runsDir, `${name}-s${seed}`);
-    rmSync(dir, { recursive: true, force: true });
+    // The run record is replaced; .modelpress/auto-trials (the trials' models
+    // and the resume log) stays, so a cached auto stage still finds its trials.
+    rmSync(join(dir, 'run'), { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'recipe.yaml'), recipe(name, sc, seed));
     const { code, wallMs } = await run([join(root, 'bin', 'modelpress.js'), 'run', join(dir, 'recipe.yaml'), '--out', join(dir, 'run'), '--cache-dir', join(root, 'bench', '.cache')]);
@@ -135,44 +139,78 @@ for (const name of scenarios) {
   }
 }
 
+// Results accumulate per scenario: a run replaces the rows of the scenarios
+// it ran and keeps the others', so scenarios can run one at a time (or in two
+// processes) and still land in one table.
+const resultsFile = join(resultsDir, 'auto.json');
+const previous = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : { runs: {}, rows: [] };
+const thisRun = { seeds, trainEpochs, finetuneEpochs, trials, limit: limit ?? null, at: new Date().toISOString(), loadAverage: { before: loadBefore, after: loadavg() } };
+const runs = { ...(previous.runs ?? {}) };
+for (const name of scenarios) runs[name] = { ...thisRun, budgetKb: SCENARIOS[name].kb ?? null, budgetP95Ms: SCENARIOS[name].p95Ms ?? null, unmodifiedP95Ms: SCENARIOS[name].unmodifiedP95Ms ?? null };
+const allRows = [...(previous.rows ?? []).filter((r) => !scenarios.includes(r.scenario)), ...rows];
+const allScenarios = Object.keys(SCENARIOS).filter((name) => runs[name]);
+
 // Per scenario: search (best meeting trial of search/repair), uniform, best random (by calibration accuracy, as a user would pick).
 const pick = (rs) => [...rs].filter((r) => r.meets).sort((a, b) => b.calibrationAccuracy - a.calibrationAccuracy)[0];
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const spread = (xs) => (xs.length > 1 ? Math.max(...xs) - Math.min(...xs) : 0);
-const summary = scenarios.map((name) => {
-  const by = (kinds) => seeds.map((seed) => pick(rows.filter((r) => r.scenario === name && r.seed === seed && kinds.includes(r.kind)))).filter(Boolean);
+const summary = allScenarios.map((name) => {
+  const own = allRows.filter((r) => r.scenario === name);
+  const runSeeds = runs[name].seeds;
+  const by = (kinds) => runSeeds.map((seed) => pick(own.filter((r) => r.seed === seed && kinds.includes(r.kind)))).filter(Boolean);
   const search = by(['search', 'repair']);
   const uniform = by(['uniform']);
   const random = by(['random']);
   const e = (rs) => rs.map((r) => r.testError);
-  const searchTrials = rows.filter((r) => r.scenario === name && (r.kind === 'search' || r.kind === 'repair')).length / seeds.length;
+  const kb = (rs) => rs.map((r) => r.packedBytes / 1024);
+  const searchTrials = own.filter((r) => r.kind === 'search' || r.kind === 'repair').length / runSeeds.length;
+  const wallMinutes = mean(runSeeds.map((seed) => own.find((r) => r.seed === seed)?.nodeMs ?? NaN)) / 60000;
   return {
     scenario: name,
-    budgetKb: SCENARIOS[name].kb ?? null,
-    budgetP95Ms: SCENARIOS[name].p95Ms ?? null,
-    unmodifiedP95Ms: SCENARIOS[name].unmodifiedP95Ms ?? null,
+    ...runs[name],
     target: SCENARIOS[name].target,
-    search: { meanError: mean(e(search)), spread: spread(e(search)), seeds: search.length },
-    uniform: { meanError: mean(e(uniform)), spread: spread(e(uniform)), seeds: uniform.length },
-    random: { meanError: mean(e(random)), spread: spread(e(random)), seeds: random.length },
+    search: { meanError: mean(e(search)), spread: spread(e(search)), meanKb: mean(kb(search)), seeds: search.length },
+    uniform: { meanError: mean(e(uniform)), spread: spread(e(uniform)), meanKb: mean(kb(uniform)), seeds: uniform.length },
+    random: { meanError: mean(e(random)), spread: spread(e(random)), meanKb: mean(kb(random)), seeds: random.length },
     beatsUniformBeyondSpread: mean(e(uniform)) - mean(e(search)) > Math.max(spread(e(search)), spread(e(uniform))),
     searchTrialsPerSeed: searchTrials,
+    autoStageMinutesPerSeed: wallMinutes,
     anchors: { AMC: 800, HAQ: 600, INC: 100 },
   };
 });
 mkdirSync(resultsDir, { recursive: true });
-writeFileSync(join(resultsDir, 'auto.json'), `${JSON.stringify({ options: { scenarios, seeds, trainEpochs, finetuneEpochs, trials, limit: limit ?? null }, summary, rows }, null, 2)}\n`);
+writeFileSync(resultsFile, `${JSON.stringify({ runs, summary, rows: allRows }, null, 2)}\n`);
 const f = (x) => (Number.isFinite(x) ? x.toFixed(2) : '-');
+const load = (l) => l.map((x) => x.toFixed(2)).join(', ');
+const chosen = allScenarios.flatMap((name) => runs[name].seeds.map((seed) => ({ name, seed, row: pick(allRows.filter((r) => r.scenario === name && r.seed === seed && (r.kind === 'search' || r.kind === 'repair'))) })));
 const md = [
   '# Automatic compression (bench/auto.mjs)',
   '',
-  `Seeds ${seeds.join(', ')}; train ${trainEpochs} epochs; every trial and baseline fine-tuned ${finetuneEpochs} epochs${limit ? `; data limited to ${limit} examples` : ''}. Test error in %, mean (spread) over seeds.`,
+  'Per scenario and seed: train, `sensitivity` on a calibration split held out of the training data, then `auto` (search and repair, the uniform baseline, random search with as many trials), every trial fine-tuned the same number of epochs. Trials are chosen on the calibration split; every chosen model is then evaluated once on the MNIST test set. Test error in %, mean (spread = max - min) over seeds; packed size in KB, mean over seeds.',
   '',
-  '| scenario | budget | search | uniform | random (best of as many) | search beats uniform beyond spread | search trials / seed | target |',
-  '| --- | ---: | ---: | ---: | ---: | --- | ---: | --- |',
-  ...summary.map((s) => `| ${s.scenario} | ${s.budgetKb !== null ? `${s.budgetKb} KB` : `p95 ${f(s.budgetP95Ms)} ms (${f(s.unmodifiedP95Ms)} unmodified)`} | ${f(s.search.meanError)} (${f(s.search.spread)}) | ${f(s.uniform.meanError)} (${f(s.uniform.spread)}) | ${f(s.random.meanError)} (${f(s.random.spread)}) | ${s.beatsUniformBeyondSpread ? 'yes' : 'no'} | ${s.searchTrialsPerSeed} | ${s.target} |`),
+  '| scenario | budget | search error | uniform error | random error (best of as many) | search / uniform / random KB | search beats uniform beyond spread | search trials / seed | auto stage min / seed | target |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |',
+  ...summary.map((s) => `| ${s.scenario} | ${s.budgetKb !== null ? `${s.budgetKb} KB` : `p95 ${f(s.budgetP95Ms)} ms (${f(s.unmodifiedP95Ms)} unmodified)`} | ${f(s.search.meanError)} (${f(s.search.spread)}) | ${f(s.uniform.meanError)} (${f(s.uniform.spread)}) | ${f(s.random.meanError)} (${f(s.random.spread)}) | ${f(s.search.meanKb)} / ${f(s.uniform.meanKb)} / ${f(s.random.meanKb)} | ${s.beatsUniformBeyondSpread ? 'yes' : 'no'} | ${s.searchTrialsPerSeed} | ${f(s.autoStageMinutesPerSeed)} | ${s.target} |`),
   '',
   'Anchors: AMC 800 episodes, HAQ 600, Intel Neural Compressor up to 100 trials.',
+  '',
+  '## How each scenario ran',
+  '',
+  '| scenario | seeds | train epochs | fine-tune epochs / trial | trial limit | data limit | at | load average before / after |',
+  '| --- | --- | ---: | ---: | ---: | ---: | --- | --- |',
+  ...summary.map((s) => `| ${s.scenario} | ${s.seeds.join(', ')} | ${s.trainEpochs} | ${s.finetuneEpochs} | ${s.trials} | ${s.limit ?? 'all'} | ${s.at} | ${load(s.loadAverage.before)} / ${load(s.loadAverage.after)} |`),
+  '',
+  '## What the search chose per layer',
+  '',
+  '| scenario | seed | trial | packed KB | test error | settings |',
+  '| --- | ---: | --- | ---: | ---: | --- |',
+  ...chosen.filter((c) => c.row).map(({ name, seed, row }) => `| ${name} | ${seed} | ${row.kind} ${row.trial} | ${f(row.packedBytes / 1024)} | ${f(row.testError)} | \`${JSON.stringify(row.settings)}\` |`),
+  '',
+  '## Every trial',
+  '',
+  '| scenario | seed | trial | meets | predicted / measured KB | calibration accuracy | test error | predicted / measured p95 ms | minutes |',
+  '| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  ...allRows.map((r) => `| ${r.scenario} | ${r.seed} | ${r.kind} ${r.trial} | ${r.meets ? 'yes' : 'no'} | ${f(r.predictedBytes / 1024)} / ${f(r.packedBytes / 1024)} | ${f(r.calibrationAccuracy)}% | ${f(r.testError)} | ${r.predictedLatency?.p95Ms !== undefined ? f(r.predictedLatency.p95Ms) : '-'} / ${r.measuredLatency?.p95Ms !== undefined ? f(r.measuredLatency.p95Ms) : '-'} | ${f(r.ms / 60000)} |`),
   '',
 ];
 writeFileSync(join(resultsDir, 'auto.md'), md.join('\n'));
