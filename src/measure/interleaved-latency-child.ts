@@ -19,7 +19,8 @@ import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { mulberry32 } from '../data/dataset.js';
 import { loadModelDir } from '../engine/model-io.js';
 import { loadTf, type Tf } from '../engine/tf.js';
-import type { InterleavedChildMessage, InterleavedParentMessage, InterleavedReport, InterleavedTask } from './interleaved-latency-protocol.js';
+import { messageOf, serveOneTask } from './child-task.js';
+import type { InterleavedChildMessage, InterleavedReport, InterleavedTask } from './interleaved-latency-protocol.js';
 import { summarize } from './sample-stats.js';
 
 /** Runs of one model per turn: long enough to keep its kernels warm, short enough to interleave finely. */
@@ -83,23 +84,8 @@ async function measure(task: InterleavedTask): Promise<InterleavedReport> {
   };
 }
 
-function send(message: InterleavedChildMessage, exitCode: number): void {
-  process.send!(message, () => process.exit(exitCode));
-}
-
-if (!process.send) {
-  process.stderr.write('interleaved-latency-child: run by measureInterleaved() (src/measure/interleaved-latency.ts) over an IPC channel, not by hand\n');
-  process.exit(2);
-}
-process.on('disconnect', () => process.exit(1));
-process.once('message', (message: InterleavedParentMessage) => {
-  if (message?.type !== 'task') {
-    send({ type: 'error', message: `unexpected message ${JSON.stringify(message)}` }, 1);
-    return;
-  }
-  measure(message.task).then(
-    (report) => send({ type: 'result', report }, 0),
-    (error: unknown) => send({ type: 'error', message: error instanceof Error ? error.message : String(error) }, 1),
-  );
-});
-process.send({ type: 'ready' } satisfies InterleavedChildMessage);
+serveOneTask<InterleavedTask, InterleavedReport, Extract<InterleavedChildMessage, { type: 'error' }>>(
+  { child: 'interleaved-latency-child', parent: 'measureInterleaved() (src/measure/interleaved-latency.ts)' },
+  measure,
+  (error) => ({ type: 'error', message: messageOf(error) }),
+);

@@ -19,7 +19,7 @@ import { LatencyError } from './latency.js';
 import { LATENCY_RUNTIMES } from './latency-protocol.js';
 import type { LatencyRuntime } from './latency-protocol.js';
 import type { InterleavedChildMessage, InterleavedModelStats, InterleavedParentMessage, InterleavedReport, InterleavedTask } from './interleaved-latency-protocol.js';
-import { show } from './stopping-rule.js';
+import { integer, nonNegativeInt, positiveInt, positiveNumber, show } from './stopping-rule.js';
 
 export type { InterleavedModelStats, InterleavedReport } from './interleaved-latency-protocol.js';
 
@@ -46,13 +46,6 @@ export interface InterleavedOptions {
   signal?: AbortSignal;
 }
 
-function positive(key: string, v: unknown, integer: boolean): number {
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
-    throw new TypeError(`Expected ${key} to be a ${integer ? 'positive integer' : 'finite number > 0'}, got ${show(v)}`);
-  }
-  return v;
-}
-
 /** Times `modelDirs` together; the result's `models` are in the same order. */
 export async function measureInterleaved(modelDirs: readonly string[], o: InterleavedOptions): Promise<InterleavedReport> {
   if (!Array.isArray(modelDirs) || modelDirs.length === 0) throw new TypeError(`Expected modelDirs to be a non-empty list of paths, got ${show(modelDirs)}`);
@@ -60,14 +53,15 @@ export async function measureInterleaved(modelDirs: readonly string[], o: Interl
   const task: InterleavedTask = {
     modelDirs: modelDirs.map((d) => resolve(d)),
     runtime: o.runtime,
-    threads: positive('threads', o.threads ?? 1, true),
-    batch: positive('batch', o.batch ?? 1, true),
-    warmup: o.warmup ?? 5,
-    minRuns: positive('minRuns', o.minRuns ?? 15, true),
-    maxRuns: positive('maxRuns', o.maxRuns ?? 2000, true),
-    secondsPerModel: positive('secondsPerModel', o.secondsPerModel ?? 0.5, false),
-    seed: o.seed ?? 0,
+    threads: positiveInt('threads', o.threads ?? 1),
+    batch: positiveInt('batch', o.batch ?? 1),
+    warmup: nonNegativeInt('warmup', o.warmup ?? 5),
+    minRuns: positiveInt('minRuns', o.minRuns ?? 15),
+    maxRuns: positiveInt('maxRuns', o.maxRuns ?? 2000),
+    secondsPerModel: positiveNumber('secondsPerModel', o.secondsPerModel ?? 0.5),
+    seed: integer('seed', o.seed ?? 0),
   };
+  if (task.maxRuns < task.minRuns) throw new TypeError(`Expected maxRuns to be >= minRuns (${task.minRuns}), got ${task.maxRuns}`);
   for (const dir of task.modelDirs) {
     const json = await stat(join(dir, MODEL_JSON_FILENAME)).catch(() => undefined);
     if (!json?.isFile()) throw new LatencyError('model', `${dir}: no model.json (not a tfjs model directory)`);

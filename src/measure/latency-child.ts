@@ -23,7 +23,8 @@ import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { mulberry32 } from '../data/dataset.js';
 import { loadModelDir } from '../engine/model-io.js';
 import { loadTf, type Tf } from '../engine/tf.js';
-import type { ChildFailure, ChildMessage, LatencyChildReport, LatencyTask, ParentMessage, StopReason } from './latency-protocol.js';
+import { messageOf, serveOneTask } from './child-task.js';
+import type { ChildFailure, ChildMessage, LatencyChildReport, LatencyTask, StopReason } from './latency-protocol.js';
 import { latencyStats } from './latency-stats.js';
 import { sortedCopy, stability, strideSamples, summarize } from './sample-stats.js';
 import { CHECK_EVERY, WARMUP_TIME_SHARE } from './stopping-rule.js';
@@ -183,29 +184,8 @@ function tfjsVersion(tf: Tf): string {
   return (tf.version as Record<string, string>)['tfjs'] ?? tf.version_core;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function send(message: ChildMessage, exitCode: number): void {
-  process.send!(message, () => process.exit(exitCode));
-}
-
-if (!process.send) {
-  process.stderr.write('latency-child: run by measureLatency() (src/measure/latency.ts) over an IPC channel, not by hand\n');
-  process.exit(2);
-}
-// The parent may die or give up (timeout): never outlive it.
-process.on('disconnect', () => process.exit(1));
-process.once('message', (message: ParentMessage) => {
-  if (message?.type !== 'task') {
-    send({ type: 'error', failure: 'measure', message: `unexpected message ${JSON.stringify(message)}` }, 1);
-    return;
-  }
-  measure(message.task).then(
-    (report) => send({ type: 'result', report }, 0),
-    (error: unknown) =>
-      send({ type: 'error', failure: error instanceof PhaseError ? error.failure : 'measure', message: messageOf(error) }, 1),
-  );
-});
-process.send({ type: 'ready' } satisfies ChildMessage);
+serveOneTask<LatencyTask, LatencyChildReport, Extract<ChildMessage, { type: 'error' }>>(
+  { child: 'latency-child', parent: 'measureLatency() (src/measure/latency.ts)' },
+  measure,
+  (error) => ({ type: 'error', failure: error instanceof PhaseError ? error.failure : 'measure', message: messageOf(error) }),
+);

@@ -50,16 +50,12 @@ export function resolveStoppingRule(options: LatencyRunOptions): StoppingRule {
   if (typeof targetRelativeSpread !== 'number' || !(targetRelativeSpread > 0)) {
     throw new TypeError(`Expected targetRelativeSpread to be a number > 0, got ${show(targetRelativeSpread)}`);
   }
-  const maxSeconds = options.maxSeconds ?? d.maxSeconds;
-  if (typeof maxSeconds !== 'number' || !(maxSeconds > 0) || !Number.isFinite(maxSeconds)) {
-    throw new TypeError(`Expected maxSeconds to be a finite number > 0, got ${show(maxSeconds)}`);
-  }
+  const maxSeconds = positiveNumber('maxSeconds', options.maxSeconds ?? d.maxSeconds);
   const minSeconds = options.minSeconds ?? d.minSeconds;
   if (typeof minSeconds !== 'number' || !(minSeconds >= 0) || !Number.isFinite(minSeconds)) {
     throw new TypeError(`Expected minSeconds to be a finite number >= 0, got ${show(minSeconds)}`);
   }
-  const seed = options.seed ?? d.seed;
-  if (!Number.isSafeInteger(seed)) throw new TypeError(`Expected seed to be an integer, got ${show(seed)}`);
+  const seed = integer('seed', options.seed ?? d.seed);
   return {
     batch: positiveInt('batch', options.batch ?? d.batch),
     warmup: nonNegativeInt('warmup', options.warmup ?? d.warmup),
@@ -122,6 +118,16 @@ export async function sampleUntilStable(rule: StoppingRule, time: TimeRuns, sign
 export function positiveInt(key: string, v: unknown): number {
   if (!Number.isSafeInteger(v) || (v as number) < 1) throw new TypeError(`Expected ${key} to be a positive integer, got ${show(v)}`);
   return v as number;
+}
+
+export function integer(key: string, v: unknown): number {
+  if (!Number.isSafeInteger(v)) throw new TypeError(`Expected ${key} to be an integer, got ${show(v)}`);
+  return v as number;
+}
+
+export function positiveNumber(key: string, v: unknown): number {
+  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new TypeError(`Expected ${key} to be a finite number > 0, got ${show(v)}`);
+  return v;
 }
 
 export function nonNegativeInt(key: string, v: unknown): number {
