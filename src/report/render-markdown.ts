@@ -9,6 +9,10 @@ import { evaluateViews, fmtDuration, keyMetrics } from './run-view.js';
 import type { LayerStats } from '../contracts/evaluation.js';
 import { renderEvaluationMarkdown } from '../contracts/evaluation-markdown.js';
 import { mdTable, mdText } from '../contracts/markdown.js';
+import { decodeSensitivity, renderSensitivityMarkdown } from '../contracts/sensitivity.js';
+import type { Json } from '../plugin.js';
+import { autoChartView } from './auto-chart.js';
+import type { AutoChartView } from './auto-chart.js';
 
 export interface RenderOptions {
   /** Per-layer rows found outside run.json (evaluate's report.json). */
@@ -25,6 +29,50 @@ function evaluateSection(v: EvaluateView): string[] {
   const layers: Record<string, LayerStats[]> = {};
   for (const c of v.candidates) if (c.layers) layers[c.id] = c.layers;
   return [renderEvaluationMarkdown(v.evaluation, { title: `Evaluate: ${v.node}`, level: 2, layers }).trimEnd(), ''];
+}
+
+const KIND_TEXT: Record<AutoChartView['trials'][number]['kind'], string> = { search: 'search', uniform: 'uniform baseline', random: 'random search' };
+
+/** An auto node's trials, the chosen one marked: the Pareto chart of report.html as a table. */
+function autoSection(v: AutoChartView): string[] {
+  if (v.trials.length === 0) return [];
+  const latency = v.trials.some((t) => t.p95Ms !== null);
+  const ms = (x: number | null): string => (x === null ? '' : x.toFixed(3));
+  return [
+    `## Auto search: ${mdText(v.node)}`,
+    '',
+    'Every trial, fine-tuned and measured; accuracy on the calibration split the search judged on.',
+    '',
+    ...table(
+      ['trial', 'found by', 'calibration accuracy', 'packed KB', ...(latency ? ['p50 ms', 'p95 ms'] : []), 'meets every budget', 'chosen'],
+      v.trials.map((t) => [
+        String(t.trial),
+        KIND_TEXT[t.kind],
+        `${t.accuracy.toFixed(2)}%`,
+        (t.packedBytes / 1024).toFixed(1),
+        ...(latency ? [ms(t.p50Ms), ms(t.p95Ms)] : []),
+        t.meets ? 'yes' : 'no',
+        t.trial === v.best ? '**yes**' : '',
+      ]),
+      ['r', 'l', 'r', 'r', ...(latency ? (['r', 'r'] as const) : []), 'l', 'l'],
+    ),
+    '',
+  ];
+}
+
+/** The sensitivity tables and auto searches, in node order (render-html.ts draws them as charts). */
+function searchSections(record: RunRecord): string[] {
+  const out: string[] = [];
+  for (const n of record.nodes) {
+    if (n.uses === 'sensitivity' && n.status !== 'failed') {
+      const d = decodeSensitivity(n.metrics as Json, `${n.id} metrics`);
+      out.push(`## Sensitivity: ${mdText(n.id)}`, '', d.ok ? renderSensitivityMarkdown(d.value).trimEnd() : `Not shown: ${mdText(d.error)}`, '');
+    } else if (n.uses === 'auto') {
+      const view = autoChartView(n.id, n.metrics);
+      if (view) out.push(...autoSection(view));
+    }
+  }
+  return out;
 }
 
 export function renderRunMarkdown(record: RunRecord, options: RenderOptions = {}): string {
@@ -70,6 +118,7 @@ export function renderRunMarkdown(record: RunRecord, options: RenderOptions = {}
   }
 
   for (const e of evals) out.push(...evaluateSection(e));
+  out.push(...searchSections(record));
 
   const artifacts = Object.entries(record.artifacts);
   if (artifacts.length > 0) {

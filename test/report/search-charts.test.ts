@@ -10,6 +10,7 @@
 import type { Json, StageInputs } from '../../src/plugin.js';
 import { createStageHarness } from '../../src/plugin.js';
 import { renderRunHtml } from '../../src/report/render-html.js';
+import { renderRunMarkdown } from '../../src/report/render-markdown.js';
 import { autoStage } from '../../src/stages/auto/auto.js';
 import { sensitivityStage } from '../../src/stages/sensitivity/sensitivity.js';
 import { trainStage } from '../../src/stages/train/train.js';
@@ -48,6 +49,8 @@ const texts = (svg: string) => [...svg.matchAll(/<text\b[^>]*>([^<]*)<\/text>/g)
 
 describe('search charts in report.html', () => {
   let html: string;
+  let md: string;
+  let trials: { trial: number; kind: string }[];
   let layers: string[];
   let best: number;
   const SENS = 'sens<&>"1';
@@ -75,7 +78,10 @@ describe('search charts in report.html', () => {
       if (!d.ok) throw new Error(d.error);
       layers = d.value.layers;
       best = (auto.metrics as Record<string, Json>).best as number;
-      html = renderRunHtml(fakeRunRecord('search', [fakeNode(SENS, 'sensitivity', sens.metrics as Record<string, Json>), fakeNode('auto', 'auto', auto.metrics as Record<string, Json>)]));
+      const record = fakeRunRecord('search', [fakeNode(SENS, 'sensitivity', sens.metrics as Record<string, Json>), fakeNode('auto', 'auto', auto.metrics as Record<string, Json>)]);
+      html = renderRunHtml(record);
+      md = renderRunMarkdown(record);
+      trials = ((auto.metrics as Record<string, Json>).chart as { trials: { trial: number; kind: string }[] }).trials;
     } finally {
       await h.cleanup();
     }
@@ -110,5 +116,15 @@ describe('search charts in report.html', () => {
       // One point per trial, search + uniform + random.
       expect((svg.match(/<circle cx="[\d.]+" cy="[\d.]+" r="4\.5"/g) ?? []).length).toBeGreaterThanOrEqual(3);
     }
+  });
+
+  test('report.md carries the same: the sensitivity table and every trial, the chosen one marked', () => {
+    expect(md).toContain('## Sensitivity: sens\\<\\&>"1');
+    const sensRows = md.split('\n').filter((l) => layers.some((name) => l.startsWith(`| ${name} |`)));
+    expect(sensRows.map((l) => l.split('|')[1]!.trim())).toEqual(layers);
+    expect(md).toContain('## Auto search: auto');
+    const trialRows = md.split('\n').filter((l) => /^\| \d+ \| (search|uniform baseline|random search) \|/.test(l));
+    expect(trialRows).toHaveLength(trials.length);
+    expect(trialRows.filter((l) => l.trimEnd().endsWith('| **yes** |'))).toEqual([trialRows.find((l) => l.startsWith(`| ${best} |`))]);
   });
 });
