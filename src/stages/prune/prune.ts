@@ -65,7 +65,7 @@ export const pruneSchema = {
     method: {
       enum: ['magnitude', 'threshold', 'structured'],
       default: 'magnitude',
-      description: '`magnitude`: zero the smallest |w| to a target sparsity; `threshold`: zero |w| < quality · std(w) per layer (Han et al. 2015); `structured`: remove whole Dense / SimpleRNN / LSTM / GRU units and Conv2D / SeparableConv2D filters and cut what reads them to match (channels that meet at an Add are removed together).',
+      description: '`magnitude`: zero the smallest |w| to a target sparsity; `threshold`: zero |w| < quality · std(w) per layer (Han et al. 2015); `structured`: remove whole Dense / SimpleRNN / LSTM / GRU units and Conv2D / SeparableConv2D filters and cut what reads them to match (channels that meet at an Add are removed together), and with `heads:` whole attention heads.',
     },
     sparsity: {
       type: 'number',
@@ -94,7 +94,7 @@ export const pruneSchema = {
     criterion: {
       enum: ['l1', 'l2', 'activation'],
       default: 'l1',
-      description: 'structured only: rank units by the L1 or L2 norm of their incoming weights, or by mean |activation| over `calibration` samples (neuron pruning); the lowest go.',
+      description: 'structured only: rank units by the L1 or L2 norm of their incoming weights (heads: of their value and output kernels), or by mean |activation| over `calibration` samples (neuron pruning; heads: mean |head output|); the lowest go.',
     },
     calibration: {
       type: 'object',
