@@ -96,7 +96,8 @@ export function planHeadRemoval(blocks: readonly AttentionBlock[], fraction: num
       // Keeping one head would silently change the fraction asked for, and
       // removing all would cut the residual branch: refuse, say the limit.
       const most = b.heads.length - 1;
-      const largest = most === 0 ? 0 : (most + 0.5) / b.heads.length - 1e-9;
+      // round(f × n) < n exactly when f < (n - 0.5) / n.
+      const largest = (most + 0.5) / b.heads.length;
       throw new StageConfigError(
         `heads: ${fraction} would remove all ${b.heads.length} attention head${b.heads.length === 1 ? '' : 's'} of block ${b.block}; at least one head per block must stay`,
         ['heads'],

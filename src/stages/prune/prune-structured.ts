@@ -332,7 +332,6 @@ export async function pruneStructured(ctx: StageContext, model: LayersModel, con
   if (config.heads !== undefined) {
     const r = await pruneHeads(ctx, current, config.heads, config);
     current = r.model;
-    Object.assign(layerMetrics, r.layers);
     summary.heads = r.heads;
   }
   if (units) {
@@ -367,7 +366,7 @@ export async function pruneStructured(ctx: StageContext, model: LayersModel, con
  * Removes `fraction` of every attention block's heads (prune-attention-heads.ts
  * says what a head is, how it is scored and how the graph is edited).
  */
-async function pruneHeads(ctx: StageContext, model: LayersModel, fraction: number, config: PruneConfig): Promise<{ model: LayersModel; layers: Record<string, Json>; heads: Record<string, Json> }> {
+async function pruneHeads(ctx: StageContext, model: LayersModel, fraction: number, config: PruneConfig): Promise<{ model: LayersModel; heads: Record<string, Json> }> {
   const tf = await ctx.engine.tf();
   const graph = readGraph(model);
   const blocks = findAttentionBlocks(graph);
@@ -399,7 +398,7 @@ async function pruneHeads(ctx: StageContext, model: LayersModel, fraction: numbe
     heads[`block${b.block}`] = { headsBefore: b.heads.length, headsAfter: b.heads.length - removed.length, removed };
   }
   ctx.progress({ done: 1, total: 1, unit: 'prune', message: `${[...plan.values()].reduce((n, r) => n + r.length, 0)} attention heads removed` });
-  return { model: pruned, layers: {}, heads };
+  return { model: pruned, heads };
 }
 
 /** Removes each targeted layer's lowest-ranked units/filters and cuts what reads them. */

@@ -164,6 +164,25 @@ describe('prune: structured, attention heads', () => {
     expect((err as StageConfigError).path).toEqual(path);
   });
 
+  test('refused, with the limit in the hint: the fraction that would empty a block', async () => {
+    const all = await run({ heads: 0.9 }).catch((e: unknown) => e);
+    expect((all as StageConfigError).hints).toEqual(['at most 3 of 4 can go: use heads < 0.875']);
+    // 0.87 rounds to 3 of 4: allowed.
+    expect((await run({ heads: 0.87 })).m.heads.block1).toMatchObject({ headsAfter: 1 });
+    const tf = await h.engine.tf();
+    const single = buildModel(tf, { arch: 'transformer', inputShape: [T, T], dimensions: D, blocks: 1, heads: 1, feedForward: 16 }, 5);
+    const singleDir = `${h.dir}/single-head`;
+    await h.engine.saveModel(single, singleDir);
+    const err = await run({ heads: 0.5 }, singleDir).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StageConfigError);
+    expect((err as StageConfigError).message).toBe('heads: 0.5 would remove all 1 attention head of block 1; at least one head per block must stay');
+    expect((err as StageConfigError).hints).toEqual(['block 1 has a single head, so no head can go: drop `heads:`']);
+    // Below one half nothing is removed from a single head, and the model is unchanged.
+    const kept = await run({ heads: 0.4 }, singleDir);
+    expect(kept.m.heads.block1).toEqual({ headsBefore: 1, headsAfter: 1, removed: [] });
+    expect(kept.m.paramsAfter).toBe(kept.m.paramsBefore);
+  });
+
   test('refused: heads on a model without attention', async () => {
     const tf = await h.engine.tf();
     const mlp = buildModel(tf, { arch: 'mlp', inputShape: [16], units: [8] }, 1);
