@@ -51,6 +51,10 @@ import { checkpoint } from '../training/abort-checkpoint.js';
 import type { ChannelFlow, GraphNode, LayerGraph } from './prune-channels.js';
 import { PRUNABLE, traceChannels } from './prune-channels.js';
 import { RECURRENT_GATES, isRecurrent, recurrentNormScores, recurrentUnitCuts } from './prune-recurrent-units.js';
+import { findAttentionBlocks, headNorm, planHeadRemoval, removeHeads } from './prune-attention-heads.js';
+import { headLayerName, parseHeadLayerName } from '../../engine/attention.js';
+import type { Tf } from '../../engine/tf.js';
+import { countMacs } from '../../measure/macs.js';
 
 // ---------------------------------------------------------------------------
 // The layer graph, from the model's JSON config
@@ -311,18 +315,101 @@ function planGroups(graph: LayerGraph, model: LayersModel, flow: ChannelFlow, se
 }
 
 export async function pruneStructured(ctx: StageContext, model: LayersModel, config: PruneConfig): Promise<StructuredResult> {
-  const tf = await ctx.engine.tf();
   if (config.scope === 'global') {
     throw new StageConfigError('`scope: global` applies to `method: magnitude`; structured pruning removes a fraction of each layer\'s units', ['scope']);
   }
   if (config.schedule) {
     throw new StageConfigError('`schedule` raises sparsity gradually by masking weights; `method: structured` removes units at once (fine-tune the smaller model with `finetune:` instead)', ['schedule']);
   }
+  const explicit = config.layers !== undefined && Object.keys(config.layers).length > 0;
+  // With `heads:` and no `layers:`, only heads go: a transformer's other
+  // Dense layers mostly feed residual Adds and LayerNormalization, which
+  // unit pruning refuses, so "every layer" would be a refusal, not a default.
+  const units = config.heads === undefined || explicit;
+  const layerMetrics: Record<string, Json> = {};
+  const summary: Record<string, Json> = {};
+  let current = model;
+  if (config.heads !== undefined) {
+    const r = await pruneHeads(ctx, current, config.heads, config);
+    current = r.model;
+    summary.heads = r.heads;
+  }
+  if (units) {
+    const r = await pruneUnits(ctx, current, config, explicit);
+    if (current !== model) current.dispose();
+    current = r.model;
+    for (const [name, m] of Object.entries(r.layers)) layerMetrics[name] = m;
+    Object.assign(summary, r.summary);
+  }
+  const pruned = current;
+  for (const l of model.layers) {
+    const before = l.countParams();
+    const after = pruned.layers.some((p) => p.name === l.name) ? pruned.getLayer(l.name).countParams() : 0;
+    if (before === after && !layerMetrics[l.name]) continue;
+    layerMetrics[l.name] = { ...((layerMetrics[l.name] as Record<string, Json> | undefined) ?? {}), paramsBefore: before, paramsAfter: after };
+  }
+  Object.assign(summary, {
+    paramsBefore: model.countParams(),
+    paramsAfter: pruned.countParams(),
+    macsBefore: macs(model),
+    macsAfter: macs(pruned),
+  });
+  const ft = config.finetune;
+  if (ft.epochs > 0) {
+    const r = await finetune(ctx, pruned, ft);
+    summary.finetune = { epochs: r.epochs, steps: r.steps, losses: r.losses.map(round6) };
+  }
+  return { model: pruned, layers: layerMetrics, summary };
+}
+
+/**
+ * Removes `fraction` of every attention block's heads (prune-attention-heads.ts
+ * says what a head is, how it is scored and how the graph is edited).
+ */
+async function pruneHeads(ctx: StageContext, model: LayersModel, fraction: number, config: PruneConfig): Promise<{ model: LayersModel; heads: Record<string, Json> }> {
+  const tf = await ctx.engine.tf();
+  const graph = readGraph(model);
+  const blocks = findAttentionBlocks(graph);
+  if (blocks.length === 0) {
+    throw new StageConfigError('`heads:` removes attention heads, but the model has none (no layer named block{b}_head{h}_{role})', ['heads'], ['head pruning works on models from `build: { arch: transformer }` (src/engine/attention.ts); drop `heads:` for other models']);
+  }
+  let score: (block: number, head: number) => number;
+  if (config.criterion === 'activation') {
+    const data = await ctx.data(config.calibration.data);
+    const outputs = blocks.flatMap((b) => b.heads.map((h) => headLayerName(b.block, h, 'output')));
+    const channelMeans = await activationScores(ctx, model, outputs, data, config.calibration.samples);
+    // Mean |output| over all of a head's output values: the mean of its channel means.
+    score = (b, h) => {
+      const s = channelMeans.get(headLayerName(b, h, 'output'))!;
+      return s.reduce((a, v) => a + v, 0) / s.length;
+    };
+  } else {
+    const criterion = config.criterion as 'l1' | 'l2';
+    const read = (layer: string) => weightOf(model, layer, 'kernel')!.read().dataSync() as Float32Array;
+    score = (b, h) => headNorm([read(headLayerName(b, h, 'value')), read(headLayerName(b, h, 'output'))], criterion);
+  }
+  const plan = planHeadRemoval(blocks, fraction, score);
+  await checkpoint(ctx.signal);
+  const gone = removeHeads(graph, blocks, plan);
+  const pruned = await loadEdited(tf, model, graph.topology, new Map(), gone);
+  const heads: Record<string, Json> = {};
+  for (const b of blocks) {
+    const removed = plan.get(b.block)!;
+    heads[`block${b.block}`] = { headsBefore: b.heads.length, headsAfter: b.heads.length - removed.length, removed };
+  }
+  ctx.progress({ done: 1, total: 1, unit: 'prune', message: `${[...plan.values()].reduce((n, r) => n + r.length, 0)} attention heads removed` });
+  return { model: pruned, heads };
+}
+
+/** Removes each targeted layer's lowest-ranked units/filters and cuts what reads them. */
+async function pruneUnits(ctx: StageContext, model: LayersModel, config: PruneConfig, explicit: boolean): Promise<{ model: LayersModel; layers: Record<string, Json>; summary: Record<string, Json> }> {
+  const tf = await ctx.engine.tf();
   const graph = readGraph(model);
   const all = layerNames(model);
-  const eligible = all.filter((n) => PRUNABLE[graph.nodes.get(n)?.className ?? ''] !== undefined);
+  // A head's Dense layers lose whole heads (`heads:`), never units: their
+  // widths are tied to each other by the attention's Dot layers.
+  const eligible = all.filter((n) => PRUNABLE[graph.nodes.get(n)?.className ?? ''] !== undefined && parseHeadLayerName(n) === undefined);
   let selected = selectTargets(eligible, all, config, 'Dense, Conv2D, SeparableConv2D, SimpleRNN, LSTM or GRU layers');
-  const explicit = config.layers !== undefined && Object.keys(config.layers).length > 0;
   if (!explicit) {
     // Without `layers:`, "every layer" means every layer that can lose units:
     // the output layer never can, so it is not a target rather than an error.
@@ -424,15 +511,33 @@ export async function pruneStructured(ctx: StageContext, model: LayersModel, con
     }
   }
 
-  // Rebuild: the edited config plus the cut weights, loaded like any artifact.
+  const pruned = await loadEdited(tf, model, graph.topology, cuts, new Set());
+  ctx.progress({ done: 1, total: 1, unit: 'prune', message: `${names.length} layers cut` });
+  const summary: Record<string, Json> = {
+    ...(groups.some((g) => g.members.length > 1) ? { groups: groups.filter((g) => g.members.length > 1).map((g) => g.members) } : {}),
+    ...(skipped.length > 0 ? { notPruned: skipped } : {}),
+  };
+  return { model: pruned, layers: layerMetrics, summary };
+}
+
+/**
+ * The model `topology` describes (the input's JSON config, edited), loaded
+ * with the input's weights: cut along `cuts` (by weight name), and without
+ * those of the layers in `gone`. Loaded like any saved artifact, so what
+ * comes out is what stock `tf.loadLayersModel` would make of it.
+ */
+async function loadEdited(tf: Tf, model: LayersModel, topology: Record<string, unknown>, cuts: ReadonlyMap<string, readonly { axis: number; keep: number[] }[]>, gone: ReadonlySet<string>): Promise<LayersModel> {
   const specs: io.WeightsManifestEntry[] = [];
   const parts: Float32Array[] = [];
-  for (const w of model.weights) {
-    let values: Float32Array = Float32Array.from(w.read().dataSync() as Float32Array);
-    let shape = [...w.shape] as number[];
-    for (const c of cuts.get(w.originalName) ?? []) ({ values, shape } = takeAlong(values, shape, c.axis, c.keep));
-    specs.push({ name: w.originalName, shape, dtype: 'float32' });
-    parts.push(values);
+  for (const l of model.layers) {
+    if (gone.has(l.name)) continue;
+    for (const w of l.weights) {
+      let values: Float32Array = Float32Array.from(w.read().dataSync() as Float32Array);
+      let shape = [...w.shape] as number[];
+      for (const c of cuts.get(w.originalName) ?? []) ({ values, shape } = takeAlong(values, shape, c.axis, c.keep));
+      specs.push({ name: w.originalName, shape, dtype: 'float32' });
+      parts.push(values);
+    }
   }
   const bytes = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let at = 0;
@@ -440,50 +545,15 @@ export async function pruneStructured(ctx: StageContext, model: LayersModel, con
     bytes.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), at);
     at += p.byteLength;
   }
-  const artifacts: io.ModelArtifacts = { modelTopology: graph.topology, format: 'layers-model', weightSpecs: specs, weightData: bytes.buffer };
-  const pruned = await tf.loadLayersModel({ load: async () => artifacts });
-
-  for (const l of model.layers) {
-    const before = l.countParams();
-    const after = pruned.getLayer(l.name).countParams();
-    if (before === after && !layerMetrics[l.name]) continue;
-    layerMetrics[l.name] = { ...((layerMetrics[l.name] as Record<string, Json> | undefined) ?? {}), paramsBefore: before, paramsAfter: after };
-  }
-  ctx.progress({ done: 1, total: 1, unit: 'prune', message: `${names.length} layers cut` });
-
-  const summary: Record<string, Json> = {
-    paramsBefore: model.countParams(),
-    paramsAfter: pruned.countParams(),
-    macsBefore: macs(model),
-    macsAfter: macs(pruned),
-    ...(groups.some((g) => g.members.length > 1) ? { groups: groups.filter((g) => g.members.length > 1).map((g) => g.members) } : {}),
-    ...(skipped.length > 0 ? { notPruned: skipped } : {}),
-  };
-  const ft = config.finetune;
-  if (ft.epochs > 0) {
-    const r = await finetune(ctx, pruned, ft);
-    summary.finetune = { epochs: r.epochs, steps: r.steps, losses: r.losses.map(round6) };
-  }
-  return { model: pruned, layers: layerMetrics, summary };
+  const artifacts: io.ModelArtifacts = { modelTopology: topology, format: 'layers-model', weightSpecs: specs, weightData: bytes.buffer };
+  return tf.loadLayersModel({ load: async () => artifacts });
 }
 
 /**
- * Multiply-accumulates per example of the Dense, Conv2D, DepthwiseConv2D and
- * SeparableConv2D layers: output positions x kernel size (a separable layer:
- * both its kernels at its output positions).
+ * Multiply-accumulates per example, by the project's one MAC rule
+ * (src/measure/layer-cost.ts): Dense, convolutions, recurrent layers and the
+ * attention's Dot layers, so removing a head or a unit shows in full.
  */
-const MAC_LAYERS = new Set(['Dense', 'Conv2D', 'DepthwiseConv2D', 'SeparableConv2D']);
-
 export function macs(model: LayersModel): number {
-  let n = 0;
-  for (const l of model.layers) {
-    if (!MAC_LAYERS.has(l.getClassName())) continue;
-    const out = l.outputShape as number[];
-    const positions = out.slice(1, -1).reduce((a, b) => a * b, 1);
-    for (const suffix of ['kernel', 'depthwise_kernel', 'pointwise_kernel']) {
-      const kernel = weightOf(model, l.name, suffix);
-      if (kernel) n += positions * (kernel.shape as number[]).reduce((a, b) => a * b, 1);
-    }
-  }
-  return n;
+  return countMacs(model.toJSON(null, false)).macs;
 }

@@ -8,7 +8,8 @@
  * - `method: structured`: remove whole Dense units / Conv2D and
  *   SeparableConv2D filters and cut every layer their channels reach to
  *   match (channels meeting at an Add are removed together), so the model
- *   gets smaller and faster.
+ *   gets smaller and faster; with `heads:`, whole attention heads too
+ *   (prune-attention-heads.ts).
  *
  * Unstructured pruning can run gradually during fine-tuning (`schedule:`,
  * Zhu & Gupta's AGP), with masks enforced after every optimizer step. The
@@ -20,7 +21,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { Json } from '../../plugin.js';
-import { defineStage } from '../../stage-definition.js';
+import { StageConfigError, defineStage } from '../../stage-definition.js';
 import { finetuneSchema } from '../training/finetune.js';
 import type { FinetuneConfig } from '../training/finetune.js';
 import { targetingSchema } from '../training/layer-targeting.js';
@@ -36,6 +37,8 @@ export interface PruneConfig {
   scope: 'layer' | 'global';
   quality: number;
   criterion: 'l1' | 'l2' | 'activation';
+  /** structured: fraction of each attention block's heads removed; unset: heads kept. */
+  heads?: number;
   calibration: { data: string; samples: number };
   schedule?: PruneSchedule;
   finetune: FinetuneConfig;
@@ -62,7 +65,7 @@ export const pruneSchema = {
     method: {
       enum: ['magnitude', 'threshold', 'structured'],
       default: 'magnitude',
-      description: '`magnitude`: zero the smallest |w| to a target sparsity; `threshold`: zero |w| < quality · std(w) per layer (Han et al. 2015); `structured`: remove whole Dense / SimpleRNN / LSTM / GRU units and Conv2D / SeparableConv2D filters and cut what reads them to match (channels that meet at an Add are removed together).',
+      description: '`magnitude`: zero the smallest |w| to a target sparsity; `threshold`: zero |w| < quality · std(w) per layer (Han et al. 2015); `structured`: remove whole Dense / SimpleRNN / LSTM / GRU units and Conv2D / SeparableConv2D filters and cut what reads them to match (channels that meet at an Add are removed together), and with `heads:` whole attention heads.',
     },
     sparsity: {
       type: 'number',
@@ -82,10 +85,16 @@ export const pruneSchema = {
       default: 1,
       description: 'threshold only: weights with |w| < quality · std(layer weights) are zeroed.',
     },
+    heads: {
+      type: 'number',
+      minimum: 0,
+      maximum: 1,
+      description: 'structured only: fraction of each attention block\'s heads removed whole (round(heads × heads per block); at least one per block must stay, or it is refused), on models from `build: { arch: transformer }`. Ranked by `criterion`: l1/l2 of the head\'s value and output kernels, or mean |head output| (activation). With `heads:` set, units are pruned only in the layers `layers:` names. Default: unset (heads kept).',
+    },
     criterion: {
       enum: ['l1', 'l2', 'activation'],
       default: 'l1',
-      description: 'structured only: rank units by the L1 or L2 norm of their incoming weights, or by mean |activation| over `calibration` samples (neuron pruning); the lowest go.',
+      description: 'structured only: rank units by the L1 or L2 norm of their incoming weights (heads: of their value and output kernels), or by mean |activation| over `calibration` samples (neuron pruning; heads: mean |head output|); the lowest go.',
     },
     calibration: {
       type: 'object',
@@ -136,6 +145,9 @@ export const pruneStage = defineStage<PruneConfig>({
     const metrics: Record<string, Json> = { method: config.method };
     if (evalSet) metrics.accuracyBefore = round6((await evaluateAccuracy(tf, input, evalSet, 512, ctx.signal)).accuracy);
 
+    if (config.heads !== undefined && config.method !== 'structured') {
+      throw new StageConfigError(`\`heads\` removes whole attention heads, which only \`method: structured\` does (got \`method: ${config.method}\`)`, ['heads'], ['set `method: structured`, or drop `heads:`']);
+    }
     const t0 = performance.now();
     let output: LayersModel;
     if (config.method === 'structured') {
