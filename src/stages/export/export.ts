@@ -96,7 +96,7 @@ export const exportStage = defineStage<ExportConfig>({
   // 3-4: `format: tflite`.
   // 4-5: `data:` writes preprocessing.json / vocabulary.txt.
   version: '5',
-  description: 'Writes the upstream model as a stock tfjs model and/or a packed file, with a model-card.json, optionally into a directory of your choice.',
+  description: 'Writes the upstream model as a stock tfjs model and/or a packed file, with a model-card.json (and, with `data:`, the training data\'s preprocessing.json / vocabulary.txt), optionally into a directory of your choice.',
   schema: exportSchema,
   outputs: ['model'],
   // `validate` checks the name, and that the dataset's examples fit the model's input.
@@ -147,12 +147,6 @@ export const exportStage = defineStage<ExportConfig>({
       onnxCheck = await writeOnnxExport(ctx, sourceDir, join(dir, ONNX_FILENAME));
       files.push(ONNX_FILENAME);
     }
-    // After the model files, so `files` lists the model first.
-    for (const [name, content] of Object.entries(sidecar?.files ?? {})) {
-      await writeFile(join(dir, name), content);
-      files.push(name);
-    }
-    const shipped: Json | undefined = sidecar ? { data: config.data!, files: Object.keys(sidecar.files) } : undefined;
     const tfliteBytes: Record<string, number> = {};
     if (tflite) {
       await writeFile(join(dir, TFLITE_FILENAME), tflite.bytes);
@@ -160,6 +154,12 @@ export const exportStage = defineStage<ExportConfig>({
       const z = await compressedSizes(tflite.bytes);
       Object.assign(tfliteBytes, { tflite: tflite.bytes.length, tfliteGzip: z.gzip, tfliteFloat32: tflite.floatBytes.length });
     }
+    // After the model files, so `files` lists the model first.
+    for (const [name, content] of Object.entries(sidecar?.files ?? {})) {
+      await writeFile(join(dir, name), content);
+      files.push(name);
+    }
+    const shipped: Json | undefined = sidecar ? { data: config.data!, files: Object.keys(sidecar.files) } : undefined;
 
     const sizes = {
       raw: size.raw,
