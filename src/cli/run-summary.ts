@@ -130,7 +130,11 @@ export function runSummaryLines(record: RunRecord, { runDir, showPath = (p) => p
       const where = artifact(n.id);
       // `to:` is relative to the recipe's folder, like every path in a recipe.
       const target = to !== undefined ? showPath(resolve(dirname(record.recipe.file), to)) : where;
-      out.push(`exported: ${source}${format ? ` (format ${format})` : ''}${target ? ` -> ${target}` : ''}`);
+      // The sidecar is what an app needs to feed the model: say it shipped, and from which data.
+      const pre = n.metrics['preprocessing'];
+      const sidecar = pre !== null && typeof pre === 'object' && !Array.isArray(pre) && Array.isArray(pre['files']) ? pre : undefined;
+      const shipped = sidecar ? `, with ${(sidecar['files'] as Json[]).join(', ')} of \`${String(sidecar['data'])}\`` : '';
+      out.push(`exported: ${source}${format ? ` (format ${format}${shipped})` : shipped}${target ? ` -> ${target}` : ''}`);
       shown.add(n.id);
     }
   }

@@ -7,6 +7,7 @@
  * (see stages/training/train-loop.ts), so no tensor memory is held for a whole dataset.
  */
 import { canonicalJson, sha256Hex } from '../cache/canonical-json.js';
+import type { TextEncoding } from './text/text-encoding.js';
 
 export interface Dataset {
   /** The dataset's name in the recipe (`train`, `test`), or a descriptive default. */
@@ -33,6 +34,11 @@ export interface Dataset {
    * (see data/text/vocabulary.ts for the file form).
    */
   vocabulary?: string[];
+  /**
+   * Token-id data made from text: the tokenizer and the length rule that,
+   * with `vocabulary`, turn a new string into the ids this data holds.
+   */
+  textEncoding?: TextEncoding;
   /**
    * `false` for data without labels (an `images` folder with no class
    * folders): `y` is all -1 and `classes` may be 0. A stage that needs labels
@@ -150,13 +156,14 @@ function gather(ds: Dataset, indices: ArrayLike<number>, name: string, fingerpri
   return { name, x, y, count: indices.length, shape: [...ds.shape], classes: ds.classes, ...labelMeta(ds), fingerprint };
 }
 
-/** What a part of a dataset keeps from the whole besides examples: class names, unlabelled-ness, the vocabulary. */
-function labelMeta(ds: Dataset): Pick<Dataset, 'classNames' | 'labelled' | 'vocabulary'> {
+/** What a part of a dataset keeps from the whole besides examples: class names, unlabelled-ness, the vocabulary and text encoding. */
+function labelMeta(ds: Dataset): Pick<Dataset, 'classNames' | 'labelled' | 'vocabulary' | 'textEncoding'> {
   return {
     ...(ds.classNames ? { classNames: [...ds.classNames] } : {}),
     ...(ds.labelled === false ? { labelled: false } : {}),
     // Shared, not copied: datasets are immutable, and a vocabulary can hold 10^5 strings.
     ...(ds.vocabulary ? { vocabulary: ds.vocabulary } : {}),
+    ...(ds.textEncoding ? { textEncoding: ds.textEncoding } : {}),
   };
 }
 

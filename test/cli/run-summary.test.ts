@@ -81,6 +81,12 @@ describe('runSummaryLines', () => {
     ]);
   });
 
+  it('names the preprocessing files an export shipped, and their dataset', () => {
+    const record = fakeRunRecord('r', [fakeNode('export', 'export', { source: 'quantize', format: 'both', preprocessing: { data: 'train', files: ['vocabulary.txt', 'preprocessing.json'] } })]);
+    record.artifacts = { export: { model: 'artifacts/export/model' } };
+    expect(runSummaryLines(record, { runDir: '/r' })).toEqual(['exported: quantize (format both, with vocabulary.txt, preprocessing.json of `train`) -> /r/artifacts/export/model']);
+  });
+
   it('says when select took the closest because none met the budgets', () => {
     const record = fakeRunRecord('r', [fakeNode('pick', 'select', { chosen: 'prune', objective: 'size', budgets: { met: false, message: 'missed' } })]);
     expect(runSummaryLines(record, { runDir: '/r' })).toEqual(['selected: prune (the closest to the budgets: none meets them)']);

@@ -15,8 +15,9 @@
  * dataset is loading: the train part of `split`, else `trainFile`, else the
  * file itself. So the test entry of the example above maps a word that only
  * occurs in test text to `<unk>`, as the deployed model will. The dataset
- * carries both (`vocabulary`, `classNames`) so a stage can write them next to
- * the model it exports.
+ * carries both (`vocabulary`, `classNames`) and how the ids were made
+ * (`textEncoding`, text-encoding.ts), so the export stage (`data:`) can
+ * write them next to the model.
  *
  * Records come from text-records.ts (`label<TAB>text` lines, or CSV with
  * named columns).
@@ -36,7 +37,7 @@ import type { Side } from './fit-length.js';
 import { fitLength } from './fit-length.js';
 import type { TextFormat, TextRecord } from './text-records.js';
 import { formatOf, parseTextRecords } from './text-records.js';
-import { tokenize } from './tokenize.js';
+import { tokenize, tokenizerSettings } from './tokenize.js';
 import type { Vocabulary } from './vocabulary.js';
 import { buildVocabulary, encodeTokens, parseVocabulary } from './vocabulary.js';
 
@@ -249,6 +250,7 @@ async function loadText(p: Prepared, ctx: LoadContext): Promise<Dataset> {
     classes: classNames.length,
     classNames,
     vocabulary: [...vocabulary.tokens],
+    textEncoding: { tokenizer: tokenizerSettings(tok), ...fit },
     fingerprint: p.fingerprint,
   };
 }

@@ -29,6 +29,26 @@ export interface TokenizeOptions {
   lowercase?: boolean;
 }
 
+/**
+ * The rule above as data, for what ships next to a model
+ * (`preprocessing.json`). `name` + `version` identify the rule: any change
+ * to the steps or to `pattern` that changes a token is a new version, so an
+ * app can refuse a rule it does not implement instead of producing other ids.
+ */
+export interface TokenizerSettings {
+  name: 'words';
+  version: 1;
+  /** Unicode normalisation applied first (then U+2019 becomes `'`). */
+  normalize: 'NFKC';
+  lowercase: boolean;
+  /** The token regular expression, JavaScript syntax, used with flags `gu`. */
+  pattern: string;
+}
+
+export function tokenizerSettings(options: TokenizeOptions = {}): TokenizerSettings {
+  return { name: 'words', version: 1, normalize: 'NFKC', lowercase: options.lowercase !== false, pattern: TOKEN.source };
+}
+
 /** The tokens of `text`, in order. */
 export function tokenize(text: string, options: TokenizeOptions = {}): string[] {
   const normal = text.normalize('NFKC').replaceAll('\u2019', "'");

@@ -8,6 +8,12 @@
  * `foldBatchNorm: true` folds BatchNormalization layers into the layers
  * before them (src/formats/fold-batch-norm.ts) in what it exports.
  *
+ * `data: <dataset>` also writes what an app needs to feed the model and read
+ * its output, taken from that dataset: preprocessing.json and, for text,
+ * vocabulary.txt (preprocessing-sidecar.ts). Named, not guessed: the stage
+ * sees its upstream model, not which dataset trained it, and a vocabulary
+ * from the wrong dataset would ship silently wrong ids.
+ *
  * `to:` is written whenever the stage runs; a cache hit does not run it, so
  * does not re-copy (the stage output under the run directory is always there).
  */
@@ -23,9 +29,12 @@ import { compressedSizes, measureArtifactSize } from '../../measure/size.js';
 import { PACKAGE_VERSION } from '../../package-info.js';
 import type { Json } from '../../plugin.js';
 import { defineStage, StageConfigError } from '../../stage-definition.js';
+import type { StageContext } from '../../stage-definition.js';
 import { ONNX_FILENAME, writeOnnxExport } from './export-onnx-file.js';
 import { convertForExport, TFLITE_FILENAME, tfliteSchema, verifyForExport } from './export-tflite.js';
 import type { TfliteConfig } from './export-tflite.js';
+import { preprocessingSidecar } from './preprocessing-sidecar.js';
+import type { Sidecar } from './preprocessing-sidecar.js';
 
 export interface ExportConfig {
   format: 'tfjs' | 'packed' | 'both' | 'onnx' | 'tflite';
@@ -34,6 +43,8 @@ export interface ExportConfig {
   allowOutside: boolean;
   overwrite: boolean;
   foldBatchNorm: boolean;
+  /** The recipe dataset whose preprocessing (vocabulary, tokenizer, length, class names) ships with the model. */
+  data?: string;
 }
 
 export const PACKED_FILENAME = 'model.mpk';
@@ -49,6 +60,12 @@ export const exportSchema = {
       description: '`tfjs`: model.json + weight shards (stock tf.loadLayersModel); `packed`: model.mpk (modelpress/loader); `both`; `onnx`: model.onnx (opset 13, NCHW, checked against ONNX Runtime); `tflite`: model.tflite (float32 or full-integer int8, options under `tflite:`; docs/tflite.md).',
     },
     tflite: tfliteSchema,
+    data: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'The recipe dataset the model was trained on: its preprocessing ships next to the model. Text data: vocabulary.txt (one token per line in id order; `vocabularyFile:` reads it back) and preprocessing.json (tokenizer rule, length, pad and truncate sides, pad and unknown ids, class names); data with class names only (an `images` folder): preprocessing.json with `classNames`. Default: none (nothing is guessed).',
+    },
     to: {
       type: 'string',
       minLength: 1,
@@ -77,10 +94,13 @@ export const exportStage = defineStage<ExportConfig>({
   name: 'export',
   // 2-3: packed format v2 (deflated topology): model.mpk changes.
   // 3-4: `format: tflite`.
-  version: '4',
-  description: 'Writes the upstream model as a stock tfjs model and/or a packed file, with a model-card.json, optionally into a directory of your choice.',
+  // 4-5: `data:` writes preprocessing.json / vocabulary.txt.
+  version: '5',
+  description: 'Writes the upstream model as a stock tfjs model and/or a packed file, with a model-card.json (and, with `data:`, the training data\'s preprocessing.json / vocabulary.txt), optionally into a directory of your choice.',
   schema: exportSchema,
   outputs: ['model'],
+  // `validate` checks the name, and that the dataset's examples fit the model's input.
+  datasets: (c) => (c.data !== undefined ? [['data']] : []),
   async run(ctx, config, inputs) {
     const model = inputs.model;
     const source = inputs.upstream.find((u) => u.outputs.model !== undefined);
@@ -89,6 +109,7 @@ export const exportStage = defineStage<ExportConfig>({
     }
     // Check `to:` before doing any work.
     const target = config.to !== undefined ? await checkTarget(ctx.recipeDir, config, inputs.upstream.flatMap((u) => Object.values(u.outputs).map((o) => o.dir))) : undefined;
+    const sidecar = await sidecarOf(ctx, config.data);
 
     // Converted before anything is written: an unsupported layer fails here.
     const tflite = config.format === 'tflite' ? await convertForExport(ctx, await ctx.engine.loadModel(model.dir), config.tflite) : undefined;
@@ -133,6 +154,12 @@ export const exportStage = defineStage<ExportConfig>({
       const z = await compressedSizes(tflite.bytes);
       Object.assign(tfliteBytes, { tflite: tflite.bytes.length, tfliteGzip: z.gzip, tfliteFloat32: tflite.floatBytes.length });
     }
+    // After the model files, so `files` lists the model first.
+    for (const [name, content] of Object.entries(sidecar?.files ?? {})) {
+      await writeFile(join(dir, name), content);
+      files.push(name);
+    }
+    const shipped: Json | undefined = sidecar ? { data: config.data!, files: Object.keys(sidecar.files) } : undefined;
 
     const sizes = {
       raw: size.raw,
@@ -165,6 +192,7 @@ export const exportStage = defineStage<ExportConfig>({
         .map((l) => ({ name: l.name, className: l.className, params: l.params, nonZeros: l.nonZeros })),
       packed: { keptPct: packed.breakdown.keptPct, compressionRatio: packed.breakdown.compressionRatio },
       ...(folded ? { foldBatchNorm: folded as unknown as Json } : {}),
+      ...(shipped ? { preprocessing: shipped } : {}),
       lineage: {
         node: ctx.node,
         upstream: inputs.upstream.map((u) => ({
@@ -203,10 +231,38 @@ export const exportStage = defineStage<ExportConfig>({
     if (verification !== undefined) metrics.tfliteVerification = verification;
     if (config.to !== undefined) metrics.to = config.to;
     if (folded) metrics.foldBatchNorm = folded as unknown as Json;
+    if (shipped) metrics.preprocessing = shipped;
     if (onnxCheck !== undefined) metrics.onnxRuntimeCheck = onnxCheck;
     return { outputs: { model: dir }, metrics };
   },
 });
+
+/**
+ * The sidecar of dataset `data`. A named dataset that carries nothing to
+ * ship is a config error (the user asked for something that cannot be
+ * written); without `data`, a recipe with text datasets gets a warning,
+ * since its export is unusable without the vocabulary.
+ */
+async function sidecarOf(ctx: StageContext, data: string | undefined): Promise<Sidecar | undefined> {
+  if (data === undefined) {
+    const text = Object.entries(ctx.recipe.data)
+      .filter(([, entry]) => (entry as { uses?: unknown } | null)?.uses === 'text')
+      .map(([name]) => name);
+    if (text.length > 0) {
+      ctx.logger.warn(
+        `export: no \`data:\`, so no vocabulary.txt / preprocessing.json is written; an app cannot make this model's input ids without them. Set \`data:\` to the dataset the model was trained on (text datasets here: ${text.join(', ')})`,
+      );
+    }
+    return undefined;
+  }
+  const sidecar = preprocessingSidecar(await ctx.data(data));
+  if (!sidecar) {
+    throw new StageConfigError(`\`data\`: dataset \`${data}\` carries no preprocessing to ship (no vocabulary, no class names)`, ['data'], [
+      'name a text dataset (its vocabulary and tokenizer ship) or one whose classes have names (an `images` folder), or remove `data:`',
+    ]);
+  }
+  return sidecar;
+}
 
 /**
  * Resolves `to` against the recipe directory. Refuses: a place outside the
