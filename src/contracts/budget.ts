@@ -36,10 +36,13 @@ export type BudgetKey = (typeof BUDGET_KEYS)[number];
 export type Budget = Partial<Record<BudgetKey, number>>;
 
 /**
- * What a verdict judges: a budget limit, or `parity` (browser devices: the
- * browser's outputs match Node's within a tolerance; evaluate-browser.ts).
+ * What a verdict judges: a budget limit, `parity` (browser devices: the
+ * browser's outputs match Node's within a tolerance; evaluate-browser.ts), or
+ * `runs` (the candidate can be put on the device's runtime at all: a
+ * `runtime: tflite` device fails a model that cannot become a .tflite file,
+ * whatever its other limits; see {@link cannotRun}).
  */
-export type LimitKey = BudgetKey | 'parity';
+export type LimitKey = BudgetKey | 'parity' | 'runs';
 
 export const UNITS: Record<BudgetKey, string> = {
   size_kb: 'KB',
@@ -162,6 +165,17 @@ export function deviceVerdict(verdicts: Verdict[]): DeviceVerdict {
   };
 }
 
+/**
+ * The `runs` verdict of a candidate that cannot be put on a device's runtime
+ * (`reason`: why, e.g. the .tflite exporter's refusal). It fails the device:
+ * its size and latency limits on that runtime are "not measured", and
+ * not-measured limits neither pass nor fail, so without it a model the
+ * phone cannot load would pass the phone's budget.
+ */
+export function cannotRun(reason: string): Verdict {
+  return { limit: 'runs', measured: null, unit: '', ok: false, excess: null, margin: `cannot run: ${reason}` };
+}
+
 /** `d` with one more verdict (e.g. browser parity, which is not a budget limit). */
 export function withVerdict(d: DeviceVerdict, v: Verdict): DeviceVerdict {
   return deviceVerdict([...d.verdicts, v]);
@@ -180,9 +194,10 @@ export interface JudgedCandidate {
 export interface Miss {
   device: string;
   limit: LimitKey;
-  measured: number;
-  /** The budget's value. */
-  budget: number;
+  /** null for `runs`: nothing could be measured. */
+  measured: number | null;
+  /** The budget's value; null for `runs`. */
+  budget: number | null;
   unit: string;
   margin: string;
   /** Not a clear miss: the measurement's confidence interval contains the limit. */
@@ -209,14 +224,14 @@ function misses(c: JudgedCandidate): Miss[] {
   for (const [device, d] of Object.entries(c.devices)) {
     for (const v of d.verdicts) {
       if (v.ok !== false) continue;
-      out.push({ device, limit: v.limit, measured: v.measured!, budget: (v.max ?? v.min)!, unit: v.unit, margin: v.margin, ...(v.unstable ? { unstable: true as const } : {}) });
+      out.push({ device, limit: v.limit, measured: v.measured, budget: v.max ?? v.min ?? null, unit: v.unit, margin: v.margin, ...(v.unstable ? { unstable: true as const } : {}) });
     }
   }
   return out;
 }
 
 function missText(m: Miss): string {
-  if (m.limit === 'parity') return `${m.device} parity (${m.margin})`;
+  if (m.limit === 'parity' || m.limit === 'runs' || m.measured === null || m.budget === null) return `${m.device} ${m.limit} (${m.margin})`;
   const key = m.limit as BudgetKey;
   const u = m.unit === '%' ? '%' : ` ${m.unit}`;
   return `${m.device} ${m.limit} (${amountOf(key, m.measured)}${u} vs ${amountOf(key, m.budget)}${u}: ${m.margin})`;
@@ -235,7 +250,8 @@ function scoreText(c: JudgedCandidate): string {
 function relativeExcess(c: JudgedCandidate): number {
   let sum = 0;
   for (const d of Object.values(c.devices)) {
-    for (const v of d.verdicts) if (v.ok === false) sum += v.excess! / ((v.max ?? v.min)! || 1);
+    // A limit missed without a measured excess (`runs`) counts as a whole limit over.
+    for (const v of d.verdicts) if (v.ok === false) sum += v.excess === null ? 1 : v.excess / ((v.max ?? v.min) || 1);
   }
   return sum;
 }

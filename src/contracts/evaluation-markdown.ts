@@ -25,6 +25,7 @@ const LABELS: Record<LimitKey, string> = {
   accuracy_drop_pp: 'accuracy',
   agreement_min: 'agreement',
   parity: 'parity',
+  runs: 'runs',
 };
 
 function capitalized(s: string): string {
@@ -45,7 +46,7 @@ function status(v: Verdict): string {
 
 /** A value of `v`'s unit: accuracy in hundredths, the rest with 3 significant digits. */
 function amount(v: Verdict, n: number): string {
-  return v.limit === 'parity' ? fmt(n) : amountOf(v.limit, n);
+  return v.limit === 'parity' || v.limit === 'runs' ? fmt(n) : amountOf(v.limit, n);
 }
 
 /** One limit in words: `size 31 KB <= 40 KB ok`. */
@@ -53,6 +54,7 @@ export function describeVerdict(v: Verdict, c: Pick<EvaluatedCandidate, 'accurac
   const label = LABELS[v.limit];
   // Parity's margin is its whole story (argmax counts, max |diff| of tfjs and packed, tolerance).
   if (v.limit === 'parity') return `${label} ${v.margin}${v.ok === null ? '' : v.ok ? ' ok' : ' missed'}`;
+  if (v.limit === 'runs') return `${v.margin} missed`;
   if (v.limit === 'accuracy_drop_pp' && c.accuracy !== undefined && c.accuracyDropPp !== undefined) {
     return `${label} ${fmtPercent(c.accuracy)} (${fmtSignedPp(-c.accuracyDropPp)}, max drop ${fmtHundredths(v.max!)} pp) ${status(v)}`;
   }

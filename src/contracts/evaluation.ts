@@ -440,7 +440,7 @@ function interval(o: Record<string, Json>, k: string, path: string): [number, nu
   return [v[0], v[1]];
 }
 
-const LIMIT_KEYS: readonly string[] = [...BUDGET_KEYS, 'parity'];
+const LIMIT_KEYS: readonly string[] = [...BUDGET_KEYS, 'parity', 'runs'];
 
 function decodeVerdict(j: Json, path: string): Verdict {
   const o = obj(j, path);
@@ -574,8 +574,8 @@ function decodeMiss(j: Json, path: string): Miss {
   return {
     device: str(o, 'device', path),
     limit: str(o, 'limit', path) as LimitKey,
-    measured: num(o, 'measured', path),
-    budget: num(o, 'budget', path),
+    measured: numOrNull(o, 'measured', path),
+    budget: numOrNull(o, 'budget', path),
     unit: str(o, 'unit', path),
     margin: str(o, 'margin', path),
     ...(o['unstable'] === true ? { unstable: true as const } : {}),

@@ -24,7 +24,7 @@ export const CALIBRATION_SAMPLES = 256;
 
 export class TfliteMeasurements {
   private session: Promise<TfliteSession> | undefined;
-  private readonly files = new Map<string, { bytes: Uint8Array } | { note: string }>();
+  private readonly files = new Map<string, { bytes: Uint8Array } | { note: string; refusal: string }>();
   private readonly calibration: Float32Array[];
 
   constructor(
@@ -45,9 +45,15 @@ export class TfliteMeasurements {
     } catch (error) {
       if (!(error instanceof TfliteExportError)) throw error;
       this.ctx.logger.warn(`${node}: no .tflite file: ${error.message}`);
-      this.files.set(node, { note: `not measured: no .tflite file (${error.message})` });
+      this.files.set(node, { note: `not measured: no .tflite file (${error.message})`, refusal: `no .tflite file (${error.message})` });
       return undefined;
     }
+  }
+
+  /** Why candidate `node` cannot become a .tflite file; undefined when it was converted (or never tried). */
+  refusal(node: string): string | undefined {
+    const file = this.files.get(node);
+    return file && 'refusal' in file ? file.refusal : undefined;
   }
 
   /** Latency of candidate `node`'s .tflite file with `threads` interpreter threads. */

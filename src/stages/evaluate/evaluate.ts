@@ -42,7 +42,7 @@ import type { BrowserOutcome, ParityBatch, ParityReport } from './evaluate-brows
 import type { BrowserLatencyResult } from '../../browser/browser-latency.js';
 import type { BrowserBackend } from '../../browser/page-protocol.js';
 import type { HostTensor } from '../../browser/parity.js';
-import { BUDGET_KEYS, judgeDevice, summarizeBudgets } from '../../contracts/budget.js';
+import { BUDGET_KEYS, cannotRun, judgeDevice, summarizeBudgets, withVerdict } from '../../contracts/budget.js';
 import type { Budget, DeviceVerdict } from '../../contracts/budget.js';
 import { encodeEvaluation, encodeEvaluationReport, judgedCandidate, measured } from '../../contracts/evaluation.js';
 import type { CandidateAgreement, CandidateDetail, CandidateLatency, EvaluatedCandidate, Evaluation } from '../../contracts/evaluation.js';
@@ -324,7 +324,10 @@ export const evaluateStage = defineStage<EvaluateConfig>({
       };
       const deviceVerdicts: Record<string, DeviceVerdict> = {};
       for (const d of devices) {
-        const verdict = judgeDevice(d.budget, measured(base, d.name));
+        let verdict = judgeDevice(d.budget, measured(base, d.name));
+        // A model the interpreter cannot load fails a TFLite device outright (budget.ts cannotRun).
+        const refusal = d.runtime === 'tflite' ? tflite?.refusal(node) : undefined;
+        if (refusal !== undefined) verdict = withVerdict(verdict, cannotRun(refusal));
         const p = parityOf.get(d.name);
         deviceVerdicts[d.name] = p ? withParity(verdict, p) : verdict;
       }

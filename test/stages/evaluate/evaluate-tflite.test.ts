@@ -2,8 +2,11 @@
  * evaluate with the .tflite size budgets and `runtime: tflite` devices: the
  * candidate converted to an int8 .tflite file whose raw and gzip sizes are
  * judged, latency measured in the real TFLite interpreter (Chromium), and a
- * candidate the exporter cannot express reported as not measured.
+ * candidate the exporter cannot express reported as not measured, and
+ * failing every `runtime: tflite` device (it cannot run there).
  */
+import { decodeEvaluation } from '../../../src/contracts/evaluation.js';
+import { renderEvaluationMarkdown } from '../../../src/contracts/evaluation-markdown.js';
 import { saveModelDir } from '../../../src/engine/model-io.js';
 import type { ArtifactRef, Json } from '../../../src/plugin.js';
 import { evaluateStage } from '../../../src/stages/evaluate/evaluate.js';
@@ -43,6 +46,39 @@ test('size_tflite_kb / size_tflite_gzip_kb judge the int8 .tflite file; an inexp
   expect(t.sizeBytes.tflite).toBeUndefined();
   expect(t.devices.mcu.verdicts.find((x: any) => x.limit === 'size_tflite_kb')).toMatchObject({ ok: null, measured: null });
   expect(r.logs.join('\n')).toContain("tanh: no .tflite file: layer hidden (Dense): activation 'tanh' is not supported");
+}, 120000);
+
+test('a model that cannot become a .tflite file fails a runtime: tflite device, and only that device', async () => {
+  // Latency is not measured (`never`), so the phone's limits are all "not measured" for tanh:
+  // without the `runs` verdict, not-measured limits neither pass nor fail and tanh would pass.
+  const devices: Record<string, Json> = {
+    phone: { runtime: 'tflite', budget: { size_tflite_kb: 100, latency_ms_p95: 1000 } },
+    web: { runtime: 'wasm', budget: { size_tflite_kb: 100 } },
+  };
+  const r = await runWithDevices(h, evaluateStage, { latency: { measure: 'never' } }, inputsOf(upstream('train', 'train', trained), upstream('tanh', 'tanh', tanh)), devices);
+  const m = r.metrics as any;
+  const reason = "no .tflite file (layer hidden (Dense): activation 'tanh' is not supported (supported: linear, relu, relu6, softmax))";
+  expect(m.candidates.tanh.devices.phone).toMatchObject({ ok: false, missed: ['runs'] });
+  expect(m.candidates.tanh.devices.phone.verdicts.find((x: any) => x.limit === 'runs')).toEqual({ limit: 'runs', measured: null, unit: '', ok: false, excess: null, margin: `cannot run: ${reason}` });
+  // Not a tflite runtime: the size limit is not measured, the device is not failed for it.
+  expect(m.candidates.tanh.devices.web).toMatchObject({ ok: true, missed: [], unmeasured: ['size_tflite_kb'] });
+  expect(m.candidates.train.devices.phone.ok).toBe(true);
+  expect(m.candidates.train.devices.phone.verdicts.map((x: any) => x.limit)).not.toContain('runs');
+  expect(m.budgets).toMatchObject({ met: true, best: 'train', passing: ['train'] });
+
+  // The verdict survives the contract's codec and reads as a sentence.
+  const d = decodeEvaluation(m);
+  if (!d.ok) throw new Error(d.error);
+  expect(d.value.candidates.find((c) => c.node === 'tanh')!.devices['phone']!.missed).toEqual(['runs']);
+  expect(renderEvaluationMarkdown(d.value)).toContain(`cannot run: ${reason} missed`);
+
+  // Alone, it is the closest candidate and the miss names the device and why.
+  const alone = await runWithDevices(h, evaluateStage, { latency: { measure: 'never' } }, inputsOf(upstream('tanh', 'tanh', tanh)), { phone: devices['phone']! });
+  const b = (alone.metrics as any).budgets;
+  expect(b).toMatchObject({ met: false, closest: { candidate: 'tanh', missed: [{ device: 'phone', limit: 'runs', measured: null, budget: null }] } });
+  expect(b.message).toContain(`missed phone runs (cannot run: ${reason})`);
+  const da = decodeEvaluation(alone.metrics as Json);
+  expect(da.ok && da.value.budgets.closest).toEqual(b.closest);
 }, 120000);
 
 describeWithBrowser('runtime: tflite devices', () => {
