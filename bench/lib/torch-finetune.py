@@ -41,7 +41,11 @@ with open(os.path.join(data_dir, "meta.json")) as f:
 x = torch.from_numpy(np.fromfile(os.path.join(data_dir, "x.bin"), dtype="<f4").reshape([meta["count"], *meta["shape"]]))
 y = torch.nn.functional.one_hot(torch.tensor(meta["labels"], dtype=torch.int64), meta["classes"]).float()
 
-model = torch_keras.load_keras_model(model_dir)
+try:
+    model = torch_keras.load_keras_model(model_dir)
+except torch_keras.KerasModelError as e:
+    print(f"torch-finetune.py: cannot rebuild the model in PyTorch: {e}", file=sys.stderr)
+    sys.exit(1)
 
 # Same model? Every output on the reference images, in inference mode (moving
 # statistics) and in training mode (batch statistics, what each step below

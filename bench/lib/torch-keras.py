@@ -47,7 +47,10 @@ def read_weights(model_dir, manifest):
     sizes = {"float32": 4, "int32": 4, "uint8": 1, "uint16": 2, "float16": 2, "bool": 1}
     out = {}
     for group in manifest:
-        buf = b"".join(open(os.path.join(model_dir, p), "rb").read() for p in group["paths"])
+        try:
+            buf = b"".join(open(os.path.join(model_dir, p), "rb").read() for p in group["paths"])
+        except OSError as e:
+            raise KerasModelError(f"weight shard: {e}; the manifest's paths are relative to the model.json's directory") from None
         offset = 0
         for spec in group["weights"]:
             n = int(np.prod(spec["shape"], dtype=np.int64))
@@ -361,8 +364,11 @@ class KerasGraph(nn.Module):
 def load_keras_model(model_dir):
     """The torch module of a tfjs Layers model directory (model.json with a Keras functional topology)."""
     path = os.path.join(model_dir, "model.json")
-    with open(path) as f:
-        model = json.load(f)
+    try:
+        with open(path) as f:
+            model = json.load(f)
+    except (OSError, ValueError) as e:
+        raise KerasModelError(f"{path}: cannot read a model.json ({e}); expected the directory of a tfjs Layers model") from None
     if model.get("format") not in (None, "layers-model"):
         raise KerasModelError(f"{path}: format {model.get('format')!r}; expected a tfjs Layers model (layers-model)")
     topology = model["modelTopology"]
