@@ -155,10 +155,11 @@ try {
 const after = loadavg();
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
+const round1 = (v) => Math.round(v * 10) / 10;
 const summary = backends.map((backend) => {
   const mine = runs.filter((r) => r.backend === backend);
   return mine.length
-    ? { backend, measured: true, imagesPerSecond: median(mine.map((r) => r.imagesPerSecond)), msPerStep: median(mine.map((r) => r.msPerStep)) }
+    ? { backend, measured: true, imagesPerSecond: round1(median(mine.map((r) => r.imagesPerSecond))), msPerStep: round1(median(mine.map((r) => r.msPerStep))) }
     : { backend, measured: false, why: torchMissing };
 });
 // wasm ms/step over torch ms/step in the same rep (= torch images/s over wasm's): how many times slower modelpress is.
@@ -180,6 +181,7 @@ const record = {
   wasmOverTorch: ratio, wasmOverTorchPerRep: perRepRatio, torchMaxAbsDiffToTfjs: maxDiff, torchReferenceImages: torchRuns.length ? REFERENCE_IMAGES : null,
   loadAverageBefore: before, loadAverageAfter: after, machine: m, summary, runs,
 };
+const diffIn = (mode) => Math.max(...torchRuns.map((r) => r.maxAbsDiffToTfjsByMode[mode]));
 const torchInfo = torchRuns[0] ? `torch ${torchRuns[0].torch}, ${torchRuns[0].threads} thread` : null;
 const md = [
   '# Fine-tuning the MobileNetV2 user\'s model: modelpress (wasm) vs PyTorch',
@@ -188,7 +190,7 @@ const md = [
   '',
   'wasm: modelpress\'s training loop (runEpochs) on tfjs wasm with the modelpress training kernels. ' +
     (torchInfo
-      ? `torch: the same Keras model rebuilt by bench/lib/torch-keras.py (${torchInfo}), fine-tuned on the same preprocessed batches by bench/lib/torch-finetune.py; its outputs on ${REFERENCE_IMAGES} MNIST images in inference mode differ from tfjs wasm's by at most ${maxDiff.toExponential(2)} (the bench stops above 1e-4).`
+      ? `torch: the same Keras model rebuilt by bench/lib/torch-keras.py (${torchInfo}), fine-tuned on the same preprocessed batches by bench/lib/torch-finetune.py (in order, where runEpochs shuffles: the losses differ, the work per step does not). Same model: its softmax outputs on ${REFERENCE_IMAGES} MNIST images differ from tfjs wasm's by at most ${diffIn('inference').toExponential(2)} in inference mode and ${diffIn('training').toExponential(2)} in training mode (the bench stops above 1e-4).`
       : `torch: not measured (${torchMissing ?? 'not in --backends'}).`) +
     (backends.includes('cpu') ? ' cpu: the same loop on tfjs cpu.' : ''),
   '',
@@ -204,7 +206,10 @@ const md = [
   '| --- | --- | --- | --- | --- |',
   ...runs.map((r) => `| ${r.rep} | ${r.backend} | ${r.imagesPerSecond} | ${r.msPerStep} | ${r.stepMs.join(', ')} |`),
   '',
-  `Load average (1, 5, 15 min) before: ${load(before)}; after: ${load(after)}, on ${m.cores ?? 'the'} cores. ${describeMachine(m)}.`,
+  `Load average (1, 5, 15 min) before: ${load(before)}; after: ${load(after)}, on ${m.cores} cores. ${describeMachine(m)}.` +
+    (Math.max(before[0], after[0]) > m.cores
+      ? ' The machine was shared (load above the core count): an idle one gives higher images/s on both sides; the ratio, from interleaved runs, is the useful part.'
+      : ''),
   '',
   ...[machineTable(m)].flat(),
   '',
