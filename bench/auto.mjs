@@ -17,7 +17,7 @@
  * pruning reaches the budget by narrowing every layer, the search by
  * narrowing the cheap ones. Rows carry predicted vs measured p50/p95.
  *
- *   npm run build && node bench/auto.mjs [--scenarios a,b] [--seeds 1,2,3]
+ *   npm run build && node bench/auto.mjs [--scenarios a,b] [--seeds 1,2,3] [--suffix -ft6]
  *     [--train-epochs N] [--finetune-epochs N] [--trials N] [--limit N]
  *
  * Full runs train on all of MNIST: tens of minutes per scenario and seed on
@@ -51,6 +51,10 @@ const trials = Number(opt('--trials', '4'));
 const limit = opt('--limit', undefined);
 const runsDir = join(root, 'bench', 'runs', 'auto');
 const resultsDir = join(root, 'bench', 'results');
+// A run with other settings (say --finetune-epochs 6) can be kept beside the
+// default one: its results are filed as <scenario><suffix>.
+const suffix = opt('--suffix', '');
+const resultName = (name) => `${name}${suffix}`;
 for (const s of scenarios) if (!SCENARIOS[s]) throw new Error(`Expected a scenario (${Object.keys(SCENARIOS).join(', ')}), got ${s}`);
 
 /** The unmodified model's p95 on wasm (batch 1), from a model built with the scenario's architecture. */
@@ -116,7 +120,7 @@ for (const name of scenarios) {
   }
   const test = await mnistLoader.load({ split: 'test', ...(sc.flatten ? { flatten: true } : {}) }, { baseDir: root, name: 'test' });
   for (const seed of seeds) {
-    const dir = join(runsDir, `${name}-s${seed}`);
+    const dir = join(runsDir, `${resultName(name)}-s${seed}`);
     // The run record is replaced; .modelpress/auto-trials (the trials' models
     // and the resume log) stays, so a cached auto stage still finds its trials.
     rmSync(join(dir, 'run'), { recursive: true, force: true });
@@ -134,7 +138,7 @@ for (const name of scenarios) {
       const model = await loadModelDir(join(resumeDir, t.key, 'model'));
       const { accuracy } = await evaluateAccuracy(tf, model, test, 512);
       model.dispose();
-      rows.push({ scenario: name, seed, kind: t.kind, trial: t.trial, packedBytes: t.measured.packedBytes, predictedBytes: t.predicted.packedBytes, calibrationAccuracy: t.measured.accuracy, testError: 100 - accuracy, meets: t.meets, predictedLatency: t.predicted.latency ?? null, measuredLatency: t.measured.latency ?? null, unmodifiedLatency: t.measured.unmodifiedLatency ?? null, ms: t.ms, settings: t.settings, nodeMs: auto.durationMs ?? null, runWallMs: wallMs });
+      rows.push({ scenario: resultName(name), seed, kind: t.kind, trial: t.trial, packedBytes: t.measured.packedBytes, predictedBytes: t.predicted.packedBytes, calibrationAccuracy: t.measured.accuracy, testError: 100 - accuracy, meets: t.meets, predictedLatency: t.predicted.latency ?? null, measuredLatency: t.measured.latency ?? null, unmodifiedLatency: t.measured.unmodifiedLatency ?? null, ms: t.ms, settings: t.settings, nodeMs: auto.durationMs ?? null, runWallMs: wallMs });
     }
   }
 }
@@ -146,9 +150,9 @@ const resultsFile = join(resultsDir, 'auto.json');
 const previous = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : { runs: {}, rows: [] };
 const thisRun = { seeds, trainEpochs, finetuneEpochs, trials, limit: limit ?? null, at: new Date().toISOString(), loadAverage: { before: loadBefore, after: loadavg() } };
 const runs = { ...(previous.runs ?? {}) };
-for (const name of scenarios) runs[name] = { ...thisRun, budgetKb: SCENARIOS[name].kb ?? null, budgetP95Ms: SCENARIOS[name].p95Ms ?? null, unmodifiedP95Ms: SCENARIOS[name].unmodifiedP95Ms ?? null };
-const allRows = [...(previous.rows ?? []).filter((r) => !scenarios.includes(r.scenario)), ...rows];
-const allScenarios = Object.keys(SCENARIOS).filter((name) => runs[name]);
+for (const name of scenarios) runs[resultName(name)] = { ...thisRun, scenario: name, target: SCENARIOS[name].target, budgetKb: SCENARIOS[name].kb ?? null, budgetP95Ms: SCENARIOS[name].p95Ms ?? null, unmodifiedP95Ms: SCENARIOS[name].unmodifiedP95Ms ?? null };
+const allRows = [...(previous.rows ?? []).filter((r) => !scenarios.map(resultName).includes(r.scenario)), ...rows];
+const allScenarios = Object.keys(runs);
 
 // Per scenario: search (best meeting trial of search/repair), uniform, best random (by calibration accuracy, as a user would pick).
 const pick = (rs) => [...rs].filter((r) => r.meets).sort((a, b) => b.calibrationAccuracy - a.calibrationAccuracy)[0];
@@ -166,9 +170,9 @@ const summary = allScenarios.map((name) => {
   const searchTrials = own.filter((r) => r.kind === 'search' || r.kind === 'repair').length / runSeeds.length;
   const wallMinutes = mean(runSeeds.map((seed) => own.find((r) => r.seed === seed)?.nodeMs ?? NaN)) / 60000;
   return {
-    scenario: name,
     ...runs[name],
-    target: SCENARIOS[name].target,
+    scenario: name,
+    target: runs[name].target ?? SCENARIOS[name].target,
     search: { meanError: mean(e(search)), spread: spread(e(search)), meanKb: mean(kb(search)), seeds: search.length },
     uniform: { meanError: mean(e(uniform)), spread: spread(e(uniform)), meanKb: mean(kb(uniform)), seeds: uniform.length },
     random: { meanError: mean(e(random)), spread: spread(e(random)), meanKb: mean(kb(random)), seeds: random.length },
