@@ -17,7 +17,8 @@
  * pruning reaches the budget by narrowing every layer, the search by
  * narrowing the cheap ones. Rows carry predicted vs measured p50/p95.
  *
- *   npm run build && node bench/auto.mjs [--scenarios a,b] [--seeds 1,2,3] [--suffix -ft6]
+ *   npm run build && node bench/auto.mjs [--scenarios a,b] [--seeds 1,2,3] [--suffix -ft8]
+ *     [--finetune-schedule constant|cosine]
  *     [--train-epochs N] [--finetune-epochs N] [--trials N] [--limit N]
  *
  * Full runs train on all of MNIST: tens of minutes per scenario and seed on
@@ -48,6 +49,9 @@ const seeds = opt('--seeds', '1,2,3').split(',').map(Number);
 const trainEpochs = Number(opt('--train-epochs', '10'));
 const finetuneEpochs = Number(opt('--finetune-epochs', '2'));
 const trials = Number(opt('--trials', '4'));
+// `cosine`: the fine-tuning rate decays from 1e-3 to 1e-5 over the epochs (longer fine-tunes); default constant 1e-3.
+const finetuneSchedule = opt('--finetune-schedule', 'constant');
+if (!['constant', 'cosine'].includes(finetuneSchedule)) throw new Error(`Expected --finetune-schedule constant or cosine, got ${finetuneSchedule}`);
 const limit = opt('--limit', undefined);
 const runsDir = join(root, 'bench', 'runs', 'auto');
 const resultsDir = join(root, 'bench', 'results');
@@ -90,7 +94,7 @@ stages:
   - id: auto
     uses: auto
     needs: [train, sensitivity]
-    with: { devices: [target], trials: ${trials}, finetune: { epochs: ${finetuneEpochs}, learningRate: 0.001 } }
+    with: { devices: [target], trials: ${trials}, finetune: { epochs: ${finetuneEpochs}, learningRate: 0.001${finetuneSchedule === 'cosine' ? ', schedule: { kind: cosine, minLearningRate: 0.00001 }' : ''} } }
 `;
 }
 
@@ -148,7 +152,7 @@ for (const name of scenarios) {
 // processes) and still land in one table.
 const resultsFile = join(resultsDir, 'auto.json');
 const previous = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : { runs: {}, rows: [] };
-const thisRun = { seeds, trainEpochs, finetuneEpochs, trials, limit: limit ?? null, at: new Date().toISOString(), loadAverage: { before: loadBefore, after: loadavg() } };
+const thisRun = { seeds, trainEpochs, finetuneEpochs, finetuneSchedule, trials, limit: limit ?? null, at: new Date().toISOString(), loadAverage: { before: loadBefore, after: loadavg() } };
 const runs = { ...(previous.runs ?? {}) };
 for (const name of scenarios) runs[resultName(name)] = { ...thisRun, scenario: name, target: SCENARIOS[name].target, budgetKb: SCENARIOS[name].kb ?? null, budgetP95Ms: SCENARIOS[name].p95Ms ?? null, unmodifiedP95Ms: SCENARIOS[name].unmodifiedP95Ms ?? null };
 const allRows = [...(previous.rows ?? []).filter((r) => !scenarios.map(resultName).includes(r.scenario)), ...rows];
@@ -200,9 +204,9 @@ const md = [
   '',
   '## How each scenario ran',
   '',
-  '| scenario | seeds | train epochs | fine-tune epochs / trial | trial limit | data limit | at | load average before / after |',
-  '| --- | --- | ---: | ---: | ---: | ---: | --- | --- |',
-  ...summary.map((s) => `| ${s.scenario} | ${s.seeds.join(', ')} | ${s.trainEpochs} | ${s.finetuneEpochs} | ${s.trials} | ${s.limit ?? 'all'} | ${s.at} | ${load(s.loadAverage.before)} / ${load(s.loadAverage.after)} |`),
+  '| scenario | seeds | train epochs | fine-tune epochs / trial | fine-tune rate | trial limit | data limit | at | load average before / after |',
+  '| --- | --- | ---: | ---: | --- | ---: | ---: | --- | --- |',
+  ...summary.map((s) => `| ${s.scenario} | ${s.seeds.join(', ')} | ${s.trainEpochs} | ${s.finetuneEpochs} | ${s.finetuneSchedule === 'cosine' ? '1e-3 cosine to 1e-5' : '1e-3 constant'} | ${s.trials} | ${s.limit ?? 'all'} | ${s.at} | ${load(s.loadAverage.before)} / ${load(s.loadAverage.after)} |`),
   '',
   '## What the search chose per layer',
   '',
