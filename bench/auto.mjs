@@ -18,7 +18,7 @@
  * narrowing the cheap ones. Rows carry predicted vs measured p50/p95.
  *
  *   npm run build && node bench/auto.mjs [--scenarios a,b] [--seeds 1,2,3] [--suffix -ft8]
- *     [--finetune-schedule constant|cosine]
+ *     [--finetune-schedule constant|cosine] [--holdout]
  *     [--train-epochs N] [--finetune-epochs N] [--trials N] [--limit N]
  *
  * Full runs train on all of MNIST: tens of minutes per scenario and seed on
@@ -51,6 +51,7 @@ const finetuneEpochs = Number(opt('--finetune-epochs', '2'));
 const trials = Number(opt('--trials', '4'));
 // `cosine`: the fine-tuning rate decays from 1e-3 to 1e-5 over the epochs (longer fine-tunes); default constant 1e-3.
 const finetuneSchedule = opt('--finetune-schedule', 'constant');
+const holdout = args.includes('--holdout');
 if (!['constant', 'cosine'].includes(finetuneSchedule)) throw new Error(`Expected --finetune-schedule constant or cosine, got ${finetuneSchedule}`);
 const limit = opt('--limit', undefined);
 const runsDir = join(root, 'bench', 'runs', 'auto');
@@ -74,13 +75,22 @@ async function unmodifiedP95(sc) {
 
 function recipe(name, sc, seed) {
   const data = (split) => `{ uses: mnist, split: ${split}${sc.flatten ? ', flatten: true' : ''}${limit ? `, limit: ${limit}` : ''} }`;
+  // --holdout: the last 10% of the training images are a validation split the
+  // trained model never sees; sensitivity calibrates and auto judges trials on
+  // it, fine-tuning uses the rest. Without it the calibration split is a
+  // seeded 10% of the images the model was trained on (judged on seen data).
+  const all = Number(limit ?? 60000);
+  const kept = Math.round(all * 0.9);
+  const flat = sc.flatten ? ', flatten: true' : '';
+  const trainData = holdout ? `{ uses: mnist, split: train${flat}, limit: ${kept} }\n  validation: { uses: mnist, split: train${flat}, offset: ${kept}, limit: ${all - kept} }` : data('train');
+  const calibration = holdout ? 'data: validation, fraction: 0.99' : 'data: train, fraction: 0.1';
   return `version: 1
 name: ${name}
 seed: ${seed}
 model:
   build: ${JSON.stringify(sc.build)}
 data:
-  train: ${data('train')}
+  train: ${trainData}
   test: ${data('test')}
 devices:
   target: { runtime: wasm, budget: { ${sc.p95Ms !== undefined ? `latency_ms_p95: ${sc.p95Ms.toFixed(4)}` : `size_packed_kb: ${sc.kb}`} } }
@@ -90,7 +100,7 @@ stages:
     with: { data: train, epochs: ${trainEpochs}, learningRate: 0.001, schedule: { kind: step, every: 4, factor: 0.5 } }
   - id: sensitivity
     uses: sensitivity
-    with: { data: train, fraction: 0.1, samples: 2000${sc.p95Ms !== undefined ? ', structured: [0.25, 0.5, 0.75]' : ''} }
+    with: { ${calibration}, samples: 2000${sc.p95Ms !== undefined ? ', structured: [0.25, 0.5, 0.75]' : ''} }
   - id: auto
     uses: auto
     needs: [train, sensitivity]
@@ -152,7 +162,7 @@ for (const name of scenarios) {
 // processes) and still land in one table.
 const resultsFile = join(resultsDir, 'auto.json');
 const previous = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : { runs: {}, rows: [] };
-const thisRun = { seeds, trainEpochs, finetuneEpochs, finetuneSchedule, trials, limit: limit ?? null, at: new Date().toISOString(), loadAverage: { before: loadBefore, after: loadavg() } };
+const thisRun = { seeds, trainEpochs, finetuneEpochs, finetuneSchedule, holdout, trials, limit: limit ?? null, at: new Date().toISOString(), loadAverage: { before: loadBefore, after: loadavg() } };
 const runs = { ...(previous.runs ?? {}) };
 for (const name of scenarios) runs[resultName(name)] = { ...thisRun, scenario: name, target: SCENARIOS[name].target, budgetKb: SCENARIOS[name].kb ?? null, budgetP95Ms: SCENARIOS[name].p95Ms ?? null, unmodifiedP95Ms: SCENARIOS[name].unmodifiedP95Ms ?? null };
 const allRows = [...(previous.rows ?? []).filter((r) => !scenarios.map(resultName).includes(r.scenario)), ...rows];
@@ -204,9 +214,9 @@ const md = [
   '',
   '## How each scenario ran',
   '',
-  '| scenario | seeds | train epochs | fine-tune epochs / trial | fine-tune rate | trial limit | data limit | at | load average before / after |',
-  '| --- | --- | ---: | ---: | --- | ---: | ---: | --- | --- |',
-  ...summary.map((s) => `| ${s.scenario} | ${s.seeds.join(', ')} | ${s.trainEpochs} | ${s.finetuneEpochs} | ${s.finetuneSchedule === 'cosine' ? '1e-3 cosine to 1e-5' : '1e-3 constant'} | ${s.trials} | ${s.limit ?? 'all'} | ${s.at} | ${load(s.loadAverage.before)} / ${load(s.loadAverage.after)} |`),
+  '| scenario | seeds | train epochs | fine-tune epochs / trial | fine-tune rate | calibration split | trial limit | data limit | at | load average before / after |',
+  '| --- | --- | ---: | ---: | --- | --- | ---: | ---: | --- | --- |',
+  ...summary.map((s) => `| ${s.scenario} | ${s.seeds.join(', ')} | ${s.trainEpochs} | ${s.finetuneEpochs} | ${s.finetuneSchedule === 'cosine' ? '1e-3 cosine to 1e-5' : '1e-3 constant'} | ${s.holdout ? 'held out of training' : '10% of the training images'} | ${s.trials} | ${s.limit ?? 'all'} | ${s.at} | ${load(s.loadAverage.before)} / ${load(s.loadAverage.after)} |`),
   '',
   '## What the search chose per layer',
   '',
