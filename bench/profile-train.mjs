@@ -66,12 +66,15 @@ const { registerWasmTrainingKernels } = await import('../dist/engine/kernels/ind
 const { buildModel } = await import('../dist/engine/builders.js');
 const { loadModelDir } = await import('../dist/engine/model-io.js');
 const { useLazyConvGradients } = await import('../dist/engine/lazy-conv-gradients.js');
+// Absent before issue 22's batch norm kernels: the A/B runs this script on that commit too.
+const { useFusedBatchNormTraining } = await import('../dist/engine/fused-batch-norm-training.js').catch(() => ({ useFusedBatchNormTraining: () => [] }));
 const { makeOptimizer, toTensors } = await import('../dist/stages/training/train-loop.js');
 const { mnistLoader } = await import('../dist/data/mnist.js');
 
 const tf = await loadTf(args.backend, { beforeReady: (t) => { if (args.backend === 'wasm') registerWasmTrainingKernels(t); } });
 const model = modelDir ? await loadModelDir(modelDir, { tf }) : buildModel(tf, spec, 1);
 useLazyConvGradients(tf, model); // as runEpochs does
+useFusedBatchNormTraining(tf, model);
 const warmup = 2;
 const profiled = Math.min(5, steps);
 const count = batch * (warmup + steps + profiled);
