@@ -71,21 +71,29 @@ export function batchNormTrainingKernel(): KernelConfig {
     const b = wasm.typedArrayFromHeap(beta) as Float32Array;
     const ys = wasm.typedArrayFromHeap(y) as Float32Array;
     const n = xs.length;
-    const mean = new Float64Array(channels);
-    for (let i = 0; i < n; i += channels) for (let c = 0; c < channels; c++) mean[c] = mean[c]! + xs[i + c]!;
-    for (let c = 0; c < channels; c++) mean[c] = mean[c]! / rows;
-    // Two passes (sum of squared deviations), not E[x^2] - E[x]^2, which cancels badly.
-    const variance = new Float64Array(channels);
+    // One pass for both statistics: sums of x - k and of (x - k)^2 with k = the first row, in float64.
+    // Shifting by a sample keeps E[d^2] - E[d]^2 from cancelling (the textbook shifted-data variance);
+    // float64 sums of float32 values lose nothing the float32 outputs could show.
+    const k = Float64Array.from(xs.subarray(0, channels));
+    const sum = new Float64Array(channels);
+    const sumSq = new Float64Array(channels);
     for (let i = 0; i < n; i += channels) {
       for (let c = 0; c < channels; c++) {
-        const d = xs[i + c]! - mean[c]!;
-        variance[c] = variance[c]! + d * d;
+        const d = xs[i + c]! - k[c]!;
+        sum[c] = sum[c]! + d;
+        sumSq[c] = sumSq[c]! + d * d;
       }
+    }
+    const mean = new Float64Array(channels);
+    const variance = new Float64Array(channels);
+    for (let c = 0; c < channels; c++) {
+      const m = sum[c]! / rows;
+      mean[c] = k[c]! + m;
+      variance[c] = Math.max(0, sumSq[c]! / rows - m * m);
     }
     const scale = new Float64Array(channels);
     const shift = new Float64Array(channels);
     for (let c = 0; c < channels; c++) {
-      variance[c] = variance[c]! / rows;
       scale[c] = g[c]! / Math.sqrt(variance[c]! + epsilon);
       shift[c] = b[c]! - mean[c]! * scale[c]!;
     }
@@ -114,32 +122,35 @@ export function batchNormTrainingGradKernel(): KernelConfig {
     const xs = wasm.typedArrayFromHeap(x) as Float32Array;
     const g = wasm.typedArrayFromHeap(dy) as Float32Array;
     const gam = wasm.typedArrayFromHeap(gamma) as Float32Array;
-    const mu = wasm.typedArrayFromHeap(mean) as Float32Array;
+    const muHeap = wasm.typedArrayFromHeap(mean) as Float32Array;
     const v = wasm.typedArrayFromHeap(variance) as Float32Array;
     const out = wasm.typedArrayFromHeap(dx) as Float32Array;
     const n = xs.length;
     const invstd = new Float64Array(channels);
+    const mu = Float64Array.from(muHeap);
     for (let c = 0; c < channels; c++) invstd[c] = 1 / Math.sqrt(v[c]! + epsilon);
     const sumDy = new Float64Array(channels);
-    const sumDyXhat = new Float64Array(channels);
+    const sumDyXc = new Float64Array(channels); // sum dy * (x - mean); times invstd it is dgamma
     for (let i = 0; i < n; i += channels) {
       for (let c = 0; c < channels; c++) {
         const d = g[i + c]!;
         sumDy[c] = sumDy[c]! + d;
-        sumDyXhat[c] = sumDyXhat[c]! + d * (xs[i + c]! - mu[c]!) * invstd[c]!;
+        sumDyXc[c] = sumDyXc[c]! + d * (xs[i + c]! - mu[c]!);
       }
     }
-    // dx = a*dy + k*(x - mean) + m per channel, with a = gamma*invstd, k = -a*invstd*dgamma/R, m = -a*dbeta/R.
+    // dx = a*dy + k*x + m per channel, with a = gamma*invstd, k = -a*invstd*dgamma/R, m = -a*dbeta/R - k*mean.
+    const sumDyXhat = new Float64Array(channels);
     const a = new Float64Array(channels);
     const k = new Float64Array(channels);
     const m = new Float64Array(channels);
     for (let c = 0; c < channels; c++) {
+      sumDyXhat[c] = sumDyXc[c]! * invstd[c]!;
       a[c] = gam[c]! * invstd[c]!;
       k[c] = (-a[c]! * invstd[c]! * sumDyXhat[c]!) / rows;
-      m[c] = (-a[c]! * sumDy[c]!) / rows;
+      m[c] = (-a[c]! * sumDy[c]!) / rows - k[c]! * mu[c]!;
     }
     for (let i = 0; i < n; i += channels) {
-      for (let c = 0; c < channels; c++) out[i + c] = a[c]! * g[i + c]! + k[c]! * (xs[i + c]! - mu[c]!) + m[c]!;
+      for (let c = 0; c < channels; c++) out[i + c] = a[c]! * g[i + c]! + k[c]! * xs[i + c]! + m[c]!;
     }
     (wasm.typedArrayFromHeap(dgammaOut) as Float32Array).set(sumDyXhat);
     (wasm.typedArrayFromHeap(dbetaOut) as Float32Array).set(sumDy);
