@@ -67,7 +67,10 @@ const { buildModel } = await import('../dist/engine/builders.js');
 const { loadModelDir } = await import('../dist/engine/model-io.js');
 const { useLazyConvGradients } = await import('../dist/engine/lazy-conv-gradients.js');
 // Absent before issue 22's batch norm kernels: the A/B runs this script on that commit too.
-const { useFusedBatchNormTraining } = await import('../dist/engine/fused-batch-norm-training.js').catch(() => ({ useFusedBatchNormTraining: () => [] }));
+const { useFusedBatchNormTraining } = await import('../dist/engine/fused-batch-norm-training.js').catch((e) => {
+  if (e?.code !== 'ERR_MODULE_NOT_FOUND') throw e;
+  return { useFusedBatchNormTraining: () => [] };
+});
 const { makeOptimizer, toTensors } = await import('../dist/stages/training/train-loop.js');
 const { mnistLoader } = await import('../dist/data/mnist.js');
 
