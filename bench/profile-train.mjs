@@ -4,7 +4,16 @@
 // each kernel call synchronously). Not a test.
 //
 //   npm run build && node bench/profile-train.mjs [--model lenet300|lenet5] [--steps N]
-//       [--batch N] [--backend wasm|cpu] [--top N] [--out NAME]
+//       [--batch N] [--backend wasm|cpu] [--top N] [--out NAME] [--by-shape]
+//       [--optimizer adam|sgd|...] [--learning-rate X]
+//   node bench/profile-train.mjs --model-dir examples/pretrained/mobilenet-v2-mnist --input 32x32x3 --batch 32
+//
+// --model-dir profiles a saved Keras model instead of a built one (a
+// model.json directory, loaded with loadModelDir): the round's MobileNetV2,
+// which modelpress did not build. --input HxWxC then says what the model
+// takes; MNIST digits are prepared for it as bench/finetune-mobilenet.mjs
+// does (bilinear 28 -> H x W, grey repeated to C channels, x*2-1), so the
+// profile is of the very step that bench times.
 //
 // The phases are the ones runEpochs (src/stages/training/train-loop.ts)
 // goes through per batch, called here one by one with the same functions
@@ -29,11 +38,22 @@ const { values: args } = parseArgs({
     top: { type: 'string', default: '12' },
     out: { type: 'string' },
     optimizer: { type: 'string', default: 'adam' },
+    'model-dir': { type: 'string' },
+    input: { type: 'string' },
+    'learning-rate': { type: 'string' },
+    'by-shape': { type: 'boolean', default: false },
   },
 });
 const SPECS = { lenet300: { arch: 'mlp', units: [300, 100] }, lenet5: { arch: 'lenet5' } };
-const spec = SPECS[args.model];
+const modelDir = args['model-dir'];
+const spec = modelDir ? { modelDir } : SPECS[args.model];
 if (!spec) throw new Error(`Expected --model to be one of ${Object.keys(SPECS).join(', ')}, got ${args.model}`);
+const input = args.input?.split('x').map(Number);
+if (args.input !== undefined && !(input.length === 3 && input.every((v) => Number.isInteger(v) && v > 0))) {
+  throw new Error(`Expected --input to be HxWxC (e.g. 32x32x3), got ${args.input}`);
+}
+if (modelDir && !input) throw new Error('--model-dir needs --input HxWxC (the shape the model takes)');
+const modelName = modelDir ? modelDir.replace(/\/+$/, '').split('/').pop() : args.model;
 const steps = Number(args.steps);
 const batch = Number(args.batch);
 const top = Number(args.top);
@@ -44,20 +64,36 @@ for (const [k, v] of [['steps', steps], ['batch', batch], ['top', top]]) {
 const { loadTf } = await import('../dist/engine/tf.js');
 const { registerWasmTrainingKernels } = await import('../dist/engine/kernels/index.js');
 const { buildModel } = await import('../dist/engine/builders.js');
+const { loadModelDir } = await import('../dist/engine/model-io.js');
 const { useLazyConvGradients } = await import('../dist/engine/lazy-conv-gradients.js');
+// Absent before issue 22's batch norm kernels: the A/B runs this script on that commit too.
+const { useFusedBatchNormTraining } = await import('../dist/engine/fused-batch-norm-training.js').catch((e) => {
+  if (e?.code !== 'ERR_MODULE_NOT_FOUND') throw e;
+  return { useFusedBatchNormTraining: () => [] };
+});
 const { makeOptimizer, toTensors } = await import('../dist/stages/training/train-loop.js');
 const { mnistLoader } = await import('../dist/data/mnist.js');
 
 const tf = await loadTf(args.backend, { beforeReady: (t) => { if (args.backend === 'wasm') registerWasmTrainingKernels(t); } });
-const model = buildModel(tf, spec, 1);
+const model = modelDir ? await loadModelDir(modelDir, { tf }) : buildModel(tf, spec, 1);
 useLazyConvGradients(tf, model); // as runEpochs does
+useFusedBatchNormTraining(tf, model);
 const warmup = 2;
 const profiled = Math.min(5, steps);
 const count = batch * (warmup + steps + profiled);
-const data = await mnistLoader.load({ split: 'train', limit: count, flatten: args.model === 'lenet300' }, { baseDir: process.cwd() });
+const data = await loadData();
+/** MNIST as the model takes it: as loaded for the built models, resized and scaled to --input for a saved one. */
+async function loadData() {
+  const ds = await mnistLoader.load({ split: 'train', limit: count, flatten: !modelDir && args.model === 'lenet300' }, { baseDir: process.cwd() });
+  if (!input) return ds;
+  const [h, w, c] = input;
+  const x = tf.tidy(() => tf.tile(tf.image.resizeBilinear(tf.tensor4d(ds.x, [count, 28, 28, 1]), [h, w]), [1, 1, 1, c]).mul(2).sub(1)).dataSync();
+  return { ...ds, x: Float32Array.from(x), shape: [h, w, c] };
+}
 const vars = model.trainableWeights.map((w) => w.val);
 // The optimizer runEpochs makes.
-const optimizer = makeOptimizer(tf, { optimizer: args.optimizer, learningRate: args.optimizer === 'sgd' ? 0.01 : 0.001, momentum: 0.9 });
+const learningRate = args['learning-rate'] !== undefined ? Number(args['learning-rate']) : args.optimizer === 'sgd' ? 0.01 : 0.001;
+const optimizer = makeOptimizer(tf, { optimizer: args.optimizer, learningRate, momentum: 0.9 });
 
 let forwardMs = 0;
 const loss = (xs, ys) => {
@@ -101,7 +137,8 @@ for (let i = 0; i < profiled; i++) {
   for (const k of info.kernels) {
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
     // BatchMatMul's shapes say which form it is: [b,k]x[b,n] can only be transposeA (a Dense weight gradient).
-    const key = k.name === 'BatchMatMul' || k.name === '_FusedMatMul' ? `${k.name} ${k.inputShapes.slice(0, 2).map((s) => `[${s}]`).join('x')} -> [${k.outputShapes[0]}]` : k.name;
+    // --by-shape splits every kernel that way, to tell e.g. batch norm's Sums from the loss's.
+    const key = args['by-shape'] || k.name === 'BatchMatMul' || k.name === '_FusedMatMul' ? `${k.name} ${k.inputShapes.slice(0, 2).map((s) => `[${s}]`).join('x')} -> [${k.outputShapes[0]}]` : k.name;
     const e = kernels.get(key) ?? { key, calls: 0, ms: 0 };
     e.calls += 1;
     e.ms += ms;
@@ -116,10 +153,10 @@ const mean = (key) => stepsOut.reduce((a, s) => a + s[key], 0) / stepsOut.length
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const total = mean('total');
 const perKernel = [...kernels.values()].map((e) => ({ ...e, msPerStep: e.ms / profiled })).sort((a, b) => b.ms - a.ms);
-const name = args.out ?? `profile-${args.model}`;
+const name = args.out ?? `profile-${modelName}`;
 const m = machine({ backend: tf.getBackend() });
 const record = {
-  date: new Date().toISOString(), model: args.model, spec, backend: tf.getBackend(), batch, steps, optimizer: args.optimizer,
+  date: new Date().toISOString(), model: modelName, spec, input, backend: tf.getBackend(), batch, steps, optimizer: args.optimizer,
   loadAverageBefore: before, loadAverageAfter: after, machine: m,
   msPerStep: { mean: total, median: median(stepsOut.map((s) => s.total)) },
   phases: Object.fromEntries(phases.map((p) => [p, mean(p)])),
@@ -130,9 +167,9 @@ const f = (x) => x.toFixed(2);
 const pct = (x, of) => `${((100 * x) / of).toFixed(1)}%`;
 const load = (l) => l.map((v) => v.toFixed(2)).join(', ');
 const md = [
-  `# Training step profile: ${args.model} on ${record.backend}`,
+  `# Training step profile: ${modelName} on ${record.backend}`,
   '',
-  `${args.model} (${JSON.stringify(spec)}), ${args.optimizer}, batch ${batch}, MNIST; ${steps} timed steps after ${warmup} warm-up steps, then ${profiled} steps under tf.profile for the kernel table. \`node bench/profile-train.mjs --model ${args.model} --steps ${steps} --batch ${batch}\`, ${record.date}.`,
+  `${modelName} (${JSON.stringify(spec)}), ${args.optimizer} lr ${learningRate}, batch ${batch}, MNIST${input ? ` resized to ${input.join('x')}, x*2-1` : ''}; ${steps} timed steps after ${warmup} warm-up steps, then ${profiled} steps under tf.profile for the kernel table. \`node bench/profile-train.mjs ${process.argv.slice(2).join(' ')}\`, ${record.date}.`,
   '',
   `Step: mean ${f(total)} ms, median ${f(record.msPerStep.median)} ms (${f((batch * 1000) / total)} examples/s).`,
   '',

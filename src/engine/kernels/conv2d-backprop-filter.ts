@@ -22,11 +22,16 @@
  * (LeNet-5 conv1: 2.7 GMAC/s); there the gradient is one matmul over an
  * im2col patch matrix instead (./conv2d-im2col.ts, chosen by im2colPays).
  *
+ * 1x1 stride-1 convs (MobileNet's expand/project layers) take one matmul
+ * x^T . dy instead (./conv2d-1x1.ts): their swapped convolution would have
+ * dy's whole H x W as its window.
+ *
  * Original dilations are always 1 here: tfjs-core's conv2d gradient rejects
  * dilation > 1 before it reaches this kernel.
  */
 import type { Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { isPointwise, pointwiseFilterGrad } from './conv2d-1x1.js';
 import { conv2dFilterGradByIm2col } from './conv2d-im2col.js';
 import { im2colPays } from './im2col.js';
 import { assertFloat32, disposeInfo, runWasmKernel, shape4 } from './wasm-kernel-utils.js';
@@ -56,6 +61,7 @@ export function conv2DBackpropFilterKernel(tf: Tf): KernelConfig {
     const info = tf.backend_util.computeConv2DInfo(
       shape4(NAME, 'x', x), filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast',
     );
+    if (isPointwise(info)) return pointwiseFilterGrad(tf, wasm, x, dy, filterShape);
     const sh = info.strideHeight;
     const sw = info.strideWidth;
     const top = info.padInfo.top;

@@ -20,12 +20,15 @@
  * conv skipped positions, so dy would need zeros inserted), the gradient is
  * instead one matmul dy x filter^T followed by col2im (./conv2d-col2im.ts).
  *
+ * 1x1 stride-1 convs take one matmul dy x W^T instead (./conv2d-1x1.ts).
+ *
  * Explicit paddings that would need negative padding here, and patch
  * matrices over IM2COL_MAX_BYTES, are delegated to the stock kernel, whose
  * setupFunc this config forwards.
  */
 import type { Conv2DBackpropInputAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { isPointwise, pointwiseInputGrad } from './conv2d-1x1.js';
 import { conv2dInputGradByCol2im } from './conv2d-col2im.js';
 import { IM2COL_MAX_BYTES } from './im2col.js';
 import type { PatchGeometry } from './im2col.js';
@@ -66,6 +69,7 @@ export function conv2DBackpropInputKernel(tf: Tf, stock: KernelConfig | undefine
     const info = tf.backend_util.computeConv2DInfo(
       inputShape, shape4(NAME, 'filter', filter), strides, 1, pad, dimRoundingMode, false, 'channelsLast',
     );
+    if (isPointwise(info)) return pointwiseInputGrad(tf, wasm, dy, filter, inputShape);
     const [batch, inH, inW, ci] = inputShape;
     const g: PatchGeometry = {
       batch, inH, inW, channels: ci, kh, kw, outH, outW,

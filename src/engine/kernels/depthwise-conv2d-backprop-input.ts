@@ -11,15 +11,15 @@
  *
  *   dx[n, oh*s + kh*d - pt, ow*s + kw*d - pl, c] += sum_m dy[n,oh,ow,c*M+m] * W[kh,kw,c,m]
  *
- * A tight loop over Float32Array views of the wasm heap (no copies),
- * channel-innermost. The scatter form covers every stride, padding and
- * multiplier in one loop: a stride-1 gather form would be a forward depthwise
- * conv with the filter flipped, but stride 2 (every MobileNetV2 downsampling
- * block) would still need zeros inserted into dy, and this kernel costs the
- * forward's multiply-adds either way.
+ * Channel multiplier 1 without dilation (every MobileNet depthwise layer)
+ * runs as a forward XNNPACK depthwise conv with the filter flipped
+ * (depthwise-conv2d-backprop-input-conv.ts). Everything else is this
+ * scatter: a tight loop over Float32Array views of the wasm heap (no
+ * copies), channel-innermost, for every stride, padding and multiplier.
  */
 import type { DepthwiseConv2dNativeBackpropInputAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { depthwiseBackpropInputByConv } from './depthwise-conv2d-backprop-input-conv.js';
 import { assertFloat32, shape4 } from './wasm-kernel-utils.js';
 import type { Tf } from './wasm-kernel-utils.js';
 
@@ -50,6 +50,8 @@ export function depthwiseConv2dBackpropInputKernel(tf: Tf): KernelConfig {
     const sw = info.strideWidth;
     const dh = info.dilationHeight;
     const dw = info.dilationWidth;
+    const viaConv = depthwiseBackpropInputByConv(tf, wasm, dy, filter, info);
+    if (viaConv !== undefined) return viaConv;
     const top = info.padInfo.top;
     const left = info.padInfo.left;
 

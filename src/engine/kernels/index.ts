@@ -86,11 +86,27 @@
  *   average/max pooling over time, LayerNormalization (moments, Rsqrt), the
  *   attention's Dot layers (BatchMatMul, transposed, above) and Softmax.
  *
+ * Then the MobileNetV2 fine-tuning step again (issue 22: 7.45x slower than
+ * PyTorch on one core; bench/results/profile-mobilenet-before.md): most of
+ * its ~7,000 kernel calls were tiny composed ops, so dispatch was the cost:
+ *
+ * - ModelpressBatchNormTraining / ModelpressBatchNormTrainingGrad (ours, with
+ *   their gradient): training-mode batch norm in one kernel each way instead
+ *   of ~60 composed calls per layer; used by the BatchNormalization layers
+ *   that src/engine/fused-batch-norm-training.ts patches. See
+ *   batch-norm-training.ts.
+ * - ModelpressClipByValueGrad (ours) and ClipByValue's gradient: ReLU6's
+ *   gradient in one pass instead of five kernels; the gradient falls back to
+ *   tfjs-core's composition on backends without the kernel. See
+ *   clip-by-value-grad.ts.
+ *
  * Not covered (not needed by these models): the stock MaxPool3DGrad and
  * MaxPoolWithArgmax share MaxPoolGrad's FLT_MIN bug.
  */
-import type { KernelConfig } from '@tensorflow/tfjs';
+import type { GradConfig, KernelConfig } from '@tensorflow/tfjs';
 import { batchMatMulKernel } from './batch-mat-mul.js';
+import { batchNormTrainingGradConfig, batchNormTrainingGradKernel, batchNormTrainingKernel } from './batch-norm-training.js';
+import { clipByValueGradConfig, clipByValueGradKernel } from './clip-by-value-grad.js';
 import { conv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 import { depthwiseConv2dBackpropFilterKernel } from './depthwise-conv2d-backprop-filter.js';
@@ -102,6 +118,8 @@ import { unsortedSegmentSumKernel } from './unsorted-segment-sum.js';
 import type { Tf } from './wasm-kernel-utils.js';
 
 export { batchMatMulKernel } from './batch-mat-mul.js';
+export { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, batchNormTrainingGradConfig, batchNormTrainingGradKernel, batchNormTrainingKernel } from './batch-norm-training.js';
+export { CLIP_BY_VALUE_GRAD, clipByValueGradConfig, clipByValueGradKernel } from './clip-by-value-grad.js';
 export { conv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 export { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 export { depthwiseConv2dBackpropFilterKernel } from './depthwise-conv2d-backprop-filter.js';
@@ -136,6 +154,19 @@ export const WASM_TRAINING_KERNELS: readonly WasmTrainingKernel[] = [
   { name: 'Tile', mode: 'replace', create: tileKernel },
   { name: 'BatchMatMul', mode: 'replace', create: batchMatMulKernel },
   { name: 'UnsortedSegmentSum', mode: 'missing', create: unsortedSegmentSumKernel },
+  { name: 'ModelpressBatchNormTraining', mode: 'missing', create: batchNormTrainingKernel },
+  { name: 'ModelpressBatchNormTrainingGrad', mode: 'missing', create: batchNormTrainingGradKernel },
+  { name: 'ModelpressClipByValueGrad', mode: 'missing', create: clipByValueGradKernel },
+];
+
+/** Gradients registerWasmTrainingKernels puts in place (tfjs keeps one per op, for every backend). */
+const GRADIENTS: readonly { name: string; kernelName: string; create: (tf: Tf) => GradConfig }[] = [
+  // Same values, a different float summation order, on cpu too.
+  { name: 'Tile (gradient)', kernelName: 'Tile', create: tileGradConfig },
+  // Ours: the stock composition on backends without ModelpressClipByValueGrad.
+  { name: 'ClipByValue (gradient)', kernelName: 'ClipByValue', create: clipByValueGradConfig },
+  // A kernel of ours: nothing else registers its gradient.
+  { name: 'ModelpressBatchNormTraining (gradient)', kernelName: 'ModelpressBatchNormTraining', create: batchNormTrainingGradConfig },
 ];
 
 /** kernelFuncs created here, to recognise our own registrations on later calls. */
@@ -173,14 +204,13 @@ export function registerWasmTrainingKernels(tf: Tf): string[] {
     tf.registerKernel(config);
     registered.push(kernel.name);
   }
-  // tfjs has one gradient registry for all backends: this replaces Tile's
-  // gradient for cpu too (same values, a different float summation order).
-  const grad = tf.getGradient('Tile');
-  if (grad === undefined || !ours.has(grad.gradFunc)) {
-    const config = tileGradConfig(tf);
+  for (const gradient of GRADIENTS) {
+    const grad = tf.getGradient(gradient.kernelName);
+    if (grad !== undefined && ours.has(grad.gradFunc)) continue;
+    const config = gradient.create(tf);
     ours.add(config.gradFunc);
     tf.registerGradient(config);
-    registered.push('Tile (gradient)');
+    registered.push(gradient.name);
   }
   return registered;
 }

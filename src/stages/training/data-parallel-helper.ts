@@ -13,6 +13,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { mulberry32 } from '../../data/dataset.js';
 import { registerWasmTrainingKernels } from '../../engine/kernels/index.js';
+import { useFusedBatchNormTraining } from '../../engine/fused-batch-norm-training.js';
 import { useLazyConvGradients } from '../../engine/lazy-conv-gradients.js';
 import type { BackendName } from '../../engine/backend.js';
 import { loadTf } from '../../engine/tf.js';
@@ -28,6 +29,7 @@ export async function serveDataParallelHelper(init: HelperInit, port: MessagePor
     const model = (await tf.models.modelFromJSON(JSON.parse(init.modelJson) as tfTypes.io.ModelJSON)) as tfTypes.LayersModel;
     // As runEpochs does on rank 0: same gradients, without the unneeded ones.
     useLazyConvGradients(tf, model);
+    useFusedBatchNormTraining(tf, model);
     const vars = model.trainableWeights.map((w) => (w as unknown as { val: tfTypes.Variable }).val);
     const weights = new Float32Array(init.weights);
     const grads = new Float32Array(init.grads);

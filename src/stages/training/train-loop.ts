@@ -28,6 +28,7 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import type { Dataset } from '../../data/dataset.js';
 import { batches, mulberry32, seededRandom } from '../../data/dataset.js';
 import type { Tf } from '../../engine/tf.js';
+import { useFusedBatchNormTraining } from '../../engine/fused-batch-norm-training.js';
 import { useLazyConvGradients } from '../../engine/lazy-conv-gradients.js';
 import { largestFittingBatch, mib, stepMemoryFrom, WASM_HEAP_MAX_BYTES, WASM_HEAP_PLANNING_SHARE } from '../../engine/wasm-memory.js';
 import type { StageProgress } from '../../plugin.js';
@@ -156,6 +157,8 @@ export async function runEpochs(
   const vars = model.trainableWeights.map((w) => (w as unknown as { val: tfTypes.Variable }).val);
   // Linear convs otherwise compute every input gradient, even the images' (src/engine/lazy-conv-gradients.ts).
   useLazyConvGradients(tf, model);
+  // Training-mode batch norm as one kernel each way where the backend has it (src/engine/fused-batch-norm-training.ts).
+  useFusedBatchNormTraining(tf, model);
   // Before the seeded stream starts, so the probe leaves dropout's draws alone.
   const workers = workerCount(settings.workers);
   if (workers > 1 && hooks.loss) throw new Error(`workers: ${workers} needs the default loss (a stage's own loss function cannot run in another thread)`);

@@ -6,6 +6,8 @@
  * filters and explicit padding. Tolerance: KERNEL_TOLERANCE.
  */
 import type { NamedAttrMap } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { depthwiseBackpropInputByConv } from '../../../src/engine/kernels/depthwise-conv2d-backprop-input-conv.js';
 import { firstMismatch, KERNEL_TOLERANCE, runKernelOn, setupBackends, tf, uniform } from './helpers.js';
 
 type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
@@ -82,6 +84,32 @@ describe('DepthwiseConv2dNativeBackpropInput (wasm) matches cpu', () => {
     const actual = await runKernelOn('wasm', 'DepthwiseConv2dNativeBackpropInput', inputs, attrs);
     expect(actual.shape).toEqual(c.x);
     expect(firstMismatch(actual.values, expected.values, KERNEL_TOLERANCE)).toBeUndefined();
+  });
+});
+
+describe('the XNNPACK route of the input gradient', () => {
+  // The table above goes through the kernel, which picks the route itself; this pins which cases take it.
+  const route = (c: Case) => {
+    const filterShape: Shape4 = [c.k[0], c.k[1], c.x[3], c.mult];
+    const info = tf.backend_util.computeConv2DInfo(c.x, filterShape, c.stride, 1, c.pad, undefined, true, 'channelsLast');
+    return tf.tidy(() => {
+      const dy = tf.zeros([c.x[0], info.outHeight, info.outWidth, c.x[3] * c.mult]);
+      const dx = depthwiseBackpropInputByConv(tf, tf.backend() as BackendWasm, dy, tf.zeros(filterShape), info);
+      if (dx === undefined) return undefined;
+      const shape = dx.shape.slice();
+      tf.backend().disposeData(dx.dataId);
+      return shape;
+    });
+  };
+  // Multiplier 1 and no padding wider than the filter less one (the flipped conv's padding would be negative).
+  const fits = (c: Case) => c.mult === 1 && (!Array.isArray(c.pad) || c.pad.slice(1, 3).every(([a, b], i) => Math.max(a, b) <= c.k[i]! - 1));
+  test.each(labelled.filter(([, c]) => fits(c)))('takes %s', async (_label, c) => {
+    await tf.setBackend('wasm');
+    expect(route(c)).toEqual(c.x);
+  });
+  test.each(labelled.filter(([, c]) => !fits(c)))('leaves %s to the loop', async (_label, c) => {
+    await tf.setBackend('wasm');
+    expect(route(c)).toBeUndefined();
   });
 });
 
