@@ -42,7 +42,9 @@ const SCENARIOS = {
   'lenet300-13kb': { build: { arch: 'mlp', units: [300, 100] }, flatten: true, kb: 13, target: 'beats uniform by more than the seed spread' },
   'lenet300-8kb': { build: { arch: 'mlp', units: [300, 100] }, flatten: true, kb: 8, target: 'beats uniform by more than the seed spread' },
   'lenet5-17kb': { build: { arch: 'lenet5' }, flatten: false, kb: 17, target: 'test error <= 0.9%' },
-  'lenet5-p95': { build: { arch: 'lenet5' }, flatten: false, p95Fraction: 0.6, target: 'meets p95 with less accuracy loss than uniform structured pruning' },
+  'lenet5-p95': { build: { arch: 'lenet5' }, flatten: false, latencyKey: 'p95', latencyFraction: 0.6, target: 'meets p95 with less accuracy loss than uniform structured pruning' },
+  // The p95 of a 0.25 ms model on a shared VM is mostly the machine's tail (the table, the probe and the trials read 0.36, 0.96 and 0.6-0.7 ms for the same model): p50 is what structured pruning moves measurably.
+  'lenet5-p50': { build: { arch: 'lenet5' }, flatten: false, latencyKey: 'p50', latencyFraction: 0.6, target: 'meets p50 with less accuracy loss than uniform structured pruning' },
 };
 const scenarios = (opt('--scenarios', Object.keys(SCENARIOS).join(','))).split(',');
 const seeds = opt('--seeds', '1,2,3').split(',').map(Number);
@@ -63,14 +65,14 @@ const resultName = (name) => `${name}${suffix}`;
 for (const s of scenarios) if (!SCENARIOS[s]) throw new Error(`Expected a scenario (${Object.keys(SCENARIOS).join(', ')}), got ${s}`);
 
 /** The unmodified model's p95 on wasm (batch 1), from a model built with the scenario's architecture. */
-async function unmodifiedP95(sc) {
+async function unmodifiedLatency(sc) {
   const { createEngine } = await import(dist('engine/engine.js'));
   const { measureInterleaved } = await import(dist('measure/interleaved-latency.js'));
   const engine = createEngine('wasm', 0);
   const dir = join(runsDir, 'latency-probe');
   rmSync(dir, { recursive: true, force: true });
   await engine.saveModel(await engine.buildModel({ ...sc.build, inputShape: sc.flatten ? [784] : [28, 28, 1] }), dir);
-  return (await measureInterleaved([dir], { runtime: 'wasm', secondsPerModel: 3 })).models[0].p95Ms;
+  return (await measureInterleaved([dir], { runtime: 'wasm', secondsPerModel: 3 })).models[0][`${sc.latencyKey}Ms`];
 }
 
 function recipe(name, sc, seed) {
@@ -93,14 +95,14 @@ data:
   train: ${trainData}
   test: ${data('test')}
 devices:
-  target: { runtime: wasm, budget: { ${sc.p95Ms !== undefined ? `latency_ms_p95: ${sc.p95Ms.toFixed(4)}` : `size_packed_kb: ${sc.kb}`} } }
+  target: { runtime: wasm, budget: { ${sc.latencyMs !== undefined ? `latency_ms_${sc.latencyKey}: ${sc.latencyMs.toFixed(4)}` : `size_packed_kb: ${sc.kb}`} } }
 stages:
   - id: train
     uses: train
     with: { data: train, epochs: ${trainEpochs}, learningRate: 0.001, schedule: { kind: step, every: 4, factor: 0.5 } }
   - id: sensitivity
     uses: sensitivity
-    with: { ${calibration}, samples: 2000${sc.p95Ms !== undefined ? ', structured: [0.25, 0.5, 0.75]' : ''} }
+    with: { ${calibration}, samples: 2000${sc.latencyMs !== undefined ? ', structured: [0.25, 0.5, 0.75]' : ''} }
   - id: auto
     uses: auto
     needs: [train, sensitivity]
@@ -128,9 +130,9 @@ const loadBefore = loadavg();
 const rows = [];
 for (const name of scenarios) {
   const sc = SCENARIOS[name];
-  if (sc.p95Fraction !== undefined) {
-    sc.unmodifiedP95Ms = await unmodifiedP95(sc);
-    sc.p95Ms = sc.p95Fraction * sc.unmodifiedP95Ms;
+  if (sc.latencyFraction !== undefined) {
+    sc.unmodifiedLatencyMs = await unmodifiedLatency(sc);
+    sc.latencyMs = sc.latencyFraction * sc.unmodifiedLatencyMs;
   }
   const test = await mnistLoader.load({ split: 'test', ...(sc.flatten ? { flatten: true } : {}) }, { baseDir: root, name: 'test' });
   for (const seed of seeds) {
@@ -164,7 +166,7 @@ const resultsFile = join(resultsDir, 'auto.json');
 const previous = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : { runs: {}, rows: [] };
 const thisRun = { seeds, trainEpochs, finetuneEpochs, finetuneSchedule, holdout, trials, limit: limit ?? null, at: new Date().toISOString(), loadAverage: { before: loadBefore, after: loadavg() } };
 const runs = { ...(previous.runs ?? {}) };
-for (const name of scenarios) runs[resultName(name)] = { ...thisRun, scenario: name, target: SCENARIOS[name].target, budgetKb: SCENARIOS[name].kb ?? null, budgetP95Ms: SCENARIOS[name].p95Ms ?? null, unmodifiedP95Ms: SCENARIOS[name].unmodifiedP95Ms ?? null };
+for (const name of scenarios) runs[resultName(name)] = { ...thisRun, scenario: name, target: SCENARIOS[name].target, budgetKb: SCENARIOS[name].kb ?? null, latencyKey: SCENARIOS[name].latencyKey ?? null, budgetLatencyMs: SCENARIOS[name].latencyMs ?? null, unmodifiedLatencyMs: SCENARIOS[name].unmodifiedLatencyMs ?? null };
 const allRows = [...(previous.rows ?? []).filter((r) => !scenarios.map(resultName).includes(r.scenario)), ...rows];
 const allScenarios = Object.keys(runs);
 
@@ -199,6 +201,7 @@ const summary = allScenarios.map((name) => {
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(resultsFile, `${JSON.stringify({ runs, summary, rows: allRows }, null, 2)}\n`);
 const f = (x) => (Number.isFinite(x) ? x.toFixed(2) : '-');
+const ms3 = (x) => (Number.isFinite(x) ? x.toFixed(3) : '-');
 const load = (l) => l.map((x) => x.toFixed(2)).join(', ');
 const chosen = allScenarios.flatMap((name) => runs[name].seeds.map((seed) => ({ name, seed, row: pick(allRows.filter((r) => r.scenario === name && r.seed === seed && (r.kind === 'search' || r.kind === 'repair'))) })));
 const md = [
@@ -208,7 +211,7 @@ const md = [
   '',
   '| scenario | budget | search error | uniform error | random error (best of as many) | search / uniform / random KB | search beats uniform beyond spread | search trials / seed | auto stage min / seed | target |',
   '| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |',
-  ...summary.map((s) => `| ${s.scenario} | ${s.budgetKb !== null ? `${s.budgetKb} KB` : `p95 ${f(s.budgetP95Ms)} ms (${f(s.unmodifiedP95Ms)} unmodified)`} | ${f(s.search.meanError)} (${f(s.search.spread)}) | ${f(s.uniform.meanError)} (${f(s.uniform.spread)}) | ${f(s.random.meanError)} (${f(s.random.spread)}) | ${f(s.search.meanKb)} / ${f(s.uniform.meanKb)} / ${f(s.random.meanKb)} | ${s.beatsUniformBeyondSpread ? 'yes' : 'no'} | ${s.searchTrialsPerSeed} | ${f(s.autoStageMinutesPerSeed)} | ${s.target} |`),
+  ...summary.map((s) => `| ${s.scenario} | ${s.budgetKb !== null ? `${s.budgetKb} KB` : `${s.latencyKey ?? 'p95'} ${ms3(s.budgetLatencyMs ?? s.budgetP95Ms)} ms (${ms3(s.unmodifiedLatencyMs ?? s.unmodifiedP95Ms)} unmodified)`} | ${f(s.search.meanError)} (${f(s.search.spread)}) | ${f(s.uniform.meanError)} (${f(s.uniform.spread)}) | ${f(s.random.meanError)} (${f(s.random.spread)}) | ${f(s.search.meanKb)} / ${f(s.uniform.meanKb)} / ${f(s.random.meanKb)} | ${s.beatsUniformBeyondSpread ? 'yes' : 'no'} | ${s.searchTrialsPerSeed} | ${f(s.autoStageMinutesPerSeed)} | ${s.target} |`),
   '',
   'Anchors: AMC 800 episodes, HAQ 600, Intel Neural Compressor up to 100 trials.',
   '',
@@ -226,9 +229,9 @@ const md = [
   '',
   '## Every trial',
   '',
-  '| scenario | seed | trial | meets | predicted / measured KB | calibration accuracy | test error | predicted / measured p95 ms | minutes |',
-  '| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |',
-  ...allRows.map((r) => `| ${r.scenario} | ${r.seed} | ${r.kind} ${r.trial} | ${r.meets ? 'yes' : 'no'} | ${f(r.predictedBytes / 1024)} / ${f(r.packedBytes / 1024)} | ${f(r.calibrationAccuracy)}% | ${f(r.testError)} | ${r.predictedLatency?.p95Ms !== undefined ? f(r.predictedLatency.p95Ms) : '-'} / ${r.measuredLatency?.p95Ms !== undefined ? f(r.measuredLatency.p95Ms) : '-'} | ${f(r.ms / 60000)} |`),
+  '| scenario | seed | trial | meets | predicted / measured KB | calibration accuracy | test error | predicted / measured p50 ms | predicted / measured p95 ms | minutes |',
+  '| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...allRows.map((r) => `| ${r.scenario} | ${r.seed} | ${r.kind} ${r.trial} | ${r.meets ? 'yes' : 'no'} | ${f(r.predictedBytes / 1024)} / ${f(r.packedBytes / 1024)} | ${f(r.calibrationAccuracy)}% | ${f(r.testError)} | ${r.predictedLatency?.p50Ms !== undefined ? ms3(r.predictedLatency.p50Ms) : '-'} / ${r.measuredLatency?.p50Ms !== undefined ? ms3(r.measuredLatency.p50Ms) : '-'} | ${r.predictedLatency?.p95Ms !== undefined ? ms3(r.predictedLatency.p95Ms) : '-'} / ${r.measuredLatency?.p95Ms !== undefined ? ms3(r.measuredLatency.p95Ms) : '-'} | ${f(r.ms / 60000)} |`),
   '',
 ];
 writeFileSync(join(resultsDir, 'auto.md'), md.join('\n'));
