@@ -65,7 +65,9 @@ async function measure(task: InterleavedTask): Promise<InterleavedReport> {
   for (let round = 0; ; round++) {
     for (let j = 0; j < models.length; j++) {
       const k = (j + round) % models.length;
-      for (let i = 0; i < RUNS_PER_TURN; i++) samples[k]!.push(runOnce(k));
+      // A turn never takes a model past maxRuns (turns are RUNS_PER_TURN long, maxRuns need not be a multiple).
+      const turn = Math.min(RUNS_PER_TURN, task.maxRuns - samples[k]!.length);
+      for (let i = 0; i < turn; i++) samples[k]!.push(runOnce(k));
     }
     const done = samples.every((s) => s.length >= task.maxRuns);
     if (done || (performance.now() >= deadline && samples.every((s) => s.length >= task.minRuns))) break;

@@ -45,6 +45,13 @@ test('reports the models in the order given, each with its own runs', async () =
   expect(large!.p50Ms).toBeGreaterThan(small!.p50Ms);
 });
 
+test('maxRuns caps every model exactly, also when it is not a multiple of a turn', async () => {
+  // A long deadline: the rounds end when every model has maxRuns (turns are 3 runs; 20 is not a multiple).
+  const r = await measureInterleaved([smallDir, largeDir], { runtime: 'wasm', warmup: 1, minRuns: 5, maxRuns: 20, secondsPerModel: 30 });
+  expect(r.models.map((m) => m.runs)).toEqual([20, 20]);
+  expect(r.seconds).toBeLessThan(30);
+});
+
 test('bad options are refused before a process starts', async () => {
   await expect(measureInterleaved([smallDir], { runtime: 'wasm', warmup: -1 })).rejects.toThrow('Expected warmup to be an integer >= 0, got -1');
   await expect(measureInterleaved([smallDir], { runtime: 'wasm', minRuns: 50, maxRuns: 10 })).rejects.toThrow('Expected maxRuns to be >= minRuns (50), got 10');
