@@ -231,7 +231,8 @@ function misses(c: JudgedCandidate): Miss[] {
 }
 
 function missText(m: Miss): string {
-  if (m.limit === 'parity' || m.limit === 'runs' || m.measured === null || m.budget === null) return `${m.device} ${m.limit} (${m.margin})`;
+  // Parity's margin is its whole story; a miss without a measured value (`runs`) has only its margin.
+  if (m.limit === 'parity' || m.measured === null || m.budget === null) return `${m.device} ${m.limit} (${m.margin})`;
   const key = m.limit as BudgetKey;
   const u = m.unit === '%' ? '%' : ` ${m.unit}`;
   return `${m.device} ${m.limit} (${amountOf(key, m.measured)}${u} vs ${amountOf(key, m.budget)}${u}: ${m.margin})`;

@@ -24,7 +24,7 @@ export const CALIBRATION_SAMPLES = 256;
 
 export class TfliteMeasurements {
   private session: Promise<TfliteSession> | undefined;
-  private readonly files = new Map<string, { bytes: Uint8Array } | { note: string; refusal: string }>();
+  private readonly files = new Map<string, { bytes: Uint8Array } | { refusal: string }>();
   private readonly calibration: Float32Array[];
 
   constructor(
@@ -45,7 +45,7 @@ export class TfliteMeasurements {
     } catch (error) {
       if (!(error instanceof TfliteExportError)) throw error;
       this.ctx.logger.warn(`${node}: no .tflite file: ${error.message}`);
-      this.files.set(node, { note: `not measured: no .tflite file (${error.message})`, refusal: `no .tflite file (${error.message})` });
+      this.files.set(node, { refusal: `no .tflite file (${error.message})` });
       return undefined;
     }
   }
@@ -60,7 +60,7 @@ export class TfliteMeasurements {
   async measure(node: string, threads: number, options: LatencyRunOptions): Promise<{ result: TfliteLatencyResult } | { note: string }> {
     const file = this.files.get(node);
     if (!file) return { note: 'not measured: no .tflite file' };
-    if ('note' in file) return { note: file.note };
+    if ('refusal' in file) return { note: `not measured: ${file.refusal}` };
     this.session ??= TfliteSession.open();
     const session = await this.session;
     return { result: await measureTfliteLatency(session, file.bytes, { ...options, threads, signal: this.ctx.signal }) };
