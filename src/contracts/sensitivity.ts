@@ -27,7 +27,7 @@ export interface SensitivitySetting {
 export type SensitivityFamily = 'sparsity' | 'bits' | 'dtype' | 'structured';
 export const SENSITIVITY_FAMILIES: readonly SensitivityFamily[] = ['sparsity', 'bits', 'dtype', 'structured'];
 
-/** One (layer, option) measurement: the option applied to that layer alone, no fine-tuning. */
+/** One (layer, option) measurement: the option applied to that layer alone (with `recovery`, after that many fine-tuning steps). */
 export interface SensitivityPoint {
   layer: string;
   family: SensitivityFamily;
@@ -44,11 +44,27 @@ export interface Sensitivity {
   metric: 'accuracy' | 'agreement';
   /** Where the calibration examples come from: a seeded held-out fraction of `data`. */
   calibration: { data: string; fraction: number; examples: number; seed: number };
-  /** The unmodified model's metric on the calibration examples (100 for agreement). */
+  /** The unmodified model's metric on the calibration examples (100 for agreement; with `recovery`, after the same fine-tune). */
   baseline: number;
+  /**
+   * Present when every point was measured after a short fine-tune with the
+   * option held (a dtype applied after it), the baseline after the same: the drop that fine-tuning leaves, which
+   * is what a search that fine-tunes its trials should allocate by.
+   */
+  recovery?: SensitivityRecovery;
   /** Layers measured, in model order. */
   layers: string[];
   points: SensitivityPoint[];
+}
+
+/** The fine-tune each point got before it was measured. */
+export interface SensitivityRecovery {
+  /** Optimizer steps (Adam) on `data`, batches of `batchSize`. */
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+  /** The dataset fine-tuned on (its calibration split left out when it is the calibration data). */
+  data: string;
 }
 
 /** The setting a point stands for. */
@@ -69,6 +85,7 @@ export function encodeSensitivity(s: Sensitivity): Record<string, Json> {
     metric: s.metric,
     calibration: { data: s.calibration.data, fraction: s.calibration.fraction, examples: s.calibration.examples, seed: s.calibration.seed },
     baseline: s.baseline,
+    ...(s.recovery ? { recovery: { steps: s.recovery.steps, batchSize: s.recovery.batchSize, learningRate: s.recovery.learningRate, data: s.recovery.data } } : {}),
     layers: [...s.layers],
     points: s.points.map((p) => ({ layer: p.layer, family: p.family, level: p.level, value: p.value, dropPp: p.dropPp })),
   };
@@ -130,12 +147,15 @@ export function decodeSensitivity(j: Json, where = 'sensitivity.json'): Decoded<
     const layers = layersJ as string[];
     const pointsJ = o['points'];
     if (!Array.isArray(pointsJ)) fail(`${where}.points`, 'a list', pointsJ);
+    const rp = `${where}.recovery`;
+    const r = o['recovery'] === undefined ? undefined : obj(o['recovery'], rp);
     return {
       ok: true,
       value: {
         metric,
         calibration: { data: str(c, 'data', cp), fraction: num(c, 'fraction', cp), examples: num(c, 'examples', cp), seed: num(c, 'seed', cp) },
         baseline: num(o, 'baseline', where),
+        ...(r ? { recovery: { steps: num(r, 'steps', rp), batchSize: num(r, 'batchSize', rp), learningRate: num(r, 'learningRate', rp), data: str(r, 'data', rp) } } : {}),
         layers,
         points: pointsJ.map((p, i) => decodePoint(p, `${where}.points[${i}]`, layers)),
       },
@@ -170,8 +190,11 @@ export function renderSensitivityMarkdown(s: Sensitivity): string {
     }),
   ]);
   const what = s.metric === 'accuracy' ? 'accuracy' : 'top-1 agreement with the unmodified model';
+  const after = s.recovery
+    ? `each change held through ${s.recovery.steps} fine-tuning steps (Adam ${s.recovery.learningRate}, batch ${s.recovery.batchSize}, \`${mdText(s.recovery.data)}\`)`
+    : 'no fine-tuning';
   return [
-    `Sensitivity: ${what} drop in pp with one layer changed at a time, no fine-tuning.`,
+    `Sensitivity: ${what} drop in pp with one layer changed at a time, ${after}.`,
     `Baseline ${fmtPercent(s.baseline)} on ${s.calibration.examples} calibration examples (${fmtHundredths(100 * s.calibration.fraction)}% of \`${mdText(s.calibration.data)}\` held out, seed ${s.calibration.seed}).`,
     '',
     ...mdTable(['layer', ...columns.map((c) => levelText(c.family, c.level))], rows, ['l', ...columns.map(() => 'r' as const)]),

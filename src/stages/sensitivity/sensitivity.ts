@@ -6,7 +6,8 @@
  * tensor of the layer the quantize stage would store in it, biases above its
  * `minSize` included, so the point is what quantize gives; structured
  * ratios through structured-setting.ts, the prune stage's unit removal), without
- * fine-tuning, and the model is measured on a calibration split held out
+ * fine-tuning (or, with `recover`, after a short fine-tune with the option
+ * held: recovery.ts), and the model is measured on a calibration split held out
  * from the training data (seeded; never the test set, which the report
  * keeps for the end). Labelled data is measured by accuracy; unlabelled data
  * by top-1 agreement with the unmodified model (src/measure/agreement.ts).
@@ -36,6 +37,10 @@ import { evaluateAccuracy, toTensors } from '../training/train-loop.js';
 import { applySetting, settingLabel, tensorSetting } from './layer-setting.js';
 import { tryRemoveUnits } from './structured-setting.js';
 import { MeasurementMemo, measurementKey } from './measurement-memo.js';
+import { makeRecovery, recoverySchema } from './recovery.js';
+import type { RecoveryConfig } from './recovery.js';
+import { constraintHooks } from '../share/share-finetune.js';
+import type { Constraint } from '../share/share-finetune.js';
 
 export interface SensitivityConfig {
   data: string;
@@ -49,6 +54,7 @@ export interface SensitivityConfig {
   batchSize: number;
   layers?: Record<string, Record<string, never>>;
   exclude?: string[];
+  recover: RecoveryConfig;
   memo: { dir: string };
 }
 
@@ -70,6 +76,7 @@ export const sensitivitySchema = {
     metric: { enum: ['auto', 'accuracy', 'agreement'], default: 'auto', description: '`accuracy` needs labels; `agreement` is top-1 agreement with the unmodified model; `auto`: accuracy when the data is labelled, else agreement. Default: auto.' },
     batchSize: { type: 'integer', minimum: 1, default: 512, description: 'Examples per forward pass. Default: 512.' },
     ...targetingSchema({ type: 'object', additionalProperties: false, properties: {}, description: 'No per-layer settings: `{}`.' }),
+    recover: recoverySchema,
     memo: {
       type: 'object',
       additionalProperties: false,
@@ -112,10 +119,10 @@ export const sensitivityStage = defineStage<SensitivityConfig>({
   name: 'sensitivity',
   // 2: a dtype point quantizes the layer's biases too (as quantize does), and the structured family.
   version: '2',
-  description: 'Per-layer sensitivity: each option (sparsity, sharing bits, dtype) applied to one layer alone, no fine-tuning, measured on a held-out calibration split.',
+  description: 'Per-layer sensitivity: each option (sparsity, sharing bits, dtype, structured ratio) applied to one layer alone, without fine-tuning or with a short one holding it (`recover`), measured on a held-out calibration split.',
   schema: sensitivitySchema,
   outputs: ['sensitivity'],
-  datasets: () => [['data']],
+  datasets: (c) => [['data'], ...(c.recover?.steps && c.recover.data !== undefined ? [['recover', 'data']] : [])],
   async run(ctx, config, inputs) {
     if (!inputs.model) throw new Error('sensitivity needs a model: give the recipe a `model:` (from or build), or put a stage that outputs `model` (e.g. train) in its `needs`');
     const tf = await ctx.engine.tf();
@@ -125,7 +132,7 @@ export const sensitivityStage = defineStage<SensitivityConfig>({
     if (metric === 'accuracy' && source.labelled === false) {
       throw new StageConfigError(`dataset \`${source.name}\` has no labels, and \`metric: accuracy\` needs them`, ['metric'], ['use `metric: agreement` (or `auto`) to measure top-1 agreement with the unmodified model instead']);
     }
-    const [, held] = splitDataset(source, config.fraction, ctx.seed);
+    const [rest, held] = splitDataset(source, config.fraction, ctx.seed);
     if (held.count === 0) throw new StageConfigError(`a fraction of ${config.fraction} of \`${config.data}\` (${source.count} examples) holds out no example`, ['fraction'], ['raise `fraction`, or use more data']);
     // A seeded subset of exactly `samples` examples (the held part of a second split).
     const calib = held.count > config.samples ? splitDataset(held, config.samples / held.count, ctx.seed)[1] : held;
@@ -140,14 +147,26 @@ export const sensitivityStage = defineStage<SensitivityConfig>({
       ...config.structured.map((level) => ({ family: 'structured' as const, level })),
     ];
 
+    const recovery = await makeRecovery(ctx, config.recover, config.data, rest);
+    // With recovery every weight of the model moves: the whole model is restored after each point.
+    const snapshot = recovery ? model.getWeights().map((w) => w.clone()) : [];
     const measure = await measurer(ctx, tf, model, calib, config, metric);
-    const baseline = metric === 'agreement' ? 100 : round6(await measure(model));
+    // With recovery the accuracy baseline is the unmodified model after the same fine-tune (a control):
+    // the drop is then what the option costs, not that minus what the extra training alone gains.
+    const control = async () => {
+      if (!recovery) return measure(model);
+      await recovery.run(model, {});
+      const value = await measure(model);
+      model.setWeights(snapshot);
+      return value;
+    };
+    const baseline = metric === 'agreement' ? 100 : round6(await control());
     const points: SensitivityPoint[] = [];
     const total = targets.length * options.length;
     const t0 = performance.now();
     const memo = new MeasurementMemo(resolve(ctx.recipeDir, config.memo.dir));
     const keyOf = (layer: string, label: string) =>
-      measurementKey({ stage: `sensitivity@${sensitivityStage.version}`, model: inputs.model!.digest, calibration: calib.fingerprint, metric, batchSize: config.batchSize, seed: ctx.seed, layer, setting: label });
+      measurementKey({ stage: `sensitivity@${sensitivityStage.version}`, model: inputs.model!.digest, calibration: calib.fingerprint, metric, batchSize: config.batchSize, seed: ctx.seed, layer, setting: label, ...(recovery ? { recovery: JSON.stringify(recovery.record) } : {}) });
     let reused = 0;
     const skipped: string[] = [];
     for (const layer of targets) {
@@ -171,17 +190,28 @@ export const sensitivityStage = defineStage<SensitivityConfig>({
             skipped.push(`${layer} ${settingLabel({ structured: o.level as number })}: ${narrowed}`);
             continue;
           }
+          if (recovery) await recovery.run(narrowed, {});
           value = round6(await measure(narrowed));
           narrowed.dispose();
         } else {
+          // A dtype is storage, which float32 training cannot hold: with recovery it is applied after the
+          // fine-tune (as the quantize stage after a fine-tuned model), the others before it and held through it.
+          const storage = o.family === 'dtype';
+          if (recovery && storage) await recovery.run(model, {});
+          const held: Constraint[] = [];
           for (const { v, values } of originals) {
             const setting = tensorSetting(v.originalName, values.length, { [o.family]: o.level });
             if (Object.keys(setting).length === 0) continue;
             const random = seededRandom(layerSeed(ctx.seed, model.weights.indexOf(v)));
-            v.write(tf.tensor(applySetting(values, setting, random).values, v.shape as number[]));
+            const applied = applySetting(storage && recovery ? (v.read().dataSync() as Float32Array) : values, setting, random);
+            v.write(tf.tensor(applied.values, v.shape as number[]));
+            if (applied.clustered) held.push({ vars: [v], clustered: applied.clustered });
+            else if (setting.sparsity !== undefined) held.push({ vars: [v], zeros: Uint8Array.from(applied.values, (x) => (x === 0 ? 1 : 0)) });
           }
+          if (recovery && !storage) await recovery.run(model, constraintHooks(tf, held));
           value = round6(await measure(model));
-          for (const { v, values } of originals) v.write(tf.tensor(values, v.shape as number[]));
+          if (recovery) model.setWeights(snapshot);
+          else for (const { v, values } of originals) v.write(tf.tensor(values, v.shape as number[]));
         }
         await memo.put(key, value);
         points.push({ layer, family: o.family, level: o.level, value, dropPp: round6(baseline - value) });
@@ -192,6 +222,7 @@ export const sensitivityStage = defineStage<SensitivityConfig>({
       metric,
       calibration: { data: config.data, fraction: config.fraction, examples: calib.count, seed: ctx.seed },
       baseline,
+      ...(recovery ? { recovery: recovery.record } : {}),
       layers: targets,
       points,
     };
@@ -201,6 +232,7 @@ export const sensitivityStage = defineStage<SensitivityConfig>({
     await writeFile(join(dir, 'sensitivity.json'), `${JSON.stringify(encoded, null, 2)}\n`);
     await writeFile(join(dir, 'sensitivity.md'), renderSensitivityMarkdown(sensitivity));
     for (const s of skipped) ctx.logger.info(`not measured: ${s}`);
+    tf.dispose(snapshot);
     ctx.logger.info(`measured ${points.length - reused} options on ${targets.length} layers in ${Math.round(performance.now() - t0)} ms (${reused} measured before)`);
     return { outputs: { sensitivity: dir }, metrics: encoded as Record<string, Json> };
   },
