@@ -18,7 +18,7 @@
  * narrowing the cheap ones. Rows carry predicted vs measured p50/p95.
  *
  *   npm run build && node bench/auto.mjs [--scenarios a,b] [--seeds 1,2,3] [--suffix -ft8]
- *     [--finetune-schedule constant|cosine] [--holdout]
+ *     [--finetune-schedule constant|cosine] [--holdout] [--recover N]
  *     [--train-epochs N] [--finetune-epochs N] [--trials N] [--limit N]
  *
  * Full runs train on all of MNIST: tens of minutes per scenario and seed on
@@ -54,6 +54,9 @@ const trials = Number(opt('--trials', '4'));
 // `cosine`: the fine-tuning rate decays from 1e-3 to 1e-5 over the epochs (longer fine-tunes); default constant 1e-3.
 const finetuneSchedule = opt('--finetune-schedule', 'constant');
 const holdout = args.includes('--holdout');
+// --recover N: sensitivity measures each point after N fine-tuning steps holding it (docs/auto.md, "Recovery").
+const recoverSteps = Number(opt('--recover', '0'));
+if (!Number.isInteger(recoverSteps) || recoverSteps < 0) throw new Error(`Expected --recover to be an integer >= 0, got ${recoverSteps}`);
 if (!['constant', 'cosine'].includes(finetuneSchedule)) throw new Error(`Expected --finetune-schedule constant or cosine, got ${finetuneSchedule}`);
 const limit = opt('--limit', undefined);
 const runsDir = join(root, 'bench', 'runs', 'auto');
@@ -102,7 +105,7 @@ stages:
     with: { data: train, epochs: ${trainEpochs}, learningRate: 0.001, schedule: { kind: step, every: 4, factor: 0.5 } }
   - id: sensitivity
     uses: sensitivity
-    with: { ${calibration}, samples: 2000${sc.latencyMs !== undefined ? ', structured: [0.25, 0.5, 0.75]' : ''} }
+    with: { ${calibration}, samples: 2000${sc.latencyMs !== undefined ? ', structured: [0.25, 0.5, 0.75]' : ''}${recoverSteps > 0 ? `, recover: { steps: ${recoverSteps}, data: train }` : ''} }
   - id: auto
     uses: auto
     needs: [train, sensitivity]
@@ -164,7 +167,7 @@ for (const name of scenarios) {
 // processes) and still land in one table.
 const resultsFile = join(resultsDir, 'auto.json');
 const previous = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : { runs: {}, rows: [] };
-const thisRun = { seeds, trainEpochs, finetuneEpochs, finetuneSchedule, holdout, trials, limit: limit ?? null, at: new Date().toISOString(), loadAverage: { before: loadBefore, after: loadavg() } };
+const thisRun = { seeds, trainEpochs, finetuneEpochs, finetuneSchedule, holdout, recoverSteps, trials, limit: limit ?? null, at: new Date().toISOString(), loadAverage: { before: loadBefore, after: loadavg() } };
 const runs = { ...(previous.runs ?? {}) };
 for (const name of scenarios) runs[resultName(name)] = { ...thisRun, scenario: name, target: SCENARIOS[name].target, budgetKb: SCENARIOS[name].kb ?? null, latencyKey: SCENARIOS[name].latencyKey ?? null, budgetLatencyMs: SCENARIOS[name].latencyMs ?? null, unmodifiedLatencyMs: SCENARIOS[name].unmodifiedLatencyMs ?? null };
 const allRows = [...(previous.rows ?? []).filter((r) => !scenarios.map(resultName).includes(r.scenario)), ...rows];
@@ -217,9 +220,9 @@ const md = [
   '',
   '## How each scenario ran',
   '',
-  '| scenario | seeds | train epochs | fine-tune epochs / trial | fine-tune rate | calibration split | trial limit | data limit | at | load average before / after |',
-  '| --- | --- | ---: | ---: | --- | --- | ---: | ---: | --- | --- |',
-  ...summary.map((s) => `| ${s.scenario} | ${s.seeds.join(', ')} | ${s.trainEpochs} | ${s.finetuneEpochs} | ${s.finetuneSchedule === 'cosine' ? '1e-3 cosine to 1e-5' : '1e-3 constant'} | ${s.holdout ? 'held out of training' : '10% of the training images'} | ${s.trials} | ${s.limit ?? 'all'} | ${s.at} | ${load(s.loadAverage.before)} / ${load(s.loadAverage.after)} |`),
+  '| scenario | seeds | train epochs | fine-tune epochs / trial | fine-tune rate | calibration split | sensitivity recovery steps | trial limit | data limit | at | load average before / after |',
+  '| --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: | --- | --- |',
+  ...summary.map((s) => `| ${s.scenario} | ${s.seeds.join(', ')} | ${s.trainEpochs} | ${s.finetuneEpochs} | ${s.finetuneSchedule === 'cosine' ? '1e-3 cosine to 1e-5' : '1e-3 constant'} | ${s.holdout ? 'held out of training' : '10% of the training images'} | ${s.recoverSteps ?? 0} | ${s.trials} | ${s.limit ?? 'all'} | ${s.at} | ${load(s.loadAverage.before)} / ${load(s.loadAverage.after)} |`),
   '',
   '## What the search chose per layer',
   '',

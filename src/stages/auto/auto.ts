@@ -13,7 +13,8 @@
  * 3. Allocates with the exact multiple-choice knapsack (allocate.ts):
  *    smallest predicted loss with packed size, p50 and p95 within budget.
  * 4. Applies the allocation (units removed first, then the prune/share/quantize math), fine-tunes
- *    with masks and clusters held (share-finetune.ts's constraint hooks) on
+ *    with masks and clusters held (share-finetune.ts's constraint hooks;
+ *    prune + retrain, then share + centroid fine-tuning when both) on
  *    the training data minus the calibration split, then measures packed
  *    size, accuracy on the calibration split (search on validation; the
  *    test set is for evaluate) and, with a latency budget, p50/p95 on the
@@ -59,6 +60,7 @@ import type { AllocationLayer, AllocationProblem } from './allocate.js';
 import { sizeModel, storeWithSetting } from './cost-model.js';
 import type { SizeModel } from './cost-model.js';
 import { fragmentYaml } from './recipe-fragment.js';
+import { trialPhases } from './trial-phases.js';
 import { LATENCY_ENTRY_SECONDS, latencyCost, measureLatencyTable, predictLatency, timeAgainstBase } from './latency-table.js';
 import type { LatencyPoint, LatencyTable } from './latency-table.js';
 import { narrowedModels, sizeNarrowed } from './narrowed-models.js';
@@ -211,22 +213,43 @@ interface TrialResult {
   latency?: LatencyPoint;
 }
 
-/** Applies `settings` to a fresh copy of the model, fine-tunes with them held, stores, measures. */
+/**
+ * Applies `settings` to a fresh copy of the model, fine-tunes with them held, stores, measures.
+ * In Deep Compression's order when a trial both prunes and shares: prune and
+ * retrain the survivors (the first half of the epochs, rounded up), then
+ * cluster the retrained survivors and fine-tune the centroids (the rest);
+ * clustering weights that were never retrained after pruning fixes the
+ * codebook to values fine-tuning would have moved.
+ */
 async function runTrial(ctx: StageContext, modelDir: string, settings: Record<string, LayerSetting>, config: AutoConfig, fit: Dataset, val: Dataset, dir: string): Promise<TrialResult> {
   const tf = await ctx.engine.tf();
   // Units first: the per-tensor families then act on the shapes the model keeps.
   const model: LayersModel = await removeUnits(ctx, await ctx.engine.loadModel(modelDir), structuredRatios(settings));
-  const constraints: Constraint[] = [];
-  for (const [layer, s] of Object.entries(settings)) {
-    for (const v of kernelVariables(model, layer) as LayerVariable[]) {
-      const values = v.read().dataSync().slice() as Float32Array;
-      const applied = applySetting(values, { ...(s.sparsity !== undefined ? { sparsity: s.sparsity } : {}), ...(s.bits !== undefined ? { bits: s.bits } : {}) }, seededRandom(layerSeed(ctx.seed, model.weights.indexOf(v))));
-      v.write(tf.tensor(applied.values, v.shape as number[]));
-      if (applied.clustered) constraints.push({ vars: [v], clustered: applied.clustered });
-      else if (s.sparsity !== undefined) constraints.push({ vars: [v], zeros: Uint8Array.from(applied.values, (x) => (x === 0 ? 1 : 0)) });
+  /** Applies `pick` of each layer's setting to its kernels as they are now; returns what fine-tuning must hold. */
+  const hold = (pick: (s: LayerSetting) => LayerSetting): Constraint[] => {
+    const constraints: Constraint[] = [];
+    for (const [layer, s] of Object.entries(settings)) {
+      const setting = pick(s);
+      if (setting.sparsity === undefined && setting.bits === undefined) continue;
+      for (const v of kernelVariables(model, layer) as LayerVariable[]) {
+        const values = v.read().dataSync().slice() as Float32Array;
+        const applied = applySetting(values, setting, seededRandom(layerSeed(ctx.seed, model.weights.indexOf(v))));
+        v.write(tf.tensor(applied.values, v.shape as number[]));
+        if (applied.clustered) constraints.push({ vars: [v], clustered: applied.clustered });
+        else if (setting.sparsity !== undefined) constraints.push({ vars: [v], zeros: Uint8Array.from(applied.values, (x) => (x === 0 ? 1 : 0)) });
+      }
     }
+    return constraints;
+  };
+  const perTensor = (s: LayerSetting): LayerSetting => ({ ...(s.sparsity !== undefined ? { sparsity: s.sparsity } : {}), ...(s.bits !== undefined ? { bits: s.bits } : {}) });
+  const phases = trialPhases(config.finetune.epochs, settings);
+  if (phases.prune > 0) {
+    const pruned = hold((s) => (s.sparsity !== undefined ? { sparsity: s.sparsity } : {}));
+    await finetune(ctx, model, { ...config.finetune, epochs: phases.prune }, constraintHooks(tf, pruned), fit);
   }
-  if (config.finetune.epochs > 0) await finetune(ctx, model, config.finetune, constraintHooks(tf, constraints), fit);
+  // Re-pruning the retrained kernels at the same sparsity keeps the same zeros (they are the smallest magnitudes).
+  const constraints = hold(perTensor);
+  if (phases.share > 0) await finetune(ctx, model, { ...config.finetune, epochs: phases.share }, constraintHooks(tf, constraints), fit);
   await ctx.engine.saveModel(model, dir);
   // Storage dtypes last, on the fine-tuned kernels, as the quantize stage would.
   const artifacts = await readModelArtifacts(dir);
@@ -245,8 +268,8 @@ async function runTrial(ctx: StageContext, modelDir: string, settings: Record<st
 
 export const autoStage = defineStage<AutoConfig>({
   name: 'auto',
-  // 2: structured ratios, latency budgets, repairs of a size/latency miss by the measured prediction error.
-  version: '2',
+  // 3: trials that prune and share retrain after pruning, then fine-tune the centroids (two phases).
+  version: '3',
   description: 'Budget-driven compression: per-layer sparsity / sharing bits / dtype / structured ratios allocated over a sensitivity table under packed-size and latency budgets (per-layer latency table on the device runtime), fine-tuned, measured and repaired; with uniform and random baselines.',
   schema: autoSchema,
   outputs: ['model', 'search'],

@@ -6,6 +6,7 @@
  */
 import { stringify } from 'yaml';
 import type { LayerSetting } from '../sensitivity/layer-setting.js';
+import { trialPhases } from './trial-phases.js';
 
 export interface FragmentOptions {
   /** Fine-tuning epochs given to the prune and share stages (the search's budget). */
@@ -20,15 +21,18 @@ export function fragmentStages(settings: Readonly<Record<string, LayerSetting>>,
     for (const [layer, s] of Object.entries(settings)) if (s[key] !== undefined) layers[layer] = { [as]: s[key] };
     return layers;
   };
-  const finetune = options.finetuneEpochs > 0 ? { finetune: { data: options.finetuneData, epochs: options.finetuneEpochs } } : {};
+  const finetuneFor = (epochs: number) => (epochs > 0 ? { finetune: { data: options.finetuneData, epochs } } : {});
+  const finetune = finetuneFor(options.finetuneEpochs);
+  // Pruning and sharing split the epochs as the trial did (trial-phases.ts).
+  const phases = trialPhases(options.finetuneEpochs, settings);
   const stages: Record<string, unknown>[] = [];
   // Narrowing first: the other stages then see the shapes the trial had.
   const units = pick('structured', 'sparsity');
   if (Object.keys(units).length > 0) stages.push({ id: 'auto-prune-units', uses: 'prune', with: { method: 'structured', criterion: 'l1', layers: units, ...finetune } });
   const prune = pick('sparsity', 'sparsity');
-  if (Object.keys(prune).length > 0) stages.push({ id: 'auto-prune', uses: 'prune', with: { method: 'magnitude', layers: prune, ...finetune } });
+  if (Object.keys(prune).length > 0) stages.push({ id: 'auto-prune', uses: 'prune', with: { method: 'magnitude', layers: prune, ...(phases.prune > 0 ? finetuneFor(phases.prune) : finetune) } });
   const share = pick('bits', 'bits');
-  if (Object.keys(share).length > 0) stages.push({ id: 'auto-share', uses: 'share', with: { layers: share, ...finetune } });
+  if (Object.keys(share).length > 0) stages.push({ id: 'auto-share', uses: 'share', with: { layers: share, ...(phases.prune > 0 ? finetuneFor(phases.share) : finetune) } });
   const quantize = pick('dtype', 'weights');
   if (Object.keys(quantize).length > 0) stages.push({ id: 'auto-quantize', uses: 'quantize', with: { layers: quantize } });
   return stages;

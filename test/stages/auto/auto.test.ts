@@ -148,4 +148,22 @@ describe('auto stage', () => {
       await raw.cleanup();
     }
   }, 120_000);
+
+  test('a trial that prunes and shares retrains in two phases; every kernel leaves with its zeros and clusters held, and the fragment splits the epochs the same way', async () => {
+    const r = await h.run(autoStage, { budget: { size_packed_kb: 12 }, baselines: false, finetune: { epochs: 3, learningRate: 0.001 } }, inputs);
+    const { trials } = await readTrials(r.outputs.search!);
+    const best = trials[(r.metrics as Record<string, Json>).best as number]!;
+    const layers = Object.entries(best.settings);
+    expect(layers.some(([, st]) => st.sparsity !== undefined) && layers.some(([, st]) => st.bits !== undefined)).toBe(true);
+    const weights = splitWeights(await readModelArtifacts(r.outputs.model!));
+    for (const [layer, st] of layers) {
+      const kernel = weights.find((w) => w.spec.name === `${layer}/kernel`)!;
+      const values = new Float32Array(kernel.bytes.buffer.slice(kernel.bytes.byteOffset, kernel.bytes.byteOffset + kernel.bytes.byteLength));
+      const zeros = values.filter((x) => x === 0).length;
+      if (st.sparsity !== undefined) expect(zeros).toBe(Math.round(st.sparsity * values.length));
+      if (st.bits !== undefined) expect(new Set(values.filter((x) => x !== 0)).size).toBeLessThanOrEqual(2 ** st.bits);
+    }
+    const fragment = parse(await readFile(join(r.outputs.search!, 'auto.yaml'), 'utf8')) as { stages: { uses: string; with: { finetune?: { epochs: number } } }[] };
+    expect(fragment.stages.filter((st) => st.uses !== 'quantize').map((st) => [st.uses, st.with.finetune?.epochs])).toEqual([['prune', 2], ['share', 1]]);
+  }, 120_000);
 });
