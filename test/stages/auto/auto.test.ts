@@ -152,6 +152,7 @@ describe('auto stage', () => {
   test('a trial that prunes and shares retrains in two phases; every kernel leaves with its zeros and clusters held, and the fragment splits the epochs the same way', async () => {
     const r = await h.run(autoStage, { budget: { size_packed_kb: 12 }, baselines: false, finetune: { epochs: 3, learningRate: 0.001 } }, inputs);
     const { trials } = await readTrials(r.outputs.search!);
+
     const best = trials[(r.metrics as Record<string, Json>).best as number]!;
     const layers = Object.entries(best.settings);
     expect(layers.some(([, st]) => st.sparsity !== undefined) && layers.some(([, st]) => st.bits !== undefined)).toBe(true);
@@ -165,5 +166,20 @@ describe('auto stage', () => {
     }
     const fragment = parse(await readFile(join(r.outputs.search!, 'auto.yaml'), 'utf8')) as { stages: { uses: string; with: { finetune?: { epochs: number } } }[] };
     expect(fragment.stages.filter((st) => st.uses !== 'quantize').map((st) => [st.uses, st.with.finetune?.epochs])).toEqual([['prune', 2], ['share', 1]]);
+  }, 120_000);
+
+  test('retrained survivors cluster into a larger packed size than predicted: a trial over the budget once clustered skips centroid fine-tuning and says so', async () => {
+    // At 6 KB the uniform baseline (predicted 5.97 KB when written) packs to 6.31 KB once its retrained survivors are clustered.
+    const r = await h.run(autoStage, { budget: { size_packed_kb: 6 }, trials: 3, finetune: { epochs: 2, learningRate: 0.001 } }, inputs);
+    const { trials } = await readTrials(r.outputs.search!);
+    const skipped = trials.filter((t) => t.missed.some((m) => m.endsWith('(known once the retrained survivors were clustered: centroid fine-tuning skipped)')));
+    expect(skipped.length).toBeGreaterThan(0);
+    for (const t of skipped) {
+      expect(t.predicted.packedBytes).toBeLessThanOrEqual(6 * 1024);
+      expect(t.measured.packedBytes).toBeGreaterThan(6 * 1024);
+      expect(t.meets).toBe(false);
+      // What was measured is the stored model.
+      expect((await packModel(join(h.dir, '.modelpress/auto-trials', t.key, 'model'))).breakdown.totalBytes).toBe(t.measured.packedBytes);
+    }
   }, 120_000);
 });
