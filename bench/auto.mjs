@@ -45,6 +45,8 @@ const SCENARIOS = {
   'lenet5-p95': { build: { arch: 'lenet5' }, flatten: false, latencyKey: 'p95', latencyFraction: 0.6, target: 'meets p95 with less accuracy loss than uniform structured pruning' },
   // The p95 of a 0.25 ms model on a shared VM is mostly the machine's tail (the table, the probe and the trials read 0.36, 0.96 and 0.6-0.7 ms for the same model): p50 is what structured pruning moves measurably.
   'lenet5-p50': { build: { arch: 'lenet5' }, flatten: false, latencyKey: 'p50', latencyFraction: 0.6, target: 'meets p50 with less accuracy loss than uniform structured pruning' },
+  // A device that classifies batches of 32 (an edge box sorting a camera's crops): ~10 ms per call, where a p95 is the model's and not the VM's tail.
+  'lenet5-p95-b32': { build: { arch: 'lenet5' }, flatten: false, latencyKey: 'p95', latencyFraction: 0.6, batch: 32, target: 'meets p95 with less accuracy loss than uniform structured pruning' },
 };
 const scenarios = (opt('--scenarios', Object.keys(SCENARIOS).join(','))).split(',');
 const seeds = opt('--seeds', '1,2,3').split(',').map(Number);
@@ -67,7 +69,7 @@ const suffix = opt('--suffix', '');
 const resultName = (name) => `${name}${suffix}`;
 for (const s of scenarios) if (!SCENARIOS[s]) throw new Error(`Expected a scenario (${Object.keys(SCENARIOS).join(', ')}), got ${s}`);
 
-/** The unmodified model's p95 on wasm (batch 1), from a model built with the scenario's architecture. */
+/** The unmodified model's p50 or p95 on wasm (at the scenario's batch, default 1), from a model built with the scenario's architecture. */
 async function unmodifiedLatency(sc) {
   const { createEngine } = await import(dist('engine/engine.js'));
   const { measureInterleaved } = await import(dist('measure/interleaved-latency.js'));
@@ -75,7 +77,7 @@ async function unmodifiedLatency(sc) {
   const dir = join(runsDir, 'latency-probe');
   rmSync(dir, { recursive: true, force: true });
   await engine.saveModel(await engine.buildModel({ ...sc.build, inputShape: sc.flatten ? [784] : [28, 28, 1] }), dir);
-  return (await measureInterleaved([dir], { runtime: 'wasm', secondsPerModel: 3 })).models[0][`${sc.latencyKey}Ms`];
+  return (await measureInterleaved([dir], { runtime: 'wasm', secondsPerModel: 3, batch: sc.batch ?? 1 })).models[0][`${sc.latencyKey}Ms`];
 }
 
 function recipe(name, sc, seed) {
@@ -98,7 +100,7 @@ data:
   train: ${trainData}
   test: ${data('test')}
 devices:
-  target: { runtime: wasm, budget: { ${sc.latencyMs !== undefined ? `latency_ms_${sc.latencyKey}: ${sc.latencyMs.toFixed(4)}` : `size_packed_kb: ${sc.kb}`} } }
+  target: { runtime: wasm,${sc.batch ? ` batch: ${sc.batch},` : ''} budget: { ${sc.latencyMs !== undefined ? `latency_ms_${sc.latencyKey}: ${sc.latencyMs.toFixed(4)}` : `size_packed_kb: ${sc.kb}`} } }
 stages:
   - id: train
     uses: train
@@ -109,7 +111,7 @@ stages:
   - id: auto
     uses: auto
     needs: [train, sensitivity]
-    with: { devices: [target], trials: ${trials}, finetune: { epochs: ${finetuneEpochs}, learningRate: 0.001${finetuneSchedule === 'cosine' ? ', schedule: { kind: cosine, minLearningRate: 0.00001 }' : ''} } }
+    with: { devices: [target], trials: ${trials},${sc.batch ? ' latency: { maxSeconds: 2, trialSeconds: 3 },' : ''} finetune: { epochs: ${finetuneEpochs}, learningRate: 0.001${finetuneSchedule === 'cosine' ? ', schedule: { kind: cosine, minLearningRate: 0.00001 }' : ''} } }
 `;
 }
 
