@@ -63,7 +63,8 @@ import { fragmentYaml } from './recipe-fragment.js';
 import { trialPhases } from './trial-phases.js';
 import { LATENCY_ENTRY_SECONDS, latencyCost, measureLatencyTable, predictLatency, timeAgainstBase } from './latency-table.js';
 import type { LatencyPoint, LatencyTable } from './latency-table.js';
-import { narrowedModels, sizeNarrowed } from './narrowed-models.js';
+import { narrowedModels } from './narrowed-models.js';
+import { AssignmentSize, layerRecordBytes } from './assignment-size.js';
 import type { NarrowedModel } from './narrowed-models.js';
 import { removeUnits, structuredRatios } from '../sensitivity/structured-setting.js';
 import { LATENCY_RUNTIMES } from '../../measure/latency.js';
@@ -320,19 +321,23 @@ export const autoStage = defineStage<AutoConfig>({
     for (const r of narrowed.refused) ctx.logger.info(`structured choice left out: ${r}`);
     const narrowedOf = (l: string, ratio: number): NarrowedModel | undefined => narrowed.models.find((n) => n.layer === l && n.ratio === ratio);
     for (const l of layers) choices.set(l, choices.get(l)!.filter((c) => c.setting.structured === undefined || narrowedOf(l, c.setting.structured) !== undefined));
-    const fullPacked = size.predict({}).packed;
     const sizeBudget = Number.isFinite(budgets.packedBytes);
-    // Narrowed models are packed (about a second each) when a size budget prices them all, else only for the trials that use them.
-    if (sizeBudget) for (const n of narrowed.models) await sizeNarrowed(n);
-    const sized = async (settings: Record<string, LayerSetting>) => {
-      for (const [l, st] of Object.entries(settings)) if (st.structured !== undefined) await sizeNarrowed(narrowedOf(l, st.structured)!);
-    };
+    // A structured ratio is priced in the allocation by what it removes from the layer's own tensors
+    // (never optimistic: assignment-size.ts), and exactly, whole assignment at once, for trials and baselines.
+    const ownSaving = new Map<string, number>();
+    if (sizeBudget) {
+      const own = new Map<string, number>();
+      for (const n of narrowed.models) {
+        if (!own.has(n.layer)) own.set(n.layer, await layerRecordBytes(inputs.model.dir, n.layer));
+        ownSaving.set(`${n.layer}\u0000${n.ratio}`, own.get(n.layer)! - (await layerRecordBytes(n.dir, n.layer)));
+      }
+    }
+    const exact = new AssignmentSize(ctx, original, size, layers, join(ctx.scratchDir, 'assignments'));
     const packedOf = (l: string, st: LayerSetting): number => {
       if (st.structured === undefined) return size.layerCost(l, st).packed;
-      // The layer's kernels now, plus what narrowing it saves in the whole model (its own tensors and the next layer's inputs).
-      return size.layerCost(l, {}).packed + narrowedOf(l, st.structured)!.size!.packed - fullPacked;
+      return size.layerCost(l, {}).packed - ownSaving.get(`${l}\u0000${st.structured}`)!;
     };
-    const predictPacked = (settings: Record<string, LayerSetting>) => size.base.packed + layers.reduce((n, l) => n + packedOf(l, settings[l] ?? {}), 0);
+    const predictPacked = (settings: Record<string, LayerSetting>) => exact.predict(settings);
 
     let table: LatencyTable | undefined;
     const baseDir = join(ctx.scratchDir, 'unmodified');
@@ -378,8 +383,8 @@ export const autoStage = defineStage<AutoConfig>({
     // optimistic), not by banning a choice.
     const correction = [0, 0, 0];
     // The baselines' test: the budgets less the prediction error the search measured (`correction`, below), so they get the same margin.
-    const fits = (settings: Record<string, LayerSetting>) => {
-      if (sizeBudget && predictPacked(settings) > budgets.packedBytes - correction[0]!) return false;
+    const fits = async (settings: Record<string, LayerSetting>) => {
+      if (sizeBudget && (await predictPacked(settings)) > budgets.packedBytes - correction[0]!) return false;
       if (!table) return true;
       const p = predictLatency(table, settings);
       return p.p50Ms <= budgets.p50Ms - correction[1]! && p.p95Ms <= budgets.p95Ms - correction[2]!;
@@ -408,7 +413,7 @@ export const autoStage = defineStage<AutoConfig>({
       // Side by side with the unmodified model: the measured change compares with the predicted one under the same load.
       let unmodified: LatencyPoint | undefined;
       if (budgets.latency) ({ model: r.latency, unmodified } = await timeAgainstBase(dir, baseDir, { ...budgets.latency, maxSeconds: config.latency.trialSeconds, ...(ctx.signal ? { signal: ctx.signal } : {}) }));
-      await sized(settings);
+      const predictedPacked = await predictPacked(settings);
       const dropPp = round6(baseline - r.accuracy);
       const missed = [
         ...(r.packedBytes > budgets.packedBytes ? [`packed size ${fmtKb(r.packedBytes)} > ${fmtKb(budgets.packedBytes)}${r.skippedFinetune ? ' (known once the retrained survivors were clustered: centroid fine-tuning skipped)' : ''}`] : []),
@@ -421,7 +426,7 @@ export const autoStage = defineStage<AutoConfig>({
         kind,
         key,
         settings,
-        predicted: { packedBytes: predictPacked(settings), dropPp: predictedLoss(settings), ...(table ? { latency: predictLatency(table, settings) } : {}) },
+        predicted: { packedBytes: predictedPacked, dropPp: predictedLoss(settings), ...(table ? { latency: predictLatency(table, settings) } : {}) },
         measured: { packedBytes: r.packedBytes, accuracy: r.accuracy, dropPp, ...(r.latency ? { latency: r.latency } : {}), ...(unmodified ? { unmodifiedLatency: unmodified } : {}) },
         meets: missed.length === 0,
         missed,
@@ -489,7 +494,7 @@ export const autoStage = defineStage<AutoConfig>({
         const picks = layers.map((l) => choices.get(l)!.find((c) => settingLabel(c.setting) === label) ?? (label.startsWith('u') ? choices.get(l)![0] : undefined));
         if (picks.some((p) => !p)) continue;
         const settings = Object.fromEntries(layers.map((l, k) => [l, picks[k]!.setting]).filter(([, s]) => Object.keys(s as object).length > 0)) as Record<string, LayerSetting>;
-        if (!fits(settings)) continue;
+        if (!(await fits(settings))) continue;
         const loss = predictedLoss(settings);
         if (!uniform || loss < uniform.loss) uniform = { settings, loss };
       }
@@ -499,7 +504,7 @@ export const autoStage = defineStage<AutoConfig>({
       const random = seededRandom(ctx.seed + 17);
       for (let n = 0, draws = 0; n < searchTrials && draws < 10_000; draws++) {
         const settings = Object.fromEntries(layers.map((l) => [l, choices.get(l)![Math.floor(random() * choices.get(l)!.length)]!.setting]).filter(([, s]) => Object.keys(s as object).length > 0)) as Record<string, LayerSetting>;
-        if (!fits(settings)) continue;
+        if (!(await fits(settings))) continue;
         await record('random', settings);
         n++;
       }

@@ -2,8 +2,9 @@
  * NetAdapt's unit of measurement: the model with ONE layer narrowed (a
  * fraction of its units/filters removed, structured-setting.ts), written to
  * disk once per (layer, ratio). The latency table times these in a child
- * process on the device runtime, and the size model prices the structured
- * choices from their packed size, so both read the same models.
+ * process on the device runtime, and the allocation prices the structured
+ * choices by what they remove from the layer's own tensors
+ * (assignment-size.ts), so both read the same models.
  *
  * Why one layer at a time: the latency of a layer depends on its input and
  * output widths and on the runtime's kernels, which no formula captures on
@@ -15,12 +16,8 @@
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { StageContext } from '../../plugin.js';
-import { readModelArtifacts } from '../../engine/model-io.js';
-import { packArtifacts } from '../../formats/packed.js';
-import { splitWeights } from '../../formats/weight-quantization.js';
 import { settingLabel } from '../sensitivity/layer-setting.js';
 import { tryRemoveUnits } from '../sensitivity/structured-setting.js';
-import type { SizeCost } from './cost-model.js';
 
 export interface NarrowedModel {
   layer: string;
@@ -28,25 +25,6 @@ export interface NarrowedModel {
   ratio: number;
   /** Where the narrowed model is saved. */
   dir: string;
-  /**
-   * Its whole size (packed container and tfjs shards), float32 weights;
-   * set by `sizeNarrowed`. Packing takes about a second for a LeNet-5, more
-   * than narrowing and saving, so a search without a size budget prices
-   * only the models its trials use.
-   */
-  size?: SizeCost;
-}
-
-/** Sets `n.size` (once). */
-export async function sizeNarrowed(n: NarrowedModel): Promise<SizeCost> {
-  n.size ??= await savedSize(n.dir);
-  return n.size;
-}
-
-/** Packed and raw bytes of a saved model. */
-export async function savedSize(dir: string): Promise<SizeCost> {
-  const artifacts = await readModelArtifacts(dir);
-  return { packed: packArtifacts(artifacts).breakdown.totalBytes, raw: splitWeights(artifacts).reduce((n, w) => n + w.bytes.byteLength, 0) };
 }
 
 /**

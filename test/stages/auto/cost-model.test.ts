@@ -13,6 +13,8 @@ import { pruneStage } from '../../../src/stages/prune/prune.js';
 import { shareStage } from '../../../src/stages/share/share.js';
 import { quantizeStage } from '../../../src/stages/quantize/quantize.js';
 import { sizeModel } from '../../../src/stages/auto/cost-model.js';
+import { AssignmentSize, layerRecordBytes } from '../../../src/stages/auto/assignment-size.js';
+import { removeUnits } from '../../../src/stages/sensitivity/structured-setting.js';
 import type { LayerSetting } from '../../../src/stages/sensitivity/layer-setting.js';
 import { createHarness, modelInput } from '../harness.js';
 import { saveFunctionalModel } from '../../helpers/functional-model.js';
@@ -91,4 +93,27 @@ describe('size model', () => {
     const model = sizeModel(await readModelArtifacts(dir), KERNELS);
     expect(() => model.layerCost('dense9', {})).toThrow('Expected a searched layer (dense1, dense2, dense3) with a kernel in the model, got dense9');
   });
+
+  test('narrowed neighbours: the whole assignment priced exactly; the allocation\'s own-tensor price never below it', async () => {
+    // dense1 and dense2 both narrowed (dense2 also loses input rows to dense1) and dense3, whose inputs shrink, pruned and shared.
+    const assignment: Record<string, LayerSetting> = { dense1: { structured: 0.5 }, dense2: { structured: 0.5 }, dense3: { sparsity: 0.8, bits: 4 } };
+    const unmodified = sizeModel(await readModelArtifacts(dir), KERNELS);
+    const exact = new AssignmentSize(h.ctx(), await h.engine.loadModel(dir), unmodified, [...KERNELS.keys()], join(h.dir, 'assignments'));
+    const predicted = await exact.predict(assignment);
+    let ref = await h.artifact(dir);
+    ref = await h.artifact((await h.run(pruneStage, { method: 'structured', criterion: 'l1', layers: { dense1: { sparsity: 0.5 }, dense2: { sparsity: 0.5 } } }, modelInput(ref))).outputs.model!);
+    ref = await h.artifact((await h.run(pruneStage, { layers: { dense3: { sparsity: 0.8 } } }, modelInput(ref))).outputs.model!);
+    ref = await h.artifact((await h.run(shareStage, { layers: { dense3: { bits: 4 } } }, modelInput(ref))).outputs.model!);
+    expect(predicted).toBe((await packModel(ref.dir)).breakdown.totalBytes);
+    // The allocation's price: each narrowed layer saves only its own tensors' bytes (dense2's removed input rows are not counted twice).
+    let allocation = unmodified.predict({ dense3: assignment.dense3! }).packed;
+    for (const layer of ['dense1', 'dense2']) {
+      const alone = join(h.dir, `alone-${layer}`);
+      await h.engine.saveModel(await removeUnits(h.ctx(), await h.engine.loadModel(dir), { [layer]: 0.5 }), alone);
+      allocation -= (await layerRecordBytes(dir, layer)) - (await layerRecordBytes(alone, layer));
+    }
+    expect(allocation).toBeGreaterThanOrEqual(predicted);
+    // A per-tensor assignment is the size model's own prediction.
+    expect(await exact.predict({ dense1: { sparsity: 0.9 } })).toBe(unmodified.predict({ dense1: { sparsity: 0.9 } }).packed);
+  }, 60_000);
 });
