@@ -147,10 +147,27 @@ export function allocate(p: AllocationProblem): Allocation {
     picks.push(pick);
     dp = next;
   }
-  // Smallest loss; among equal losses the cheapest (fewest grid units), so
-  // ties resolve deterministically towards the smaller model.
+  // Smallest loss; among equal losses the one that uses most of the budgets
+  // (the largest summed fraction of each grid). Predicted losses are
+  // estimates, clamped at 0 for every option that measured no drop, so a tie
+  // is "no known difference": the gentler settings are the safer bet, and a
+  // budget left unused buys nothing. (Towards the smaller model, LeNet-300-100
+  // at 26 KB got a 13.8 KB allocation of options that all read 0 pp.)
+  const fill = (s: number) => {
+    let f = 0;
+    let rest = s;
+    for (let k = dims.length - 1; k >= 0; k--) {
+      const c = Math.floor(rest / strides[k]!);
+      rest -= c * strides[k]!;
+      f += dims[k]!.cells > 0 ? c / dims[k]!.cells : 0;
+    }
+    return f;
+  };
   let best = -1;
-  for (let s = 0; s < states; s++) if (dp[s]! < Infinity && (best < 0 || dp[s]! < dp[best]! - 1e-12)) best = s;
+  for (let s = 0; s < states; s++) {
+    if (dp[s] === Infinity) continue;
+    if (best < 0 || dp[s]! < dp[best]! - 1e-12 || (dp[s]! <= dp[best]! + 1e-12 && fill(s) > fill(best))) best = s;
+  }
   if (best < 0) {
     // Every layer alone fits but the rounding up to the grid made the sum not fit.
     return { feasible: false, minimumCosts, missed: constrained };

@@ -86,6 +86,17 @@ describe('allocate', () => {
     expect(a).toEqual({ feasible: true, choice, loss: expect.closeTo(loss, 9), costs });
   });
 
+  test('equal predicted losses: the allocation that uses most of the budget (the gentler settings)', () => {
+    // Every option measured no drop (0 pp, as clamped): nothing is known to separate them, so the budget is used.
+    const layers = [
+      { layer: 'a', options: [{ loss: 0, costs: [10] }, { loss: 0, costs: [50] }, { loss: 0, costs: [120] }] },
+      { layer: 'b', options: [{ loss: 0, costs: [5] }, { loss: 0, costs: [30] }] },
+    ];
+    expect(allocate({ layers, budgets: [100] })).toMatchObject({ feasible: true, choice: [1, 1], loss: 0, costs: [80] });
+    // A smaller loss still wins over a fuller budget.
+    expect(allocate({ layers: [{ layer: 'a', options: [{ loss: 0.1, costs: [90] }, { loss: 0, costs: [20] }] }], budgets: [100] })).toMatchObject({ feasible: true, choice: [1] });
+  });
+
   test('infeasible: names the missed budgets and the smallest reachable costs', () => {
     const layers = [
       { layer: 'a', options: [opt(0, 100, 5), opt(1, 30, 5)] },
