@@ -100,10 +100,19 @@
  *   tfjs-core's composition on backends without the kernel. See
  *   clip-by-value-grad.ts.
  *
+ * Then the optimizer (issue 22: Adam's step was ~9% of a LeNet-5 step, 10
+ * composed elementwise kernels plus 3 assigns per variable):
+ *
+ * - ModelpressAdamUpdate (ours): one Adam step for one variable in one pass,
+ *   the same float32 arithmetic as tfjs's AdamOptimizer; used by
+ *   src/engine/fused-adam.ts, which makeOptimizer returns for 'adam'. See
+ *   adam-update.ts.
+ *
  * Not covered (not needed by these models): the stock MaxPool3DGrad and
  * MaxPoolWithArgmax share MaxPoolGrad's FLT_MIN bug.
  */
 import type { GradConfig, KernelConfig } from '@tensorflow/tfjs';
+import { adamUpdateKernel } from './adam-update.js';
 import { batchMatMulKernel } from './batch-mat-mul.js';
 import { batchNormTrainingGradConfig, batchNormTrainingGradKernel, batchNormTrainingKernel } from './batch-norm-training.js';
 import { clipByValueGradConfig, clipByValueGradKernel } from './clip-by-value-grad.js';
@@ -117,6 +126,8 @@ import { tileGradConfig } from './tile-grad.js';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum.js';
 import type { Tf } from './wasm-kernel-utils.js';
 
+export { ADAM_UPDATE, adamUpdate, adamUpdateKernel } from './adam-update.js';
+export type { AdamUpdateAttrs } from './adam-update.js';
 export { batchMatMulKernel } from './batch-mat-mul.js';
 export { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, batchNormTrainingGradConfig, batchNormTrainingGradKernel, batchNormTrainingKernel } from './batch-norm-training.js';
 export { CLIP_BY_VALUE_GRAD, clipByValueGradConfig, clipByValueGradKernel } from './clip-by-value-grad.js';
@@ -157,6 +168,7 @@ export const WASM_TRAINING_KERNELS: readonly WasmTrainingKernel[] = [
   { name: 'ModelpressBatchNormTraining', mode: 'missing', create: batchNormTrainingKernel },
   { name: 'ModelpressBatchNormTrainingGrad', mode: 'missing', create: batchNormTrainingGradKernel },
   { name: 'ModelpressClipByValueGrad', mode: 'missing', create: clipByValueGradKernel },
+  { name: 'ModelpressAdamUpdate', mode: 'missing', create: adamUpdateKernel },
 ];
 
 /** Gradients registerWasmTrainingKernels puts in place (tfjs keeps one per op, for every backend). */
