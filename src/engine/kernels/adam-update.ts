@@ -22,12 +22,20 @@
  * corrections `1 - beta^t` come from the caller (src/engine/fused-adam.ts
  * keeps beta^t in the optimizer's float32 variables, as tfjs does).
  *
+ * On the wasm heap the work is done by a wasm SIMD function
+ * (./adam-update-simd.ts), four lanes at a time with the same float32
+ * operations; the scalar loop below is the reference, takes the last n % 4
+ * elements, and everything where wasm SIMD is missing. LeNet-5's optimizer
+ * phase: 2.90 -> 0.76 ms per step (median of 60 interleaved steps, load ~3.5
+ * on 2 cores).
+ *
  * Outputs are new buffers [x', m', v'], not writes into the inputs: a
  * variable's data may be shared with other tensors (tf.clone and
  * Variable.assign share data ids), which an in-place write would change too.
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { adamSimdFor, isWasmMemory } from './adam-update-simd.js';
 import { assertFloat32 } from './wasm-kernel-utils.js';
 
 /** Inputs {x, m, v, g} (same shape, float32), attrs {@link AdamUpdateAttrs}; outputs [x', m', v']. */
@@ -95,8 +103,22 @@ export function adamUpdateKernel(): KernelConfig {
     const mOut = wasm.makeOutput(x.shape, 'float32');
     const vOut = wasm.makeOutput(x.shape, 'float32');
     // Views only after every allocation: malloc may grow the heap, which detaches earlier views.
-    const view = (info: TensorInfo) => wasm.typedArrayFromHeap(info) as Float32Array;
-    adamUpdate(view(x), view(m), view(v), view(g), view(xOut), view(mOut), view(vOut), attrs as unknown as AdamUpdateAttrs);
+    const views = [x, m, v, g, xOut, mOut, vOut].map((info) => wasm.typedArrayFromHeap(info) as Float32Array);
+    const a = attrs as unknown as AdamUpdateAttrs;
+    const memory = (wasm.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
+    const simd = isWasmMemory(memory) ? adamSimdFor(memory) : null;
+    // SIMD over whole groups of four, the scalar loop for the rest (and everywhere without wasm SIMD).
+    const n = views[0]!.length;
+    const head = simd ? n - (n % 4) : 0;
+    if (simd && head > 0) {
+      const f = Math.fround;
+      const [xa, ma, va, ga, xo, mo, vo] = views.map((view) => view.byteOffset);
+      simd(xa!, ma!, va!, ga!, xo!, mo!, vo!, head, a.beta1, a.beta2, f(1 - a.beta1), f(1 - a.beta2), a.oneMinusAccBeta1, a.oneMinusAccBeta2, a.epsilon, -a.learningRate);
+    }
+    if (head < n) {
+      const [xs, ms, vs, gs, xo, mo, vo] = views.map((view) => view.subarray(head));
+      adamUpdate(xs!, ms!, vs!, gs!, xo!, mo!, vo!, a);
+    }
     return [xOut, mOut, vOut];
   };
   return { kernelName: ADAM_UPDATE, backendName: 'wasm', kernelFunc };
