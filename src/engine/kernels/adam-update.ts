@@ -35,7 +35,8 @@
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { adamSimdFor, isWasmMemory } from './adam-update-simd.js';
+import { adamSimdFor } from './adam-update-simd.js';
+import { backendMemory } from './wasm-simd-module.js';
 import { assertFloat32 } from './wasm-kernel-utils.js';
 
 /** Inputs {x, m, v, g} (same shape, float32), attrs {@link AdamUpdateAttrs}; outputs [x', m', v']. */
@@ -105,8 +106,8 @@ export function adamUpdateKernel(): KernelConfig {
     // Views only after every allocation: malloc may grow the heap, which detaches earlier views.
     const views = [x, m, v, g, xOut, mOut, vOut].map((info) => wasm.typedArrayFromHeap(info) as Float32Array);
     const a = attrs as unknown as AdamUpdateAttrs;
-    const memory = (wasm.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
-    const simd = isWasmMemory(memory) ? adamSimdFor(memory) : null;
+    const memory = backendMemory(wasm.wasm);
+    const simd = memory ? adamSimdFor(memory) : null;
     // SIMD over whole groups of four, the scalar loop for the rest (and everywhere without wasm SIMD).
     const n = views[0]!.length;
     const head = simd ? n - (n % 4) : 0;
