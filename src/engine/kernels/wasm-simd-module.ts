@@ -27,6 +27,7 @@ export const OP = {
   localTee: 0x22,
   i32Const: 0x41,
   f32Const: 0x43,
+  i32Eq: 0x46,
   i32LtU: 0x49,
   i32GtS: 0x4a,
   i32GeU: 0x4f,
@@ -81,6 +82,12 @@ export function sleb(n: number): number[] {
     }
     out.push(byte | 0x80);
   }
+}
+
+/** f32.const (little-endian IEEE 754 single). */
+export function f32(value: number): number[] {
+  const bytes = new Uint8Array(new Float32Array([value]).buffer);
+  return [OP.f32Const, ...bytes];
 }
 
 /** Instruction helpers. */
