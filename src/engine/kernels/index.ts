@@ -108,6 +108,17 @@
  *   src/engine/fused-adam.ts, which makeOptimizer returns for 'adam'. See
  *   adam-update.ts.
  *
+ * Then the LeNet-5 step's smaller kernels, as wasm SIMD functions over the
+ * backend's heap (wasm-simd-module.ts assembles them; same bits as before):
+ *
+ * - MaxPoolGrad (ours, above): 2x2/2 pools that tile the input take a
+ *   branch-free SIMD version of the first-maximum rule
+ *   (max-pool-grad-simd.ts); the scalar scan mispredicted its compares.
+ * - Sum (registered, correct, slow for bias gradients): summing every axis
+ *   but the last transposed the whole tensor first; replaced for that case
+ *   by an in-place SIMD column sum in the same order (sum.ts,
+ *   sum-columns-simd.ts); other sums go to the stock kernel.
+ *
  * Not covered (not needed by these models): the stock MaxPool3DGrad and
  * MaxPoolWithArgmax share MaxPoolGrad's FLT_MIN bug.
  */
@@ -121,6 +132,7 @@ import { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 import { depthwiseConv2dBackpropFilterKernel } from './depthwise-conv2d-backprop-filter.js';
 import { depthwiseConv2dBackpropInputKernel } from './depthwise-conv2d-backprop-input.js';
 import { maxPoolGradKernel } from './max-pool-grad.js';
+import { sumKernel } from './sum.js';
 import { tileKernel } from './tile.js';
 import { tileGradConfig } from './tile-grad.js';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum.js';
@@ -136,6 +148,7 @@ export { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 export { depthwiseConv2dBackpropFilterKernel } from './depthwise-conv2d-backprop-filter.js';
 export { depthwiseConv2dBackpropInputKernel } from './depthwise-conv2d-backprop-input.js';
 export { maxPoolGradKernel } from './max-pool-grad.js';
+export { sumKernel } from './sum.js';
 export { tileKernel } from './tile.js';
 export { tileGradConfig } from './tile-grad.js';
 export { unsortedSegmentSumKernel } from './unsorted-segment-sum.js';
@@ -169,6 +182,7 @@ export const WASM_TRAINING_KERNELS: readonly WasmTrainingKernel[] = [
   { name: 'ModelpressBatchNormTrainingGrad', mode: 'missing', create: batchNormTrainingGradKernel },
   { name: 'ModelpressClipByValueGrad', mode: 'missing', create: clipByValueGradKernel },
   { name: 'ModelpressAdamUpdate', mode: 'missing', create: adamUpdateKernel },
+  { name: 'Sum', mode: 'replace', create: sumKernel },
 ];
 
 /** Gradients registerWasmTrainingKernels puts in place (tfjs keeps one per op, for every backend). */

@@ -17,6 +17,7 @@
 /** Core opcodes used by the kernels (WebAssembly specification, section 5.4). */
 export const OP = {
   block: 0x02,
+  if: 0x04,
   loop: 0x03,
   br: 0x0c,
   brIf: 0x0d,
@@ -28,6 +29,7 @@ export const OP = {
   i32Const: 0x41,
   f32Const: 0x43,
   i32Eq: 0x46,
+  i32Ne: 0x47,
   i32LtU: 0x49,
   i32GtS: 0x4a,
   i32GeU: 0x4f,
@@ -35,6 +37,7 @@ export const OP = {
   i32Sub: 0x6b,
   i32Mul: 0x6c,
   i32Shl: 0x74,
+  i32ShrU: 0x76,
   simd: 0xfd,
 } as const;
 
