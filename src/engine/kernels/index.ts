@@ -118,6 +118,10 @@
  *   but the last transposed the whole tensor first; replaced for that case
  *   by an in-place SIMD column sum in the same order (sum.ts,
  *   sum-columns-simd.ts); other sums go to the stock kernel.
+ * - Conv2DBackpropInput (ours, above): the col2im scatter-add of 'valid'
+ *   convs as SIMD adds of each window row (col2im-simd.ts).
+ * - BatchMatMul (ours, above): a Dense input gradient dy x W^T as
+ *   (W x dy^T)^T, so XNNPACK packs dy^T rather than a copy of W^T.
  *
  * Not covered (not needed by these models): the stock MaxPool3DGrad and
  * MaxPoolWithArgmax share MaxPoolGrad's FLT_MIN bug.

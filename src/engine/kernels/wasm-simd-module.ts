@@ -38,6 +38,9 @@ export const OP = {
   i32Mul: 0x6c,
   i32Shl: 0x74,
   i32ShrU: 0x76,
+  f32Load: 0x2a,
+  f32Store: 0x38,
+  f32Add: 0x92,
   simd: 0xfd,
 } as const;
 
@@ -101,6 +104,24 @@ export const simd = (op: number): number[] => [OP.simd, ...uleb(op)];
 /** v128.load / v128.store with a 16-byte alignment hint (only a hint: unaligned addresses work) and offset 0. */
 export const v128Load = (): number[] => [...simd(SIMD.load), 4, 0];
 export const v128Store = (): number[] => [...simd(SIMD.store), 4, 0];
+
+/**
+ * `for (ctr = from; ctr < limit; ctr += step) body` with `from`, `limit` and
+ * `step` given as instructions that push an i32 (unsigned compare).
+ */
+export function forLoop(ctr: number, from: number[], limit: number[], step: number[], body: number[]): number[] {
+  return [
+    ...from, ...set(ctr),
+    OP.block, 0x40,
+    OP.loop, 0x40,
+    ...get(ctr), ...limit, OP.i32GeU, OP.brIf, 1,
+    ...body,
+    ...get(ctr), ...step, OP.i32Add, ...set(ctr),
+    OP.br, 0,
+    OP.end,
+    OP.end,
+  ];
+}
 
 function name(s: string): number[] {
   const utf8 = new TextEncoder().encode(s);
