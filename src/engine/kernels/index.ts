@@ -120,6 +120,8 @@
  *   sum-columns-simd.ts); other sums go to the stock kernel.
  * - Conv2DBackpropInput (ours, above): the col2im scatter-add of 'valid'
  *   convs as SIMD adds of each window row (col2im-simd.ts).
+ * - Conv2DBackpropFilter (ours, above): the one-channel patch matrix of
+ *   'valid' convs as SIMD row copies (im2col-simd.ts).
  * - BatchMatMul (ours, above): a Dense input gradient dy x W^T as
  *   (W x dy^T)^T, so XNNPACK packs dy^T rather than a copy of W^T.
  *
