@@ -176,9 +176,23 @@ export function backendMemory(wasmModule: unknown): object | undefined {
 }
 
 /**
+ * The export `name` of `compiled` instantiated over `memory`, or null when
+ * linking fails: the module declares an unshared memory, so the threaded
+ * wasm backend's shared memory cannot be imported (the callers then take
+ * their scalar loops rather than fail the kernel).
+ */
+function instantiate<F>(api: WebAssemblyApi, compiled: object, memory: object, name: string): F | null {
+  try {
+    return new api.Instance(compiled, { env: { memory } }).exports[name] as F;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Compiles `fn` once and returns, per memory, its export bound to that
  * memory; null (always, for this function) where the runtime refuses the
- * module, i.e. has no wasm SIMD.
+ * module, i.e. has no wasm SIMD, and for a memory it cannot link to.
  */
 export function simdKernel<F>(fn: SimdFunction): (memory: object) => F | null {
   let compiled: object | null | undefined;
@@ -190,7 +204,7 @@ export function simdKernel<F>(fn: SimdFunction): (memory: object) => F | null {
       const bytes = simdModuleBytes(fn);
       compiled = wasmApi?.validate(bytes) ? new wasmApi.Module(bytes) : null;
     }
-    const bound = compiled && wasmApi ? (new wasmApi.Instance(compiled, { env: { memory } }).exports[fn.name] as F) : null;
+    const bound = compiled && wasmApi ? instantiate<F>(wasmApi, compiled, memory, fn.name) : null;
     instances.set(memory, bound);
     return bound;
   };
