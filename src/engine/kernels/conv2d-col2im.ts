@@ -10,14 +10,41 @@
  * The product here does exactly the forward's MACs on XNNPACK's matmul; the
  * scatter-add is cheap because each patch row is kw*Ci contiguous floats.
  * It is also the route for strides > 1, which otherwise run the stock scalar
- * C++ loop.
+ * C++ loop. When every window lies inside the image ('valid'), the
+ * scatter-add runs as wasm SIMD (./col2im-simd.ts), with the same bits.
  */
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { col2imValidSimdFor } from './col2im-simd.js';
 import { col2imRows, patchColumns, patchRows } from './im2col.js';
 import type { PatchGeometry } from './im2col.js';
 import { disposeInfo, runWasmKernel } from './wasm-kernel-utils.js';
 import type { Tf } from './wasm-kernel-utils.js';
+import { backendMemory } from './wasm-simd-module.js';
+
+/** Whether every window of `g` lies inside the image (no padding read): what col2im-simd.ts handles. */
+export function windowsInside(g: PatchGeometry): boolean {
+  return g.padTop === 0 && g.padLeft === 0 && (g.outH - 1) * g.strideH + g.kh <= g.inH && (g.outW - 1) * g.strideW + g.kw <= g.inW;
+}
+
+/** col2imRows into `dx` (zeroed; both views of the wasm heap), by the SIMD function where it applies. Exported for tests. */
+export function col2im(wasm: BackendWasm, cols: Float32Array, g: PatchGeometry, dx: Float32Array): void {
+  const memory = windowsInside(g) ? backendMemory(wasm.wasm) : undefined;
+  const simd = memory ? col2imValidSimdFor(memory) : null;
+  if (!simd) {
+    col2imRows(cols, g, dx);
+    return;
+  }
+  const pixel = g.channels * 4;
+  const inRow = g.inW * pixel;
+  const image = g.inH * inRow;
+  const run = g.kw * pixel;
+  simd(
+    cols.byteOffset, dx.byteOffset, g.batch * image, image,
+    g.outH * g.strideH * inRow, g.strideH * inRow, g.outW * g.strideW * pixel, g.strideW * pixel,
+    g.kh * inRow, inRow, run, run - (run % 16),
+  );
+}
 
 /** dx [N, H, W, Ci] for the conv with geometry `g`, from dy [N, OH, OW, Co] and filter [KH, KW, Ci, Co]. */
 export function conv2dInputGradByCol2im(tf: Tf, wasm: BackendWasm, g: PatchGeometry, dy: TensorInfo, filter: TensorInfo): TensorInfo {
@@ -34,7 +61,7 @@ export function conv2dInputGradByCol2im(tf: Tf, wasm: BackendWasm, g: PatchGeome
     const dx = wasm.makeOutput([g.batch, g.inH, g.inW, g.channels], 'float32');
     const out = wasm.typedArrayFromHeap(dx) as Float32Array;
     out.fill(0);
-    col2imRows(wasm.typedArrayFromHeap(cols) as Float32Array, g, out);
+    col2im(wasm, wasm.typedArrayFromHeap(cols) as Float32Array, g, out);
     return dx;
   } finally {
     disposeInfo(wasm, cols);

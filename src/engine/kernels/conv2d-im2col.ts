@@ -17,9 +17,31 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { im2colColumns, patchColumns, patchRows } from './im2col.js';
+import { im2colValid1SimdFor } from './im2col-simd.js';
 import type { PatchGeometry } from './im2col.js';
 import { disposeInfo, runWasmKernel } from './wasm-kernel-utils.js';
 import type { Tf } from './wasm-kernel-utils.js';
+import { backendMemory } from './wasm-simd-module.js';
+
+/**
+ * im2colColumns of `x` into `out` (views of the wasm heap), by the SIMD copy
+ * of ./im2col-simd.ts for one channel, width stride 1 and windows inside the
+ * image. Exported for tests.
+ */
+export function im2colColumnsOnHeap(wasm: BackendWasm, x: Float32Array, g: PatchGeometry, out: Float32Array): void {
+  const fits = g.channels === 1 && g.strideW === 1 && g.padTop === 0 && g.padLeft === 0 &&
+    (g.outH - 1) * g.strideH + g.kh <= g.inH && g.outW - 1 + g.kw <= g.inW;
+  const memory = fits ? backendMemory(wasm.wasm) : undefined;
+  const simd = memory ? im2colValid1SimdFor(memory) : null;
+  if (!simd) {
+    im2colColumns(x, g, out);
+    return;
+  }
+  const inRow = g.inW * 4;
+  const image = g.inH * inRow;
+  const run = g.outW * 4;
+  simd(x.byteOffset, out.byteOffset, g.kh * inRow, inRow, g.kw * 4, g.batch * image, image, g.outH * g.strideH * inRow, g.strideH * inRow, run, run - (run % 16));
+}
 
 /** `info`'s data seen with another shape (the caller keeps ownership of the data). */
 function alias(info: TensorInfo, shape: number[]): TensorInfo {
@@ -55,7 +77,7 @@ export function conv2dFilterGradByIm2col(
   const m = patchRows(g);
   const k = patchColumns(g);
   const co = filterShape[3];
-  const colsT = patches(wasm, x, [1, k, m], (xs, out) => im2colColumns(xs, g, out));
+  const colsT = patches(wasm, x, [1, k, m], (xs, out) => im2colColumnsOnHeap(wasm, xs, g, out));
   let dw: TensorInfo;
   try {
     dw = runWasmKernel(tf, wasm, 'BatchMatMul', { a: colsT, b: alias(dy, [1, m, co]) }, { transposeA: false, transposeB: false });

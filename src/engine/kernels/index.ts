@@ -100,10 +100,36 @@
  *   tfjs-core's composition on backends without the kernel. See
  *   clip-by-value-grad.ts.
  *
+ * Then the optimizer (issue 22: Adam's step was ~9% of a LeNet-5 step, 10
+ * composed elementwise kernels plus 3 assigns per variable):
+ *
+ * - ModelpressAdamUpdate (ours): one Adam step for one variable in one pass,
+ *   the same float32 arithmetic as tfjs's AdamOptimizer; used by
+ *   src/engine/fused-adam.ts, which makeOptimizer returns for 'adam'. See
+ *   adam-update.ts.
+ *
+ * Then the LeNet-5 step's smaller kernels, as wasm SIMD functions over the
+ * backend's heap (wasm-simd-module.ts assembles them; same bits as before):
+ *
+ * - MaxPoolGrad (ours, above): 2x2/2 pools that tile the input take a
+ *   branch-free SIMD version of the first-maximum rule
+ *   (max-pool-grad-simd.ts); the scalar scan mispredicted its compares.
+ * - Sum (registered, correct, slow for bias gradients): summing every axis
+ *   but the last transposed the whole tensor first; replaced for that case
+ *   by an in-place SIMD column sum in the same order (sum.ts,
+ *   sum-columns-simd.ts); other sums go to the stock kernel.
+ * - Conv2DBackpropInput (ours, above): the col2im scatter-add of 'valid'
+ *   convs as SIMD adds of each window row (col2im-simd.ts).
+ * - Conv2DBackpropFilter (ours, above): the one-channel patch matrix of
+ *   'valid' convs as SIMD row copies (im2col-simd.ts).
+ * - BatchMatMul (ours, above): a Dense input gradient dy x W^T as
+ *   (W x dy^T)^T, so XNNPACK packs dy^T rather than a copy of W^T.
+ *
  * Not covered (not needed by these models): the stock MaxPool3DGrad and
  * MaxPoolWithArgmax share MaxPoolGrad's FLT_MIN bug.
  */
 import type { GradConfig, KernelConfig } from '@tensorflow/tfjs';
+import { adamUpdateKernel } from './adam-update.js';
 import { batchMatMulKernel } from './batch-mat-mul.js';
 import { batchNormTrainingGradConfig, batchNormTrainingGradKernel, batchNormTrainingKernel } from './batch-norm-training.js';
 import { clipByValueGradConfig, clipByValueGradKernel } from './clip-by-value-grad.js';
@@ -112,11 +138,14 @@ import { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 import { depthwiseConv2dBackpropFilterKernel } from './depthwise-conv2d-backprop-filter.js';
 import { depthwiseConv2dBackpropInputKernel } from './depthwise-conv2d-backprop-input.js';
 import { maxPoolGradKernel } from './max-pool-grad.js';
+import { sumKernel } from './sum.js';
 import { tileKernel } from './tile.js';
 import { tileGradConfig } from './tile-grad.js';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum.js';
 import type { Tf } from './wasm-kernel-utils.js';
 
+export { ADAM_UPDATE, adamUpdate, adamUpdateKernel } from './adam-update.js';
+export type { AdamUpdateAttrs } from './adam-update.js';
 export { batchMatMulKernel } from './batch-mat-mul.js';
 export { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, batchNormTrainingGradConfig, batchNormTrainingGradKernel, batchNormTrainingKernel } from './batch-norm-training.js';
 export { CLIP_BY_VALUE_GRAD, clipByValueGradConfig, clipByValueGradKernel } from './clip-by-value-grad.js';
@@ -125,6 +154,7 @@ export { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 export { depthwiseConv2dBackpropFilterKernel } from './depthwise-conv2d-backprop-filter.js';
 export { depthwiseConv2dBackpropInputKernel } from './depthwise-conv2d-backprop-input.js';
 export { maxPoolGradKernel } from './max-pool-grad.js';
+export { sumKernel } from './sum.js';
 export { tileKernel } from './tile.js';
 export { tileGradConfig } from './tile-grad.js';
 export { unsortedSegmentSumKernel } from './unsorted-segment-sum.js';
@@ -157,6 +187,8 @@ export const WASM_TRAINING_KERNELS: readonly WasmTrainingKernel[] = [
   { name: 'ModelpressBatchNormTraining', mode: 'missing', create: batchNormTrainingKernel },
   { name: 'ModelpressBatchNormTrainingGrad', mode: 'missing', create: batchNormTrainingGradKernel },
   { name: 'ModelpressClipByValueGrad', mode: 'missing', create: clipByValueGradKernel },
+  { name: 'ModelpressAdamUpdate', mode: 'missing', create: adamUpdateKernel },
+  { name: 'Sum', mode: 'replace', create: sumKernel },
 ];
 
 /** Gradients registerWasmTrainingKernels puts in place (tfjs keeps one per op, for every backend). */

@@ -16,11 +16,15 @@
  * (strictly greater, like cpu, so ties and NaNs behave the same), then dy is
  * scatter-added to that position. Cost is O(output * window); the window
  * scan is branchy (data-dependent compares), so it stays a visible share of a
- * LeNet-5 step (bench/results/profile-lenet5-conv.md).
+ * LeNet-5 step (bench/results/profile-lenet5-conv.md). 2x2 windows with
+ * stride 2 that tile the input exactly (the usual pool) take a branch-free
+ * wasm SIMD version of the same rule instead (./max-pool-grad-simd.ts).
  */
 import type { KernelConfig, KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { maxPoolGrad2x2SimdFor } from './max-pool-grad-simd.js';
 import { assertFloat32, shape4 } from './wasm-kernel-utils.js';
+import { backendMemory } from './wasm-simd-module.js';
 import type { Tf } from './wasm-kernel-utils.js';
 
 const NAME = 'MaxPoolGrad';
@@ -43,10 +47,20 @@ export function maxPoolGradKernel(tf: Tf): KernelConfig {
     const x = wasm.typedArrayFromHeap(input) as Float32Array;
     const g = wasm.typedArrayFromHeap(dy) as Float32Array;
     const out = wasm.typedArrayFromHeap(dx) as Float32Array;
-    out.fill(0);
-
     const fh = info.effectiveFilterHeight;
     const fw = info.effectiveFilterWidth;
+
+    const tiles2x2 =
+      fh === 2 && fw === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
+      info.padInfo.top === 0 && info.padInfo.left === 0 && inH === 2 * outH && inW === 2 * outW && channels >= 4;
+    const memory = tiles2x2 ? backendMemory(wasm.wasm) : undefined;
+    const simd = memory ? maxPoolGrad2x2SimdFor(memory) : null;
+    if (simd) {
+      simd(x.byteOffset, g.byteOffset, out.byteOffset, batch * outH, outW, channels);
+      return dx;
+    }
+
+    out.fill(0);
     const rowStride = inW * channels;
     for (let b = 0; b < batch; b++) {
       for (let oy = 0; oy < outH; oy++) {

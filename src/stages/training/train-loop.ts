@@ -28,6 +28,7 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import type { Dataset } from '../../data/dataset.js';
 import { batches, mulberry32, seededRandom } from '../../data/dataset.js';
 import type { Tf } from '../../engine/tf.js';
+import { fusedAdam } from '../../engine/fused-adam.js';
 import { useFusedBatchNormTraining } from '../../engine/fused-batch-norm-training.js';
 import { useLazyConvGradients } from '../../engine/lazy-conv-gradients.js';
 import { largestFittingBatch, mib, stepMemoryFrom, WASM_HEAP_MAX_BYTES, WASM_HEAP_PLANNING_SHARE } from '../../engine/wasm-memory.js';
@@ -62,7 +63,12 @@ export interface TrainingSettings {
   workers?: number;
 }
 
-/** The optimizer runEpochs steps with (exported so bench/profile-train.mjs profiles the same one). */
+/**
+ * The optimizer runEpochs steps with (exported so bench/profile-train.mjs
+ * profiles the same one). Adam is tf.train.adam with its step fused into one
+ * kernel per variable where the backend has it (src/engine/fused-adam.ts):
+ * the same results, a tenth of the kernel calls.
+ */
 export function makeOptimizer(tf: Tf, c: Pick<TrainingSettings, 'optimizer' | 'learningRate' | 'momentum'>) {
   switch (c.optimizer) {
     case 'sgd':
@@ -70,7 +76,7 @@ export function makeOptimizer(tf: Tf, c: Pick<TrainingSettings, 'optimizer' | 'l
     case 'momentum':
       return tf.train.momentum(c.learningRate, c.momentum);
     case 'adam':
-      return tf.train.adam(c.learningRate);
+      return fusedAdam(tf, c.learningRate);
   }
 }
 

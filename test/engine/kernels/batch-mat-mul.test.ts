@@ -2,7 +2,8 @@
  * BatchMatMul on wasm (ours) vs the cpu backend, table-driven over every
  * transposeA/transposeB combination, the Dense layer shapes of LeNet-300-100
  * (weight gradient = transposeA, input gradient = transposeB), odd sizes,
- * and batch dimensions (including broadcasting a batch of 1). Unbatched
+ * and batch dimensions (including broadcasting a batch of 1), and products
+ * with a large transposed B (computed as (B A^T)^T). Unbatched
  * products go through XNNPACK, which sums in its own order: within float
  * tolerance of cpu. Batched ones stay on the stock scalar loop with only
  * their layout changed: bit-identical to the stock kernel.
@@ -34,6 +35,9 @@ const cases: Case[] = [
   shapes([], [], 64, 784, 300, false, false),
   shapes([], [], 784, 64, 300, true, false),
   shapes([], [], 64, 300, 784, false, true),
+  // LeNet-5's fc1 input gradient, and an odd-sized one: B larger than A and C, so computed as (B A^T)^T.
+  shapes([], [], 64, 500, 800, false, true),
+  shapes([1], [1], 3, 11, 40, false, true),
   ...combos.map(([ta, tb]) => shapes([], [], 7, 13, 5, ta, tb)),
   ...combos.map(([ta, tb]) => shapes([], [], 1, 50, 1, ta, tb)),
   ...combos.map(([ta, tb]) => shapes([3], [3], 4, 9, 6, ta, tb)),

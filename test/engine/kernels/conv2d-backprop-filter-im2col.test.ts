@@ -4,9 +4,14 @@
  * strides, 'same'/'valid'/explicit paddings (including padding wider than the
  * filter, where whole patch rows are zero) and odd sizes. Also: the route is
  * really taken for these shapes, not for more channels, and it frees its
- * patch matrix. Tolerance: KERNEL_TOLERANCE (rtol 1e-4, atol 1e-5).
+ * patch matrix. Tolerance: KERNEL_TOLERANCE (rtol 1e-4, atol 1e-5). On the
+ * wasm heap, 'valid' windows with width stride 1 are copied by wasm SIMD
+ * (im2col-simd.ts): the same bits as im2colColumns.
  */
 import type { NamedAttrMap } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { im2colColumnsOnHeap } from '../../../src/engine/kernels/conv2d-im2col.js';
+import { im2colValid1SimdFor } from '../../../src/engine/kernels/im2col-simd.js';
 import { im2colColumns, im2colPays, patchColumns, patchRows } from '../../../src/engine/kernels/im2col.js';
 import type { PatchGeometry } from '../../../src/engine/kernels/im2col.js';
 import { firstMismatch, KERNEL_TOLERANCE, runKernelOn, setupBackends, tf, uniform } from './helpers.js';
@@ -31,6 +36,7 @@ const cases: Case[] = [
   { x: [1, 6, 7, 1], k: [3, 3], co: 2, stride: 1, pad: 4 }, // padding wider than the filter
   { x: [2, 8, 8, 1], k: [3, 3], co: 2, stride: 2, pad: [[0, 0], [2, 0], [1, 3], [0, 0]] },
   { x: [2, 5, 5, 1], k: [1, 1], co: 3, stride: 1, pad: 'valid' },
+  { x: [2, 11, 13, 1], k: [3, 4], co: 3, stride: [2, 1], pad: 'valid' }, // rows of 10 floats: 8 + 2
 ];
 
 beforeAll(async () => {
@@ -46,6 +52,32 @@ function geometryOf(c: Case): PatchGeometry {
     padTop: info.padInfo.top, padLeft: info.padInfo.left,
   };
 }
+
+describe('im2colColumnsOnHeap: the SIMD copy for valid windows and width stride 1, same bits as im2colColumns', () => {
+  const simdCases = cases.filter((c) => c.pad === 'valid' && (Array.isArray(c.stride) ? c.stride[1] : c.stride) === 1);
+
+  test('the SIMD function is available, and three cases take it (rows of 24, 5 = 4 + 1 and 10 = 8 + 2 floats)', async () => {
+    await tf.setBackend('wasm');
+    const memory = ((tf.backend() as BackendWasm).wasm as unknown as { asm: { memory: object } }).asm.memory;
+    expect(im2colValid1SimdFor(memory)).not.toBeNull();
+    expect(simdCases).toHaveLength(3);
+  });
+
+  test.each(cases.map((c) => [JSON.stringify(c), c] as const))('%s', async (_label, c) => {
+    await tf.setBackend('wasm');
+    const g = geometryOf(c);
+    const values = uniform(c.x, 13);
+    const x = tf.tensor(values, c.x);
+    const out = tf.fill([patchColumns(g) * patchRows(g)], NaN);
+    const be = tf.backend() as BackendWasm;
+    const view = (t: tf.Tensor) => be.typedArrayFromHeap(t as unknown as tf.TensorInfo) as Float32Array;
+    im2colColumnsOnHeap(be, view(x), g, view(out));
+    const want = new Float32Array(out.size);
+    im2colColumns(values, g, want);
+    expect(Array.from(view(out))).toEqual(Array.from(want));
+    tf.dispose([x, out]);
+  });
+});
 
 describe('im2colColumns', () => {
   test.each(cases.map((c) => [JSON.stringify(c), c] as const))('matches a naive gather: %s', (_label, c) => {

@@ -4,10 +4,15 @@
  * forward's work, e.g. LeNet-5's 'valid' conv2): col2imRows against a naive
  * scatter, and the kernel against the cpu backend over strides, paddings
  * ('same', 'valid', explicit, wider than the filter) and odd sizes, plus its
- * cleanup. Tolerance: KERNEL_TOLERANCE (rtol 1e-4, atol 1e-5).
+ * cleanup. Tolerance: KERNEL_TOLERANCE (rtol 1e-4, atol 1e-5). Where every
+ * window is inside the image ('valid'), col2im runs as wasm SIMD
+ * (col2im-simd.ts): bit for bit col2imRows' result.
  */
 import type { NamedAttrMap } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { col2imValidSimdFor } from '../../../src/engine/kernels/col2im-simd.js';
 import { COL2IM_MIN_WORK_RATIO } from '../../../src/engine/kernels/conv2d-backprop-input.js';
+import { col2im, windowsInside } from '../../../src/engine/kernels/conv2d-col2im.js';
 import { col2imRows, patchColumns, patchRows } from '../../../src/engine/kernels/im2col.js';
 import type { PatchGeometry } from '../../../src/engine/kernels/im2col.js';
 import { firstMismatch, KERNEL_TOLERANCE, runKernelOn, setupBackends, tf, uniform } from './helpers.js';
@@ -46,6 +51,32 @@ function geometryOf(c: Case): PatchGeometry {
     padTop: info.padInfo.top, padLeft: info.padInfo.left,
   };
 }
+
+describe('col2im on the wasm heap: the SIMD route where windows are inside, same bits as col2imRows', () => {
+  const inside = cases.filter((c) => windowsInside(geometryOf(c)));
+
+  test('the SIMD function is available, and the five valid cases take it (window rows of 100, 9 = 8 + 1, 30 = 28 + 2, 4 and 4 floats)', async () => {
+    await tf.setBackend('wasm');
+    const memory = ((tf.backend() as BackendWasm).wasm as unknown as { asm: { memory: object } }).asm.memory;
+    expect(col2imValidSimdFor(memory)).not.toBeNull();
+    expect(inside).toHaveLength(5);
+  });
+
+  test.each(inside.map((c) => [JSON.stringify(c), c] as const))('%s', async (_label, c) => {
+    await tf.setBackend('wasm');
+    const g = geometryOf(c);
+    const values = uniform([patchRows(g), patchColumns(g)], 11);
+    const cols = tf.tensor(values);
+    const dx = tf.zeros(c.x);
+    const be = tf.backend() as BackendWasm;
+    const view = (t: tf.Tensor) => be.typedArrayFromHeap(t as unknown as tf.TensorInfo) as Float32Array;
+    col2im(be, view(cols), g, view(dx));
+    const want = new Float32Array(dx.size);
+    col2imRows(values, g, want);
+    expect(Array.from(view(dx))).toEqual(Array.from(want));
+    tf.dispose([cols, dx]);
+  });
+});
 
 describe('col2imRows', () => {
   test.each(cases.map((c) => [JSON.stringify(c), c] as const))('matches a naive scatter: %s', (_label, c) => {
