@@ -21,9 +21,10 @@ import type { LayersModel } from '@tensorflow/tfjs';
 import type { StageContext } from '../../plugin.js';
 import { readModelArtifacts } from '../../engine/model-io.js';
 import { splitWeights } from '../../formats/weight-quantization.js';
+import type { QuantizationDtype } from '../../formats/weight-quantization.js';
 import type { LayerSetting } from '../sensitivity/layer-setting.js';
 import { removeUnits, structuredRatios } from '../sensitivity/structured-setting.js';
-import { packedRecordBytes, sizeModel } from './cost-model.js';
+import { keepSourceStorage, packedRecordBytes, sizeModel, sourceDtypes } from './cost-model.js';
 import type { SizeModel } from './cost-model.js';
 
 /** Packed record bytes of every tensor of `layer` (`<layer>/...`) in a saved model. */
@@ -35,6 +36,8 @@ export async function layerRecordBytes(dir: string, layer: string): Promise<numb
 
 export class AssignmentSize {
   private readonly models = new Map<string, Promise<SizeModel>>();
+  /** The tensors the original came quantized: a narrowed model is re-saved in float32 and stored like a trial (storageSetting). */
+  private readonly source: ReadonlyMap<string, QuantizationDtype>;
 
   /**
    * `unmodified` is the size model of the original model, `searched` the
@@ -47,7 +50,10 @@ export class AssignmentSize {
     private readonly unmodified: SizeModel,
     private readonly searched: readonly string[],
     private readonly scratch: string,
-  ) {}
+    originalArtifacts: Parameters<typeof sourceDtypes>[0],
+  ) {
+    this.source = sourceDtypes(originalArtifacts);
+  }
 
   /** Packed bytes of the model `settings` produces (before fine-tuning). */
   async predict(settings: Readonly<Record<string, LayerSetting>>): Promise<number> {
@@ -66,13 +72,13 @@ export class AssignmentSize {
         const model = await removeUnits(this.ctx, this.original, ratios);
         await this.ctx.engine.saveModel(model, dir);
         model.dispose();
-        const artifacts = await readModelArtifacts(dir);
+        const artifacts = keepSourceStorage(await readModelArtifacts(dir), this.source);
         const kernels = new Map<string, string[]>();
         for (const w of artifacts.weightSpecs ?? []) {
           const layer = w.name.slice(0, w.name.lastIndexOf('/'));
           if (this.searched.includes(layer) && w.dtype === 'float32') kernels.set(layer, [...(kernels.get(layer) ?? []), w.name]);
         }
-        return sizeModel(artifacts, kernels);
+        return sizeModel(artifacts, kernels, this.source);
       })();
       this.models.set(key, m);
     }

@@ -39,6 +39,7 @@ import { seededRandom, splitDataset } from '../../data/dataset.js';
 import { layerSeed } from '../../engine/builders.js';
 import { readModelArtifacts, writeModelArtifacts } from '../../engine/model-io.js';
 import { packArtifacts } from '../../formats/packed.js';
+import type { QuantizationDtype } from '../../formats/weight-quantization.js';
 import { splitWeights, withWeights } from '../../formats/weight-quantization.js';
 import { decodeSensitivity, SENSITIVITY_FAMILIES } from '../../contracts/sensitivity.js';
 import type { Sensitivity, SensitivityFamily } from '../../contracts/sensitivity.js';
@@ -57,7 +58,7 @@ import { applySetting, settingLabel, tensorSetting } from '../sensitivity/layer-
 import type { LayerSetting } from '../sensitivity/layer-setting.js';
 import { allocate } from './allocate.js';
 import type { AllocationLayer, AllocationProblem } from './allocate.js';
-import { sizeModel, storeWithSetting } from './cost-model.js';
+import { sizeModel, sourceDtypes, storageSetting, storeWithSetting } from './cost-model.js';
 import type { SizeModel } from './cost-model.js';
 import { fragmentYaml } from './recipe-fragment.js';
 import { trialPhases } from './trial-phases.js';
@@ -226,6 +227,7 @@ interface TrialResult {
  */
 async function runTrial(ctx: StageContext, modelDir: string, settings: Record<string, LayerSetting>, config: AutoConfig, fit: Dataset, val: Dataset, dir: string, sizeLimit: number): Promise<TrialResult> {
   const tf = await ctx.engine.tf();
+  const source = sourceDtypes(await readModelArtifacts(modelDir));
   // Units first: the per-tensor families then act on the shapes the model keeps.
   const model: LayersModel = await removeUnits(ctx, await ctx.engine.loadModel(modelDir), structuredRatios(settings));
   /** Applies `pick` of each layer's setting to its kernels as they are now; returns what fine-tuning must hold. */
@@ -256,26 +258,28 @@ async function runTrial(ctx: StageContext, modelDir: string, settings: Record<st
     // Once the retrained survivors are clustered the packed size is final (centroid fine-tuning moves
     // the codebook, not which weight uses which entry): a trial already over the size budget skips it.
     // The size model priced the clusters of the original weights; retrained survivors spread over more of them.
-    const packed = phases.prune > 0 && Number.isFinite(sizeLimit) ? await storeTrial(ctx, model, settings, dir) : 0;
+    const packed = phases.prune > 0 && Number.isFinite(sizeLimit) ? await storeTrial(ctx, model, settings, dir, source) : 0;
     if (packed > sizeLimit) {
       const { accuracy } = await evaluateAccuracy(tf, await ctx.engine.loadModel(dir), val, 512, ctx.signal);
       return { dir, packedBytes: packed, accuracy: round6(accuracy), skippedFinetune: true };
     }
     await finetune(ctx, model, { ...config.finetune, epochs: phases.share }, constraintHooks(tf, constraints), fit);
   }
-  const packedBytes = await storeTrial(ctx, model, settings, dir);
+  const packedBytes = await storeTrial(ctx, model, settings, dir, source);
   const { accuracy } = await evaluateAccuracy(tf, await ctx.engine.loadModel(dir), val, 512, ctx.signal);
   return { dir, packedBytes, accuracy: round6(accuracy) };
 }
 
-/** Saves a trial's model to `dir` with its storage dtypes applied last, as the quantize stage would; returns the packed bytes. */
-async function storeTrial(ctx: StageContext, model: LayersModel, settings: Record<string, LayerSetting>, dir: string): Promise<number> {
+/**
+ * Saves a trial's model to `dir` with its storage dtypes applied last, as the quantize stage would
+ * (and tensors that came quantized stored so again: storageSetting); returns the packed bytes.
+ */
+async function storeTrial(ctx: StageContext, model: LayersModel, settings: Record<string, LayerSetting>, dir: string, source: ReadonlyMap<string, QuantizationDtype>): Promise<number> {
   await ctx.engine.saveModel(model, dir);
   const artifacts = await readModelArtifacts(dir);
   const weights = splitWeights(artifacts).map((w) => {
     const layer = w.spec.name.slice(0, w.spec.name.lastIndexOf('/'));
-    const s = settings[layer];
-    const dtype = s && w.spec.dtype === 'float32' ? tensorSetting(w.spec.name, w.spec.shape.reduce((a, b) => a * b, 1), s).dtype : undefined;
+    const dtype = w.spec.dtype === 'float32' ? storageSetting(w.spec.name, w.spec.shape.reduce((a, b) => a * b, 1), settings[layer] ?? {}, source).dtype : undefined;
     return dtype ? storeWithSetting(w, { dtype }) : w;
   });
   const stored = withWeights(artifacts, weights);
@@ -332,7 +336,7 @@ export const autoStage = defineStage<AutoConfig>({
         ownSaving.set(`${n.layer}\u0000${n.ratio}`, own.get(n.layer)! - (await layerRecordBytes(n.dir, n.layer)));
       }
     }
-    const exact = new AssignmentSize(ctx, original, size, layers, join(ctx.scratchDir, 'assignments'));
+    const exact = new AssignmentSize(ctx, original, size, layers, join(ctx.scratchDir, 'assignments'), artifacts);
     const packedOf = (l: string, st: LayerSetting): number => {
       if (st.structured === undefined) return size.layerCost(l, st).packed;
       return size.layerCost(l, {}).packed - ownSaving.get(`${l}\u0000${st.structured}`)!;

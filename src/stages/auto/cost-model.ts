@@ -20,8 +20,8 @@
  */
 import type { io } from '@tensorflow/tfjs';
 import { packArtifacts } from '../../formats/packed.js';
-import { decodeFloat32, float32Weight, quantizedWeight, splitWeights } from '../../formats/weight-quantization.js';
-import type { StoredWeight } from '../../formats/weight-quantization.js';
+import { decodeFloat32, float32Weight, quantizedWeight, splitWeights, withWeights } from '../../formats/weight-quantization.js';
+import type { QuantizationDtype, StoredWeight } from '../../formats/weight-quantization.js';
 import { applySetting, settingLabel, tensorSetting } from '../sensitivity/layer-setting.js';
 import type { LayerSetting } from '../sensitivity/layer-setting.js';
 
@@ -47,6 +47,33 @@ export function storeWithSetting(weight: StoredWeight, setting: LayerSetting, ra
   return applied.quantized ? quantizedWeight(name, shape, applied.quantized, group) : float32Weight(name, shape, applied.values, group);
 }
 
+/** The storage dtype of every tensor a model came in quantized (a uint8 tfjs-converter model: all of them). */
+export function sourceDtypes(artifacts: io.ModelArtifacts): Map<string, QuantizationDtype> {
+  return new Map((artifacts.weightSpecs ?? []).flatMap((w) => (w.quantization ? [[w.name, w.quantization.dtype as QuantizationDtype]] : [])));
+}
+
+/**
+ * What a trial stores for one tensor under its layer's setting: the
+ * setting's dtype when it gives one (tensorSetting), else the dtype the
+ * tensor came in. A model brought as uint8 stays uint8 where the search did
+ * not choose otherwise; re-saved as float32 it would grow (on a uint8
+ * MobileNetV2 a trial packed 493 KB where 399 KB were predicted).
+ */
+export function storageSetting(name: string, size: number, setting: LayerSetting, source: ReadonlyMap<string, QuantizationDtype>): LayerSetting {
+  const s = tensorSetting(name, size, setting);
+  const kept = source.get(name);
+  return s.dtype === undefined && kept !== undefined ? { ...s, dtype: kept } : s;
+}
+
+/** `artifacts` (float32, e.g. a re-saved narrowed model) with every tensor that came quantized stored in its source dtype again. */
+export function keepSourceStorage(artifacts: io.ModelArtifacts, source: ReadonlyMap<string, QuantizationDtype>): io.ModelArtifacts {
+  if (source.size === 0) return artifacts;
+  return withWeights(artifacts, splitWeights(artifacts).map((w) => {
+    const dtype = source.get(w.spec.name);
+    return dtype !== undefined && w.spec.dtype === 'float32' && !w.spec.quantization ? storeWithSetting(w, { dtype }) : w;
+  }));
+}
+
 export interface SizeModel {
   /** Everything not searched: header, topology, every tensor but the searched kernels. */
   base: SizeCost;
@@ -63,9 +90,11 @@ export interface SizeModel {
  * to its float weights' names (e.g. `fc1` -> [`fc1/kernel`, `fc1/bias`]; a
  * separable convolution has two kernels). Each tensor gets what the stages
  * would do to it (`tensorSetting`: sparsity and bits on kernels, the dtype
- * on tensors of at least the quantize stage's `minSize`).
+ * on tensors of at least the quantize stage's `minSize`), stored in the
+ * dtype it came in when the setting gives none (`storageSetting`; `source`
+ * defaults to the artifacts' own quantized tensors).
  */
-export function sizeModel(artifacts: io.ModelArtifacts, kernels: ReadonlyMap<string, readonly string[]>): SizeModel {
+export function sizeModel(artifacts: io.ModelArtifacts, kernels: ReadonlyMap<string, readonly string[]>, source: ReadonlyMap<string, QuantizationDtype> = sourceDtypes(artifacts)): SizeModel {
   const weights = splitWeights(artifacts);
   const byName = new Map(weights.map((w) => [w.spec.name, w]));
   const kernelsOf = (layer: string): StoredWeight[] => {
@@ -90,7 +119,7 @@ export function sizeModel(artifacts: io.ModelArtifacts, kernels: ReadonlyMap<str
     const key = `${layer}\u0000${settingLabel(setting)}`;
     let c = memo.get(key);
     if (!c) {
-      c = costOf(kernelsOf(layer).map((w) => storeWithSetting(w, tensorSetting(w.spec.name, w.spec.shape.reduce((a, b) => a * b, 1), setting))));
+      c = costOf(kernelsOf(layer).map((w) => storeWithSetting(w, storageSetting(w.spec.name, w.spec.shape.reduce((a, b) => a * b, 1), setting, source))));
       memo.set(key, c);
     }
     return c;

@@ -182,4 +182,25 @@ describe('auto stage', () => {
       expect((await packModel(join(h.dir, '.modelpress/auto-trials', t.key, 'model'))).breakdown.totalBytes).toBe(t.measured.packedBytes);
     }
   }, 120_000);
+
+  test('a model brought quantized (uint8 shards) stays so where the search gives no dtype: every trial packs to the size it predicted', async () => {
+    const q = (await h.run(quantizeStage, { weights: 'uint8', minSize: 1 }, modelInput(await h.artifact(trained)))).outputs.model!;
+    const source = await h.artifact(q);
+    const sens = await h.run(sensitivityStage, { fraction: 0.1, samples: 200, sparsity: [0.5, 0.9], bits: [4], dtype: [] }, modelInput(source));
+    const quantizedInputs: StageInputs = {
+      model: source,
+      upstream: [
+        { node: 'model', stage: 'model', matrix: {}, outputs: { model: source }, metrics: {} },
+        { node: 'sensitivity', stage: 'sensitivity', matrix: {}, outputs: { sensitivity: await h.artifact(sens.outputs.sensitivity!) }, metrics: {} },
+      ],
+    };
+    const before = (await packModel(q)).breakdown.totalBytes;
+    const r = await h.run(autoStage, { budget: { size_packed_kb: (0.6 * before) / 1024 }, finetune: { epochs: 0 }, trials: 2 }, quantizedInputs);
+    const { trials } = await readTrials(r.outputs.search!);
+    expect(trials.length).toBeGreaterThanOrEqual(2);
+    for (const t of trials) expect(t.measured.packedBytes).toBe(t.predicted.packedBytes);
+    // Every tensor still carries its uint8 quantization (none came float32, none was given another dtype).
+    const specs = (await readModelArtifacts(r.outputs.model!)).weightSpecs!;
+    expect(specs.map((w) => w.quantization?.dtype)).toEqual(specs.map(() => 'uint8'));
+  }, 120_000);
 });
