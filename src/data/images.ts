@@ -34,7 +34,7 @@ import type { ChannelOrder, ImageLayout, ImageNormalize } from './image-normaliz
 import { channelAffine, writeExample } from './image-normalize.js';
 import type { FloatImage, ResizeMode } from './image-resize.js';
 import { fitImage } from './image-resize.js';
-import type { ImageItem, ImageListing, LabelSource } from './image-sources.js';
+import type { ImageItem, LabelSource } from './image-sources.js';
 import { listImages } from './image-sources.js';
 import type { DatasetLoader, LoadContext } from './loader.js';
 import { defineLoader, resolveLoaderOptions } from './loader.js';

@@ -18,7 +18,7 @@ import { PACKAGE_ROOT } from '../package-info.js';
 import { LatencyError } from './latency.js';
 import { LATENCY_RUNTIMES } from './latency-protocol.js';
 import type { LatencyRuntime } from './latency-protocol.js';
-import type { InterleavedChildMessage, InterleavedModelStats, InterleavedParentMessage, InterleavedReport, InterleavedTask } from './interleaved-latency-protocol.js';
+import type { InterleavedChildMessage, InterleavedParentMessage, InterleavedReport, InterleavedTask } from './interleaved-latency-protocol.js';
 import { integer, nonNegativeInt, positiveInt, positiveNumber, show } from './stopping-rule.js';
 
 export type { InterleavedModelStats, InterleavedReport } from './interleaved-latency-protocol.js';

@@ -28,7 +28,7 @@ import {
   type ParentMessage,
 } from './latency-protocol.js';
 import type { LatencyMeasurement, LatencyRunOptions } from './latency-stats.js';
-import { nonNegativeInt, positiveInt, resolveStoppingRule, show } from './stopping-rule.js';
+import { positiveInt, resolveStoppingRule, show } from './stopping-rule.js';
 
 export type { LatencyRuntime, StopReason } from './latency-protocol.js';
 export { LATENCY_RUNTIMES } from './latency-protocol.js';

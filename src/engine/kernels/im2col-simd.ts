@@ -12,7 +12,7 @@
  * gradient (im2col + matmul): 3.17 -> 1.53 ms (medians of 40 interleaved
  * calls, load ~4.8 on 2 cores).
  */
-import { forLoop, get, I32, i32, OP, set, simd, SIMD, simdKernel, v128Load, v128Store } from './wasm-simd-module.js';
+import { forLoop, get, I32, i32, OP, set, simdKernel, v128Load, v128Store } from './wasm-simd-module.js';
 
 /**
  * `im2colValid1(x, out, kSpan, inRow, kwBytes, total, image, rowSpan, rowStep, run, run16)`,

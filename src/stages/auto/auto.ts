@@ -46,7 +46,6 @@ import type { Sensitivity, SensitivityFamily } from '../../contracts/sensitivity
 import { fmtHundredths, fmtKb } from '../../contracts/format.js';
 import { mdTable, mdText } from '../../contracts/markdown.js';
 import { kernelVariables, round6 } from '../prune/prune-magnitude.js';
-import { isPrunableKernel } from '../prune/prune-targets.js';
 import { constraintHooks } from '../share/share-finetune.js';
 import type { Constraint } from '../share/share-finetune.js';
 import { finetune, finetuneSchema } from '../training/finetune.js';
@@ -54,7 +53,7 @@ import type { FinetuneConfig } from '../training/finetune.js';
 import { compilePattern } from '../training/layer-targeting.js';
 import { evaluateAccuracy } from '../training/train-loop.js';
 import { checkpoint } from '../training/abort-checkpoint.js';
-import { applySetting, settingLabel, tensorSetting } from '../sensitivity/layer-setting.js';
+import { applySetting, settingLabel } from '../sensitivity/layer-setting.js';
 import type { LayerSetting } from '../sensitivity/layer-setting.js';
 import { allocate } from './allocate.js';
 import type { AllocationLayer, AllocationProblem } from './allocate.js';
@@ -72,7 +71,6 @@ import { LATENCY_RUNTIMES } from '../../measure/latency.js';
 import type { LatencyRuntime } from '../../measure/latency.js';
 import { TrialStore, trialKey } from './trial-store.js';
 import { layerChoices } from './search-space.js';
-import type { LayerChoice } from './search-space.js';
 
 export interface AutoConfig {
   devices?: string[];

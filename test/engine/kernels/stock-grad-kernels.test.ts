@@ -4,7 +4,7 @@
  * (the way MaxPoolGrad turned out to be wrong). Tolerance: KERNEL_TOLERANCE.
  */
 import type { NamedAttrMap } from '@tensorflow/tfjs';
-import { firstMismatch, KERNEL_TOLERANCE, runKernelOn, setupBackends, tf, uniform } from './helpers.js';
+import { firstMismatch, KERNEL_TOLERANCE, runKernelOn, setupBackends, uniform } from './helpers.js';
 import type { HostTensor } from './helpers.js';
 
 beforeAll(async () => {
