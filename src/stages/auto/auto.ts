@@ -61,6 +61,7 @@ import { sizeModel, sourceDtypes, storageSetting, storeWithSetting } from './cos
 import type { SizeModel } from './cost-model.js';
 import { fragmentYaml } from './recipe-fragment.js';
 import { trialPhases } from './trial-phases.js';
+import { correctAfterMiss } from './budget-correction.js';
 import { LATENCY_ENTRY_SECONDS, latencyCost, measureLatencyTable, predictLatency, timeAgainstBase } from './latency-table.js';
 import type { LatencyPoint, LatencyTable } from './latency-table.js';
 import { narrowedModels } from './narrowed-models.js';
@@ -382,7 +383,8 @@ export const autoStage = defineStage<AutoConfig>({
     // prediction. A miss of a size or latency budget is repaired by
     // allocating again under the budget less that error (the table's
     // additive assumption, or the machine's load, made the prediction
-    // optimistic), not by banning a choice.
+    // optimistic), not by banning a choice: bytes as measured, latency in
+    // proportion (budget-correction.ts).
     const correction = [0, 0, 0];
     // The baselines' test: the budgets less the prediction error the search measured (`correction`, below), so they get the same margin.
     const fits = async (settings: Record<string, LayerSetting>) => {
@@ -477,7 +479,7 @@ export const autoStage = defineStage<AutoConfig>({
       const predicted = [t.predicted.packedBytes, t.predicted.latency?.p50Ms ?? 0, t.predicted.latency?.p95Ms ?? 0];
       const over = budgetVector.flatMap((b, r) => (measured[r]! > b && measured[r]! > predicted[r]! ? [r] : []));
       if (over.length > 0) {
-        for (const r of over) correction[r] = correction[r]! + measured[r]! - predicted[r]!;
+        correction.splice(0, 3, ...correctAfterMiss(budgetVector, correction, measured, predicted, over));
         continue;
       }
       // Repair: the layer whose chosen option is predicted to hurt most gets a gentler one next time.
