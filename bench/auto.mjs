@@ -18,7 +18,7 @@
  * narrowing the cheap ones. Rows carry predicted vs measured p50/p95.
  *
  *   npm run build && node bench/auto.mjs [--scenarios a,b] [--seeds 1,2,3] [--suffix -ft8]
- *     [--finetune-schedule constant|cosine] [--holdout] [--recover N]
+ *     [--finetune-schedule constant|cosine] [--holdout] [--recover N] [--latency-fraction F]
  *     [--train-epochs N] [--finetune-epochs N] [--trials N] [--limit N]
  *
  * Full runs train on all of MNIST: tens of minutes per scenario and seed on
@@ -56,6 +56,8 @@ const trials = Number(opt('--trials', '4'));
 // `cosine`: the fine-tuning rate decays from 1e-3 to 1e-5 over the epochs (longer fine-tunes); default constant 1e-3.
 const finetuneSchedule = opt('--finetune-schedule', 'constant');
 const holdout = args.includes('--holdout');
+// --latency-fraction F: the latency budget at F x the unmodified model's (default: the scenario's, 0.6).
+const latencyFraction = opt('--latency-fraction', undefined);
 // --recover N: sensitivity measures each point after N fine-tuning steps holding it (docs/auto.md, "Recovery").
 const recoverSteps = Number(opt('--recover', '0'));
 if (!Number.isInteger(recoverSteps) || recoverSteps < 0) throw new Error(`Expected --recover to be an integer >= 0, got ${recoverSteps}`);
@@ -136,6 +138,7 @@ const rows = [];
 for (const name of scenarios) {
   const sc = SCENARIOS[name];
   if (sc.latencyFraction !== undefined) {
+    if (latencyFraction !== undefined) sc.latencyFraction = Number(latencyFraction);
     sc.unmodifiedLatencyMs = await unmodifiedLatency(sc);
     sc.latencyMs = sc.latencyFraction * sc.unmodifiedLatencyMs;
   }
