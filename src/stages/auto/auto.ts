@@ -53,7 +53,7 @@ import type { FinetuneConfig } from '../training/finetune.js';
 import { compilePattern } from '../training/layer-targeting.js';
 import { evaluateAccuracy } from '../training/train-loop.js';
 import { checkpoint } from '../training/abort-checkpoint.js';
-import { applySetting, settingLabel } from '../sensitivity/layer-setting.js';
+import { applySetting, heldBy, settingLabel } from '../sensitivity/layer-setting.js';
 import type { LayerSetting } from '../sensitivity/layer-setting.js';
 import { allocate } from './allocate.js';
 import type { AllocationLayer, AllocationProblem } from './allocate.js';
@@ -239,8 +239,8 @@ async function runTrial(ctx: StageContext, modelDir: string, settings: Record<st
         const values = v.read().dataSync().slice() as Float32Array;
         const applied = applySetting(values, setting, seededRandom(layerSeed(ctx.seed, model.weights.indexOf(v))));
         v.write(tf.tensor(applied.values, v.shape as number[]));
-        if (applied.clustered) constraints.push({ vars: [v], clustered: applied.clustered });
-        else if (setting.sparsity !== undefined) constraints.push({ vars: [v], zeros: Uint8Array.from(applied.values, (x) => (x === 0 ? 1 : 0)) });
+        const c = heldBy(v, applied, setting);
+        if (c) constraints.push(c);
       }
     }
     return constraints;

@@ -6,7 +6,10 @@
  * in Deep Compression's order: prune, then share the survivors, then store.
  */
 import { pruneCount, smallestMasks } from '../prune/prune-magnitude.js';
+import type { LayerVariable } from '@tensorflow/tfjs';
 import { clusterWeights } from '../share/share-kmeans.js';
+import { zerosOf } from '../share/share-finetune.js';
+import type { Constraint } from '../share/share-finetune.js';
 import { quantizeTensor } from '../../formats/weight-quantization.js';
 import { isPrunableKernel } from '../prune/prune-targets.js';
 import { DEFAULT_QUANTIZE_MIN_SIZE } from '../quantize/quantize.js';
@@ -68,6 +71,17 @@ export function applySetting(values: Float32Array, setting: LayerSetting, random
     return { values: quantized.dequantized, quantized, ...(clustered ? { clustered } : {}) };
   }
   return { values: out, ...(clustered ? { clustered } : {}) };
+}
+
+/**
+ * What fine-tuning must hold in `v` once `applied` (from `setting`) is
+ * written to it: its clusters when shared, else the zeros a sparsity made;
+ * nothing for a setting that only stores.
+ */
+export function heldBy(v: LayerVariable, applied: AppliedSetting, setting: LayerSetting): Constraint | undefined {
+  if (applied.clustered) return { vars: [v], clustered: applied.clustered };
+  if (setting.sparsity !== undefined) return { vars: [v], zeros: zerosOf(applied.values) };
+  return undefined;
 }
 
 /** A short stable label, e.g. `s0.9+b5+uint8`, `u0.5` (half the units removed), `dense` for the empty setting (table rows, keys of memos). */

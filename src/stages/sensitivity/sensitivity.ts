@@ -34,7 +34,7 @@ import { layerNames } from '../prune/prune-targets.js';
 import { checkpoint } from '../training/abort-checkpoint.js';
 import { selectLayers, targetingSchema } from '../training/layer-targeting.js';
 import { evaluateAccuracy, toTensors } from '../training/train-loop.js';
-import { applySetting, settingLabel, tensorSetting } from './layer-setting.js';
+import { applySetting, heldBy, settingLabel, tensorSetting } from './layer-setting.js';
 import { tryRemoveUnits } from './structured-setting.js';
 import { MeasurementMemo, measurementKey } from './measurement-memo.js';
 import { makeRecovery, recoverySchema } from './recovery.js';
@@ -205,8 +205,8 @@ export const sensitivityStage = defineStage<SensitivityConfig>({
             const random = seededRandom(layerSeed(ctx.seed, model.weights.indexOf(v)));
             const applied = applySetting(storage && recovery ? (v.read().dataSync() as Float32Array) : values, setting, random);
             v.write(tf.tensor(applied.values, v.shape as number[]));
-            if (applied.clustered) held.push({ vars: [v], clustered: applied.clustered });
-            else if (setting.sparsity !== undefined) held.push({ vars: [v], zeros: Uint8Array.from(applied.values, (x) => (x === 0 ? 1 : 0)) });
+            const c = heldBy(v, applied, setting);
+            if (c) held.push(c);
           }
           if (recovery && !storage) await recovery.run(model, constraintHooks(tf, held));
           value = round6(await measure(model));

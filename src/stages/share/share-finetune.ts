@@ -27,6 +27,13 @@ export interface Constraint {
   zeros?: Uint8Array;
 }
 
+/** A Constraint's `zeros`: 1 where `values` is 0 (what fine-tuning must keep pruned). */
+export function zerosOf(values: Float32Array): Uint8Array {
+  const z = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) if (values[i] === 0) z[i] = 1;
+  return z;
+}
+
 export function constraintHooks(tf: Tf, constraints: readonly Constraint[]): Required<Pick<FinetuneHooks, 'transformGrads' | 'afterStep'>> {
   return {
     transformGrads(grads: NamedTensorMap): NamedTensorMap {

@@ -26,7 +26,7 @@ import { finetune, finetuneSchema } from '../training/finetune.js';
 import type { FinetuneConfig } from '../training/finetune.js';
 import { selectLayers, targetingSchema } from '../training/layer-targeting.js';
 import { isCompressibleWeight } from '../training/compressible-weights.js';
-import { constraintHooks } from './share-finetune.js';
+import { constraintHooks, zerosOf } from './share-finetune.js';
 import type { Constraint } from './share-finetune.js';
 import { SHARE_INITS, bitsPerIndex, clusterWeights, distinctNonZero } from './share-kmeans.js';
 import type { ShareInit } from './share-kmeans.js';
@@ -389,12 +389,6 @@ function elementwiseMean(data: readonly Float32Array[]): Float32Array {
     out[i] = mean === 0 ? 0 : mean; // never -0
   }
   return out;
-}
-
-function zerosOf(values: Float32Array): Uint8Array {
-  const z = new Uint8Array(values.length);
-  for (let i = 0; i < values.length; i++) if (values[i] === 0) z[i] = 1;
-  return z;
 }
 
 function writeAll(tf: Tf, vars: readonly LayerVariable[], values: Float32Array): void {
