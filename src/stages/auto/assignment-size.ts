@@ -24,7 +24,7 @@ import { splitWeights } from '../../formats/weight-quantization.js';
 import type { QuantizationDtype } from '../../formats/weight-quantization.js';
 import type { LayerSetting } from '../sensitivity/layer-setting.js';
 import { removeUnits, structuredRatios } from '../sensitivity/structured-setting.js';
-import { keepSourceStorage, packedRecordBytes, sizeModel, sourceDtypes } from './cost-model.js';
+import { keepSourceStorage, packedRecordBytes, sizeModel } from './cost-model.js';
 import type { SizeModel } from './cost-model.js';
 
 /** Packed record bytes of every tensor of `layer` (`<layer>/...`) in a saved model. */
@@ -36,13 +36,13 @@ export async function layerRecordBytes(dir: string, layer: string): Promise<numb
 
 export class AssignmentSize {
   private readonly models = new Map<string, Promise<SizeModel>>();
-  /** The tensors the original came quantized: a narrowed model is re-saved in float32 and stored like a trial (storageSetting). */
-  private readonly source: ReadonlyMap<string, QuantizationDtype>;
 
   /**
    * `unmodified` is the size model of the original model, `searched` the
    * searched layers (their float tensors are the kernels the size model
-   * prices); narrowed models are saved under `scratch`.
+   * prices); narrowed models are saved under `scratch`. `source`: the
+   * tensors the original came quantized (cost-model.ts `sourceDtypes`); a
+   * narrowed model is re-saved in float32 and stored like a trial.
    */
   constructor(
     private readonly ctx: StageContext,
@@ -50,10 +50,8 @@ export class AssignmentSize {
     private readonly unmodified: SizeModel,
     private readonly searched: readonly string[],
     private readonly scratch: string,
-    originalArtifacts: Parameters<typeof sourceDtypes>[0],
-  ) {
-    this.source = sourceDtypes(originalArtifacts);
-  }
+    private readonly source: ReadonlyMap<string, QuantizationDtype>,
+  ) {}
 
   /** Packed bytes of the model `settings` produces (before fine-tuning). */
   async predict(settings: Readonly<Record<string, LayerSetting>>): Promise<number> {

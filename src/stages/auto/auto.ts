@@ -216,6 +216,20 @@ interface TrialResult {
   skippedFinetune?: boolean;
 }
 
+/** What every trial of one search shares. */
+interface TrialGround {
+  /** The unmodified model. */
+  modelDir: string;
+  config: AutoConfig;
+  /** Fine-tuning data and the calibration split trials are measured on. */
+  fit: Dataset;
+  val: Dataset;
+  /** Packed-size budget in bytes (Infinity without one). */
+  sizeLimit: number;
+  /** The tensors the unmodified model came quantized (storageSetting). */
+  source: ReadonlyMap<string, QuantizationDtype>;
+}
+
 /**
  * Applies `settings` to a fresh copy of the model, fine-tunes with them held, stores, measures.
  * In Deep Compression's order when a trial both prunes and shares: prune and
@@ -224,9 +238,9 @@ interface TrialResult {
  * clustering weights that were never retrained after pruning fixes the
  * codebook to values fine-tuning would have moved.
  */
-async function runTrial(ctx: StageContext, modelDir: string, settings: Record<string, LayerSetting>, config: AutoConfig, fit: Dataset, val: Dataset, dir: string, sizeLimit: number): Promise<TrialResult> {
+async function runTrial(ctx: StageContext, on: TrialGround, settings: Record<string, LayerSetting>, dir: string): Promise<TrialResult> {
+  const { modelDir, config, fit, val, sizeLimit, source } = on;
   const tf = await ctx.engine.tf();
-  const source = sourceDtypes(await readModelArtifacts(modelDir));
   // Units first: the per-tensor families then act on the shapes the model keeps.
   const model: LayersModel = await removeUnits(ctx, await ctx.engine.loadModel(modelDir), structuredRatios(settings));
   /** Applies `pick` of each layer's setting to its kernels as they are now; returns what fine-tuning must hold. */
@@ -314,7 +328,8 @@ export const autoStage = defineStage<AutoConfig>({
       const layer = w.name.slice(0, w.name.lastIndexOf('/'));
       if (layers.includes(layer) && w.dtype === 'float32') kernels.set(layer, [...(kernels.get(layer) ?? []), w.name]);
     }
-    const size: SizeModel = sizeModel(artifacts, kernels);
+    const sourceStorage = sourceDtypes(artifacts);
+    const size: SizeModel = sizeModel(artifacts, kernels, sourceStorage);
     const choices = new Map(layers.map((l) => [l, layerChoices(sens, l, config.families.filter((f) => SENSITIVITY_FAMILIES.includes(f)))]));
 
     // Structured choices: one narrowed model per (layer, ratio), priced by
@@ -335,7 +350,7 @@ export const autoStage = defineStage<AutoConfig>({
         ownSaving.set(`${n.layer}\u0000${n.ratio}`, own.get(n.layer)! - (await layerRecordBytes(n.dir, n.layer)));
       }
     }
-    const exact = new AssignmentSize(ctx, original, size, layers, join(ctx.scratchDir, 'assignments'), artifacts);
+    const exact = new AssignmentSize(ctx, original, size, layers, join(ctx.scratchDir, 'assignments'), sourceStorage);
     const packedOf = (l: string, st: LayerSetting): number => {
       if (st.structured === undefined) return size.layerCost(l, st).packed;
       return size.layerCost(l, {}).packed - ownSaving.get(`${l}\u0000${st.structured}`)!;
@@ -385,7 +400,7 @@ export const autoStage = defineStage<AutoConfig>({
     // additive assumption, or the machine's load, made the prediction
     // optimistic), not by banning a choice: bytes as measured, latency in
     // proportion (budget-correction.ts).
-    const correction = [0, 0, 0];
+    let correction = [0, 0, 0];
     // The baselines' test: the budgets less the prediction error the search measured (`correction`, below), so they get the same margin.
     const fits = async (settings: Record<string, LayerSetting>) => {
       if (sizeBudget && (await predictPacked(settings)) > budgets.packedBytes - correction[0]!) return false;
@@ -399,6 +414,7 @@ export const autoStage = defineStage<AutoConfig>({
     const scratch = join(ctx.scratchDir, 'trials');
     await mkdir(scratch, { recursive: true });
     const store = new TrialStore(resolve(ctx.recipeDir, config.resume.dir));
+    const ground: TrialGround = { modelDir: inputs.model.dir, config, fit, val, sizeLimit: budgets.packedBytes, source: sourceStorage };
     const record = async (kind: Trial['kind'], settings: Record<string, LayerSetting>): Promise<Trial> => {
       const t0 = performance.now();
       const dir = join(scratch, String(trials.length));
@@ -410,7 +426,7 @@ export const autoStage = defineStage<AutoConfig>({
         r = { dir, ...stored.result };
       } else {
         await checkpoint(ctx.signal);
-        r = await runTrial(ctx, inputs.model!.dir, settings, config, fit, val, dir, budgets.packedBytes);
+        r = await runTrial(ctx, ground, settings, dir);
         await store.put(key, { packedBytes: r.packedBytes, accuracy: r.accuracy, ms: Math.round(performance.now() - t0), ...(r.skippedFinetune ? { skippedFinetune: true } : {}) }, dir);
       }
       // Latency is timed every time (not stored with the trial): it belongs to this machine and moment, like evaluate's.
@@ -479,7 +495,7 @@ export const autoStage = defineStage<AutoConfig>({
       const predicted = [t.predicted.packedBytes, t.predicted.latency?.p50Ms ?? 0, t.predicted.latency?.p95Ms ?? 0];
       const over = budgetVector.flatMap((b, r) => (measured[r]! > b && measured[r]! > predicted[r]! ? [r] : []));
       if (over.length > 0) {
-        correction.splice(0, 3, ...correctAfterMiss(budgetVector, correction, measured, predicted, over));
+        correction = correctAfterMiss(budgetVector, correction, measured, predicted, over);
         continue;
       }
       // Repair: the layer whose chosen option is predicted to hurt most gets a gentler one next time.

@@ -12,7 +12,7 @@ import type { Json } from '../../../src/plugin.js';
 import { pruneStage } from '../../../src/stages/prune/prune.js';
 import { shareStage } from '../../../src/stages/share/share.js';
 import { quantizeStage } from '../../../src/stages/quantize/quantize.js';
-import { sizeModel } from '../../../src/stages/auto/cost-model.js';
+import { sizeModel, sourceDtypes } from '../../../src/stages/auto/cost-model.js';
 import { AssignmentSize, layerRecordBytes } from '../../../src/stages/auto/assignment-size.js';
 import { removeUnits } from '../../../src/stages/sensitivity/structured-setting.js';
 import type { LayerSetting } from '../../../src/stages/sensitivity/layer-setting.js';
@@ -98,7 +98,7 @@ describe('size model', () => {
     // dense1 and dense2 both narrowed (dense2 also loses input rows to dense1) and dense3, whose inputs shrink, pruned and shared.
     const assignment: Record<string, LayerSetting> = { dense1: { structured: 0.5 }, dense2: { structured: 0.5 }, dense3: { sparsity: 0.8, bits: 4 } };
     const unmodified = sizeModel(await readModelArtifacts(dir), KERNELS);
-    const exact = new AssignmentSize(h.ctx(), await h.engine.loadModel(dir), unmodified, [...KERNELS.keys()], join(h.dir, 'assignments'), await readModelArtifacts(dir));
+    const exact = new AssignmentSize(h.ctx(), await h.engine.loadModel(dir), unmodified, [...KERNELS.keys()], join(h.dir, 'assignments'), sourceDtypes(await readModelArtifacts(dir)));
     const predicted = await exact.predict(assignment);
     let ref = await h.artifact(dir);
     ref = await h.artifact((await h.run(pruneStage, { method: 'structured', criterion: 'l1', layers: { dense1: { sparsity: 0.5 }, dense2: { sparsity: 0.5 } } }, modelInput(ref))).outputs.model!);
