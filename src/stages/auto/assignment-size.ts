@@ -17,7 +17,7 @@
  *   byte-exact (without fine-tuning), memoised per combination of ratios.
  */
 import { join } from 'node:path';
-import type { LayersModel } from '@tensorflow/tfjs';
+import type { io, LayersModel } from '@tensorflow/tfjs';
 import type { StageContext } from '../../plugin.js';
 import { readModelArtifacts } from '../../engine/model-io.js';
 import { splitWeights } from '../../formats/weight-quantization.js';
@@ -27,9 +27,9 @@ import { removeUnits, structuredRatios } from '../sensitivity/structured-setting
 import { keepSourceStorage, packedRecordBytes, sizeModel } from './cost-model.js';
 import type { SizeModel } from './cost-model.js';
 
-/** Packed record bytes of every tensor of `layer` (`<layer>/...`) in a saved model. */
-export async function layerRecordBytes(dir: string, layer: string): Promise<number> {
-  return splitWeights(await readModelArtifacts(dir))
+/** Packed record bytes of every tensor of `layer` (`<layer>/...`) in a model's artifacts. */
+export function layerRecordBytes(artifacts: io.ModelArtifacts, layer: string): number {
+  return splitWeights(artifacts)
     .filter((w) => w.spec.name.startsWith(`${layer}/`))
     .reduce((n, w) => n + packedRecordBytes(w), 0);
 }

@@ -57,7 +57,7 @@ import { applySetting, heldBy, settingLabel } from '../sensitivity/layer-setting
 import type { LayerSetting } from '../sensitivity/layer-setting.js';
 import { allocate } from './allocate.js';
 import type { AllocationLayer, AllocationProblem } from './allocate.js';
-import { sizeModel, sourceDtypes, storageSetting, storeWithSetting } from './cost-model.js';
+import { keepSourceStorage, sizeModel, sourceDtypes, storageSetting, storeWithSetting } from './cost-model.js';
 import type { SizeModel } from './cost-model.js';
 import { fragmentYaml } from './recipe-fragment.js';
 import { trialPhases } from './trial-phases.js';
@@ -342,12 +342,12 @@ export const autoStage = defineStage<AutoConfig>({
     const sizeBudget = Number.isFinite(budgets.packedBytes);
     // A structured ratio is priced in the allocation by what it removes from the layer's own tensors
     // (never optimistic: assignment-size.ts), and exactly, whole assignment at once, for trials and baselines.
+    // The narrowed model is re-saved in float32: stored as a trial would store it (a uint8 source stays uint8) before comparing.
     const ownSaving = new Map<string, number>();
     if (sizeBudget) {
-      const own = new Map<string, number>();
       for (const n of narrowed.models) {
-        if (!own.has(n.layer)) own.set(n.layer, await layerRecordBytes(inputs.model.dir, n.layer));
-        ownSaving.set(`${n.layer}\u0000${n.ratio}`, own.get(n.layer)! - (await layerRecordBytes(n.dir, n.layer)));
+        const narrowedArtifacts = keepSourceStorage(await readModelArtifacts(n.dir), sourceStorage);
+        ownSaving.set(`${n.layer}\u0000${n.ratio}`, layerRecordBytes(artifacts, n.layer) - layerRecordBytes(narrowedArtifacts, n.layer));
       }
     }
     const exact = new AssignmentSize(ctx, original, size, layers, join(ctx.scratchDir, 'assignments'), sourceStorage);

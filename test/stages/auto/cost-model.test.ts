@@ -12,7 +12,7 @@ import type { Json } from '../../../src/plugin.js';
 import { pruneStage } from '../../../src/stages/prune/prune.js';
 import { shareStage } from '../../../src/stages/share/share.js';
 import { quantizeStage } from '../../../src/stages/quantize/quantize.js';
-import { sizeModel, sourceDtypes } from '../../../src/stages/auto/cost-model.js';
+import { keepSourceStorage, sizeModel, sourceDtypes } from '../../../src/stages/auto/cost-model.js';
 import { AssignmentSize, layerRecordBytes } from '../../../src/stages/auto/assignment-size.js';
 import { removeUnits } from '../../../src/stages/sensitivity/structured-setting.js';
 import type { LayerSetting } from '../../../src/stages/sensitivity/layer-setting.js';
@@ -110,10 +110,30 @@ describe('size model', () => {
     for (const layer of ['dense1', 'dense2']) {
       const alone = join(h.dir, `alone-${layer}`);
       await h.engine.saveModel(await removeUnits(h.ctx(), await h.engine.loadModel(dir), { [layer]: 0.5 }), alone);
-      allocation -= (await layerRecordBytes(dir, layer)) - (await layerRecordBytes(alone, layer));
+      allocation -= layerRecordBytes(await readModelArtifacts(dir), layer) - layerRecordBytes(await readModelArtifacts(alone), layer);
     }
     expect(allocation).toBeGreaterThanOrEqual(predicted);
     // A per-tensor assignment is the size model's own prediction.
     expect(await exact.predict({ dense1: { sparsity: 0.9 } })).toBe(unmodified.predict({ dense1: { sparsity: 0.9 } }).packed);
+  }, 60_000);
+
+  test('a model brought as uint8: a narrowed assignment is priced as stored in uint8 again, and so is the own-tensor price of a narrowed layer', async () => {
+    const q = (await h.run(quantizeStage, { weights: 'uint8', minSize: 1 }, modelInput(await h.artifact(dir)))).outputs.model!;
+    const artifacts = await readModelArtifacts(q);
+    const source = sourceDtypes(artifacts);
+    const exact = new AssignmentSize(h.ctx(), await h.engine.loadModel(q), sizeModel(artifacts, KERNELS), [...KERNELS.keys()], join(h.dir, 'assignments-uint8'), source);
+    // What the stages give: narrow dense1, then store everything uint8 again.
+    let ref = await h.artifact(q);
+    ref = await h.artifact((await h.run(pruneStage, { method: 'structured', criterion: 'l1', layers: { dense1: { sparsity: 0.5 } } }, modelInput(ref))).outputs.model!);
+    ref = await h.artifact((await h.run(quantizeStage, { weights: 'uint8', minSize: 1 }, modelInput(ref))).outputs.model!);
+    expect(await exact.predict({ dense1: { structured: 0.5 } })).toBe((await packModel(ref.dir)).breakdown.totalBytes);
+    // The allocation's own-tensor price compares the uint8 original with the narrowed layer stored as the stages
+    // store it (keepSourceStorage), not as re-saved in float32 (a codebook of the dequantized values, another size).
+    const alone = join(h.dir, 'alone-uint8');
+    await h.engine.saveModel(await removeUnits(h.ctx(), await h.engine.loadModel(q), { dense1: 0.5 }), alone);
+    const asStages = layerRecordBytes(await readModelArtifacts(ref.dir), 'dense1');
+    expect(layerRecordBytes(keepSourceStorage(await readModelArtifacts(alone), source), 'dense1')).toBe(asStages);
+    expect(layerRecordBytes(await readModelArtifacts(alone), 'dense1')).not.toBe(asStages);
+    expect(asStages).toBeLessThan(0.55 * layerRecordBytes(artifacts, 'dense1'));
   }, 60_000);
 });
