@@ -104,6 +104,14 @@ export function allocate(p: AllocationProblem): Allocation {
     strides.push(states);
     states *= d.cells + 1;
   }
+  /** A state's grid coordinates (units used per constrained resource), into `out`. */
+  const decode = (s: number, out: Int32Array) => {
+    let rest = s;
+    for (let k = dims.length - 1; k >= 0; k--) {
+      out[k] = Math.floor(rest / strides[k]!);
+      rest -= out[k]! * strides[k]!;
+    }
+  };
   // Units an option takes on each grid axis (rounded up, with a hair of
   // slack so 0.1 + 0.2 style float error does not cost a whole cell).
   const unitsOf = (o: AllocationOption) => dims.map((d) => (d.cells === 0 ? (o.costs[d.r]! > 0 ? Infinity : 0) : Math.max(0, Math.ceil(o.costs[d.r]! / d.unit - 1e-9))));
@@ -119,11 +127,7 @@ export function allocate(p: AllocationProblem): Allocation {
     for (let s = 0; s < states; s++) {
       const v = dp[s]!;
       if (v === Infinity) continue;
-      let rest = s;
-      for (let k = dims.length - 1; k >= 0; k--) {
-        coord[k] = Math.floor(rest / strides[k]!);
-        rest -= coord[k]! * strides[k]!;
-      }
+      decode(s, coord);
       for (let j = 0; j < layer.options.length; j++) {
         const u = units[j]!;
         let t = 0;
@@ -154,14 +158,8 @@ export function allocate(p: AllocationProblem): Allocation {
   // budget left unused buys nothing. (Towards the smaller model, LeNet-300-100
   // at 26 KB got a 13.8 KB allocation of options that all read 0 pp.)
   const fill = (s: number) => {
-    let f = 0;
-    let rest = s;
-    for (let k = dims.length - 1; k >= 0; k--) {
-      const c = Math.floor(rest / strides[k]!);
-      rest -= c * strides[k]!;
-      f += dims[k]!.cells > 0 ? c / dims[k]!.cells : 0;
-    }
-    return f;
+    decode(s, coord);
+    return dims.reduce((f, d, k) => f + (d.cells > 0 ? coord[k]! / d.cells : 0), 0);
   };
   let best = -1;
   for (let s = 0; s < states; s++) {
