@@ -16,16 +16,11 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { col2imValidSimdFor } from './col2im-simd.js';
-import { col2imRows, patchColumns, patchRows } from './im2col.js';
+import { col2imRows, patchColumns, patchRows, windowsInside } from './im2col.js';
 import type { PatchGeometry } from './im2col.js';
 import { disposeInfo, runWasmKernel } from './wasm-kernel-utils.js';
 import type { Tf } from './wasm-kernel-utils.js';
 import { backendMemory } from './wasm-simd-module.js';
-
-/** Whether every window of `g` lies inside the image (no padding read): what col2im-simd.ts handles. */
-export function windowsInside(g: PatchGeometry): boolean {
-  return g.padTop === 0 && g.padLeft === 0 && (g.outH - 1) * g.strideH + g.kh <= g.inH && (g.outW - 1) * g.strideW + g.kw <= g.inW;
-}
 
 /** col2imRows into `dx` (zeroed; both views of the wasm heap), by the SIMD function where it applies. Exported for tests. */
 export function col2im(wasm: BackendWasm, cols: Float32Array, g: PatchGeometry, dx: Float32Array): void {

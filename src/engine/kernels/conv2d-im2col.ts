@@ -16,7 +16,7 @@
  */
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { im2colColumns, patchColumns, patchRows } from './im2col.js';
+import { im2colColumns, patchColumns, patchRows, windowsInside } from './im2col.js';
 import { im2colValid1SimdFor } from './im2col-simd.js';
 import type { PatchGeometry } from './im2col.js';
 import { disposeInfo, runWasmKernel } from './wasm-kernel-utils.js';
@@ -29,8 +29,7 @@ import { backendMemory } from './wasm-simd-module.js';
  * image. Exported for tests.
  */
 export function im2colColumnsOnHeap(wasm: BackendWasm, x: Float32Array, g: PatchGeometry, out: Float32Array): void {
-  const fits = g.channels === 1 && g.strideW === 1 && g.padTop === 0 && g.padLeft === 0 &&
-    (g.outH - 1) * g.strideH + g.kh <= g.inH && g.outW - 1 + g.kw <= g.inW;
+  const fits = g.channels === 1 && g.strideW === 1 && windowsInside(g);
   const memory = fits ? backendMemory(wasm.wasm) : undefined;
   const simd = memory ? im2colValid1SimdFor(memory) : null;
   if (!simd) {

@@ -36,6 +36,11 @@ export interface PatchGeometry {
   padLeft: number;
 }
 
+/** Whether every window of `g` lies inside the image (no padding read): what the SIMD col2im and im2col handle. */
+export function windowsInside(g: PatchGeometry): boolean {
+  return g.padTop === 0 && g.padLeft === 0 && (g.outH - 1) * g.strideH + g.kh <= g.inH && (g.outW - 1) * g.strideW + g.kw <= g.inW;
+}
+
 /**
  * Largest input channel count for which the im2col route is taken. Measured
  * (min of 40 interleaved calls, batch 64, 5x5 -> 20 filters, loaded machine):
