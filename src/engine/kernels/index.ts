@@ -125,6 +125,10 @@
  * - BatchMatMul (ours, above): a Dense input gradient dy x W^T as
  *   (W x dy^T)^T, so XNNPACK packs dy^T rather than a copy of W^T.
  *
+ * - Identity (registered, copies): shares the input's data instead, as the
+ *   cpu and webgl backends do; the tape clones every tensor a gradient
+ *   needs, so the copies were ~1.7 M floats per LeNet-5 step (identity.ts).
+ *
  * Not covered (not needed by these models): the stock MaxPool3DGrad and
  * MaxPoolWithArgmax share MaxPoolGrad's FLT_MIN bug.
  */
@@ -137,6 +141,7 @@ import { conv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 import { depthwiseConv2dBackpropFilterKernel } from './depthwise-conv2d-backprop-filter.js';
 import { depthwiseConv2dBackpropInputKernel } from './depthwise-conv2d-backprop-input.js';
+import { identityKernel } from './identity.js';
 import { maxPoolGradKernel } from './max-pool-grad.js';
 import { sumKernel } from './sum.js';
 import { tileKernel } from './tile.js';
@@ -153,6 +158,7 @@ export { conv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 export { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 export { depthwiseConv2dBackpropFilterKernel } from './depthwise-conv2d-backprop-filter.js';
 export { depthwiseConv2dBackpropInputKernel } from './depthwise-conv2d-backprop-input.js';
+export { identityKernel } from './identity.js';
 export { maxPoolGradKernel } from './max-pool-grad.js';
 export { sumKernel } from './sum.js';
 export { tileKernel } from './tile.js';
@@ -189,6 +195,7 @@ export const WASM_TRAINING_KERNELS: readonly WasmTrainingKernel[] = [
   { name: 'ModelpressClipByValueGrad', mode: 'missing', create: clipByValueGradKernel },
   { name: 'ModelpressAdamUpdate', mode: 'missing', create: adamUpdateKernel },
   { name: 'Sum', mode: 'replace', create: sumKernel },
+  { name: 'Identity', mode: 'replace', create: identityKernel },
 ];
 
 /** Gradients registerWasmTrainingKernels puts in place (tfjs keeps one per op, for every backend). */

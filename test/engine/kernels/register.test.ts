@@ -3,7 +3,7 @@ import { jest } from '@jest/globals';
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../../../src/engine/kernels/index.js';
 import { tf } from './helpers.js';
 
-const ALL = ['Conv2DBackpropFilter', 'MaxPoolGrad', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Tile', 'BatchMatMul', 'UnsortedSegmentSum', 'ModelpressBatchNormTraining', 'ModelpressBatchNormTrainingGrad', 'ModelpressClipByValueGrad', 'ModelpressAdamUpdate', 'Sum'];
+const ALL = ['Conv2DBackpropFilter', 'MaxPoolGrad', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Tile', 'BatchMatMul', 'UnsortedSegmentSum', 'ModelpressBatchNormTraining', 'ModelpressBatchNormTrainingGrad', 'ModelpressClipByValueGrad', 'ModelpressAdamUpdate', 'Sum', 'Identity'];
 const GRADIENTS = ['Tile (gradient)', 'ClipByValue (gradient)', 'ModelpressBatchNormTraining (gradient)'];
 
 test('registers the missing kernels and replaces the broken and the slow one, once', () => {
