@@ -24,7 +24,7 @@ import { splitWeights } from '../../formats/weight-quantization.js';
 import type { QuantizationDtype } from '../../formats/weight-quantization.js';
 import type { LayerSetting } from '../sensitivity/layer-setting.js';
 import { removeUnits, structuredRatios } from '../sensitivity/structured-setting.js';
-import { keepSourceStorage, packedRecordBytes, sizeModel } from './cost-model.js';
+import { keepSourceStorage, packedRecordBytes, searchedKernels, sizeModel } from './cost-model.js';
 import type { SizeModel } from './cost-model.js';
 
 /** Packed record bytes of every tensor of `layer` (`<layer>/...`) in a model's artifacts. */
@@ -71,12 +71,7 @@ export class AssignmentSize {
         await this.ctx.engine.saveModel(model, dir);
         model.dispose();
         const artifacts = keepSourceStorage(await readModelArtifacts(dir), this.source);
-        const kernels = new Map<string, string[]>();
-        for (const w of artifacts.weightSpecs ?? []) {
-          const layer = w.name.slice(0, w.name.lastIndexOf('/'));
-          if (this.searched.includes(layer) && w.dtype === 'float32') kernels.set(layer, [...(kernels.get(layer) ?? []), w.name]);
-        }
-        return sizeModel(artifacts, kernels, this.source);
+        return sizeModel(artifacts, searchedKernels(artifacts, this.searched), this.source);
       })();
       this.models.set(key, m);
     }

@@ -30,7 +30,7 @@
  * with settings, predicted vs measured size and accuracy, time; auto.yaml:
  * the settings as a recipe fragment; auto.md: the summary table).
  */
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { LayersModel, LayerVariable } from '@tensorflow/tfjs';
 import { defineStage, StageConfigError } from '../../stage-definition.js';
@@ -57,7 +57,7 @@ import { applySetting, heldBy, settingLabel } from '../sensitivity/layer-setting
 import type { LayerSetting } from '../sensitivity/layer-setting.js';
 import { allocate } from './allocate.js';
 import type { AllocationLayer, AllocationProblem } from './allocate.js';
-import { keepSourceStorage, sizeModel, sourceDtypes, storageSetting, storeWithSetting } from './cost-model.js';
+import { keepSourceStorage, searchedKernels, sizeModel, sourceDtypes, storageSetting, storeWithSetting } from './cost-model.js';
 import type { SizeModel } from './cost-model.js';
 import { fragmentYaml } from './recipe-fragment.js';
 import { trialPhases } from './trial-phases.js';
@@ -72,6 +72,8 @@ import { LATENCY_RUNTIMES } from '../../measure/latency.js';
 import type { LatencyRuntime } from '../../measure/latency.js';
 import { TrialStore, trialKey } from './trial-store.js';
 import { layerChoices } from './search-space.js';
+import type { LayerChoice } from './search-space.js';
+import { chooseBitsAfterPruning } from './bits-after-pruning.js';
 
 export interface AutoConfig {
   devices?: string[];
@@ -149,6 +151,13 @@ export interface Trial {
   key: string;
   /** true when the trial was read back from `resume.dir` instead of run. */
   resumed?: boolean;
+  /**
+   * A search trial that pruned and shared under a size budget: its bits were
+   * re-allocated on the retrained survivors (bits-after-pruning.ts).
+   * `allocated`: the allocation's settings; `allocatedPacked`: their exact
+   * packed bytes on the retrained model; `packed`: that of `settings`.
+   */
+  bitsAfterPruning?: { allocated: Record<string, LayerSetting>; allocatedPacked: number; packed: number };
 }
 
 interface Budgets {
@@ -214,6 +223,9 @@ interface TrialResult {
   latency?: LatencyPoint;
   /** Centroid fine-tuning was skipped: the clustered model was already over the size budget. */
   skippedFinetune?: boolean;
+  /** The settings the model has (the allocation's, bits re-chosen when `bitsAfterPruning`). */
+  settings: Record<string, LayerSetting>;
+  bitsAfterPruning?: Trial['bitsAfterPruning'];
 }
 
 /** What every trial of one search shares. */
@@ -228,6 +240,9 @@ interface TrialGround {
   sizeLimit: number;
   /** The tensors the unmodified model came quantized (storageSetting). */
   source: ReadonlyMap<string, QuantizationDtype>;
+  /** The searched layers and their choices: what bits are re-allocated over after pruning. */
+  layers: readonly string[];
+  choices: ReadonlyMap<string, readonly LayerChoice[]>;
 }
 
 /**
@@ -238,11 +253,12 @@ interface TrialGround {
  * clustering weights that were never retrained after pruning fixes the
  * codebook to values fine-tuning would have moved.
  */
-async function runTrial(ctx: StageContext, on: TrialGround, settings: Record<string, LayerSetting>, dir: string): Promise<TrialResult> {
+async function runTrial(ctx: StageContext, on: TrialGround, allocated: Record<string, LayerSetting>, dir: string, rechooseBits: boolean): Promise<TrialResult> {
   const { modelDir, config, fit, val, sizeLimit, source } = on;
   const tf = await ctx.engine.tf();
   // Units first: the per-tensor families then act on the shapes the model keeps.
-  const model: LayersModel = await removeUnits(ctx, await ctx.engine.loadModel(modelDir), structuredRatios(settings));
+  const model: LayersModel = await removeUnits(ctx, await ctx.engine.loadModel(modelDir), structuredRatios(allocated));
+  let settings = allocated;
   /** Applies `pick` of each layer's setting to its kernels as they are now; returns what fine-tuning must hold. */
   const hold = (pick: (s: LayerSetting) => LayerSetting): Constraint[] => {
     const constraints: Constraint[] = [];
@@ -265,6 +281,18 @@ async function runTrial(ctx: StageContext, on: TrialGround, settings: Record<str
     const pruned = hold((s) => (s.sparsity !== undefined ? { sparsity: s.sparsity } : {}));
     await finetune(ctx, model, { ...config.finetune, epochs: phases.prune }, constraintHooks(tf, pruned), fit);
   }
+  let bitsAfterPruning: TrialResult['bitsAfterPruning'];
+  if (phases.prune > 0 && rechooseBits && Number.isFinite(sizeLimit)) {
+    // The survivors are final up to clustering: each bits option's packed size is exact now.
+    const retrained = `${dir}-retrained`;
+    await ctx.engine.saveModel(model, retrained);
+    const artifacts = keepSourceStorage(await readModelArtifacts(retrained), source);
+    await rm(retrained, { recursive: true, force: true });
+    const chosen = chooseBitsAfterPruning(sizeModel(artifacts, searchedKernels(artifacts, on.layers), source), allocated, on.choices, sizeLimit);
+    settings = chosen.settings;
+    bitsAfterPruning = { allocated, allocatedPacked: chosen.allocatedPacked, packed: chosen.packed };
+    if (chosen.changed) ctx.logger.info(`bits re-chosen on the retrained survivors: ${Object.keys(settings).filter((l) => settings[l]!.bits !== allocated[l]!.bits).map((l) => `${l} ${allocated[l]!.bits} -> ${settings[l]!.bits}`).join(', ')} (${fmtKb(chosen.allocatedPacked)} -> ${fmtKb(chosen.packed)})`);
+  }
   // Re-pruning the retrained kernels at the same sparsity keeps the same zeros (they are the smallest magnitudes).
   const constraints = hold(perTensor);
   if (phases.share > 0) {
@@ -274,13 +302,13 @@ async function runTrial(ctx: StageContext, on: TrialGround, settings: Record<str
     const packed = phases.prune > 0 && Number.isFinite(sizeLimit) ? await storeTrial(ctx, model, settings, dir, source) : 0;
     if (packed > sizeLimit) {
       const { accuracy } = await evaluateAccuracy(tf, await ctx.engine.loadModel(dir), val, 512, ctx.signal);
-      return { dir, packedBytes: packed, accuracy: round6(accuracy), skippedFinetune: true };
+      return { dir, packedBytes: packed, accuracy: round6(accuracy), skippedFinetune: true, settings, ...(bitsAfterPruning ? { bitsAfterPruning } : {}) };
     }
     await finetune(ctx, model, { ...config.finetune, epochs: phases.share }, constraintHooks(tf, constraints), fit);
   }
   const packedBytes = await storeTrial(ctx, model, settings, dir, source);
   const { accuracy } = await evaluateAccuracy(tf, await ctx.engine.loadModel(dir), val, 512, ctx.signal);
-  return { dir, packedBytes, accuracy: round6(accuracy) };
+  return { dir, packedBytes, accuracy: round6(accuracy), settings, ...(bitsAfterPruning ? { bitsAfterPruning } : {}) };
 }
 
 /**
@@ -302,8 +330,8 @@ async function storeTrial(ctx: StageContext, model: LayersModel, settings: Recor
 
 export const autoStage = defineStage<AutoConfig>({
   name: 'auto',
-  // 3: trials that prune and share retrain after pruning, then fine-tune the centroids (two phases).
-  version: '3',
+  // 4: a search trial's bits are re-allocated on its retrained survivors (bits-after-pruning.ts).
+  version: '4',
   description: 'Budget-driven compression: per-layer sparsity / sharing bits / dtype / structured ratios allocated over a sensitivity table under packed-size and latency budgets (per-layer latency table on the device runtime), fine-tuned, measured and repaired; with uniform and random baselines.',
   schema: autoSchema,
   outputs: ['model', 'search'],
@@ -323,13 +351,8 @@ export const autoStage = defineStage<AutoConfig>({
     const keep = (config.keep ?? []).map(compilePattern);
     const layers = sens.layers.filter((l) => !keep.some((m) => m(l)));
     const artifacts = await readModelArtifacts(inputs.model.dir);
-    const kernels = new Map<string, string[]>();
-    for (const w of artifacts.weightSpecs ?? []) {
-      const layer = w.name.slice(0, w.name.lastIndexOf('/'));
-      if (layers.includes(layer) && w.dtype === 'float32') kernels.set(layer, [...(kernels.get(layer) ?? []), w.name]);
-    }
     const sourceStorage = sourceDtypes(artifacts);
-    const size: SizeModel = sizeModel(artifacts, kernels, sourceStorage);
+    const size: SizeModel = sizeModel(artifacts, searchedKernels(artifacts, layers), sourceStorage);
     const choices = new Map(layers.map((l) => [l, layerChoices(sens, l, config.families.filter((f) => SENSITIVITY_FAMILIES.includes(f)))]));
 
     // Structured choices: one narrowed model per (layer, ratio), priced by
@@ -414,21 +437,24 @@ export const autoStage = defineStage<AutoConfig>({
     const scratch = join(ctx.scratchDir, 'trials');
     await mkdir(scratch, { recursive: true });
     const store = new TrialStore(resolve(ctx.recipeDir, config.resume.dir));
-    const ground: TrialGround = { modelDir: inputs.model.dir, config, fit, val, sizeLimit: budgets.packedBytes, source: sourceStorage };
-    const record = async (kind: Trial['kind'], settings: Record<string, LayerSetting>): Promise<Trial> => {
+    const ground: TrialGround = { modelDir: inputs.model.dir, config, fit, val, sizeLimit: budgets.packedBytes, source: sourceStorage, layers, choices };
+    // The baselines keep their draw (uniform stays uniform); the search re-allocates bits after pruning.
+    const record = async (kind: Trial['kind'], allocated: Record<string, LayerSetting>): Promise<Trial> => {
       const t0 = performance.now();
       const dir = join(scratch, String(trials.length));
-      const key = trialKey({ stage: `auto@${autoStage.version}`, model: inputs.model!.digest, calibration: sens.calibration, settings, finetune: config.finetune, seed: ctx.seed });
-      const stored = await store.get<{ packedBytes: number; accuracy: number; ms: number; skippedFinetune?: boolean }>(key);
+      const key = trialKey({ stage: `auto@${autoStage.version}`, model: inputs.model!.digest, calibration: sens.calibration, settings: allocated, finetune: config.finetune, seed: ctx.seed });
+      const stored = await store.get<Omit<TrialResult, 'dir' | 'latency'> & { ms: number }>(key);
       let r: TrialResult;
       if (stored) {
         await cp(stored.modelDir, dir, { recursive: true });
         r = { dir, ...stored.result };
       } else {
         await checkpoint(ctx.signal);
-        r = await runTrial(ctx, ground, settings, dir);
-        await store.put(key, { packedBytes: r.packedBytes, accuracy: r.accuracy, ms: Math.round(performance.now() - t0), ...(r.skippedFinetune ? { skippedFinetune: true } : {}) }, dir);
+        r = await runTrial(ctx, ground, allocated, dir, kind === 'search' || kind === 'repair');
+        const { dir: _dir, latency: _latency, ...result } = r;
+        await store.put(key, { ...result, ms: Math.round(performance.now() - t0) } as unknown as Json, dir);
       }
+      const settings = r.settings;
       // Latency is timed every time (not stored with the trial): it belongs to this machine and moment, like evaluate's.
       // Side by side with the unmodified model: the measured change compares with the predicted one under the same load.
       let unmodified: LatencyPoint | undefined;
@@ -452,6 +478,7 @@ export const autoStage = defineStage<AutoConfig>({
         missed,
         ms: stored ? stored.result.ms : Math.round(performance.now() - t0),
         ...(stored ? { resumed: true } : {}),
+        ...(r.bitsAfterPruning ? { bitsAfterPruning: r.bitsAfterPruning } : {}),
       };
       trials.push(t);
       const lat = t.measured.latency && t.predicted.latency ? `, p50 ${fmtMs(t.measured.latency.p50Ms)} (predicted ${fmtMs(t.predicted.latency.p50Ms)}), p95 ${fmtMs(t.measured.latency.p95Ms)} (predicted ${fmtMs(t.predicted.latency.p95Ms)})` : '';
@@ -490,6 +517,9 @@ export const autoStage = defineStage<AutoConfig>({
       if (seen.has(key)) break;
       seen.add(key);
       const t = await record(i === 0 ? 'search' : 'repair', settings);
+      // How far the allocation's own size was off once its survivors were retrained: the baselines, which
+      // keep their bits, are drawn under the budget less that (`fits`), as after a measured miss.
+      if (t.bitsAfterPruning) correction[0] = Math.max(correction[0]!, t.bitsAfterPruning.allocatedPacked - (await predictPacked(t.bitsAfterPruning.allocated)));
       if (t.meets) break;
       const measured = [t.measured.packedBytes, t.measured.latency?.p50Ms ?? 0, t.measured.latency?.p95Ms ?? 0];
       const predicted = [t.predicted.packedBytes, t.predicted.latency?.p50Ms ?? 0, t.predicted.latency?.p95Ms ?? 0];
@@ -654,6 +684,12 @@ function summaryMarkdown(trials: readonly Trial[], budgets: Budgets, baseline: n
     t.meets ? 'ok' : mdText(t.missed.join('; ')),
     String(t.ms),
   ]);
+  // What the bits re-allocation on retrained survivors changed (bits-after-pruning.ts).
+  const rechosen = trials.flatMap((t) => {
+    const b = t.bitsAfterPruning;
+    const moved = b ? Object.keys(t.settings).filter((l) => t.settings[l]!.bits !== b.allocated[l]?.bits) : [];
+    return b && moved.length > 0 ? [`trial ${t.trial}: bits re-chosen on the retrained survivors: ${moved.map((l) => `${l} ${b.allocated[l]!.bits} -> ${t.settings[l]!.bits}`).join(', ')} (the allocation would have packed ${fmtKb(b.allocatedPacked)}; ${fmtKb(b.packed)})`] : [];
+  });
   const where = budgets.latency ? ` (latency on ${budgets.latency.runtime}, ${budgets.latency.threads} thread(s), batch ${budgets.latency.batch})` : '';
   return [
     `Auto search: ${budgetText(budgets)}${Number.isFinite(budgets.dropPp) ? `, accuracy drop <= ${fmtHundredths(budgets.dropPp)} pp` : ''}${where}; reference accuracy ${fmtHundredths(baseline)}% on the calibration split.`,
@@ -663,7 +699,7 @@ function summaryMarkdown(trials: readonly Trial[], budgets: Budgets, baseline: n
       rows,
       ['r', 'l', 'l', 'r', 'r', ...(latency ? (['r', 'r'] as const) : []), 'r', 'r', 'l', 'r'],
     ),
-    ...(notes.length > 0 ? ['', ...notes.map((n) => `- ${mdText(n)}`)] : []),
+    ...(notes.length + rechosen.length > 0 ? ['', ...[...rechosen, ...notes].map((n) => `- ${mdText(n)}`)] : []),
     '',
   ].join('\n');
 }

@@ -74,6 +74,16 @@ export function keepSourceStorage(artifacts: io.ModelArtifacts, source: Readonly
   }));
 }
 
+/** Per searched layer, the names of its float32 tensors (`fc1` -> [`fc1/kernel`, `fc1/bias`]): what a size model prices. */
+export function searchedKernels(artifacts: io.ModelArtifacts, layers: readonly string[]): Map<string, string[]> {
+  const kernels = new Map<string, string[]>();
+  for (const w of artifacts.weightSpecs ?? []) {
+    const layer = w.name.slice(0, w.name.lastIndexOf('/'));
+    if (layers.includes(layer) && w.dtype === 'float32') kernels.set(layer, [...(kernels.get(layer) ?? []), w.name]);
+  }
+  return kernels;
+}
+
 export interface SizeModel {
   /** Everything not searched: header, topology, every tensor but the searched kernels. */
   base: SizeCost;
