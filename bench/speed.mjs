@@ -10,18 +10,26 @@
 // FLOPs (forward + two backward products per MAC) at the rate one wasm core
 // reaches in a plain 64x784x300 matmul. Not a test.
 //
+// With `workers: 2` it also measures what two cores can give at all here
+// (the data-parallel ceiling): two independent one-thread epochs run at
+// once (their aggregate throughput against one alone: what the machine
+// gives two jobs), and a one-thread epoch at half the batch (a shard's
+// step, fixed per-step costs included). Data parallel runs one half-batch
+// step per core at once, so its best epoch is the half-batch epoch's time
+// per step, slowed as the pair was: ceiling = one / (half / 2 x pair / one).
+//
 //   npm run build && npm run bench:speed -- [--limit N] [--reps N] [--models lenet300,lenet5] [--no-parallel]
 //
 // Writes bench/results/speed.md and speed.json with the machine and the
 // load average before and after (see bench/README.md: run it on a quiet
 // machine).
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { describeMachine, machine, machineTable } from './lib/machine.mjs';
 
 const { values: args } = parseArgs({
@@ -88,6 +96,7 @@ if (args.child) {
 
 const self = fileURLToPath(import.meta.url);
 const node = (extra) => JSON.parse(execFileSync(process.execPath, [self, ...extra], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop());
+const nodeAsync = async (extra) => JSON.parse((await promisify(execFile)(process.execPath, [self, ...extra], { encoding: 'utf8' })).stdout.trim().split('\n').pop());
 const PYTHON = '/usr/bin/python3';
 const hasTorch = existsSync(PYTHON) && (() => {
   try {
@@ -110,8 +119,11 @@ for (const name of models) {
     const one = node(['--child', name, '--limit', String(limit), '--batch', String(batch)]);
     const py = hasTorch ? torch(name) : undefined;
     const two = args['no-parallel'] ? undefined : node(['--child', name, '--limit', String(limit), '--batch', String(batch), '--workers', '2']);
-    reps_.push({ one, py, two });
-    console.log(JSON.stringify({ model: name, rep: r + 1, modelpressMs: one.ms, torchMs: py?.ms ?? null, modelpress2WorkersMs: two?.ms ?? null }));
+    const child = ['--child', name, '--limit', String(limit), '--batch', String(batch)];
+    const pair = args['no-parallel'] ? undefined : await Promise.all([nodeAsync(child), nodeAsync(child)]);
+    const half = args['no-parallel'] ? undefined : node(['--child', name, '--limit', String(limit), '--batch', String(Math.ceil(batch / 2))]);
+    reps_.push({ one, py, two, pair, half });
+    console.log(JSON.stringify({ model: name, rep: r + 1, modelpressMs: one.ms, torchMs: py?.ms ?? null, modelpress2WorkersMs: two?.ms ?? null, pairMs: pair?.map((p) => p.ms) ?? null, halfBatchMs: half?.ms ?? null }));
   }
   const flops = 6 * MODELS[name].macs * limit; // forward 2 FLOPs per MAC, backward twice that
   results.push({
@@ -121,6 +133,10 @@ for (const name of models) {
     ratioToTorch: hasTorch ? median(reps_.map((r) => r.one.ms / r.py.ms)) : null,
     twoWorkersMs: args['no-parallel'] ? null : median(reps_.map((r) => r.two.ms)),
     twoWorkersSpeedup: args['no-parallel'] ? null : median(reps_.map((r) => r.one.ms / r.two.ms)),
+    // Two independent one-thread epochs at once: their aggregate throughput against one alone.
+    pairSpeedup: args['no-parallel'] ? null : median(reps_.map((r) => (2 * r.one.ms) / Math.max(...r.pair.map((p) => p.ms)))),
+    halfBatchMs: args['no-parallel'] ? null : median(reps_.map((r) => r.half.ms)),
+    dataParallelCeiling: args['no-parallel'] ? null : median(reps_.map((r) => r.one.ms / ((r.half.ms / 2) * (Math.max(...r.pair.map((p) => p.ms)) / r.one.ms)))),
     trainingGflop: flops / 1e9,
     matmulLimitMs: flops / (gflops * 1e6),
   });
@@ -143,6 +159,14 @@ const md = [
   '| --- | --- | --- | --- | --- | --- | --- | --- |',
   ...results.map((r) => `| ${r.model} | ${s(r.torchMs)} | ${s(r.modelpressMs)} | ${x(r.ratioToTorch)} | ${s(r.twoWorkersMs)} | ${x(r.twoWorkersSpeedup)} | ${r.trainingGflop.toFixed(1)} | ${s(r.matmulLimitMs)} |`),
   '',
+  ...(args['no-parallel'] ? [] : [
+    `What two cores can give here (the data-parallel ceiling; medians of the same reps): two independent one-thread epochs run at once, their aggregate throughput against one alone; a one-thread epoch at batch ${Math.ceil(batch / 2)} (a shard's step); and the best a data-parallel epoch could take, one half-batch step per core at once, slowed as the pair was: one / (half / 2 x pair slowdown).`,
+    '',
+    '| model | two independent epochs at once: aggregate speedup | one thread, half batch (s) | data-parallel ceiling | `workers: 2` reached |',
+    '| --- | --- | --- | --- | --- |',
+    ...results.map((r) => `| ${r.model} | ${x(r.pairSpeedup)} | ${s(r.halfBatchMs)} | ${x(r.dataParallelCeiling)} | ${x(r.twoWorkersSpeedup)} |`),
+    '',
+  ]),
   `Load average (1, 5, 15 min) before: ${load(before)}; after: ${load(after)}. ${describeMachine(m)}.`,
   '',
   ...machineTable(m),

@@ -44,18 +44,19 @@ export async function serveDataParallelHelper(init: HelperInit, port: MessagePor
       }
       try {
         let at = 0;
-        // setWeights copies into the variables; tidy frees the staging tensors.
+        // Views of the shared buffers, no staging copy: wasm copies them onto its heap; cpu may keep the
+        // view, which rank 0 rewrites only between steps (after this rank's 'done').
         tf.tidy(() =>
           model.setWeights(init.weightShapes.map((shape) => {
             const n = shape.reduce((a, b) => a * b, 1);
-            const t = tf.tensor(weights.slice(at, at + n), shape);
+            const t = tf.tensor(weights.subarray(at, at + n), shape);
             at += n;
             return t;
           })),
         );
         const { value, grads: g } = tf.tidy(() => {
-          const xs = tf.tensor(x.slice(0, m.count * per), [m.count, ...init.inputShape]);
-          const ys = tf.oneHot(tf.tensor1d(y.slice(0, m.count), 'int32'), init.classes);
+          const xs = tf.tensor(x.subarray(0, m.count * per), [m.count, ...init.inputShape]);
+          const ys = tf.oneHot(tf.tensor1d(y.subarray(0, m.count), 'int32'), init.classes);
           return tf.variableGrads(
             () => tf.metrics.categoricalCrossentropy(ys, model.apply(xs, { training: true }) as tfTypes.Tensor).mean() as tfTypes.Scalar,
             vars,

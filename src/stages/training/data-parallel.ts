@@ -14,9 +14,11 @@
  * the first shard, copies each other shard's inputs and labels and the
  * current weights into SharedArrayBuffers, and wakes the helpers (rank 1..);
  * every rank computes the mean loss and gradients of its shard; rank 0 then
- * averages them weighted by shard size (`averageShards`, always in rank
- * order, so the float sums are the same every run) and applies the
- * optimizer once. The helpers never update weights: they copy rank 0's at
+ * averages them weighted by shard size, as tensors on the backend (one
+ * float32 product and sum per shard, always in rank order, so the float
+ * sums are the same every run; a loop over the values in JavaScript cost
+ * milliseconds per step while the helpers idled) and applies the optimizer
+ * once. The helpers never update weights: they copy rank 0's at
  * the start of every step.
  *
  * Deterministic for a fixed seed and worker count: the shards are fixed by
@@ -41,33 +43,11 @@ export { serveDataParallelHelper } from './data-parallel-helper.js';
 /** The helper thread's entry: compiled, because workers load dist/ (run `npm run build`). */
 export const DATA_PARALLEL_WORKER = join(PACKAGE_ROOT, 'dist', 'stages', 'training', 'data-parallel-worker.js');
 
-/** One shard's result: its example count and its mean loss + gradients, flattened in trainable-weight order. */
-export interface ShardGradients {
-  count: number;
-  loss: number;
-  grads: Float32Array;
-}
-
-/**
- * The batch's mean loss and gradients from its shards' means: the sum of
- * each shard's weighted by count/total, accumulated in the order given
- * (rank order), in float32 like the tensors it replaces.
- * @throws RangeError when shards disagree on the gradient length or hold no examples.
- */
-export function averageShards(shards: readonly ShardGradients[]): { loss: number; grads: Float32Array } {
-  const total = shards.reduce((a, s) => a + s.count, 0);
-  if (total <= 0) throw new RangeError(`Expected shards with examples, got ${shards.length} shards holding ${total}`);
-  const length = shards[0]!.grads.length;
-  const grads = new Float32Array(length);
-  let loss = 0;
-  for (const s of shards) {
-    if (s.grads.length !== length) throw new RangeError(`Expected every shard's gradients to hold ${length} values, got ${s.grads.length}`);
-    if (s.count === 0) continue;
-    const share = Math.fround(s.count / total);
-    for (let i = 0; i < length; i++) grads[i] = Math.fround(grads[i]! + Math.fround(s.grads[i]! * share));
-    loss += s.loss * share;
-  }
-  return { loss, grads };
+/** Each shard's weight in the batch mean, as float32 (what multiplies its mean gradients). */
+export function shardShares(counts: readonly number[]): number[] {
+  const total = counts.reduce((a, c) => a + c, 0);
+  if (total <= 0) throw new RangeError(`Expected shards with examples, got ${counts.length} shards holding ${total}`);
+  return counts.map((c) => Math.fround(c / total));
 }
 
 /**
@@ -207,30 +187,33 @@ export class DataParallel {
     });
     const own = bounds[0]!;
     const mine = ownGradients(x.subarray(0, own.count * per), y.subarray(0, own.count), own.count);
-    const shards: ShardGradients[] = [{ count: own.count, loss: (await mine.value.data())[0]!, grads: this.flatten(mine.grads) }];
-    tf.dispose([mine.value, ...Object.values(mine.grads)]);
-    for (const [i, h] of this.helpers.entries()) {
-      const r = await this.reply(h, 'done');
-      shards.push({ count: bounds[i + 1]!.count, loss: (r as { loss: number }).loss, grads: new Float32Array(h.init.grads) });
+    const losses = [(await mine.value.data())[0]!];
+    tf.dispose(mine.value);
+    try {
+      for (const h of this.helpers) losses.push((await this.reply(h, 'done') as { loss: number }).loss);
+    } catch (e) {
+      tf.dispose(Object.values(mine.grads));
+      throw e;
     }
-    const avg = averageShards(shards);
-    const grads: tfTypes.NamedTensorMap = {};
-    let at = 0;
-    for (const v of this.vars) {
-      grads[v.name] = tf.tensor(avg.grads.slice(at, at + v.size), v.shape);
-      at += v.size;
-    }
-    return { value: tf.scalar(avg.loss), grads };
-  }
-
-  private flatten(grads: tfTypes.NamedTensorMap): Float32Array {
-    const out = new Float32Array(this.vars.reduce((a, v) => a + v.size, 0));
-    let at = 0;
-    for (const v of this.vars) {
-      out.set(grads[v.name]!.dataSync() as Float32Array, at);
-      at += v.size;
-    }
-    return out;
+    const shares = shardShares(bounds.map((b) => b.count));
+    const grads = tf.tidy(() => {
+      const out: tfTypes.NamedTensorMap = {};
+      let at = 0;
+      for (const v of this.vars) {
+        // Rank order; rank 0 always holds examples (the larger shards come first).
+        let acc = tf.mul(mine.grads[v.name]!, shares[0]!);
+        this.helpers.forEach((h, i) => {
+          if (bounds[i + 1]!.count === 0) return;
+          acc = tf.add(acc, tf.mul(tf.tensor(new Float32Array(h.init.grads, 4 * at, v.size), v.shape), shares[i + 1]!));
+        });
+        out[v.name] = acc;
+        at += v.size;
+      }
+      return out;
+    });
+    tf.dispose(Object.values(mine.grads));
+    const loss = losses.reduce((a, l, r) => a + (bounds[r]!.count === 0 ? 0 : l * shares[r]!), 0);
+    return { value: tf.scalar(loss), grads };
   }
 
   /** Stops the helpers (idempotent). */

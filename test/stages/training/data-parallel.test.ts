@@ -1,5 +1,5 @@
 /**
- * Data-parallel training (data-parallel.ts): the gradient averaging and the
+ * Data-parallel training (data-parallel.ts): the shard weights and the
  * shard split as pure functions, and runEpochs with `workers: 2` (a real
  * helper thread loading dist/, so `npm run build` first) against one
  * thread: the same weights within float tolerance (the weighted mean of the
@@ -7,29 +7,24 @@
  * the same seed.
  */
 import type { Dataset } from '../../../src/data/dataset.js';
-import { averageShards, shardBounds, workerCount } from '../../../src/stages/training/data-parallel.js';
+import { shardBounds, shardShares, workerCount } from '../../../src/stages/training/data-parallel.js';
 import { runEpochs } from '../../../src/stages/training/train-loop.js';
 import type { TrainingSettings } from '../../../src/stages/training/train-loop.js';
 import { createHarness } from '../harness.js';
 import type { Harness } from '../harness.js';
 
-describe('averageShards', () => {
+describe('shardShares', () => {
   test.each([
-    { name: 'equal shards: the plain mean', shards: [{ count: 2, loss: 1, grads: [1, 2] }, { count: 2, loss: 3, grads: [3, 6] }], loss: 2, grads: [2, 4] },
-    { name: 'unequal shards: weighted by examples', shards: [{ count: 3, loss: 1, grads: [4] }, { count: 1, loss: 5, grads: [8] }], loss: 2, grads: [5] },
-    { name: 'an empty shard counts for nothing', shards: [{ count: 4, loss: 0.5, grads: [1, -1] }, { count: 0, loss: 99, grads: [99, 99] }], loss: 0.5, grads: [1, -1] },
-    { name: 'one shard: itself', shards: [{ count: 5, loss: 0.25, grads: [0.5, 0, -3] }], loss: 0.25, grads: [0.5, 0, -3] },
-  ])('$name', ({ shards, loss, grads }) => {
-    const out = averageShards(shards.map((s) => ({ ...s, grads: Float32Array.from(s.grads) })));
-    expect(out.loss).toBeCloseTo(loss, 6);
-    expect(Array.from(out.grads)).toEqual(grads);
+    { name: 'equal shards: halves', counts: [2, 2], shares: [0.5, 0.5] },
+    { name: 'unequal shards: by examples', counts: [3, 1], shares: [0.75, 0.25] },
+    { name: 'an empty shard counts for nothing', counts: [4, 0], shares: [1, 0] },
+    { name: 'thirds, rounded to float32', counts: [1, 1, 1], shares: [Math.fround(1 / 3), Math.fround(1 / 3), Math.fround(1 / 3)] },
+  ])('$name', ({ counts, shares }) => {
+    expect(shardShares(counts)).toEqual(shares);
   });
 
-  test('refuses shards of different lengths and shards with no examples', () => {
-    expect(() => averageShards([{ count: 1, loss: 0, grads: new Float32Array(2) }, { count: 1, loss: 0, grads: new Float32Array(3) }])).toThrow(
-      "Expected every shard's gradients to hold 2 values, got 3",
-    );
-    expect(() => averageShards([{ count: 0, loss: 0, grads: new Float32Array(1) }])).toThrow('Expected shards with examples, got 1 shards holding 0');
+  test('refuses shards with no examples', () => {
+    expect(() => shardShares([0, 0])).toThrow('Expected shards with examples, got 2 shards holding 0');
   });
 });
 
