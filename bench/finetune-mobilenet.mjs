@@ -27,7 +27,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseBenchArgs } from './lib/cli.mjs';
 import { describeMachine, machine, machineTable } from './lib/machine.mjs';
 
 const BACKENDS = ['wasm', 'torch', 'cpu'];
@@ -35,13 +35,11 @@ const PYTHON = '/usr/bin/python3';
 const TORCH_APT = 'sudo apt-get install python3-torch libopenblas0-pthread';
 const REFERENCE_IMAGES = 8;
 
-const { values: args } = parseArgs({
-  options: {
+const { values: args } = parseBenchArgs({
     steps: { type: 'string', default: '5' }, reps: { type: 'string', default: '1' }, batch: { type: 'string', default: '32' },
     backends: { type: 'string', default: 'wasm,torch' },
     child: { type: 'string' }, data: { type: 'string' },
-  },
-});
+  }, import.meta.url);
 const positiveInt = (name) => {
   const n = Number(args[name]);
   if (!(Number.isInteger(n) && n > 0)) fail(`--${name}: expected a positive integer, got ${JSON.stringify(args[name])}`);

@@ -26,11 +26,10 @@
 // with the machine and the load average, which matters on a shared machine.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
+import { parseBenchArgs } from './lib/cli.mjs';
 import { describeMachine, machine, machineTable } from './lib/machine.mjs';
 
-const { values: args } = parseArgs({
-  options: {
+const { values: args } = parseBenchArgs({
     model: { type: 'string', default: 'lenet300' },
     steps: { type: 'string', default: '30' },
     batch: { type: 'string', default: '64' },
@@ -42,8 +41,7 @@ const { values: args } = parseArgs({
     input: { type: 'string' },
     'learning-rate': { type: 'string' },
     'by-shape': { type: 'boolean', default: false },
-  },
-});
+  }, import.meta.url);
 const SPECS = { lenet300: { arch: 'mlp', units: [300, 100] }, lenet5: { arch: 'lenet5' } };
 const modelDir = args['model-dir'];
 const spec = modelDir ? { modelDir } : SPECS[args.model];

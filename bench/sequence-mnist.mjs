@@ -13,18 +13,16 @@
 // The images are reshaped here from [28, 28, 1] to [28, 28], which is all
 // `layout: sequence` does.
 import { loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
+import { parseBenchArgs } from './lib/cli.mjs';
 
-const { values: args } = parseArgs({
-  options: {
+const { values: args } = parseBenchArgs({
     arch: { type: 'string', default: 'lstm' },
     train: { type: 'string', default: '6000' },
     test: { type: 'string', default: '1000' },
     epochs: { type: 'string', default: '1' },
     batch: { type: 'string', default: '128' },
     backend: { type: 'string', default: 'wasm' },
-  },
-});
+  }, import.meta.url);
 
 const { loadTf } = await import('../dist/engine/tf.js');
 const { registerWasmTrainingKernels } = await import('../dist/engine/kernels/index.js');

@@ -29,11 +29,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
+import { parseBenchArgs } from './lib/cli.mjs';
 import { describeMachine, machine, machineTable } from './lib/machine.mjs';
 
-const { values: args } = parseArgs({
-  options: {
+const { values: args } = parseBenchArgs({
     limit: { type: 'string', default: '60000' },
     reps: { type: 'string', default: '1' },
     batch: { type: 'string', default: '64' },
@@ -42,8 +42,7 @@ const { values: args } = parseArgs({
     child: { type: 'string' },
     workers: { type: 'string', default: '1' },
     out: { type: 'string', default: 'speed' },
-  },
-});
+  }, import.meta.url);
 const limit = Number(args.limit);
 const reps = Number(args.reps);
 const batch = Number(args.batch);

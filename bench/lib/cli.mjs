@@ -4,8 +4,10 @@
  * compiled modelpress modules (dist/, so `npm run build` first) a plain tfjs
  * training loop needs.
  */
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 /** The repository root. */
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -33,4 +35,26 @@ export async function loadTraining() {
   const { mnistLoader } = await import(dist('data/mnist.js'));
   const { batches, seededRandom } = await import(dist('data/dataset.js'));
   return { loadTf, registerWasmTrainingKernels, buildModel, mnistLoader, batches, seededRandom };
+}
+
+/**
+ * node:util parseArgs over the script's `options`, for people: `--help`
+ * prints the script's leading comment (its usage), and an unknown or
+ * malformed option is one line naming it and `--help`, exit 2, not a stack
+ * trace. `script` is the caller's import.meta.url.
+ */
+export function parseBenchArgs(options, script) {
+  const path = fileURLToPath(script);
+  if (process.argv.includes('--help')) {
+    const head = readFileSync(path, 'utf8').split('\n');
+    const end = head.findIndex((l) => !l.startsWith('//') && !l.startsWith('#!'));
+    process.stdout.write(`${head.slice(0, end).map((l) => l.replace(/^\/\/ ?/, '')).join('\n')}\n`);
+    process.exit(0);
+  }
+  try {
+    return parseArgs({ options });
+  } catch (e) {
+    process.stderr.write(`${path.slice(root.length + 1)}: ${e.message} (see --help)\n`);
+    process.exit(2);
+  }
 }
