@@ -17,7 +17,8 @@ import { useFusedBatchNormTraining } from '../../engine/fused-batch-norm-trainin
 import { useLazyConvGradients } from '../../engine/lazy-conv-gradients.js';
 import type { BackendName } from '../../engine/backend.js';
 import { loadTf } from '../../engine/tf.js';
-import type { HelperInit, HelperReply, HelperRequest } from './data-parallel.js';
+import { Control } from './data-parallel-control.js';
+import type { HelperInit, HelperReply } from './data-parallel.js';
 
 /** Serves `init`'s rank over `port` until told to close. */
 export async function serveDataParallelHelper(init: HelperInit, port: MessagePort): Promise<void> {
@@ -37,44 +38,65 @@ export async function serveDataParallelHelper(init: HelperInit, port: MessagePor
     const y = new Int32Array(init.y);
     const per = init.inputShape.reduce((a, b) => a * b, 1);
 
-    port.on('message', (m: HelperRequest) => {
-      if (m.type === 'close') {
-        port.close();
-        return;
-      }
-      try {
-        let at = 0;
-        // Views of the shared buffers, no staging copy: wasm copies them onto its heap; cpu may keep the
-        // view, which rank 0 rewrites only between steps (after this rank's 'done').
-        tf.tidy(() =>
-          model.setWeights(init.weightShapes.map((shape) => {
-            const n = shape.reduce((a, b) => a * b, 1);
-            const t = tf.tensor(weights.subarray(at, at + n), shape);
-            at += n;
-            return t;
-          })),
+    const control = new Int32Array(init.control);
+    const lossOut = new Float64Array(init.loss);
+    const step = (count: number): void => {
+      let at = 0;
+      // Views of the shared buffers, no staging copy: wasm copies them onto its heap; cpu may keep the
+      // view, which rank 0 rewrites only between steps (after this rank's answer).
+      tf.tidy(() =>
+        model.setWeights(init.weightShapes.map((shape) => {
+          const n = shape.reduce((a, b) => a * b, 1);
+          const t = tf.tensor(weights.subarray(at, at + n), shape);
+          at += n;
+          return t;
+        })),
+      );
+      const { value, grads: g } = tf.tidy(() => {
+        const xs = tf.tensor(x.subarray(0, count * per), [count, ...init.inputShape]);
+        const ys = tf.oneHot(tf.tensor1d(y.subarray(0, count), 'int32'), init.classes);
+        return tf.variableGrads(
+          () => tf.metrics.categoricalCrossentropy(ys, model.apply(xs, { training: true }) as tfTypes.Tensor).mean() as tfTypes.Scalar,
+          vars,
         );
-        const { value, grads: g } = tf.tidy(() => {
-          const xs = tf.tensor(x.subarray(0, m.count * per), [m.count, ...init.inputShape]);
-          const ys = tf.oneHot(tf.tensor1d(y.subarray(0, m.count), 'int32'), init.classes);
-          return tf.variableGrads(
-            () => tf.metrics.categoricalCrossentropy(ys, model.apply(xs, { training: true }) as tfTypes.Tensor).mean() as tfTypes.Scalar,
-            vars,
-          );
-        });
-        let g0 = 0;
-        for (const v of vars) {
-          grads.set(g[v.name]!.dataSync() as Float32Array, g0);
-          g0 += v.size;
-        }
-        const loss = value.dataSync()[0]!;
-        tf.dispose([value, ...Object.values(g)]);
-        send({ type: 'done', loss });
-      } catch (e) {
-        send({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+      });
+      let g0 = 0;
+      for (const v of vars) {
+        grads.set(g[v.name]!.dataSync() as Float32Array, g0);
+        g0 += v.size;
       }
-    });
+      lossOut[0] = value.dataSync()[0]!;
+      tf.dispose([value, ...Object.values(g)]);
+    };
+    // Steps come through the control words (data-parallel.ts Control); this
+    // thread does nothing else, so it blocks between them.
+    const serve = (): void => {
+      // STEP starts at 0 and only rank 0 moves it: the first step may already be posted.
+      let seen = 0;
+      for (;;) {
+        Atomics.wait(control, Control.STEP, seen);
+        const now = Atomics.load(control, Control.STEP);
+        if (now === Control.CLOSE) return;
+        if (now === seen) continue;
+        seen = now;
+        let status: number = Control.OK;
+        try {
+          step(Atomics.load(control, Control.COUNT));
+        } catch (e) {
+          send({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+          status = Control.FAILED;
+        }
+        Atomics.store(control, Control.STATUS, status);
+        Atomics.store(control, Control.DONE, seen);
+        Atomics.notify(control, Control.DONE);
+      }
+    };
     send({ type: 'ready' });
+    // After 'ready' is on its way: serving blocks this thread's event loop.
+    setImmediate(() => {
+      serve();
+      port.close();
+    });
   } catch (e) {
     send({ type: 'error', message: e instanceof Error ? e.message : String(e) });
   }
