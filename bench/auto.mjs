@@ -20,6 +20,7 @@
  *   npm run build && node bench/auto.mjs [--scenarios a,b] [--seeds 1,2,3] [--suffix -ft8]
  *     [--finetune-schedule constant|cosine] [--holdout] [--recover N] [--latency-fraction F]
  *     [--train-epochs N] [--finetune-epochs N] [--trials N] [--limit N]
+ *   node bench/auto.mjs --report     # rewrite auto.md from auto.json (e.g. after merging runs made in other clones)
  *
  * Full runs train on all of MNIST: tens of minutes per scenario and seed on
  * 2 cores. `--limit 2000 --train-epochs 1 --finetune-epochs 1 --seeds 1
@@ -57,7 +58,7 @@ const SCENARIOS = {
   // A device that classifies batches of 32 (an edge box sorting a camera's crops): ~10 ms per call, where a p95 is the model's and not the VM's tail.
   'lenet5-p95-b32': { build: { arch: 'lenet5' }, flatten: false, latencyKey: 'p95', latencyFraction: 0.6, batch: 32, target: 'meets p95 with less accuracy loss than uniform structured pruning' },
 };
-const scenarios = (opt('--scenarios', Object.keys(SCENARIOS).join(','))).split(',');
+const scenarios = args.includes('--report') ? [] : (opt('--scenarios', Object.keys(SCENARIOS).join(','))).split(',');
 const seeds = opt('--seeds', '1,2,3').split(',').map(Number);
 const trainEpochs = Number(opt('--train-epochs', '10'));
 const finetuneEpochs = Number(opt('--finetune-epochs', '2'));
