@@ -73,7 +73,7 @@ import type { LatencyRuntime } from '../../measure/latency.js';
 import { TrialStore, trialKey } from './trial-store.js';
 import { layerChoices } from './search-space.js';
 import type { LayerChoice } from './search-space.js';
-import { chooseBitsAfterPruning } from './bits-after-pruning.js';
+import { bitsChanges, chooseBitsAfterPruning } from './bits-after-pruning.js';
 
 export interface AutoConfig {
   devices?: string[];
@@ -291,7 +291,7 @@ async function runTrial(ctx: StageContext, on: TrialGround, allocated: Record<st
     const chosen = chooseBitsAfterPruning(sizeModel(artifacts, searchedKernels(artifacts, on.layers), source), allocated, on.choices, sizeLimit);
     settings = chosen.settings;
     bitsAfterPruning = { allocated, allocatedPacked: chosen.allocatedPacked, packed: chosen.packed };
-    if (chosen.changed) ctx.logger.info(`bits re-chosen on the retrained survivors: ${Object.keys(settings).filter((l) => settings[l]!.bits !== allocated[l]!.bits).map((l) => `${l} ${allocated[l]!.bits} -> ${settings[l]!.bits}`).join(', ')} (${fmtKb(chosen.allocatedPacked)} -> ${fmtKb(chosen.packed)})`);
+    if (chosen.changed) ctx.logger.info(`bits re-chosen on the retrained survivors: ${bitsChanges(allocated, settings).join(', ')} (${fmtKb(chosen.allocatedPacked)} -> ${fmtKb(chosen.packed)})`);
   }
   // Re-pruning the retrained kernels at the same sparsity keeps the same zeros (they are the smallest magnitudes).
   const constraints = hold(perTensor);
@@ -299,8 +299,11 @@ async function runTrial(ctx: StageContext, on: TrialGround, allocated: Record<st
     // Once the retrained survivors are clustered the packed size is final (centroid fine-tuning moves
     // the codebook, not which weight uses which entry): a trial already over the size budget skips it.
     // The size model priced the clusters of the original weights; retrained survivors spread over more of them.
-    const packed = phases.prune > 0 && Number.isFinite(sizeLimit) ? await storeTrial(ctx, model, settings, dir, source) : 0;
+    // Bits re-chosen on these survivors already know that size exactly; otherwise it is measured by storing.
+    const known = bitsAfterPruning?.packed;
+    const packed = phases.prune > 0 && Number.isFinite(sizeLimit) ? (known ?? (await storeTrial(ctx, model, settings, dir, source))) : 0;
     if (packed > sizeLimit) {
+      if (known !== undefined) await storeTrial(ctx, model, settings, dir, source);
       const { accuracy } = await evaluateAccuracy(tf, await ctx.engine.loadModel(dir), val, 512, ctx.signal);
       return { dir, packedBytes: packed, accuracy: round6(accuracy), skippedFinetune: true, settings, ...(bitsAfterPruning ? { bitsAfterPruning } : {}) };
     }
@@ -687,8 +690,8 @@ function summaryMarkdown(trials: readonly Trial[], budgets: Budgets, baseline: n
   // What the bits re-allocation on retrained survivors changed (bits-after-pruning.ts).
   const rechosen = trials.flatMap((t) => {
     const b = t.bitsAfterPruning;
-    const moved = b ? Object.keys(t.settings).filter((l) => t.settings[l]!.bits !== b.allocated[l]?.bits) : [];
-    return b && moved.length > 0 ? [`trial ${t.trial}: bits re-chosen on the retrained survivors: ${moved.map((l) => `${l} ${b.allocated[l]!.bits} -> ${t.settings[l]!.bits}`).join(', ')} (the allocation would have packed ${fmtKb(b.allocatedPacked)}; ${fmtKb(b.packed)})`] : [];
+    const moved = b ? bitsChanges(b.allocated, t.settings) : [];
+    return b && moved.length > 0 ? [`trial ${t.trial}: bits re-chosen on the retrained survivors: ${moved.join(', ')} (the allocation would have packed ${fmtKb(b.allocatedPacked)}; ${fmtKb(b.packed)})`] : [];
   });
   const where = budgets.latency ? ` (latency on ${budgets.latency.runtime}, ${budgets.latency.threads} thread(s), batch ${budgets.latency.batch})` : '';
   return [

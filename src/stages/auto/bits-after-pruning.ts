@@ -34,6 +34,11 @@ export interface BitsAfterPruning {
   fits: boolean;
 }
 
+/** The layers whose bits `settings` changed from `allocated`, as `dense1 4 -> 6` (for logs and auto.md). */
+export function bitsChanges(allocated: Readonly<Record<string, LayerSetting>>, settings: Readonly<Record<string, LayerSetting>>): string[] {
+  return Object.keys(settings).filter((l) => settings[l]!.bits !== allocated[l]?.bits).map((l) => `${l} ${allocated[l]?.bits} -> ${settings[l]!.bits}`);
+}
+
 /**
  * Re-allocates the bits of every layer of `settings` that shares (and is
  * not narrowed or given a dtype), among `choices` with the same sparsity,

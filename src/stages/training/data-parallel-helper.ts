@@ -68,7 +68,7 @@ export async function serveDataParallelHelper(init: HelperInit, port: MessagePor
       lossOut[0] = value.dataSync()[0]!;
       tf.dispose([value, ...Object.values(g)]);
     };
-    // Steps come through the control words (data-parallel.ts Control); this
+    // Steps come through the control words (data-parallel-control.ts); this
     // thread does nothing else, so it blocks between them.
     const serve = (): void => {
       // STEP starts at 0 and only rank 0 moves it: the first step may already be posted.

@@ -99,7 +99,6 @@ export interface HelperInit {
   loss: SharedArrayBuffer;
 }
 
-
 /** What a helper says through messages: ready once loaded; errors (steps go through the control words). */
 export type HelperReply = { type: 'ready' } | { type: 'error'; message: string };
 
@@ -148,7 +147,8 @@ export class DataParallel {
         worker.on('exit', (code) => { helper.replies.push({ type: 'error', message: `exited with code ${code}` }); helper.wake?.(); });
         helpers.push(helper);
       }
-      for (const h of helpers) await dp.reply(h, 'ready');
+      // 'ready' is the only message that is not an error.
+      for (const h of helpers) await dp.next(h);
       return dp;
     } catch (e) {
       await dp.close();
@@ -169,22 +169,23 @@ export class DataParallel {
       Atomics.wait(control, Control.DONE, Atomics.load(control, Control.DONE), 20);
       if (Atomics.load(control, Control.DONE) === step) break;
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (h.replies.length > 0) await this.reply(h, 'ready');
+      // Mid-step, only an error (or the thread's exit) is said by message: next() throws it.
+      if (h.replies.length > 0) await this.next(h);
     }
     if (Atomics.load(control, Control.STATUS) !== Control.OK) {
       // The helper posted its error before setting the status: it arrives through the event loop.
-      await this.reply(h, 'ready');
+      await this.next(h);
       throw new Error(`data-parallel worker ${h.init.rank}: failed without saying why`);
     }
     return new Float64Array(h.init.loss)[0]!;
   }
 
-  private async reply(h: DataParallel['helpers'][number], want: HelperReply['type']): Promise<HelperReply> {
+  /** The next message from helper `h`, once it arrives; an error is thrown with the helper's words. */
+  private async next(h: DataParallel['helpers'][number]): Promise<HelperReply> {
     while (h.replies.length === 0) await new Promise<void>((resolve) => { h.wake = resolve; });
     h.wake = undefined;
     const m = h.replies.shift()!;
     if (m.type === 'error') throw new Error(`data-parallel worker ${h.init.rank}: ${m.message}`);
-    if (m.type !== want) throw new Error(`data-parallel worker ${h.init.rank}: expected '${want}', got '${m.type}'`);
     return m;
   }
 
