@@ -115,13 +115,15 @@ const results = [];
 for (const name of models) {
   const reps_ = [];
   for (let r = 0; r < reps; r++) {
-    const one = node(['--child', name, '--limit', String(limit), '--batch', String(batch)]);
+    // One epoch of `name` in a child process at `b` (default: --batch), with extra flags.
+    const child = (b = batch, ...extra) => ['--child', name, '--limit', String(limit), '--batch', String(b), ...extra];
+    const one = node(child());
     const py = hasTorch ? torch(name) : undefined;
-    const two = args['no-parallel'] ? undefined : node(['--child', name, '--limit', String(limit), '--batch', String(batch), '--workers', '2']);
-    const child = ['--child', name, '--limit', String(limit), '--batch', String(batch)];
-    const pair = args['no-parallel'] ? undefined : await Promise.all([nodeAsync(child), nodeAsync(child)]);
-    const half = args['no-parallel'] ? undefined : node(['--child', name, '--limit', String(limit), '--batch', String(Math.ceil(batch / 2))]);
-    reps_.push({ one, py, two, pair, half });
+    const two = args['no-parallel'] ? undefined : node(child(batch, '--workers', '2'));
+    const pair = args['no-parallel'] ? undefined : await Promise.all([nodeAsync(child()), nodeAsync(child())]);
+    const half = args['no-parallel'] ? undefined : node(child(Math.ceil(batch / 2)));
+    // The pair's epoch: the slower of the two running at once.
+    reps_.push({ one, py, two, pair, half, pairEpochMs: pair ? Math.max(...pair.map((p) => p.ms)) : undefined });
     console.log(JSON.stringify({ model: name, rep: r + 1, modelpressMs: one.ms, torchMs: py?.ms ?? null, modelpress2WorkersMs: two?.ms ?? null, pairMs: pair?.map((p) => p.ms) ?? null, halfBatchMs: half?.ms ?? null }));
   }
   const flops = 6 * MODELS[name].macs * limit; // forward 2 FLOPs per MAC, backward twice that
@@ -133,9 +135,9 @@ for (const name of models) {
     twoWorkersMs: args['no-parallel'] ? null : median(reps_.map((r) => r.two.ms)),
     twoWorkersSpeedup: args['no-parallel'] ? null : median(reps_.map((r) => r.one.ms / r.two.ms)),
     // Two independent one-thread epochs at once: their aggregate throughput against one alone.
-    pairSpeedup: args['no-parallel'] ? null : median(reps_.map((r) => (2 * r.one.ms) / Math.max(...r.pair.map((p) => p.ms)))),
+    pairSpeedup: args['no-parallel'] ? null : median(reps_.map((r) => (2 * r.one.ms) / r.pairEpochMs)),
     halfBatchMs: args['no-parallel'] ? null : median(reps_.map((r) => r.half.ms)),
-    dataParallelCeiling: args['no-parallel'] ? null : median(reps_.map((r) => r.one.ms / ((r.half.ms / 2) * (Math.max(...r.pair.map((p) => p.ms)) / r.one.ms)))),
+    dataParallelCeiling: args['no-parallel'] ? null : median(reps_.map((r) => r.one.ms / ((r.half.ms / 2) * (r.pairEpochMs / r.one.ms)))),
     trainingGflop: flops / 1e9,
     matmulLimitMs: flops / (gflops * 1e6),
   });
