@@ -283,7 +283,7 @@ async function runTrial(ctx: StageContext, on: TrialGround, allocated: Record<st
   }
   let bitsAfterPruning: TrialResult['bitsAfterPruning'];
   if (phases.prune > 0 && rechooseBits && Number.isFinite(sizeLimit)) {
-    // The survivors are final up to clustering: each bits option's packed size is exact now.
+    // The survivors are final up to clustering: each bits option's packed size is exact now (for this model; see bits-after-pruning.ts).
     const retrained = `${dir}-retrained`;
     await ctx.engine.saveModel(model, retrained);
     const artifacts = keepSourceStorage(await readModelArtifacts(retrained), source);
@@ -296,8 +296,9 @@ async function runTrial(ctx: StageContext, on: TrialGround, allocated: Record<st
   // Re-pruning the retrained kernels at the same sparsity keeps the same zeros (they are the smallest magnitudes).
   const constraints = hold(perTensor);
   if (phases.share > 0) {
-    // Once the retrained survivors are clustered the packed size is final (centroid fine-tuning moves
-    // the codebook, not which weight uses which entry): a trial already over the size budget skips it.
+    // Once the retrained survivors are clustered the searched kernels' packed size is final (centroid
+    // fine-tuning moves the codebook, not which weight uses which entry; the unsearched tensors still
+    // train): a trial already over the size budget skips it.
     // The size model priced the clusters of the original weights; retrained survivors spread over more of them.
     // Bits re-chosen on these survivors already know that size exactly; otherwise it is measured by storing.
     const known = bitsAfterPruning?.packed;
