@@ -19,7 +19,7 @@
  *
  *   npm run build && node bench/auto.mjs [--scenarios a,b] [--seeds 1,2,3] [--suffix -ft8]
  *     [--finetune-schedule constant|cosine] [--holdout] [--recover N] [--latency-fraction F]
- *     [--train-epochs N] [--finetune-epochs N] [--trials N] [--limit N]
+ *     [--train-epochs N] [--finetune-epochs N] [--trials N] [--limit N] [--augment S]
  *   node bench/auto.mjs --report     # rewrite auto.md from auto.json (e.g. after merging runs made in other clones)
  *
  * Full runs train on all of MNIST: tens of minutes per scenario and seed on
@@ -71,6 +71,11 @@ const latencyFraction = opt('--latency-fraction', undefined);
 // --recover N: sensitivity measures each point after N fine-tuning steps holding it (docs/auto.md, "Recovery").
 const recoverSteps = Number(opt('--recover', '0'));
 if (!Number.isInteger(recoverSteps) || recoverSteps < 0) usage(`Expected --recover to be an integer >= 0, got ${recoverSteps}`);
+// --augment S: training and every trial's fine-tuning see the images shifted by up to S pixels
+// (as the hand-written Deep Compression recipes train: examples/deep-compression/); default 0, none.
+const augmentShift = Number(opt('--augment', '0'));
+if (!Number.isInteger(augmentShift) || augmentShift < 0 || augmentShift > 16) usage(`Expected --augment to be an integer in 0..16, got ${augmentShift}`);
+const augment = augmentShift > 0 ? `, augment: { shift: ${augmentShift} }` : '';
 if (!['constant', 'cosine'].includes(finetuneSchedule)) usage(`Expected --finetune-schedule constant or cosine, got ${finetuneSchedule}`);
 const limit = opt('--limit', undefined);
 const runsDir = join(root, 'bench', 'runs', 'auto');
@@ -116,14 +121,14 @@ devices:
 stages:
   - id: train
     uses: train
-    with: { data: train, epochs: ${trainEpochs}, learningRate: 0.001, schedule: { kind: step, every: 4, factor: 0.5 } }
+    with: { data: train, epochs: ${trainEpochs}, learningRate: 0.001, schedule: { kind: step, every: 4, factor: 0.5 }${augment} }
   - id: sensitivity
     uses: sensitivity
     with: { ${calibration}, samples: 2000${sc.sparsity ? `, sparsity: [${sc.sparsity.join(', ')}]` : ''}${sc.latencyMs !== undefined ? ', structured: [0.25, 0.5, 0.75]' : ''}${recoverSteps > 0 ? `, recover: { steps: ${recoverSteps}, data: train }` : ''} }
   - id: auto
     uses: auto
     needs: [train, sensitivity]
-    with: { devices: [target], trials: ${trials},${sc.batch ? ' latency: { maxSeconds: 2, trialSeconds: 3 },' : ''} finetune: { epochs: ${finetuneEpochs}, learningRate: 0.001${finetuneSchedule === 'cosine' ? ', schedule: { kind: cosine, minLearningRate: 0.00001 }' : ''} } }
+    with: { devices: [target], trials: ${trials},${sc.batch ? ' latency: { maxSeconds: 2, trialSeconds: 3 },' : ''} finetune: { epochs: ${finetuneEpochs}, learningRate: 0.001${finetuneSchedule === 'cosine' ? ', schedule: { kind: cosine, minLearningRate: 0.00001 }' : ''}${augment} } }
 `;
 }
 
@@ -167,6 +172,10 @@ for (const name of scenarios) {
     const auto = node('auto');
     const searchDir = auto.outputs.search.path;
     const log = JSON.parse(readFileSync(join(searchDir, 'trials.json'), 'utf8'));
+    // The trained model's own test error: what compression is measured against.
+    const trained = await loadModelDir(node('train').outputs.model.path);
+    rows.push({ scenario: resultName(name), seed, kind: 'trained', testError: 100 - (await evaluateAccuracy(tf, trained, test, 512)).accuracy });
+    trained.dispose();
     const resumeDir = join(dir, '.modelpress', 'auto-trials');
     for (const t of log.trials) {
       const model = await loadModelDir(join(resumeDir, t.key, 'model'));
@@ -182,7 +191,7 @@ for (const name of scenarios) {
 // processes) and still land in one table.
 const resultsFile = join(resultsDir, 'auto.json');
 const previous = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : { runs: {}, rows: [] };
-const thisRun = { seeds, trainEpochs, finetuneEpochs, finetuneSchedule, holdout, recoverSteps, trials, limit: limit ?? null, at: new Date().toISOString(), loadAverage: { before: loadBefore, after: loadavg() } };
+const thisRun = { seeds, trainEpochs, finetuneEpochs, finetuneSchedule, holdout, recoverSteps, augmentShift, trials, limit: limit ?? null, at: new Date().toISOString(), loadAverage: { before: loadBefore, after: loadavg() } };
 const runs = { ...(previous.runs ?? {}) };
 for (const name of scenarios) runs[resultName(name)] = { ...thisRun, scenario: name, target: SCENARIOS[name].target, budgetKb: SCENARIOS[name].kb ?? null, latencyKey: SCENARIOS[name].latencyKey ?? null, budgetLatencyMs: SCENARIOS[name].latencyMs ?? null, unmodifiedLatencyMs: SCENARIOS[name].unmodifiedLatencyMs ?? null };
 const allRows = [...(previous.rows ?? []).filter((r) => !scenarios.map(resultName).includes(r.scenario)), ...rows];
@@ -199,10 +208,11 @@ const summary = allScenarios.map((name) => {
   const search = by(['search', 'repair']);
   const uniform = by(['uniform']);
   const random = by(['random']);
+  const trained = runSeeds.map((seed) => own.find((r) => r.seed === seed && r.kind === 'trained')?.testError);
   const e = (rs) => rs.map((r) => r.testError);
   const kb = (rs) => rs.map((r) => r.packedBytes / 1024);
   const searchTrials = own.filter((r) => r.kind === 'search' || r.kind === 'repair').length / runSeeds.length;
-  const wallMinutes = mean(runSeeds.map((seed) => own.find((r) => r.seed === seed)?.nodeMs ?? NaN)) / 60000;
+  const wallMinutes = mean(runSeeds.map((seed) => own.find((r) => r.seed === seed && r.nodeMs !== undefined)?.nodeMs ?? NaN)) / 60000;
   return {
     ...runs[name],
     scenario: name,
@@ -210,6 +220,7 @@ const summary = allScenarios.map((name) => {
     search: { meanError: mean(e(search)), spread: spread(e(search)), meanKb: mean(kb(search)), seeds: search.length },
     uniform: { meanError: mean(e(uniform)), spread: spread(e(uniform)), meanKb: mean(kb(uniform)), seeds: uniform.length },
     random: { meanError: mean(e(random)), spread: spread(e(random)), meanKb: mean(kb(random)), seeds: random.length },
+    trainedErrors: trained.every((x) => x !== undefined) ? trained : null,
     beatsUniformBeyondSpread: mean(e(uniform)) - mean(e(search)) > Math.max(spread(e(search)), spread(e(uniform))),
     searchTrialsPerSeed: searchTrials,
     autoStageMinutesPerSeed: wallMinutes,
@@ -235,9 +246,9 @@ const md = [
   '',
   '## How each scenario ran',
   '',
-  '| scenario | seeds | train epochs | fine-tune epochs / trial | fine-tune rate | calibration split | sensitivity recovery steps | trial limit | data limit | at | load average before / after |',
-  '| --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: | --- | --- |',
-  ...summary.map((s) => `| ${s.scenario} | ${s.seeds.join(', ')} | ${s.trainEpochs} | ${s.finetuneEpochs} | ${s.finetuneSchedule === 'cosine' ? '1e-3 cosine to 1e-5' : '1e-3 constant'} | ${s.holdout ? 'held out of training' : '10% of the training images'} | ${s.recoverSteps ?? 0} | ${s.trials} | ${s.limit ?? 'all'} | ${s.at} | ${load(s.loadAverage.before)} / ${load(s.loadAverage.after)} |`),
+  '| scenario | seeds | train epochs | trained test error | fine-tune epochs / trial | fine-tune rate | augment (shift) | calibration split | sensitivity recovery steps | trial limit | data limit | at | load average before / after |',
+  '| --- | --- | ---: | --- | ---: | --- | ---: | --- | ---: | ---: | ---: | --- | --- |',
+  ...summary.map((s) => `| ${s.scenario} | ${s.seeds.join(', ')} | ${s.trainEpochs} | ${s.trainedErrors ? s.trainedErrors.map(f).join(', ') : '-'} | ${s.finetuneEpochs} | ${s.finetuneSchedule === 'cosine' ? '1e-3 cosine to 1e-5' : '1e-3 constant'} | ${s.augmentShift ?? 0} | ${s.holdout ? 'held out of training' : '10% of the training images'} | ${s.recoverSteps ?? 0} | ${s.trials} | ${s.limit ?? 'all'} | ${s.at} | ${load(s.loadAverage.before)} / ${load(s.loadAverage.after)} |`),
   '',
   '## What the search chose per layer',
   '',
@@ -249,7 +260,7 @@ const md = [
   '',
   '| scenario | seed | trial | meets | predicted / measured KB | calibration accuracy | test error | predicted / measured p50 ms | predicted / measured p95 ms | minutes |',
   '| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ...allRows.map((r) => `| ${r.scenario} | ${r.seed} | ${r.kind} ${r.trial} | ${r.meets ? 'yes' : 'no'} | ${f(r.predictedBytes / 1024)} / ${f(r.packedBytes / 1024)} | ${f(r.calibrationAccuracy)}% | ${f(r.testError)} | ${r.predictedLatency?.p50Ms !== undefined ? ms3(r.predictedLatency.p50Ms) : '-'} / ${r.measuredLatency?.p50Ms !== undefined ? ms3(r.measuredLatency.p50Ms) : '-'} | ${r.predictedLatency?.p95Ms !== undefined ? ms3(r.predictedLatency.p95Ms) : '-'} / ${r.measuredLatency?.p95Ms !== undefined ? ms3(r.measuredLatency.p95Ms) : '-'} | ${f(r.ms / 60000)} |`),
+  ...allRows.filter((r) => r.kind !== 'trained').map((r) => `| ${r.scenario} | ${r.seed} | ${r.kind} ${r.trial} | ${r.meets ? 'yes' : 'no'} | ${f(r.predictedBytes / 1024)} / ${f(r.packedBytes / 1024)} | ${f(r.calibrationAccuracy)}% | ${f(r.testError)} | ${r.predictedLatency?.p50Ms !== undefined ? ms3(r.predictedLatency.p50Ms) : '-'} / ${r.measuredLatency?.p50Ms !== undefined ? ms3(r.measuredLatency.p50Ms) : '-'} | ${r.predictedLatency?.p95Ms !== undefined ? ms3(r.predictedLatency.p95Ms) : '-'} / ${r.measuredLatency?.p95Ms !== undefined ? ms3(r.measuredLatency.p95Ms) : '-'} | ${f(r.ms / 60000)} |`),
   '',
 ];
 writeFileSync(join(resultsDir, 'auto.md'), md.join('\n'));
