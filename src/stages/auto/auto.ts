@@ -574,7 +574,7 @@ export const autoStage = defineStage<AutoConfig>({
 
     const searchDir = await ctx.outputDir('search');
     const modelDir = await ctx.outputDir('model');
-    const fragmentOptions = { finetuneEpochs: config.finetune.epochs, finetuneData: config.finetune.data };
+    const fragmentOptions = { finetune: config.finetune };
     if (best) {
       await cp(join(scratch, String(best.trial)), modelDir, { recursive: true });
       await writeFile(join(searchDir, 'auto.yaml'), fragmentYaml(best.settings, fragmentOptions, `trial ${best.trial}, ${fmtKb(best.measured.packedBytes)} packed`));

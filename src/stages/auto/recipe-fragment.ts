@@ -6,12 +6,38 @@
  */
 import { stringify } from 'yaml';
 import type { LayerSetting } from '../sensitivity/layer-setting.js';
+import type { FinetuneConfig } from '../training/finetune.js';
 import { trialPhases } from './trial-phases.js';
 
 export interface FragmentOptions {
-  /** Fine-tuning epochs given to the prune and share stages (the search's budget). */
-  finetuneEpochs: number;
-  finetuneData: string;
+  /** The trials' fine-tuning (the auto stage's `finetune:`, defaults filled); its epochs are split as the trial split them. */
+  finetune: FinetuneConfig;
+}
+
+/**
+ * The `finetune:` a fragment stage gets: the trials' own settings with the
+ * phase's epochs, so the committed recipe retrains as the trial did (the
+ * stages' own defaults, e.g. a 1e-4 rate, would train a different model).
+ * Settings at their inert values are left out to keep the fragment short.
+ */
+export function fragmentFinetune(ft: FinetuneConfig, epochs: number): Record<string, unknown> {
+  if (epochs === 0) return {};
+  const { data, batchSize, optimizer, learningRate, momentum, schedule, microBatchSize, workers, augment, recalibrateBatchNorm } = ft;
+  return {
+    finetune: {
+      data,
+      epochs,
+      batchSize,
+      optimizer,
+      learningRate,
+      ...(optimizer === 'momentum' ? { momentum } : {}),
+      ...(schedule && schedule.kind !== 'constant' ? { schedule } : {}),
+      ...(microBatchSize !== undefined ? { microBatchSize } : {}),
+      ...(workers !== undefined ? { workers } : {}),
+      ...(augment ? { augment } : {}),
+      ...(recalibrateBatchNorm !== undefined ? { recalibrateBatchNorm } : {}),
+    },
+  };
 }
 
 /** The `stages:` entries (plain objects) that apply `settings`; empty families are left out. */
@@ -21,10 +47,10 @@ export function fragmentStages(settings: Readonly<Record<string, LayerSetting>>,
     for (const [layer, s] of Object.entries(settings)) if (s[key] !== undefined) layers[layer] = { [as]: s[key] };
     return layers;
   };
-  const finetuneFor = (epochs: number) => (epochs > 0 ? { finetune: { data: options.finetuneData, epochs } } : {});
-  const finetune = finetuneFor(options.finetuneEpochs);
+  const finetuneFor = (epochs: number) => fragmentFinetune(options.finetune, epochs);
+  const finetune = finetuneFor(options.finetune.epochs);
   // Pruning and sharing split the epochs as the trial did (trial-phases.ts).
-  const phases = trialPhases(options.finetuneEpochs, settings);
+  const phases = trialPhases(options.finetune.epochs, settings);
   const stages: Record<string, unknown>[] = [];
   // Narrowing first: the other stages then see the shapes the trial had.
   const units = pick('structured', 'sparsity');

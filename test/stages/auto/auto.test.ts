@@ -165,8 +165,10 @@ describe('auto stage', () => {
       if (st.sparsity !== undefined) expect(zeros).toBe(Math.round(st.sparsity * values.length));
       if (st.bits !== undefined) expect(new Set(values.filter((x) => x !== 0)).size).toBeLessThanOrEqual(2 ** st.bits);
     }
-    const fragment = parse(await readFile(join(r.outputs.search!, 'auto.yaml'), 'utf8')) as { stages: { uses: string; with: { finetune?: { epochs: number } } }[] };
+    const fragment = parse(await readFile(join(r.outputs.search!, 'auto.yaml'), 'utf8')) as { stages: { uses: string; with: { finetune?: Record<string, Json> } }[] };
     expect(fragment.stages.filter((st) => st.uses !== 'quantize').map((st) => [st.uses, st.with.finetune?.epochs])).toEqual([['prune', 2], ['share', 1]]);
+    // Each stage retrains with the trials' settings, not the stages' defaults (a 1e-4 rate would train another model).
+    for (const st of fragment.stages.filter((x) => x.uses !== 'quantize')) expect(st.with.finetune).toMatchObject({ learningRate: 0.001, optimizer: 'adam', batchSize: 64, data: 'train' });
     // Its bits were re-allocated on the retrained survivors, where the packed size is exact: the stored model packs to it.
     expect(best.bitsAfterPruning).toBeDefined();
     expect(best.measured.packedBytes).toBe(best.bitsAfterPruning!.packed);
