@@ -19,7 +19,7 @@
  *
  *   npm run build && node bench/auto.mjs [--scenarios a,b] [--seeds 1,2,3] [--suffix -ft8]
  *     [--finetune-schedule constant|cosine] [--holdout] [--recover N] [--latency-fraction F]
- *     [--train-epochs N] [--finetune-epochs N] [--trials N] [--limit N] [--augment S]
+ *     [--train-epochs N] [--finetune-epochs N] [--trials N] [--limit N] [--augment S] [--explore N]
  *   node bench/auto.mjs --report     # rewrite auto.md from auto.json (e.g. after merging runs made in other clones)
  *
  * Full runs train on all of MNIST: tens of minutes per scenario and seed on
@@ -93,6 +93,9 @@ if (!Number.isInteger(recoverSteps) || recoverSteps < 0) usage(`Expected --recov
 const augmentShift = Number(opt('--augment', '0'));
 if (!Number.isInteger(augmentShift) || augmentShift < 0 || augmentShift > 16) usage(`Expected --augment to be an integer in 0..16, got ${augmentShift}`);
 const augment = augmentShift > 0 ? `, augment: { shift: ${augmentShift} }` : '';
+// --explore N: after the first trial that meets, the search measures up to N runners-up (auto's `explore`); default 0.
+const explore = Number(opt('--explore', '0'));
+if (!Number.isInteger(explore) || explore < 0) usage(`Expected --explore to be an integer >= 0, got ${explore}`);
 if (!['constant', 'cosine'].includes(finetuneSchedule)) usage(`Expected --finetune-schedule constant or cosine, got ${finetuneSchedule}`);
 const limit = opt('--limit', undefined);
 const runsDir = join(root, 'bench', 'runs', 'auto');
@@ -151,7 +154,7 @@ ${sc.from ? '    needs: [model]\n' : ''}    with: { ${calibration}, samples: 200
   - id: auto
     uses: auto
     needs: [${sc.from ? 'model' : 'train'}, sensitivity]
-    with: { devices: [target], trials: ${trials},${sc.batch ? ' latency: { maxSeconds: 2, trialSeconds: 3 },' : ''} finetune: { epochs: ${finetuneEpochs}, learningRate: 0.001${finetuneSchedule === 'cosine' ? ', schedule: { kind: cosine, minLearningRate: 0.00001 }' : ''}${augment} } }
+    with: { devices: [target], trials: ${trials},${explore > 0 ? ` explore: ${explore},` : ''}${sc.batch ? ' latency: { maxSeconds: 2, trialSeconds: 3 },' : ''} finetune: { epochs: ${finetuneEpochs}, learningRate: 0.001${finetuneSchedule === 'cosine' ? ', schedule: { kind: cosine, minLearningRate: 0.00001 }' : ''}${augment} } }
 `;
 }
 
@@ -214,7 +217,7 @@ for (const name of scenarios) {
 // processes) and still land in one table.
 const resultsFile = join(resultsDir, 'auto.json');
 const previous = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : { runs: {}, rows: [] };
-const thisRun = { seeds, trainEpochs, finetuneEpochs, finetuneSchedule, holdout, recoverSteps, augmentShift, trials, limit: limit ?? null, at: new Date().toISOString(), loadAverage: { before: loadBefore, after: loadavg() } };
+const thisRun = { seeds, trainEpochs, finetuneEpochs, finetuneSchedule, holdout, recoverSteps, augmentShift, explore, trials, limit: limit ?? null, at: new Date().toISOString(), loadAverage: { before: loadBefore, after: loadavg() } };
 const runs = { ...(previous.runs ?? {}) };
 for (const name of scenarios) runs[resultName(name)] = { ...thisRun, scenario: name, target: SCENARIOS[name].target, budgetKb: SCENARIOS[name].kb ?? null, latencyKey: SCENARIOS[name].latencyKey ?? null, budgetLatencyMs: SCENARIOS[name].latencyMs ?? null, unmodifiedLatencyMs: SCENARIOS[name].unmodifiedLatencyMs ?? null };
 const allRows = [...(previous.rows ?? []).filter((r) => !scenarios.map(resultName).includes(r.scenario)), ...rows];
@@ -228,13 +231,13 @@ const summary = allScenarios.map((name) => {
   const own = allRows.filter((r) => r.scenario === name);
   const runSeeds = runs[name].seeds;
   const by = (kinds) => runSeeds.map((seed) => pick(own.filter((r) => r.seed === seed && kinds.includes(r.kind)))).filter(Boolean);
-  const search = by(['search', 'repair']);
+  const search = by(['search', 'repair', 'explore']);
   const uniform = by(['uniform']);
   const random = by(['random']);
   const trained = runSeeds.map((seed) => own.find((r) => r.seed === seed && r.kind === 'trained')?.testError);
   const e = (rs) => rs.map((r) => r.testError);
   const kb = (rs) => rs.map((r) => r.packedBytes / 1024);
-  const searchTrials = own.filter((r) => r.kind === 'search' || r.kind === 'repair').length / runSeeds.length;
+  const searchTrials = own.filter((r) => ['search', 'repair', 'explore'].includes(r.kind)).length / runSeeds.length;
   const wallMinutes = mean(runSeeds.map((seed) => own.find((r) => r.seed === seed && r.nodeMs !== undefined)?.nodeMs ?? NaN)) / 60000;
   return {
     ...runs[name],
@@ -255,7 +258,7 @@ writeFileSync(resultsFile, `${JSON.stringify({ runs, summary, rows: allRows }, n
 const f = (x) => (Number.isFinite(x) ? x.toFixed(2) : '-');
 const ms3 = (x) => (Number.isFinite(x) ? x.toFixed(3) : '-');
 const load = (l) => l.map((x) => x.toFixed(2)).join(', ');
-const chosen = allScenarios.flatMap((name) => runs[name].seeds.map((seed) => ({ name, seed, row: pick(allRows.filter((r) => r.scenario === name && r.seed === seed && (r.kind === 'search' || r.kind === 'repair'))) })));
+const chosen = allScenarios.flatMap((name) => runs[name].seeds.map((seed) => ({ name, seed, row: pick(allRows.filter((r) => r.scenario === name && r.seed === seed && ['search', 'repair', 'explore'].includes(r.kind))) })));
 const md = [
   '# Automatic compression (bench/auto.mjs)',
   '',
@@ -269,9 +272,9 @@ const md = [
   '',
   '## How each scenario ran',
   '',
-  '| scenario | seeds | train epochs | trained test error | fine-tune epochs / trial | fine-tune rate | augment (shift) | calibration split | sensitivity recovery steps | trial limit | data limit | at | load average before / after |',
-  '| --- | --- | ---: | --- | ---: | --- | ---: | --- | ---: | ---: | ---: | --- | --- |',
-  ...summary.map((s) => `| ${s.scenario} | ${s.seeds.join(', ')} | ${s.trainEpochs} | ${s.trainedErrors ? s.trainedErrors.map(f).join(', ') : '-'} | ${s.finetuneEpochs} | ${s.finetuneSchedule === 'cosine' ? '1e-3 cosine to 1e-5' : '1e-3 constant'} | ${s.augmentShift ?? 0} | ${s.holdout ? 'held out of training' : '10% of the training images'} | ${s.recoverSteps ?? 0} | ${s.trials} | ${s.limit ?? 'all'} | ${s.at} | ${load(s.loadAverage.before)} / ${load(s.loadAverage.after)} |`),
+  '| scenario | seeds | train epochs | trained test error | fine-tune epochs / trial | fine-tune rate | augment (shift) | explore | calibration split | sensitivity recovery steps | trial limit | data limit | at | load average before / after |',
+  '| --- | --- | ---: | --- | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: | --- | --- |',
+  ...summary.map((s) => `| ${s.scenario} | ${s.seeds.join(', ')} | ${s.trainEpochs} | ${s.trainedErrors ? s.trainedErrors.map(f).join(', ') : '-'} | ${s.finetuneEpochs} | ${s.finetuneSchedule === 'cosine' ? '1e-3 cosine to 1e-5' : '1e-3 constant'} | ${s.augmentShift ?? 0} | ${s.explore ?? 0} | ${s.holdout ? 'held out of training' : '10% of the training images'} | ${s.recoverSteps ?? 0} | ${s.trials} | ${s.limit ?? 'all'} | ${s.at} | ${load(s.loadAverage.before)} / ${load(s.loadAverage.after)} |`),
   '',
   '## What the search chose per layer',
   '',

@@ -60,6 +60,7 @@ import type { AllocationLayer, AllocationProblem } from './allocate.js';
 import { keepSourceStorage, searchedKernels, sizeModel, sourceDtypes, storageSetting, storeWithSetting } from './cost-model.js';
 import type { SizeModel } from './cost-model.js';
 import { fragmentYaml } from './recipe-fragment.js';
+import { rankedAllocations } from './ranked-allocations.js';
 import { trialPhases } from './trial-phases.js';
 import { correctAfterMiss } from './budget-correction.js';
 import { LATENCY_ENTRY_SECONDS, latencyCost, measureLatencyTable, predictLatency, timeAgainstBase } from './latency-table.js';
@@ -82,6 +83,8 @@ export interface AutoConfig {
   keep?: string[];
   finetune: FinetuneConfig;
   trials: number;
+  /** Allocations measured after the first that meets every budget (ranked-allocations.ts); undefined: 0. */
+  explore?: number;
   baselines: boolean;
   resume: { dir: string };
   latency: { maxSeconds: number; trialSeconds: number; dir: string };
@@ -106,6 +109,13 @@ export const autoSchema = {
     keep: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Layer name patterns kept as they are (not searched).' },
     finetune: { ...finetuneSchema, description: 'Fine-tuning of every trial (and of the baselines), with masks and clusters held. `data` defaults to `train`; when it is the sensitivity\'s data, its calibration split is left out.' },
     trials: { type: 'integer', minimum: 1, maximum: 100, default: 4, description: 'Most search trials (allocate, fine-tune, measure; repairs included). Default: 4.' },
+    explore: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 99,
+      description:
+        'After a trial meets every budget, measure up to this many more allocations, each the best predicted one not tried yet (within `trials`), and keep the one most accurate on the calibration split. The table adds single-layer losses, so at extreme ratios its order of close allocations can be wrong; this spends trials to find out. The random baseline gets as many trials as the search used. Default 0: stop at the first trial that meets.',
+    },
     baselines: { type: 'boolean', default: true, description: 'Also run uniform allocation and random search with the same fine-tuning and number of trials. Default: true.' },
     resume: {
       type: 'object',
@@ -131,7 +141,7 @@ export const autoSchema = {
 /** One trial, as trials.json records it. */
 export interface Trial {
   trial: number;
-  kind: 'search' | 'repair' | 'uniform' | 'random';
+  kind: 'search' | 'repair' | 'explore' | 'uniform' | 'random';
   settings: Record<string, LayerSetting>;
   /** Latency in ms on the budget's runtime: present when a device has a latency budget. */
   predicted: { packedBytes: number; dropPp: number; latency?: LatencyPoint };
@@ -454,7 +464,7 @@ export const autoStage = defineStage<AutoConfig>({
         r = { dir, ...stored.result };
       } else {
         await checkpoint(ctx.signal);
-        r = await runTrial(ctx, ground, allocated, dir, kind === 'search' || kind === 'repair');
+        r = await runTrial(ctx, ground, allocated, dir, kind === 'search' || kind === 'repair' || kind === 'explore');
         const { dir: _dir, latency: _latency, ...result } = r;
         await store.put(key, { ...result, ms: Math.round(performance.now() - t0) } as unknown as Json, dir);
       }
@@ -494,10 +504,19 @@ export const autoStage = defineStage<AutoConfig>({
     const banned = new Set<string>();
     const seen = new Set<string>();
     const allocationNotes: string[] = [];
+    const settingsOf = (open: LayerChoice[][], choice: readonly number[]) =>
+      Object.fromEntries(layers.map((l, k) => [l, open[k]![choice[k]!]!.setting]).filter(([, s]) => Object.keys(s as object).length > 0)) as Record<string, LayerSetting>;
+    /** A search or explore trial's measured size error once its survivors were retrained: the baselines, which keep their bits, are drawn under the budget less that (`fits`), as after a measured miss. */
+    const noteBitsOvershoot = async (t: Trial) => {
+      if (t.bitsAfterPruning) correction[0] = Math.max(correction[0]!, t.bitsAfterPruning.allocatedPacked - (await predictPacked(t.bitsAfterPruning.allocated)));
+    };
+    /** The allocation problem of the trial that met every budget: exploring measures its runners-up. */
+    let met: { problem: AllocationProblem; open: LayerChoice[][] } | undefined;
     for (let i = 0; i < config.trials; i++) {
       const open = layers.map((l) => choices.get(l)!.filter((c) => !banned.has(`${l}\u0000${settingLabel(c.setting)}`)));
       const effective = budgetVector.map((b, r) => Math.max(0, b - correction[r]!));
-      const solved = allocate(shifted(layers.map((l, k) => ({ layer: l, options: open[k]!.map((c) => ({ loss: c.loss, costs: costsOf(l, c.setting) })) })), effective, [size.base.packed, table?.base.p50Ms ?? 0, table?.base.p95Ms ?? 0]));
+      const problem = shifted(layers.map((l, k) => ({ layer: l, options: open[k]!.map((c) => ({ loss: c.loss, costs: costsOf(l, c.setting) })) })), effective, [size.base.packed, table?.base.p50Ms ?? 0, table?.base.p95Ms ?? 0]);
+      const solved = allocate(problem);
       // Below the fastest reachable latency nothing fits, whatever the sum of single-layer savings says.
       const floor = table?.floor;
       const underFloor = floor ? [1, 2].filter((r) => [0, floor.p50Ms, floor.p95Ms][r]! > effective[r]!) : [];
@@ -516,15 +535,16 @@ export const autoStage = defineStage<AutoConfig>({
         }
         break;
       }
-      const settings = Object.fromEntries(layers.map((l, k) => [l, open[k]![a.choice[k]!]!.setting]).filter(([, s]) => Object.keys(s as object).length > 0)) as Record<string, LayerSetting>;
+      const settings = settingsOf(open, a.choice);
       const key = JSON.stringify(settings);
       if (seen.has(key)) break;
       seen.add(key);
       const t = await record(i === 0 ? 'search' : 'repair', settings);
-      // How far the allocation's own size was off once its survivors were retrained: the baselines, which
-      // keep their bits, are drawn under the budget less that (`fits`), as after a measured miss.
-      if (t.bitsAfterPruning) correction[0] = Math.max(correction[0]!, t.bitsAfterPruning.allocatedPacked - (await predictPacked(t.bitsAfterPruning.allocated)));
-      if (t.meets) break;
+      await noteBitsOvershoot(t);
+      if (t.meets) {
+        met = { problem, open };
+        break;
+      }
       const measured = [t.measured.packedBytes, t.measured.latency?.p50Ms ?? 0, t.measured.latency?.p95Ms ?? 0];
       const predicted = [t.predicted.packedBytes, t.predicted.latency?.p50Ms ?? 0, t.predicted.latency?.p95Ms ?? 0];
       const over = budgetVector.flatMap((b, r) => (measured[r]! > b && measured[r]! > predicted[r]! ? [r] : []));
@@ -536,6 +556,24 @@ export const autoStage = defineStage<AutoConfig>({
       const worst = layers.map((l, k) => ({ l, c: open[k]![a.choice[k]!]! })).filter((x) => x.c.loss > 0).sort((x, y) => y.c.loss - x.c.loss)[0];
       if (!worst) break;
       banned.add(`${worst.l}\u0000${settingLabel(worst.c.setting)}`);
+    }
+    // Exploring: the runners-up of the allocation that met, measured while trials remain.
+    if (met && (config.explore ?? 0) > 0) {
+      // In the table's order; the first is the allocation that met (already seen), like any earlier trial's.
+      const ranked = rankedAllocations(met.problem);
+      for (let explored = 0; explored < config.explore! && trials.length < config.trials; ) {
+        const next = ranked.next();
+        if (next.done) {
+          allocationNotes.push(`explored ${explored} allocation(s) after the first that met: no other allocation fits`);
+          break;
+        }
+        const settings = settingsOf(met.open, next.value.choice);
+        const key = JSON.stringify(settings);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        await noteBitsOvershoot(await record('explore', settings));
+        explored++;
+      }
     }
     const searchTrials = trials.length;
 

@@ -74,6 +74,21 @@ describe('auto stage', () => {
     expect(await readFile(join(r.outputs.search!, 'auto.md'), 'utf8')).toContain('| trial | kind | settings |');
   }, 120_000);
 
+  test('explore: after the first trial meets, the runners-up are measured; the most accurate meeting one is the model; random gets as many trials', async () => {
+    const r = await h.run(autoStage, { budget: { size_packed_kb: 12 }, trials: 3, explore: 2, finetune: { epochs: 0 } }, inputs);
+    const m = r.metrics as Record<string, Json>;
+    const { trials } = await readTrials(r.outputs.search!);
+    const search = trials.filter((t) => t.kind === 'search' || t.kind === 'repair' || t.kind === 'explore');
+    expect(search.map((t) => t.kind)).toEqual(['search', 'explore', 'explore']);
+    expect(new Set(search.map((t) => JSON.stringify(t.settings))).size).toBe(3);
+    // Runners-up in the table's order: no explored allocation is predicted to lose less than the first.
+    for (const t of search.slice(1)) expect(t.predicted.dropPp).toBeGreaterThanOrEqual(search[0]!.predicted.dropPp);
+    expect(trials.filter((t) => t.kind === 'random')).toHaveLength(3);
+    const best = search.filter((t) => t.meets).sort((a, b) => b.measured.accuracy - a.measured.accuracy)[0]!;
+    expect(m.best).toBe(best.trial);
+    expect(m.searchTrials).toBe(3);
+  }, 120_000);
+
   test('the recipe fragment validates and reproduces the model (no fine-tuning: bit-exact)', async () => {
     const r = await h.run(autoStage, { budget: { size_packed_kb: 10 }, finetune: { epochs: 0 }, baselines: false }, inputs);
     const fragment = parse(await readFile(join(r.outputs.search!, 'auto.yaml'), 'utf8')) as { stages: { id: string; uses: string; with: Record<string, Json> }[] };
