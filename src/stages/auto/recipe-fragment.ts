@@ -6,6 +6,7 @@
  */
 import { stringify } from 'yaml';
 import type { LayerSetting } from '../sensitivity/layer-setting.js';
+import { RECALIBRATE_BATCHES } from '../training/finetune.js';
 import type { FinetuneConfig } from '../training/finetune.js';
 import { trialPhases } from './trial-phases.js';
 
@@ -35,7 +36,7 @@ export function fragmentFinetune(ft: FinetuneConfig, epochs: number): Record<str
       ...(microBatchSize !== undefined ? { microBatchSize } : {}),
       ...(workers !== undefined ? { workers } : {}),
       ...(augment ? { augment } : {}),
-      ...(recalibrateBatchNorm !== undefined ? { recalibrateBatchNorm } : {}),
+      ...(recalibrateBatchNorm !== undefined && recalibrateBatchNorm !== RECALIBRATE_BATCHES ? { recalibrateBatchNorm } : {}),
     },
   };
 }

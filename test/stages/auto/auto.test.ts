@@ -182,8 +182,12 @@ describe('auto stage', () => {
     }
     const fragment = parse(await readFile(join(r.outputs.search!, 'auto.yaml'), 'utf8')) as { stages: { uses: string; with: { finetune?: Record<string, Json> } }[] };
     expect(fragment.stages.filter((st) => st.uses !== 'quantize').map((st) => [st.uses, st.with.finetune?.epochs])).toEqual([['prune', 2], ['share', 1]]);
-    // Each stage retrains with the trials' settings, not the stages' defaults (a 1e-4 rate would train another model).
+    // Each stage retrains with the trials' settings, not the stages' defaults (a 1e-4 rate would train another model), and validates.
     for (const st of fragment.stages.filter((x) => x.uses !== 'quantize')) expect(st.with.finetune).toMatchObject({ learningRate: 0.001, optimizer: 'adam', batchSize: 64, data: 'train' });
+    const recipeFile = join(h.dir, 'fragment-finetune-recipe.yaml');
+    await writeFile(recipeFile, stringify({ version: 1, name: 'fragment', model: { from: trained }, data: { train: SMALL_MNIST.train }, stages: fragment.stages }));
+    const prepared = await prepareRecipe(recipeFile);
+    expect(prepared.ok ? 'ok' : JSON.stringify(prepared.diagnostics)).toBe('ok');
     // Its bits were re-allocated on the retrained survivors, where the packed size is exact: the stored model packs to it.
     expect(best.bitsAfterPruning).toBeDefined();
     expect(best.measured.packedBytes).toBe(best.bitsAfterPruning!.packed);
