@@ -258,7 +258,7 @@ interface TrialGround {
 /**
  * Applies `settings` to a fresh copy of the model, fine-tunes with them held, stores, measures.
  * In Deep Compression's order when a trial both prunes and shares: prune and
- * retrain the survivors (the first half of the epochs, rounded up), then
+ * retrain the survivors (three quarters of the epochs: trial-phases.ts), then
  * cluster the retrained survivors and fine-tune the centroids (the rest);
  * clustering weights that were never retrained after pruning fixes the
  * codebook to values fine-tuning would have moved.
@@ -344,8 +344,8 @@ async function storeTrial(ctx: StageContext, model: LayersModel, settings: Recor
 
 export const autoStage = defineStage<AutoConfig>({
   name: 'auto',
-  // 4: a search trial's bits are re-allocated on its retrained survivors (bits-after-pruning.ts).
-  version: '4',
+  // 5: a trial retrains its survivors for three quarters of the epochs, not half (trial-phases.ts).
+  version: '5',
   description: 'Budget-driven compression: per-layer sparsity / sharing bits / dtype / structured ratios allocated over a sensitivity table under packed-size and latency budgets (per-layer latency table on the device runtime), fine-tuned, measured and repaired; with uniform and random baselines.',
   schema: autoSchema,
   outputs: ['model', 'search'],
