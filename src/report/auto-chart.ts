@@ -2,7 +2,7 @@
  * The auto stage's search as Pareto charts, one per device: the device's
  * searched resource on x (p95 or p50 latency in ms when it has a latency
  * budget, else packed size in KB), calibration accuracy on y, one point per
- * trial coloured by how it was found (the search and its repairs, the
+ * trial coloured by how it was found (the search, its repairs and explored runners-up, the
  * uniform baseline, random search), the chosen model ringed and labelled,
  * the device's limit as a dashed vertical line. The question it answers:
  * did the allocation find models the baselines did not, under the same
@@ -37,7 +37,7 @@ export interface AutoChartView {
 }
 
 const KIND_COLOR: Record<Kind, string> = { search: '#d62728', uniform: '#1f77b4', random: '#999999' };
-const KIND_LABEL: Record<Kind, string> = { search: 'search (and repairs)', uniform: 'uniform baseline', random: 'random search' };
+const KIND_LABEL: Record<Kind, string> = { search: 'search (repairs, explored)', uniform: 'uniform baseline', random: 'random search' };
 
 const asArray = (j: Json | undefined): Json[] | null => (Array.isArray(j) ? j : null);
 

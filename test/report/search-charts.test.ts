@@ -111,7 +111,7 @@ describe('search charts in report.html', () => {
     const charts = svgs(html).filter((s) => s.includes('aria-label="Auto search of auto'));
     expect(charts.map((s) => s.match(/for device (\w+)/)![1])).toEqual(['phone', 'watch']);
     for (const [svg, kb] of [[charts[0]!, '12'], [charts[1]!, '8']] as const) {
-      expect(texts(svg)).toEqual(expect.arrayContaining(['search (and repairs)', 'uniform baseline', 'random search', 'chosen model (ringed)', `budget ${kb} KB`, `chosen (trial ${best})`]));
+      expect(texts(svg)).toEqual(expect.arrayContaining(['search (repairs, explored)', 'uniform baseline', 'random search', 'chosen model (ringed)', `budget ${kb} KB`, `chosen (trial ${best})`]));
       expect(svg).toContain('<line class="budget"');
       // One point per trial, search + uniform + random.
       expect((svg.match(/<circle cx="[\d.]+" cy="[\d.]+" r="4\.5"/g) ?? []).length).toBeGreaterThanOrEqual(3);
