@@ -559,18 +559,26 @@ export const autoStage = defineStage<AutoConfig>({
     }
     // Exploring: the runners-up of the allocation that met, measured while trials remain.
     if (met && (config.explore ?? 0) > 0) {
-      // In the table's order; the first is the allocation that met (already seen), like any earlier trial's.
+      // A search trial re-chooses its bits on the retrained survivors (runTrial): two allocations that differ
+      // only in bits then make the same trial, so a runner-up must differ in something else.
+      const rechosen = (st: Record<string, LayerSetting>) => Number.isFinite(budgets.packedBytes) && trialPhases(config.finetune.epochs, st).prune > 0;
+      const trialKeyOf = (st: Record<string, LayerSetting>) =>
+        JSON.stringify(rechosen(st) ? Object.fromEntries(Object.entries(st).map(([l, x]) => [l, { ...x, ...(x.bits !== undefined ? { bits: 'rechosen' } : {}) }])) : st);
+      const tried = new Set(trials.map((t) => trialKeyOf(t.bitsAfterPruning?.allocated ?? t.settings)));
+      // In the table's order; the first is the allocation that met (already tried), like any earlier trial's.
       const ranked = rankedAllocations(met.problem);
-      for (let explored = 0; explored < config.explore! && trials.length < config.trials; ) {
+      // Candidates looked at before giving up: each costs a DP solve per layer, and one differing only in bits is skipped.
+      const MAX_CANDIDATES = 1000;
+      for (let explored = 0, looked = 0; explored < config.explore! && trials.length < config.trials; looked++) {
         const next = ranked.next();
-        if (next.done) {
-          allocationNotes.push(`explored ${explored} allocation(s) after the first that met: no other allocation fits`);
+        if (next.done || looked === MAX_CANDIDATES) {
+          allocationNotes.push(`explored ${explored} allocation(s) after the first that met: ${next.done ? 'no other allocation fits' : `none other among the next ${MAX_CANDIDATES} in the table's order`}`);
           break;
         }
         const settings = settingsOf(met.open, next.value.choice);
-        const key = JSON.stringify(settings);
-        if (seen.has(key)) continue;
-        seen.add(key);
+        const key = trialKeyOf(settings);
+        if (tried.has(key)) continue;
+        tried.add(key);
         await noteBitsOvershoot(await record('explore', settings));
         explored++;
       }

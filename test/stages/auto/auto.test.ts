@@ -89,6 +89,14 @@ describe('auto stage', () => {
     expect(m.searchTrials).toBe(3);
   }, 120_000);
 
+  test('explore with bits re-chosen after pruning: a runner-up differs from every tried allocation in more than its bits', async () => {
+    const r = await h.run(autoStage, { budget: { size_packed_kb: 12 }, trials: 3, explore: 2, baselines: false, finetune: { epochs: 2, learningRate: 0.001 } }, inputs);
+    const { trials } = await readTrials(r.outputs.search!);
+    expect(trials.map((t) => t.kind)).toEqual(['search', 'explore', 'explore']);
+    const withoutBits = (t: Trial) => JSON.stringify(Object.entries(t.bitsAfterPruning?.allocated ?? t.settings).map(([l, x]) => [l, { ...x, bits: x.bits !== undefined }]));
+    expect(new Set(trials.map(withoutBits)).size).toBe(3);
+  }, 120_000);
+
   test('the recipe fragment validates and reproduces the model (no fine-tuning: bit-exact)', async () => {
     const r = await h.run(autoStage, { budget: { size_packed_kb: 10 }, finetune: { epochs: 0 }, baselines: false }, inputs);
     const fragment = parse(await readFile(join(r.outputs.search!, 'auto.yaml'), 'utf8')) as { stages: { id: string; uses: string; with: Record<string, Json> }[] };
