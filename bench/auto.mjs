@@ -113,8 +113,7 @@ async function unmodifiedLatency(sc) {
   const engine = createEngine('wasm', 0);
   const dir = join(runsDir, 'latency-probe');
   rmSync(dir, { recursive: true, force: true });
-  if (sc.from) rmSync(dir, { recursive: true, force: true });
-  else await engine.saveModel(await engine.buildModel({ ...sc.build, inputShape: sc.flatten ? [784] : [28, 28, 1] }), dir);
+  if (!sc.from) await engine.saveModel(await engine.buildModel({ ...sc.build, inputShape: sc.flatten ? [784] : [28, 28, 1] }), dir);
   return (await measureInterleaved([sc.from ? join(root, sc.from) : dir], { runtime: 'wasm', secondsPerModel: 3, batch: sc.batch ?? 1 })).models[0][`${sc.latencyKey}Ms`];
 }
 
@@ -223,7 +222,8 @@ for (const name of scenarios) runs[resultName(name)] = { ...thisRun, scenario: n
 const allRows = [...(previous.rows ?? []).filter((r) => !scenarios.map(resultName).includes(r.scenario)), ...rows];
 const allScenarios = Object.keys(runs);
 
-// Per scenario: search (best meeting trial of search/repair), uniform, best random (by calibration accuracy, as a user would pick).
+// Per scenario: search (best meeting trial of search/repair/explore), uniform, best random (by calibration accuracy, as a user would pick).
+const SEARCH_KINDS = ['search', 'repair', 'explore'];
 const pick = (rs) => [...rs].filter((r) => r.meets).sort((a, b) => b.calibrationAccuracy - a.calibrationAccuracy)[0];
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const spread = (xs) => (xs.length > 1 ? Math.max(...xs) - Math.min(...xs) : 0);
@@ -231,13 +231,13 @@ const summary = allScenarios.map((name) => {
   const own = allRows.filter((r) => r.scenario === name);
   const runSeeds = runs[name].seeds;
   const by = (kinds) => runSeeds.map((seed) => pick(own.filter((r) => r.seed === seed && kinds.includes(r.kind)))).filter(Boolean);
-  const search = by(['search', 'repair', 'explore']);
+  const search = by(SEARCH_KINDS);
   const uniform = by(['uniform']);
   const random = by(['random']);
   const trained = runSeeds.map((seed) => own.find((r) => r.seed === seed && r.kind === 'trained')?.testError);
   const e = (rs) => rs.map((r) => r.testError);
   const kb = (rs) => rs.map((r) => r.packedBytes / 1024);
-  const searchTrials = own.filter((r) => ['search', 'repair', 'explore'].includes(r.kind)).length / runSeeds.length;
+  const searchTrials = own.filter((r) => SEARCH_KINDS.includes(r.kind)).length / runSeeds.length;
   const wallMinutes = mean(runSeeds.map((seed) => own.find((r) => r.seed === seed && r.nodeMs !== undefined)?.nodeMs ?? NaN)) / 60000;
   return {
     ...runs[name],
@@ -258,7 +258,7 @@ writeFileSync(resultsFile, `${JSON.stringify({ runs, summary, rows: allRows }, n
 const f = (x) => (Number.isFinite(x) ? x.toFixed(2) : '-');
 const ms3 = (x) => (Number.isFinite(x) ? x.toFixed(3) : '-');
 const load = (l) => l.map((x) => x.toFixed(2)).join(', ');
-const chosen = allScenarios.flatMap((name) => runs[name].seeds.map((seed) => ({ name, seed, row: pick(allRows.filter((r) => r.scenario === name && r.seed === seed && ['search', 'repair', 'explore'].includes(r.kind))) })));
+const chosen = allScenarios.flatMap((name) => runs[name].seeds.map((seed) => ({ name, seed, row: pick(allRows.filter((r) => r.scenario === name && r.seed === seed && SEARCH_KINDS.includes(r.kind))) })));
 const md = [
   '# Automatic compression (bench/auto.mjs)',
   '',

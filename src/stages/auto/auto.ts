@@ -292,7 +292,7 @@ async function runTrial(ctx: StageContext, on: TrialGround, allocated: Record<st
     await finetune(ctx, model, { ...config.finetune, epochs: phases.prune }, constraintHooks(tf, pruned), fit);
   }
   let bitsAfterPruning: TrialResult['bitsAfterPruning'];
-  if (phases.prune > 0 && rechooseBits && Number.isFinite(sizeLimit)) {
+  if (rechooseBits && rechoosesBits(config.finetune.epochs, settings, sizeLimit)) {
     // The survivors are final up to clustering: each bits option's packed size is exact now (for this model; see bits-after-pruning.ts).
     const retrained = `${dir}-retrained`;
     await ctx.engine.saveModel(model, retrained);
@@ -323,6 +323,11 @@ async function runTrial(ctx: StageContext, on: TrialGround, allocated: Record<st
   const packedBytes = await storeTrial(ctx, model, settings, dir, source);
   const { accuracy } = await evaluateAccuracy(tf, await ctx.engine.loadModel(dir), val, 512, ctx.signal);
   return { dir, packedBytes, accuracy: round6(accuracy), settings, ...(bitsAfterPruning ? { bitsAfterPruning } : {}) };
+}
+
+/** Whether a search trial with `settings` re-chooses its bits on its retrained survivors: it has two phases and a size budget. */
+function rechoosesBits(epochs: number, settings: Readonly<Record<string, LayerSetting>>, sizeLimit: number): boolean {
+  return trialPhases(epochs, settings).prune > 0 && Number.isFinite(sizeLimit);
 }
 
 /**
@@ -504,8 +509,9 @@ export const autoStage = defineStage<AutoConfig>({
     const banned = new Set<string>();
     const seen = new Set<string>();
     const allocationNotes: string[] = [];
-    const settingsOf = (open: LayerChoice[][], choice: readonly number[]) =>
-      Object.fromEntries(layers.map((l, k) => [l, open[k]![choice[k]!]!.setting]).filter(([, s]) => Object.keys(s as object).length > 0)) as Record<string, LayerSetting>;
+    /** An assignment: each searched layer's setting, the layers left as they are (an empty setting) omitted. */
+    const assignment = (settingOf: (layer: string, k: number) => LayerSetting) =>
+      Object.fromEntries(layers.map((l, k) => [l, settingOf(l, k)]).filter(([, s]) => Object.keys(s as object).length > 0)) as Record<string, LayerSetting>;
     /** A search or explore trial's measured size error once its survivors were retrained: the baselines, which keep their bits, are drawn under the budget less that (`fits`), as after a measured miss. */
     const noteBitsOvershoot = async (t: Trial) => {
       if (t.bitsAfterPruning) correction[0] = Math.max(correction[0]!, t.bitsAfterPruning.allocatedPacked - (await predictPacked(t.bitsAfterPruning.allocated)));
@@ -531,11 +537,11 @@ export const autoStage = defineStage<AutoConfig>({
           // Cheapest in the first budget missed (size, else latency).
           const r = a.missed[0]!;
           const cheapest = layers.map((l, k) => open[k]!.reduce((x, y) => (costsOf(l, y.setting)[r]! < costsOf(l, x.setting)[r]! ? y : x)).setting);
-          await record('search', Object.fromEntries(layers.map((l, k) => [l, cheapest[k]!]).filter(([, st]) => Object.keys(st as object).length > 0)) as Record<string, LayerSetting>);
+          await record('search', assignment((_, k) => cheapest[k]!));
         }
         break;
       }
-      const settings = settingsOf(open, a.choice);
+      const settings = assignment((_, k) => open[k]![a.choice[k]!]!.setting);
       const key = JSON.stringify(settings);
       if (seen.has(key)) break;
       seen.add(key);
@@ -561,12 +567,12 @@ export const autoStage = defineStage<AutoConfig>({
     if (met && (config.explore ?? 0) > 0) {
       // A search trial re-chooses its bits on the retrained survivors (runTrial): two allocations that differ
       // only in bits then make the same trial, so a runner-up must differ in something else.
-      const rechosen = (st: Record<string, LayerSetting>) => Number.isFinite(budgets.packedBytes) && trialPhases(config.finetune.epochs, st).prune > 0;
       const trialKeyOf = (st: Record<string, LayerSetting>) =>
-        JSON.stringify(rechosen(st) ? Object.fromEntries(Object.entries(st).map(([l, x]) => [l, { ...x, ...(x.bits !== undefined ? { bits: 'rechosen' } : {}) }])) : st);
+        JSON.stringify(rechoosesBits(config.finetune.epochs, st, budgets.packedBytes) ? Object.fromEntries(Object.entries(st).map(([l, x]) => [l, { ...x, ...(x.bits !== undefined ? { bits: 'rechosen' } : {}) }])) : st);
       const tried = new Set(trials.map((t) => trialKeyOf(t.bitsAfterPruning?.allocated ?? t.settings)));
       // In the table's order; the first is the allocation that met (already tried), like any earlier trial's.
-      const ranked = rankedAllocations(met.problem);
+      const { problem, open } = met;
+      const ranked = rankedAllocations(problem);
       // Candidates looked at before giving up: each costs a DP solve per layer, and one differing only in bits is skipped.
       const MAX_CANDIDATES = 1000;
       for (let explored = 0, looked = 0; explored < config.explore! && trials.length < config.trials; looked++) {
@@ -575,7 +581,7 @@ export const autoStage = defineStage<AutoConfig>({
           allocationNotes.push(`explored ${explored} allocation(s) after the first that met: ${next.done ? 'no other allocation fits' : `none other among the next ${MAX_CANDIDATES} in the table's order`}`);
           break;
         }
-        const settings = settingsOf(met.open, next.value.choice);
+        const settings = assignment((_, k) => open[k]![next.value.choice[k]!]!.setting);
         const key = trialKeyOf(settings);
         if (tried.has(key)) continue;
         tried.add(key);
@@ -593,7 +599,7 @@ export const autoStage = defineStage<AutoConfig>({
         // A structured ratio applies to every layer that can lose units (never the output layer); the others stay dense.
         const picks = layers.map((l) => choices.get(l)!.find((c) => settingLabel(c.setting) === label) ?? (label.startsWith('u') ? choices.get(l)![0] : undefined));
         if (picks.some((p) => !p)) continue;
-        const settings = Object.fromEntries(layers.map((l, k) => [l, picks[k]!.setting]).filter(([, s]) => Object.keys(s as object).length > 0)) as Record<string, LayerSetting>;
+        const settings = assignment((_, k) => picks[k]!.setting);
         if (!(await fits(settings))) continue;
         const loss = predictedLoss(settings);
         if (!uniform || loss < uniform.loss) uniform = { settings, loss };
@@ -603,7 +609,7 @@ export const autoStage = defineStage<AutoConfig>({
       // Random search: feasible assignments drawn uniformly per layer, as many as the search used.
       const random = seededRandom(ctx.seed + 17);
       for (let n = 0, draws = 0; n < searchTrials && draws < 10_000; draws++) {
-        const settings = Object.fromEntries(layers.map((l) => [l, choices.get(l)![Math.floor(random() * choices.get(l)!.length)]!.setting]).filter(([, s]) => Object.keys(s as object).length > 0)) as Record<string, LayerSetting>;
+        const settings = assignment((l) => choices.get(l)![Math.floor(random() * choices.get(l)!.length)]!.setting);
         if (!(await fits(settings))) continue;
         await record('random', settings);
         n++;
