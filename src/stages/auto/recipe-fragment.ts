@@ -65,7 +65,12 @@ export function fragmentStages(settings: Readonly<Record<string, LayerSetting>>,
   return stages;
 }
 
-/** The fragment as YAML, with a comment saying where it came from. */
+/**
+ * The fragment as YAML, with a comment saying where it came from. The prune
+ * and share stages share the trials' `schedule`/`augment` objects; written
+ * out in full each time, not as YAML anchors and aliases (`&a1`, `*a1`),
+ * so each stage reads and edits on its own.
+ */
 export function fragmentYaml(settings: Readonly<Record<string, LayerSetting>>, options: FragmentOptions, origin: string): string {
-  return `# Per-layer settings found by the auto stage (${origin}).\n# Paste these under \`stages:\` in place of the auto stage.\n${stringify({ stages: fragmentStages(settings, options) })}`;
+  return `# Per-layer settings found by the auto stage (${origin}).\n# Paste these under \`stages:\` in place of the auto stage.\n${stringify({ stages: fragmentStages(settings, options) }, { aliasDuplicateObjects: false })}`;
 }

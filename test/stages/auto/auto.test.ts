@@ -174,7 +174,7 @@ describe('auto stage', () => {
   }, 120_000);
 
   test('a trial that prunes and shares retrains in two phases; every kernel leaves with its zeros and clusters held, and the fragment splits the epochs the same way', async () => {
-    const r = await h.run(autoStage, { budget: { size_packed_kb: 12 }, baselines: false, finetune: { epochs: 3, learningRate: 0.001 } }, inputs);
+    const r = await h.run(autoStage, { budget: { size_packed_kb: 12 }, baselines: false, finetune: { epochs: 3, learningRate: 0.001, schedule: { kind: 'cosine', minLearningRate: 0.00001 } } }, inputs);
     const { trials } = await readTrials(r.outputs.search!);
 
     const best = trials[(r.metrics as Record<string, Json>).best as number]!;
@@ -191,7 +191,9 @@ describe('auto stage', () => {
     const fragment = parse(await readFile(join(r.outputs.search!, 'auto.yaml'), 'utf8')) as { stages: { uses: string; with: { finetune?: Record<string, Json> } }[] };
     expect(fragment.stages.filter((st) => st.uses !== 'quantize').map((st) => [st.uses, st.with.finetune?.epochs])).toEqual([['prune', 2], ['share', 1]]);
     // Each stage retrains with the trials' settings, not the stages' defaults (a 1e-4 rate would train another model), and validates.
-    for (const st of fragment.stages.filter((x) => x.uses !== 'quantize')) expect(st.with.finetune).toMatchObject({ learningRate: 0.001, optimizer: 'adam', batchSize: 64, data: 'train' });
+    for (const st of fragment.stages.filter((x) => x.uses !== 'quantize')) expect(st.with.finetune).toMatchObject({ learningRate: 0.001, optimizer: 'adam', batchSize: 64, data: 'train', schedule: { kind: 'cosine', minLearningRate: 0.00001 } });
+    // Each stage spells its schedule out: no YAML anchors or aliases for the object the two stages share.
+    expect(await readFile(join(r.outputs.search!, 'auto.yaml'), 'utf8')).not.toMatch(/[&*]a\d/);
     const recipeFile = join(h.dir, 'fragment-finetune-recipe.yaml');
     await writeFile(recipeFile, stringify({ version: 1, name: 'fragment', model: { from: trained }, data: { train: SMALL_MNIST.train }, stages: fragment.stages }));
     const prepared = await prepareRecipe(recipeFile);
