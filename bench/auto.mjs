@@ -19,7 +19,7 @@
  *
  *   npm run build && node bench/auto.mjs [--scenarios a,b] [--seeds 1,2,3] [--suffix -ft8]
  *     [--finetune-schedule constant|cosine] [--holdout] [--recover N] [--latency-fraction F]
- *     [--train-epochs N] [--finetune-epochs N] [--trials N] [--limit N] [--augment S] [--explore N]
+ *     [--train-epochs N] [--finetune-epochs N] [--trials N] [--limit N] [--augment S] [--explore N] [--no-baselines]
  *   node bench/auto.mjs --report     # rewrite auto.md from auto.json (e.g. after merging runs made in other clones)
  *
  * Full runs train on all of MNIST: tens of minutes per scenario and seed on
@@ -95,6 +95,8 @@ if (!Number.isInteger(augmentShift) || augmentShift < 0 || augmentShift > 16) us
 const augment = augmentShift > 0 ? `, augment: { shift: ${augmentShift} }` : '';
 // --explore N: after the first trial that meets, the search measures up to N runners-up (auto's `explore`); default 0.
 const explore = Number(opt('--explore', '0'));
+// --no-baselines: the search only (auto's `baselines: false`), for a rerun whose baselines an earlier run measured.
+const baselines = !args.includes('--no-baselines');
 if (!Number.isInteger(explore) || explore < 0) usage(`Expected --explore to be an integer >= 0, got ${explore}`);
 if (!['constant', 'cosine'].includes(finetuneSchedule)) usage(`Expected --finetune-schedule constant or cosine, got ${finetuneSchedule}`);
 const limit = opt('--limit', undefined);
@@ -153,7 +155,7 @@ ${sc.from ? '    needs: [model]\n' : ''}    with: { ${calibration}, samples: 200
   - id: auto
     uses: auto
     needs: [${sc.from ? 'model' : 'train'}, sensitivity]
-    with: { devices: [target], trials: ${trials},${explore > 0 ? ` explore: ${explore},` : ''}${sc.batch ? ' latency: { maxSeconds: 2, trialSeconds: 3 },' : ''} finetune: { epochs: ${finetuneEpochs}, learningRate: 0.001${finetuneSchedule === 'cosine' ? ', schedule: { kind: cosine, minLearningRate: 0.00001 }' : ''}${augment} } }
+    with: { devices: [target], trials: ${trials},${explore > 0 ? ` explore: ${explore},` : ''}${baselines ? '' : ' baselines: false,'}${sc.batch ? ' latency: { maxSeconds: 2, trialSeconds: 3 },' : ''} finetune: { epochs: ${finetuneEpochs}, learningRate: 0.001${finetuneSchedule === 'cosine' ? ', schedule: { kind: cosine, minLearningRate: 0.00001 }' : ''}${augment} } }
 `;
 }
 
