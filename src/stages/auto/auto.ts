@@ -63,7 +63,7 @@ import { fragmentYaml } from './recipe-fragment.js';
 import { rankedAllocations } from './ranked-allocations.js';
 import { trialPhases } from './trial-phases.js';
 import { correctAfterMiss } from './budget-correction.js';
-import { LATENCY_ENTRY_SECONDS, latencyCost, measureLatencyTable, predictLatency, timeAgainstBase } from './latency-table.js';
+import { LATENCY_ENTRY_SECONDS, latencyCost, latencyEnds, measureLatencyTable, predictLatency, timeAgainstBase } from './latency-table.js';
 import type { LatencyPoint, LatencyTable } from './latency-table.js';
 import { narrowedModels } from './narrowed-models.js';
 import { AssignmentSize, layerRecordBytes } from './assignment-size.js';
@@ -426,7 +426,12 @@ export const autoStage = defineStage<AutoConfig>({
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         onEntry: (done, total, what) => ctx.progress({ done, total, unit: 'latency entries', message: what }),
       }, floorDir);
-      ctx.logger.info(`latency table on ${lat.runtime} (${lat.threads} thread(s), batch ${lat.batch}): ${table.entries.length + 1} entries, ${table.measured} timed in ${table.seconds} s; unmodified p50 ${table.base.p50Ms.toFixed(3)} ms, p95 ${table.base.p95Ms.toFixed(3)} ms${table.floor ? `; fastest reachable p50 ${table.floor.p50Ms.toFixed(3)} ms, p95 ${table.floor.p95Ms.toFixed(3)} ms` : ''}`);
+      ctx.logger.info(`latency table on ${lat.runtime} (${lat.threads} thread(s), batch ${lat.batch}): ${table.entries.length + 1} entries, ${table.measured} timed in ${table.seconds} s; unmodified p50 ${table.base.p50Ms.toFixed(3)} ms, p95 ${table.base.p95Ms.toFixed(3)} ms${table.floor ? `; fastest reachable p50 ${table.floor.p50Ms.toFixed(3)} ms, p95 ${table.floor.p95Ms.toFixed(3)} ms; single-layer savings x ${table.savingScale.toFixed(2)} to sum to it` : ''}`);
+      // Predictions start from the unmodified model as trials are timed, now (latency-table.ts: the machine drifts, and a table's p95s are noise).
+      const { unmodified: anchor } = await timeAgainstBase(baseDir, baseDir, { ...lat, maxSeconds: config.latency.trialSeconds, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      table = { ...table, anchor };
+      const ends = latencyEnds(table);
+      ctx.logger.info(`unmodified model timed as trials are: p50 ${fmtMs(anchor.p50Ms)}, p95 ${fmtMs(anchor.p95Ms)}${ends.floor ? `; fastest reachable predicted at p50 ${fmtMs(ends.floor.p50Ms)}, p95 ${fmtMs(ends.floor.p95Ms)}` : ''}`);
       if (table.entries.length === 0) ctx.logger.warn('latency budget without structured choices: only removing units moves latency on a dense runtime; give the sensitivity stage `structured: [0.25, 0.5, 0.75]`');
     }
     // One cost per budget: packed bytes, p50 ms, p95 ms (latency as changes against the unmodified model).
@@ -521,10 +526,11 @@ export const autoStage = defineStage<AutoConfig>({
     for (let i = 0; i < config.trials; i++) {
       const open = layers.map((l) => choices.get(l)!.filter((c) => !banned.has(`${l}\u0000${settingLabel(c.setting)}`)));
       const effective = budgetVector.map((b, r) => Math.max(0, b - correction[r]!));
-      const problem = shifted(layers.map((l, k) => ({ layer: l, options: open[k]!.map((c) => ({ loss: c.loss, costs: costsOf(l, c.setting) })) })), effective, [size.base.packed, table?.base.p50Ms ?? 0, table?.base.p95Ms ?? 0]);
+      const ends = table ? latencyEnds(table) : undefined;
+      const problem = shifted(layers.map((l, k) => ({ layer: l, options: open[k]!.map((c) => ({ loss: c.loss, costs: costsOf(l, c.setting) })) })), effective, [size.base.packed, ends?.base.p50Ms ?? 0, ends?.base.p95Ms ?? 0]);
       const solved = allocate(problem);
       // Below the fastest reachable latency nothing fits, whatever the sum of single-layer savings says.
-      const floor = table?.floor;
+      const floor = ends?.floor;
       const underFloor = floor ? [1, 2].filter((r) => [0, floor.p50Ms, floor.p95Ms][r]! > effective[r]!) : [];
       const a = solved.feasible && underFloor.length > 0 ? { feasible: false as const, missed: underFloor, minimumCosts: [0, floor!.p50Ms, floor!.p95Ms] } : solved;
       if (!a.feasible) {

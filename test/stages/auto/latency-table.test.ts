@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createHarness } from '../harness.js';
 import type { Harness } from '../harness.js';
 import { narrowedModels } from '../../../src/stages/auto/narrowed-models.js';
-import { latencyCost, measureLatencyTable, predictLatency, timeAgainstBase } from '../../../src/stages/auto/latency-table.js';
+import { latencyCost, latencyEnds, measureLatencyTable, predictLatency, SAVING_SCALE_LIMIT, savingScale, timeAgainstBase } from '../../../src/stages/auto/latency-table.js';
 import type { LatencyTable } from '../../../src/stages/auto/latency-table.js';
 import { removeUnits } from '../../../src/stages/sensitivity/structured-setting.js';
 
@@ -74,4 +74,65 @@ describe('latency table', () => {
     expect(predicted.p50Ms).toBeGreaterThanOrEqual(0);
     expect(predicted.p50Ms).toBeLessThan(0.8 * table.base.p50Ms);
   }, 30_000);
+});
+
+/**
+ * The prediction on constructed tables (no timing): p50 changes scaled to
+ * the floor and to the anchor, p95 as that p50 plus the anchor's tail; the
+ * table's p95 changes are not used (see latency-table.ts).
+ */
+describe('latency prediction', () => {
+  const entries = [
+    { layer: 'a', ratio: 0.5, dP50Ms: -1, dP95Ms: 3 },
+    { layer: 'a', ratio: 0.75, dP50Ms: -1.5, dP95Ms: -4 },
+    { layer: 'b', ratio: 0.75, dP50Ms: -0.5, dP95Ms: 2 },
+  ];
+  // A noisy table: base p95 far above its p50; all largest ratios together measured 4 ms faster, not 2.
+  const table: LatencyTable = {
+    runtime: 'wasm', threads: 1, batch: 1, maxSeconds: 1, measured: 3, seconds: 1,
+    base: { p50Ms: 10, p95Ms: 16 },
+    floor: { p50Ms: 6, p95Ms: 20 },
+    entries,
+    savingScale: savingScale(entries, -4),
+  };
+
+  test('the saving scale makes the largest ratios sum to the floor, and stays 1 where the changes are not savings or are noise', () => {
+    // Only each layer's largest ratio counts: -1.5 + -0.5 = -2.
+    expect(table.savingScale).toBe(2);
+    expect(savingScale(entries, -1)).toBe(0.5);
+    expect(savingScale(entries, 0.3)).toBe(1);
+    expect(savingScale([{ layer: 'a', ratio: 0.5, dP50Ms: 0.2, dP95Ms: 0 }], -4)).toBe(1);
+    // -2 x 4 is still believed; beyond that the sum is mostly noise.
+    expect(savingScale(entries, -2 * SAVING_SCALE_LIMIT)).toBe(SAVING_SCALE_LIMIT);
+    expect(savingScale(entries, -2 * SAVING_SCALE_LIMIT - 0.1)).toBe(1);
+    expect(savingScale(entries, -2 / SAVING_SCALE_LIMIT - 0.01)).toBeCloseTo(0.255, 9);
+    expect(savingScale(entries, -2 / SAVING_SCALE_LIMIT + 0.01)).toBe(1);
+  });
+
+  test('without an anchor: the base, scaled p50 changes, p95 = p50 + the base tail, never below the floor', () => {
+    expect(latencyCost(table, 'a', { structured: 0.5 })).toEqual({ p50Ms: -2, p95Ms: -2 });
+    expect(predictLatency(table, {})).toEqual({ p50Ms: 10, p95Ms: 16 });
+    expect(predictLatency(table, { a: { structured: 0.5 } })).toEqual({ p50Ms: 8, p95Ms: 14 });
+    // Every largest ratio: exactly the floor's p50, with the base's tail (not the floor's noisy p95).
+    expect(predictLatency(table, { a: { structured: 0.75 }, b: { structured: 0.75 } })).toEqual({ p50Ms: 6, p95Ms: 12 });
+    expect(latencyEnds(table)).toEqual({ base: { p50Ms: 10, p95Ms: 16 }, floor: { p50Ms: 6, p95Ms: 12 } });
+    // Sparsity and bits move nothing.
+    expect(predictLatency(table, { a: { sparsity: 0.9, bits: 2 } })).toEqual({ p50Ms: 10, p95Ms: 16 });
+  });
+
+  test('with an anchor: predictions start there, the changes and the floor in proportion to it, its tail on top', () => {
+    const anchored: LatencyTable = { ...table, anchor: { p50Ms: 8, p95Ms: 9 } };
+    // 8 / 10 of the table's terms: a = 0.5 saves 2 x 0.8.
+    expect(latencyCost(anchored, 'a', { structured: 0.5 }).p50Ms).toBeCloseTo(-1.6, 12);
+    const p = predictLatency(anchored, { a: { structured: 0.5 } });
+    expect(p.p50Ms).toBeCloseTo(6.4, 12);
+    expect(p.p95Ms).toBeCloseTo(7.4, 12);
+    const ends = latencyEnds(anchored);
+    expect(ends.base).toEqual({ p50Ms: 8, p95Ms: 9 });
+    expect(ends.floor!.p50Ms).toBeCloseTo(4.8, 12);
+    expect(ends.floor!.p95Ms).toBeCloseTo(5.8, 12);
+    const all = predictLatency(anchored, { a: { structured: 0.75 }, b: { structured: 0.75 } });
+    expect(all.p50Ms).toBeCloseTo(4.8, 12);
+    expect(all.p95Ms).toBeCloseTo(5.8, 12);
+  });
 });
