@@ -18,7 +18,7 @@
  * narrowing the cheap ones. Rows carry predicted vs measured p50/p95.
  *
  *   npm run build && node bench/auto.mjs [--scenarios a,b] [--seeds 1,2,3] [--suffix -ft8]
- *     [--finetune-schedule constant|cosine] [--holdout] [--recover N] [--latency-fraction F]
+ *     [--finetune-schedule constant|cosine] [--holdout] [--recover N] [--latency-fraction F] [--latency-ms X]
  *     [--train-epochs N] [--finetune-epochs N] [--trials N] [--limit N] [--augment S] [--explore N] [--no-baselines]
  *   node bench/auto.mjs --report     # rewrite auto.md from auto.json (e.g. after merging runs made in other clones)
  *
@@ -85,6 +85,9 @@ const finetuneSchedule = opt('--finetune-schedule', 'constant');
 const holdout = args.includes('--holdout');
 // --latency-fraction F: the latency budget at F x the unmodified model's (default: the scenario's, 0.6).
 const latencyFraction = opt('--latency-fraction', undefined);
+// --latency-ms X: the budget itself, no probe (more seeds under an earlier run's budget: the probe's p95 moves between runs).
+const latencyMs = opt('--latency-ms', undefined);
+if (latencyMs !== undefined && !(Number(latencyMs) > 0)) usage(`Expected --latency-ms to be a number > 0, got ${latencyMs}`);
 // --recover N: sensitivity measures each point after N fine-tuning steps holding it (docs/auto.md, "Recovery").
 const recoverSteps = Number(opt('--recover', '0'));
 if (!Number.isInteger(recoverSteps) || recoverSteps < 0) usage(`Expected --recover to be an integer >= 0, got ${recoverSteps}`);
@@ -181,8 +184,11 @@ for (const name of scenarios) {
   const sc = SCENARIOS[name];
   if (sc.latencyFraction !== undefined) {
     if (latencyFraction !== undefined) sc.latencyFraction = Number(latencyFraction);
-    sc.unmodifiedLatencyMs = await unmodifiedLatency(sc);
-    sc.latencyMs = sc.latencyFraction * sc.unmodifiedLatencyMs;
+    if (latencyMs !== undefined) sc.latencyMs = Number(latencyMs);
+    else {
+      sc.unmodifiedLatencyMs = await unmodifiedLatency(sc);
+      sc.latencyMs = sc.latencyFraction * sc.unmodifiedLatencyMs;
+    }
   }
   const test = await mnistLoader.load({ split: 'test', ...(sc.flatten ? { flatten: true } : {}), ...(sc.image ?? {}) }, { baseDir: root, name: 'test' });
   for (const seed of seeds) {
