@@ -63,7 +63,7 @@ import { fragmentYaml } from './recipe-fragment.js';
 import { rankedAllocations } from './ranked-allocations.js';
 import { trialPhases } from './trial-phases.js';
 import { correctAfterMiss } from './budget-correction.js';
-import { LATENCY_ENTRY_SECONDS, latencyCost, latencyEnds, measureLatencyTable, predictLatency, timeAgainstBase } from './latency-table.js';
+import { atAnchorSpeed, LATENCY_ENTRY_SECONDS, latencyCost, latencyEnds, measureLatencyTable, predictLatency, timeAgainstBase } from './latency-table.js';
 import type { LatencyPoint, LatencyTable } from './latency-table.js';
 import { narrowedModels } from './narrowed-models.js';
 import { AssignmentSize, layerRecordBytes } from './assignment-size.js';
@@ -149,8 +149,11 @@ export interface Trial {
     packedBytes: number;
     accuracy: number;
     dropPp: number;
+    /** The trial's latency at the anchor's machine speed (atAnchorSpeed, latency-table.ts): what the verdict and the repair use. */
     latency?: LatencyPoint;
-    /** The unmodified model timed in the same session as `latency` (the load of that moment, for comparing changes). */
+    /** As timed, before that scaling. */
+    timedLatency?: LatencyPoint;
+    /** The unmodified model timed in the same session as `timedLatency` (the load of that moment, for comparing changes). */
     unmodifiedLatency?: LatencyPoint;
   };
   meets: boolean;
@@ -482,7 +485,12 @@ export const autoStage = defineStage<AutoConfig>({
       // Latency is timed every time (not stored with the trial): it belongs to this machine and moment, like evaluate's.
       // Side by side with the unmodified model: the measured change compares with the predicted one under the same load.
       let unmodified: LatencyPoint | undefined;
-      if (budgets.latency) ({ model: r.latency, unmodified } = await timeAgainstBase(dir, baseDir, { ...budgets.latency, maxSeconds: config.latency.trialSeconds, ...(ctx.signal ? { signal: ctx.signal } : {}) }));
+      let timed: LatencyPoint | undefined;
+      if (budgets.latency) {
+        ({ model: timed, unmodified } = await timeAgainstBase(dir, baseDir, { ...budgets.latency, maxSeconds: config.latency.trialSeconds, ...(ctx.signal ? { signal: ctx.signal } : {}) }));
+        // Judged at the machine speed the predictions start from: a shared machine's drift between two trials is not the model's.
+        r.latency = table?.anchor ? atAnchorSpeed(timed, unmodified, table.anchor) : timed;
+      }
       const predictedPacked = await predictPacked(settings);
       const dropPp = round6(baseline - r.accuracy);
       const missed = [
@@ -497,7 +505,7 @@ export const autoStage = defineStage<AutoConfig>({
         key,
         settings,
         predicted: { packedBytes: predictedPacked, dropPp: predictedLoss(settings), ...(table ? { latency: predictLatency(table, settings) } : {}) },
-        measured: { packedBytes: r.packedBytes, accuracy: r.accuracy, dropPp, ...(r.latency ? { latency: r.latency } : {}), ...(unmodified ? { unmodifiedLatency: unmodified } : {}) },
+        measured: { packedBytes: r.packedBytes, accuracy: r.accuracy, dropPp, ...(r.latency ? { latency: r.latency } : {}), ...(timed ? { timedLatency: timed } : {}), ...(unmodified ? { unmodifiedLatency: unmodified } : {}) },
         meets: missed.length === 0,
         missed,
         ms: stored ? stored.result.ms : Math.round(performance.now() - t0),
@@ -505,7 +513,8 @@ export const autoStage = defineStage<AutoConfig>({
         ...(r.bitsAfterPruning ? { bitsAfterPruning: r.bitsAfterPruning } : {}),
       };
       trials.push(t);
-      const lat = t.measured.latency && t.predicted.latency ? `, p50 ${fmtMs(t.measured.latency.p50Ms)} (predicted ${fmtMs(t.predicted.latency.p50Ms)}), p95 ${fmtMs(t.measured.latency.p95Ms)} (predicted ${fmtMs(t.predicted.latency.p95Ms)})` : '';
+      const speed = timed && unmodified ? `; timed p50 ${fmtMs(timed.p50Ms)}, p95 ${fmtMs(timed.p95Ms)} beside the unmodified model's ${fmtMs(unmodified.p50Ms)}, ${fmtMs(unmodified.p95Ms)}` : '';
+      const lat = t.measured.latency && t.predicted.latency ? `, p50 ${fmtMs(t.measured.latency.p50Ms)} (predicted ${fmtMs(t.predicted.latency.p50Ms)}), p95 ${fmtMs(t.measured.latency.p95Ms)} (predicted ${fmtMs(t.predicted.latency.p95Ms)}${speed})` : '';
       ctx.logger.info(`trial ${t.trial} (${kind}${stored ? ', resumed' : ''}): ${fmtKb(r.packedBytes)}${lat}, accuracy ${fmtHundredths(r.accuracy)}% (${missed.length === 0 ? 'meets the budget' : missed.join(', ')})`);
       return t;
     };

@@ -79,7 +79,11 @@ describe('auto stage with a latency budget', () => {
         expect(t.measured.unmodifiedLatency!.p50Ms).toBeGreaterThan(0);
       }
       // 90% of dense1's units (and ~90% of the MACs) gone: faster than the unmodified model timed beside it.
-      expect(search.measured.latency!.p50Ms).toBeLessThan(search.measured.unmodifiedLatency!.p50Ms);
+      expect(search.measured.timedLatency!.p50Ms).toBeLessThan(search.measured.unmodifiedLatency!.p50Ms);
+      // Judged at the anchor's machine speed: as timed, in proportion to the unmodified model beside it.
+      const f = anchor.p50Ms / search.measured.unmodifiedLatency!.p50Ms;
+      expect(search.measured.latency!.p50Ms).toBeCloseTo(search.measured.timedLatency!.p50Ms * f, 9);
+      expect(search.measured.latency!.p95Ms).toBeCloseTo(search.measured.timedLatency!.p95Ms * f, 9);
       expect(typeof m.latencyP50Ms).toBe('number');
       expect(await readFile(join(r.outputs.search!, 'auto.md'), 'utf8')).toContain('p50 / p95 ms (predicted)');
       const fragment = parse(await readFile(join(r.outputs.search!, 'auto.yaml'), 'utf8')) as { stages: { id: string; uses: string; with: Record<string, Json> }[] };

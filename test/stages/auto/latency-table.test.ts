@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createHarness } from '../harness.js';
 import type { Harness } from '../harness.js';
 import { narrowedModels } from '../../../src/stages/auto/narrowed-models.js';
-import { latencyCost, latencyEnds, measureLatencyTable, predictLatency, SAVING_SCALE_LIMIT, savingScale, timeAgainstBase } from '../../../src/stages/auto/latency-table.js';
+import { atAnchorSpeed, latencyCost, latencyEnds, measureLatencyTable, predictLatency, SAVING_SCALE_LIMIT, savingScale, timeAgainstBase } from '../../../src/stages/auto/latency-table.js';
 import type { LatencyTable } from '../../../src/stages/auto/latency-table.js';
 import { removeUnits } from '../../../src/stages/sensitivity/structured-setting.js';
 
@@ -134,5 +134,13 @@ describe('latency prediction', () => {
     const all = predictLatency(anchored, { a: { structured: 0.75 }, b: { structured: 0.75 } });
     expect(all.p50Ms).toBeCloseTo(4.8, 12);
     expect(all.p95Ms).toBeCloseTo(5.8, 12);
+  });
+
+  test('a trial timed while the machine ran 25% slow is judged at the anchor speed', () => {
+    // The unmodified model read p50 10 beside the trial where the anchor read 8.
+    const judged = atAnchorSpeed({ p50Ms: 6, p95Ms: 7.5 }, { p50Ms: 10, p95Ms: 12 }, { p50Ms: 8, p95Ms: 9 });
+    expect(judged.p50Ms).toBeCloseTo(4.8, 12);
+    expect(judged.p95Ms).toBeCloseTo(6, 12);
+    expect(atAnchorSpeed({ p50Ms: 6, p95Ms: 7.5 }, { p50Ms: 8, p95Ms: 12 }, { p50Ms: 8, p95Ms: 9 })).toEqual({ p50Ms: 6, p95Ms: 7.5 });
   });
 });
