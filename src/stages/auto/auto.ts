@@ -131,7 +131,7 @@ export const autoSchema = {
       description: 'How latency is measured when a device has a latency budget: the per-layer table (one child process per entry) and each trial.',
       properties: {
         maxSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 60, default: LATENCY_ENTRY_SECONDS, description: `Warm-up + timed runs per table entry, seconds (the child's start-up, about a second with wasm, comes on top). Default: ${LATENCY_ENTRY_SECONDS}.` },
-        trialSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 120, default: 1, description: 'Timed seconds for each trial model, and as long for the unmodified model side by side with it (one child process). Default: 1.' },
+        trialSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 120, default: 1, description: 'Timed seconds for each trial model, and as long for the unmodified model side by side with it (one child process); the anchor, the unmodified model beside a copy of itself before the search, is timed the same way. Default: 1.' },
         dir: { type: 'string', default: '.modelpress/latency-memo', description: 'Where table entries are kept, per (model, runtime, threads, batch, maxSeconds, layer, ratio); relative to the recipe. Default: `.modelpress/latency-memo`.' },
       },
     },
