@@ -98,9 +98,9 @@ if (!Number.isInteger(augmentShift) || augmentShift < 0 || augmentShift > 16) us
 const augment = augmentShift > 0 ? `, augment: { shift: ${augmentShift} }` : '';
 // --explore N: after the first trial that meets, the search measures up to N runners-up (auto's `explore`); default 0.
 const explore = Number(opt('--explore', '0'));
+if (!Number.isInteger(explore) || explore < 0) usage(`Expected --explore to be an integer >= 0, got ${explore}`);
 // --no-baselines: the search only (auto's `baselines: false`), for a rerun whose baselines an earlier run measured.
 const baselines = !args.includes('--no-baselines');
-if (!Number.isInteger(explore) || explore < 0) usage(`Expected --explore to be an integer >= 0, got ${explore}`);
 if (!['constant', 'cosine'].includes(finetuneSchedule)) usage(`Expected --finetune-schedule constant or cosine, got ${finetuneSchedule}`);
 const limit = opt('--limit', undefined);
 const runsDir = join(root, 'bench', 'runs', 'auto');

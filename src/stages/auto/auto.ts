@@ -532,10 +532,11 @@ export const autoStage = defineStage<AutoConfig>({
     };
     /** The allocation problem of the trial that met every budget: exploring measures its runners-up. */
     let met: { problem: AllocationProblem; open: LayerChoice[][] } | undefined;
+    // The unmodified and fastest models' predicted latency: fixed once the anchor is timed.
+    const ends = table ? latencyEnds(table) : undefined;
     for (let i = 0; i < config.trials; i++) {
       const open = layers.map((l) => choices.get(l)!.filter((c) => !banned.has(`${l}\u0000${settingLabel(c.setting)}`)));
       const effective = budgetVector.map((b, r) => Math.max(0, b - correction[r]!));
-      const ends = table ? latencyEnds(table) : undefined;
       const problem = shifted(layers.map((l, k) => ({ layer: l, options: open[k]!.map((c) => ({ loss: c.loss, costs: costsOf(l, c.setting) })) })), effective, [size.base.packed, ends?.base.p50Ms ?? 0, ends?.base.p95Ms ?? 0]);
       const solved = allocate(problem);
       // Below the fastest reachable latency nothing fits, whatever the sum of single-layer savings says.

@@ -206,6 +206,9 @@ export function savingScale(entries: readonly LatencyEntry[], floorDP50Ms: numbe
   return scale >= 1 / SAVING_SCALE_LIMIT && scale <= SAVING_SCALE_LIMIT ? scale : 1;
 }
 
+/** A latency's tail: its p95 above its p50 (the machine's, added to every predicted p50). */
+const tailOf = (p: LatencyPoint): number => Math.max(0, p.p95Ms - p.p50Ms);
+
 /** Where predictions start (the anchor, else the base) and the factor that brings the table's p50 changes to it. */
 function reference(table: LatencyTable): { start: LatencyPoint; toAnchor: number } {
   const start = table.anchor ?? table.base;
@@ -230,10 +233,9 @@ export function latencyCost(table: LatencyTable, layer: string, setting: LayerSe
 /** The unmodified model's predicted latency, and the fastest reachable one's (when known), on the anchor's terms. */
 export function latencyEnds(table: LatencyTable): { base: LatencyPoint; floor?: LatencyPoint } {
   const { start, toAnchor } = reference(table);
-  const tail = Math.max(0, start.p95Ms - start.p50Ms);
   if (!table.floor) return { base: start };
   const p50Ms = table.floor.p50Ms * toAnchor;
-  return { base: start, floor: { p50Ms, p95Ms: p50Ms + tail } };
+  return { base: start, floor: { p50Ms, p95Ms: p50Ms + tailOf(start) } };
 }
 
 /**
@@ -255,5 +257,5 @@ export function predictLatency(table: LatencyTable, assignment: Readonly<Record<
   let p50Ms = base.p50Ms;
   for (const [layer, s] of Object.entries(assignment)) p50Ms += latencyCost(table, layer, s).p50Ms;
   p50Ms = Math.max(floor?.p50Ms ?? 0, p50Ms);
-  return { p50Ms, p95Ms: p50Ms + Math.max(0, base.p95Ms - base.p50Ms) };
+  return { p50Ms, p95Ms: p50Ms + tailOf(base) };
 }
