@@ -63,7 +63,7 @@ import { fragmentYaml } from './recipe-fragment.js';
 import { rankedAllocations } from './ranked-allocations.js';
 import { trialPhases } from './trial-phases.js';
 import { correctAfterMiss } from './budget-correction.js';
-import { atAnchorSpeed, LATENCY_ENTRY_SECONDS, latencyCost, latencyEnds, measureLatencyTable, predictLatency, timeAgainstBase } from './latency-table.js';
+import { ANCHOR_TIMINGS, atAnchorSpeed, LATENCY_ENTRY_SECONDS, latencyCost, latencyEnds, machineSpeed, measureLatencyTable, predictLatency, timeAgainstBase } from './latency-table.js';
 import type { LatencyPoint, LatencyTable } from './latency-table.js';
 import { narrowedModels } from './narrowed-models.js';
 import { AssignmentSize, layerRecordBytes } from './assignment-size.js';
@@ -131,7 +131,7 @@ export const autoSchema = {
       description: 'How latency is measured when a device has a latency budget: the per-layer table (one child process per entry) and each trial.',
       properties: {
         maxSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 60, default: LATENCY_ENTRY_SECONDS, description: `Warm-up + timed runs per table entry, seconds (the child's start-up, about a second with wasm, comes on top). Default: ${LATENCY_ENTRY_SECONDS}.` },
-        trialSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 120, default: 1, description: 'Timed seconds for each trial model, and as long for the unmodified model side by side with it (one child process); the anchor, the unmodified model beside a copy of itself before the search, is timed the same way. Default: 1.' },
+        trialSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 120, default: 1, description: `Timed seconds for each trial model, and as long for the unmodified model side by side with it (one child process); the unmodified model is timed the same way ${ANCHOR_TIMINGS} times before the search (beside a copy of itself), and the median of all its timings is the machine speed trials are predicted and judged at. Default: 1.` },
         dir: { type: 'string', default: '.modelpress/latency-memo', description: 'Where table entries are kept, per (model, runtime, threads, batch, maxSeconds, layer, ratio); relative to the recipe. Default: `.modelpress/latency-memo`.' },
       },
     },
@@ -149,12 +149,14 @@ export interface Trial {
     packedBytes: number;
     accuracy: number;
     dropPp: number;
-    /** The trial's latency at the anchor's machine speed (atAnchorSpeed, latency-table.ts): what the verdict and the repair use. */
+    /** The trial's latency at the machine's speed (`judgedAt`; atAnchorSpeed, latency-table.ts): what the verdict and the repair use. */
     latency?: LatencyPoint;
     /** As timed, before that scaling. */
     timedLatency?: LatencyPoint;
     /** The unmodified model timed in the same session as `timedLatency` (the load of that moment, for comparing changes). */
     unmodifiedLatency?: LatencyPoint;
+    /** The machine speed `latency` is at: machineSpeed over the anchor timings so far, this trial's `unmodifiedLatency` included. */
+    judgedAt?: LatencyPoint;
   };
   meets: boolean;
   /** What it missed, e.g. `accuracy drop 2.10 pp > 1 pp`. */
@@ -431,10 +433,14 @@ export const autoStage = defineStage<AutoConfig>({
       }, floorDir);
       ctx.logger.info(`latency table on ${lat.runtime} (${lat.threads} thread(s), batch ${lat.batch}): ${table.entries.length + 1} entries, ${table.measured} timed in ${table.seconds} s; unmodified p50 ${table.base.p50Ms.toFixed(3)} ms, p95 ${table.base.p95Ms.toFixed(3)} ms${table.floor ? `; fastest reachable p50 ${table.floor.p50Ms.toFixed(3)} ms, p95 ${table.floor.p95Ms.toFixed(3)} ms; single-layer savings x ${table.savingScale.toFixed(2)} to sum to it` : ''}`);
       // Predictions start from the unmodified model as trials are timed, now (latency-table.ts: the machine drifts, and a table's p95s are noise).
-      const { unmodified: anchor } = await timeAgainstBase(baseDir, baseDir, { ...lat, maxSeconds: config.latency.trialSeconds, ...(ctx.signal ? { signal: ctx.signal } : {}) });
-      table = { ...table, anchor };
+      const anchorTimings: LatencyPoint[] = [];
+      for (let i = 0; i < ANCHOR_TIMINGS; i++) {
+        ctx.progress({ done: i, total: ANCHOR_TIMINGS, unit: 'anchor timings', message: 'timing the unmodified model as trials are' });
+        anchorTimings.push((await timeAgainstBase(baseDir, baseDir, { ...lat, maxSeconds: config.latency.trialSeconds, ...(ctx.signal ? { signal: ctx.signal } : {}) })).unmodified);
+      }
+      table = { ...table, anchor: machineSpeed(anchorTimings), anchorTimings };
       const ends = latencyEnds(table);
-      ctx.logger.info(`unmodified model timed as trials are: p50 ${fmtMs(anchor.p50Ms)}, p95 ${fmtMs(anchor.p95Ms)}${ends.floor ? `; fastest reachable predicted at p50 ${fmtMs(ends.floor.p50Ms)}, p95 ${fmtMs(ends.floor.p95Ms)}` : ''}`);
+      ctx.logger.info(`unmodified model timed as trials are (median of ${ANCHOR_TIMINGS}, p50 ${anchorTimings.map((t) => fmtMs(t.p50Ms)).join(', ')}): p50 ${fmtMs(ends.base.p50Ms)}, p95 ${fmtMs(ends.base.p95Ms)}${ends.floor ? `; fastest reachable predicted at p50 ${fmtMs(ends.floor.p50Ms)}, p95 ${fmtMs(ends.floor.p95Ms)}` : ''}`);
       if (table.entries.length === 0) ctx.logger.warn('latency budget without structured choices: only removing units moves latency on a dense runtime; give the sensitivity stage `structured: [0.25, 0.5, 0.75]`');
     }
     // One cost per budget: packed bytes, p50 ms, p95 ms (latency as changes against the unmodified model).
@@ -486,10 +492,18 @@ export const autoStage = defineStage<AutoConfig>({
       // Side by side with the unmodified model: the measured change compares with the predicted one under the same load.
       let unmodified: LatencyPoint | undefined;
       let timed: LatencyPoint | undefined;
+      let judgedAt: LatencyPoint | undefined;
+      // Predicted at the machine speed before this trial's timing joins it.
+      const predictedLatency = table ? predictLatency(table, settings) : undefined;
       if (budgets.latency) {
         ({ model: timed, unmodified } = await timeAgainstBase(dir, baseDir, { ...budgets.latency, maxSeconds: config.latency.trialSeconds, ...(ctx.signal ? { signal: ctx.signal } : {}) }));
-        // Judged at the machine speed the predictions start from: a shared machine's drift between two trials is not the model's.
-        r.latency = table?.anchor ? atAnchorSpeed(timed, unmodified, table.anchor) : timed;
+        // Judged at the machine speed the predictions start from, with this timing in it: a shared machine's drift between two trials is not the model's.
+        if (table?.anchorTimings) {
+          const anchorTimings = [...table.anchorTimings, unmodified];
+          table = { ...table, anchor: machineSpeed(anchorTimings), anchorTimings };
+          judgedAt = table.anchor;
+        }
+        r.latency = judgedAt ? atAnchorSpeed(timed, unmodified, judgedAt) : timed;
       }
       const predictedPacked = await predictPacked(settings);
       const dropPp = round6(baseline - r.accuracy);
@@ -504,8 +518,8 @@ export const autoStage = defineStage<AutoConfig>({
         kind,
         key,
         settings,
-        predicted: { packedBytes: predictedPacked, dropPp: predictedLoss(settings), ...(table ? { latency: predictLatency(table, settings) } : {}) },
-        measured: { packedBytes: r.packedBytes, accuracy: r.accuracy, dropPp, ...(r.latency ? { latency: r.latency } : {}), ...(timed ? { timedLatency: timed } : {}), ...(unmodified ? { unmodifiedLatency: unmodified } : {}) },
+        predicted: { packedBytes: predictedPacked, dropPp: predictedLoss(settings), ...(predictedLatency ? { latency: predictedLatency } : {}) },
+        measured: { packedBytes: r.packedBytes, accuracy: r.accuracy, dropPp, ...(r.latency ? { latency: r.latency } : {}), ...(timed ? { timedLatency: timed } : {}), ...(unmodified ? { unmodifiedLatency: unmodified } : {}), ...(judgedAt ? { judgedAt } : {}) },
         meets: missed.length === 0,
         missed,
         ms: stored ? stored.result.ms : Math.round(performance.now() - t0),
@@ -532,9 +546,9 @@ export const autoStage = defineStage<AutoConfig>({
     };
     /** The allocation problem of the trial that met every budget: exploring measures its runners-up. */
     let met: { problem: AllocationProblem; open: LayerChoice[][] } | undefined;
-    // The unmodified and fastest models' predicted latency: fixed once the anchor is timed.
-    const ends = table ? latencyEnds(table) : undefined;
     for (let i = 0; i < config.trials; i++) {
+      // The unmodified and fastest models' predicted latency, at the machine speed the trials so far leave.
+      const ends = table ? latencyEnds(table) : undefined;
       const open = layers.map((l) => choices.get(l)!.filter((c) => !banned.has(`${l}\u0000${settingLabel(c.setting)}`)));
       const effective = budgetVector.map((b, r) => Math.max(0, b - correction[r]!));
       const problem = shifted(layers.map((l, k) => ({ layer: l, options: open[k]!.map((c) => ({ loss: c.loss, costs: costsOf(l, c.setting) })) })), effective, [size.base.packed, ends?.base.p50Ms ?? 0, ends?.base.p95Ms ?? 0]);

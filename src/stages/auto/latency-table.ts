@@ -10,13 +10,14 @@
  * unmodified model in the same session.
  *
  * The prediction of an assignment (predictLatency) uses the p50 changes only:
- * - p50: the anchor (the unmodified model timed as every trial is, just
- *   before the search: the machine now) plus the sum of its layers' p50
+ * - p50: the anchor (the machine's speed: the median of the unmodified
+ *   model's timings as every trial is timed, ANCHOR_TIMINGS of them just
+ *   before the search and one beside each trial) plus the sum of its layers' p50
  *   changes, in proportion to the anchor (anchor p50 / table base p50, so a
  *   table timed under other load still applies), scaled so that every
  *   layer at its largest ratio sums to the measured floor, and never below
  *   the floor.
- * - p95: that p50 plus the anchor's tail (its p95 - p50).
+ * - p95: that p50 plus the anchor's tail (the median p95 - p50).
  * Why not the p95 changes: a table entry gets a few hundred runs, and the
  * 95th percentile of so few swings with the machine. Timed together in one
  * session, 56 copies of the same MobileNetV2 read p95 11.2-14.3 ms (p50
@@ -99,8 +100,13 @@ export interface LatencyTable {
    * mostly noise, and a larger factor would multiply it).
    */
   savingScale: number;
-  /** The unmodified model timed as every trial is (timeAgainstBase), just before the search: where predictions start; the table's base when absent. */
+  /**
+   * The machine's speed: where predictions start, and what trials are judged
+   * at (machineSpeed over `anchorTimings`); the table's base when absent.
+   */
   anchor?: LatencyPoint;
+  /** Every timing of the unmodified model as trials are timed (timeAgainstBase): ANCHOR_TIMINGS before the search, then the one beside each trial. */
+  anchorTimings?: LatencyPoint[];
   /** Entries timed now (the others came from the memo; the base is timed whenever one is), and the wall time it took. */
   measured: number;
   seconds: number;
@@ -236,6 +242,30 @@ export function latencyEnds(table: LatencyTable): { base: LatencyPoint; floor?: 
   if (!table.floor) return { base: start };
   const p50Ms = table.floor.p50Ms * toAnchor;
   return { base: start, floor: { p50Ms, p95Ms: p50Ms + tailOf(start) } };
+}
+
+/** How many times the unmodified model is timed before the search (timeAgainstBase, `trialSeconds` each) to start the machine speed. */
+export const ANCHOR_TIMINGS = 3;
+
+/**
+ * The machine's speed over timings of the unmodified model: their median
+ * p50, and that plus their median tail. One timing is a moment of the shared
+ * machine: in a user's run the unmodified MobileNetV2 read p50 11.05 ms just
+ * before the search and 8.54 ms beside the first trial, which then met its
+ * p95 budget as timed and missed it at the single timing's speed. The median
+ * of several ignores such a moment; a trial's own timing joins the pool
+ * before it is judged, so a machine that slows down for good moves the
+ * speed with it.
+ */
+export function machineSpeed(timings: readonly LatencyPoint[]): LatencyPoint {
+  if (timings.length === 0) throw new RangeError('Expected at least one timing of the unmodified model, got none');
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  };
+  const p50Ms = median(timings.map((t) => t.p50Ms));
+  return { p50Ms, p95Ms: p50Ms + median(timings.map(tailOf)) };
 }
 
 /**

@@ -18,7 +18,7 @@ import { createStageHarness, StageConfigError } from '../../../src/plugin.js';
 import type { Json, StageInputs } from '../../../src/plugin.js';
 import { autoStage } from '../../../src/stages/auto/auto.js';
 import type { Trial } from '../../../src/stages/auto/auto.js';
-import { latencyEnds } from '../../../src/stages/auto/latency-table.js';
+import { ANCHOR_TIMINGS, latencyEnds, machineSpeed } from '../../../src/stages/auto/latency-table.js';
 import type { LatencyTable } from '../../../src/stages/auto/latency-table.js';
 import { sensitivityStage } from '../../../src/stages/sensitivity/sensitivity.js';
 import { trainStage } from '../../../src/stages/train/train.js';
@@ -64,15 +64,17 @@ describe('auto stage with a latency budget', () => {
       const missed = m.missed as string[];
       expect(missed[0]).toMatch(/^p50 \d+\.\d{3} ms > 0\.010 ms$/);
       expect(missed.at(-1)).toMatch(/^no allocation fits p50 0\.010 ms: the smallest reachable is p50 \d+\.\d{3} ms$/);
-      // Predictions start from the unmodified model timed as trials are, just before the search; the fastest
-      // reachable model, in its terms, is what the search measured (its one layer at 0.9 is that model).
-      const anchor = file.latencyTable.anchor!;
-      expect(anchor.p50Ms).toBeGreaterThan(0);
-      const ends = latencyEnds(file.latencyTable);
-      expect(ends.base).toEqual(anchor);
+      // Predictions start from the machine speed: the unmodified model timed as trials are, ANCHOR_TIMINGS times
+      // before the search; the fastest reachable model, in its terms, is what the search measured (its one layer
+      // at 0.9 is that model).
+      const timings = file.latencyTable.anchorTimings!;
+      expect(timings).toHaveLength(ANCHOR_TIMINGS + 1);
+      for (const t of timings) expect(t.p50Ms).toBeGreaterThan(0);
+      const before = { ...file.latencyTable, anchor: machineSpeed(timings.slice(0, ANCHOR_TIMINGS)) };
+      const ends = latencyEnds(before);
       expect(search.predicted.latency!.p50Ms).toBeCloseTo(ends.floor!.p50Ms, 6);
-      // The p95: that p50 plus the anchor's tail.
-      expect(search.predicted.latency!.p95Ms).toBeCloseTo(search.predicted.latency!.p50Ms + Math.max(0, anchor.p95Ms - anchor.p50Ms), 9);
+      // The p95: that p50 plus the machine's tail.
+      expect(search.predicted.latency!.p95Ms).toBeCloseTo(search.predicted.latency!.p50Ms + ends.base.p95Ms - ends.base.p50Ms, 9);
       for (const t of file.trials) {
         expect(t.predicted.latency!.p50Ms).toBeGreaterThanOrEqual(0);
         expect(t.measured.latency!.p50Ms).toBeGreaterThan(0);
@@ -80,8 +82,11 @@ describe('auto stage with a latency budget', () => {
       }
       // 90% of dense1's units (and ~90% of the MACs) gone: faster than the unmodified model timed beside it.
       expect(search.measured.timedLatency!.p50Ms).toBeLessThan(search.measured.unmodifiedLatency!.p50Ms);
-      // Judged at the anchor's machine speed: as timed, in proportion to the unmodified model beside it.
-      const f = anchor.p50Ms / search.measured.unmodifiedLatency!.p50Ms;
+      // Judged at the machine speed with the unmodified model timed beside it pooled in: as timed, in proportion to that model.
+      expect(timings[ANCHOR_TIMINGS]).toEqual(search.measured.unmodifiedLatency);
+      expect(search.measured.judgedAt).toEqual(machineSpeed(timings));
+      expect(file.latencyTable.anchor).toEqual(machineSpeed(timings));
+      const f = search.measured.judgedAt!.p50Ms / search.measured.unmodifiedLatency!.p50Ms;
       expect(search.measured.latency!.p50Ms).toBeCloseTo(search.measured.timedLatency!.p50Ms * f, 9);
       expect(search.measured.latency!.p95Ms).toBeCloseTo(search.measured.timedLatency!.p95Ms * f, 9);
       expect(typeof m.latencyP50Ms).toBe('number');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createHarness } from '../harness.js';
 import type { Harness } from '../harness.js';
 import { narrowedModels } from '../../../src/stages/auto/narrowed-models.js';
-import { atAnchorSpeed, latencyCost, latencyEnds, measureLatencyTable, predictLatency, SAVING_SCALE_LIMIT, savingScale, timeAgainstBase } from '../../../src/stages/auto/latency-table.js';
+import { atAnchorSpeed, latencyCost, latencyEnds, machineSpeed, measureLatencyTable, predictLatency, SAVING_SCALE_LIMIT, savingScale, timeAgainstBase } from '../../../src/stages/auto/latency-table.js';
 import type { LatencyTable } from '../../../src/stages/auto/latency-table.js';
 import { removeUnits } from '../../../src/stages/sensitivity/structured-setting.js';
 
@@ -142,5 +142,21 @@ describe('latency prediction', () => {
     expect(judged.p50Ms).toBeCloseTo(4.8, 12);
     expect(judged.p95Ms).toBeCloseTo(6, 12);
     expect(atAnchorSpeed({ p50Ms: 6, p95Ms: 7.5 }, { p50Ms: 8, p95Ms: 12 }, { p50Ms: 8, p95Ms: 9 })).toEqual({ p50Ms: 6, p95Ms: 7.5 });
+  });
+
+  test('the machine speed is the median p50 and the median tail of the unmodified timings: one slow moment moves neither', () => {
+    // A user's run: the first timing caught the machine slow (p50 11.05, the tail 2.5 ms), the others did not.
+    const timings = [{ p50Ms: 11.05, p95Ms: 13.55 }, { p50Ms: 8.54, p95Ms: 9.74 }, { p50Ms: 8.61, p95Ms: 10.01 }];
+    const speed = machineSpeed(timings);
+    expect(speed.p50Ms).toBe(8.61);
+    expect(speed.p95Ms).toBeCloseTo(8.61 + 1.4, 12);
+    // The trial that met p95 <= 11 ms as timed (10.73 ms beside an unmodified 8.54 ms) meets it at this speed too.
+    expect(atAnchorSpeed({ p50Ms: 8.9, p95Ms: 10.73 }, timings[1]!, speed).p95Ms).toBeLessThan(11);
+    // Even counts: the mean of the middle two (of p50s and of tails alike).
+    expect(machineSpeed([{ p50Ms: 4, p95Ms: 5 }, { p50Ms: 2, p95Ms: 5 }])).toEqual({ p50Ms: 3, p95Ms: 5 });
+    expect(machineSpeed([{ p50Ms: 4, p95Ms: 5 }])).toEqual({ p50Ms: 4, p95Ms: 5 });
+    // A p95 below the p50 (too few runs) is no negative tail.
+    expect(machineSpeed([{ p50Ms: 4, p95Ms: 3 }])).toEqual({ p50Ms: 4, p95Ms: 4 });
+    expect(() => machineSpeed([])).toThrow(RangeError);
   });
 });
