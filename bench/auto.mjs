@@ -19,7 +19,7 @@
  *
  *   npm run build && node bench/auto.mjs [--scenarios a,b] [--seeds 1,2,3] [--suffix -ft8]
  *     [--finetune-schedule constant|cosine] [--holdout] [--recover N] [--latency-fraction F] [--latency-ms X]
- *     [--train-epochs N] [--finetune-epochs N] [--trials N] [--limit N] [--augment S] [--explore N] [--no-baselines]
+ *     [--train-epochs N] [--finetune-epochs N] [--trials N] [--limit N] [--augment S] [--explore N] [--prune-schedule E] [--no-baselines]
  *   node bench/auto.mjs --report     # rewrite auto.md from auto.json (e.g. after merging runs made in other clones)
  *
  * Full runs train on all of MNIST: tens of minutes per scenario and seed on
@@ -99,6 +99,9 @@ const augment = augmentShift > 0 ? `, augment: { shift: ${augmentShift} }` : '';
 // --explore N: after the first trial that meets, the search measures up to N runners-up (auto's `explore`); default 0.
 const explore = Number(opt('--explore', '0'));
 if (!Number.isInteger(explore) || explore < 0) usage(`Expected --explore to be an integer >= 0, got ${explore}`);
+// --prune-schedule E: every trial raises its sparsities over the first E epochs of its retraining (auto's `pruneSchedule`, AGP); default: pruned at once.
+const pruneScheduleEpochs = Number(opt('--prune-schedule', '0'));
+if (!Number.isInteger(pruneScheduleEpochs) || pruneScheduleEpochs < 0) usage(`Expected --prune-schedule to be an integer >= 0, got ${pruneScheduleEpochs}`);
 // --no-baselines: the search only (auto's `baselines: false`), for a rerun whose baselines an earlier run measured.
 const baselines = !args.includes('--no-baselines');
 if (!['constant', 'cosine'].includes(finetuneSchedule)) usage(`Expected --finetune-schedule constant or cosine, got ${finetuneSchedule}`);
@@ -158,7 +161,7 @@ ${sc.from ? '    needs: [model]\n' : ''}    with: { ${calibration}, samples: 200
   - id: auto
     uses: auto
     needs: [${sc.from ? 'model' : 'train'}, sensitivity]
-    with: { devices: [target], trials: ${trials},${explore > 0 ? ` explore: ${explore},` : ''}${baselines ? '' : ' baselines: false,'}${sc.batch ? ' latency: { maxSeconds: 2, trialSeconds: 3 },' : ''} finetune: { epochs: ${finetuneEpochs}, learningRate: 0.001${finetuneSchedule === 'cosine' ? ', schedule: { kind: cosine, minLearningRate: 0.00001 }' : ''}${augment} } }
+    with: { devices: [target], trials: ${trials},${explore > 0 ? ` explore: ${explore},` : ''}${baselines ? '' : ' baselines: false,'}${pruneScheduleEpochs > 0 ? ` pruneSchedule: { epochs: ${pruneScheduleEpochs} },` : ''}${sc.batch ? ' latency: { maxSeconds: 2, trialSeconds: 3 },' : ''} finetune: { epochs: ${finetuneEpochs}, learningRate: 0.001${finetuneSchedule === 'cosine' ? ', schedule: { kind: cosine, minLearningRate: 0.00001 }' : ''}${augment} } }
 `;
 }
 
@@ -224,7 +227,7 @@ for (const name of scenarios) {
 // processes) and still land in one table.
 const resultsFile = join(resultsDir, 'auto.json');
 const previous = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : { runs: {}, rows: [] };
-const thisRun = { seeds, trainEpochs, finetuneEpochs, finetuneSchedule, holdout, recoverSteps, augmentShift, explore, trials, limit: limit ?? null, at: new Date().toISOString(), loadAverage: { before: loadBefore, after: loadavg() } };
+const thisRun = { seeds, trainEpochs, finetuneEpochs, finetuneSchedule, pruneScheduleEpochs, holdout, recoverSteps, augmentShift, explore, trials, limit: limit ?? null, at: new Date().toISOString(), loadAverage: { before: loadBefore, after: loadavg() } };
 const runs = { ...(previous.runs ?? {}) };
 for (const name of scenarios) runs[resultName(name)] = { ...thisRun, scenario: name, target: SCENARIOS[name].target, budgetKb: SCENARIOS[name].kb ?? null, latencyKey: SCENARIOS[name].latencyKey ?? null, budgetLatencyMs: SCENARIOS[name].latencyMs ?? null, unmodifiedLatencyMs: SCENARIOS[name].unmodifiedLatencyMs ?? null };
 const allRows = [...(previous.rows ?? []).filter((r) => !scenarios.map(resultName).includes(r.scenario)), ...rows];
@@ -282,7 +285,7 @@ const md = [
   '',
   '| scenario | seeds | train epochs | trained test error | fine-tune epochs / trial | fine-tune rate | augment (shift) | explore | calibration split | sensitivity recovery steps | trial limit | data limit | at | load average before / after |',
   '| --- | --- | ---: | --- | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: | --- | --- |',
-  ...summary.map((s) => `| ${s.scenario} | ${s.seeds.join(', ')} | ${SCENARIOS[s.scenario]?.from ? '- (pre-trained)' : s.trainEpochs} | ${s.trainedErrors ? s.trainedErrors.map(f).join(', ') : '-'} | ${s.finetuneEpochs} | ${s.finetuneSchedule === 'cosine' ? '1e-3 cosine to 1e-5' : '1e-3 constant'} | ${s.augmentShift ?? 0} | ${s.explore ?? 0} | ${s.holdout ? 'held out of training' : '10% of the training images'} | ${s.recoverSteps ?? 0} | ${s.trials} | ${s.limit ?? 'all'} | ${s.at} | ${load(s.loadAverage.before)} / ${load(s.loadAverage.after)} |`),
+  ...summary.map((s) => `| ${s.scenario} | ${s.seeds.join(', ')} | ${SCENARIOS[s.scenario]?.from ? '- (pre-trained)' : s.trainEpochs} | ${s.trainedErrors ? s.trainedErrors.map(f).join(', ') : '-'} | ${s.finetuneEpochs} | ${s.finetuneSchedule === 'cosine' ? '1e-3 cosine to 1e-5' : '1e-3 constant'}${s.pruneScheduleEpochs ? `; sparsity raised over ${s.pruneScheduleEpochs} epochs` : ''} | ${s.augmentShift ?? 0} | ${s.explore ?? 0} | ${s.holdout ? 'held out of training' : '10% of the training images'} | ${s.recoverSteps ?? 0} | ${s.trials} | ${s.limit ?? 'all'} | ${s.at} | ${load(s.loadAverage.before)} / ${load(s.loadAverage.after)} |`),
   '',
   '## What the search chose per layer',
   '',

@@ -62,6 +62,9 @@ import type { SizeModel } from './cost-model.js';
 import { fragmentYaml } from './recipe-fragment.js';
 import { rankedAllocations } from './ranked-allocations.js';
 import { trialPhases } from './trial-phases.js';
+import { gradualPruning } from './gradual-pruning.js';
+import { pruneScheduleSchema } from '../prune/prune-schedule.js';
+import type { PruneSchedule } from '../prune/prune-schedule.js';
 import { correctAfterMiss } from './budget-correction.js';
 import { ANCHOR_TIMINGS, atAnchorSpeed, LATENCY_ENTRY_SECONDS, latencyCost, latencyEnds, machineSpeed, measureLatencyTable, predictLatency, timeAgainstBase } from './latency-table.js';
 import type { LatencyPoint, LatencyTable } from './latency-table.js';
@@ -82,6 +85,8 @@ export interface AutoConfig {
   families: SensitivityFamily[];
   keep?: string[];
   finetune: FinetuneConfig;
+  /** Sparsity raised during the trials' retraining (gradual-pruning.ts); undefined: pruned at once. */
+  pruneSchedule?: PruneSchedule;
   trials: number;
   /** Allocations measured after the first that meets every budget (ranked-allocations.ts); undefined: 0. */
   explore?: number;
@@ -108,6 +113,11 @@ export const autoSchema = {
     families: { type: 'array', items: { enum: ['sparsity', 'bits', 'dtype', 'structured'] }, default: ['sparsity', 'bits', 'dtype', 'structured'], description: 'Which measured families the search may use (a family the sensitivity table did not measure adds no choice). Default: all four.' },
     keep: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Layer name patterns kept as they are (not searched).' },
     finetune: { ...finetuneSchema, description: 'Fine-tuning of every trial (and of the baselines), with masks and clusters held. `data` defaults to `train`; when it is the sensitivity\'s data, its calibration split is left out.' },
+    pruneSchedule: {
+      ...pruneScheduleSchema,
+      description:
+        'Raise each trial\'s (and baseline\'s) sparsities gradually while it retrains, as the prune stage\'s `schedule:` (the recipe fragment\'s prune stage gets it), instead of pruning at once before retraining. The ramp lasts `epochs`, at most the pruning phase (every fine-tuning epoch when the trial does not share; all but the centroid quarter when it does). Needs `finetune.epochs` > 0. Default: unset, pruned at once. Example: `{ epochs: 6 }` with `finetune.epochs: 16`.',
+    },
     trials: { type: 'integer', minimum: 1, maximum: 100, default: 4, description: 'Most search trials (allocate, fine-tune, measure; repairs included). Default: 4.' },
     explore: {
       type: 'integer',
@@ -291,8 +301,15 @@ async function runTrial(ctx: StageContext, on: TrialGround, allocated: Record<st
     return constraints;
   };
   const perTensor = (s: LayerSetting): LayerSetting => ({ ...(s.sparsity !== undefined ? { sparsity: s.sparsity } : {}), ...(s.bits !== undefined ? { bits: s.bits } : {}) });
-  const phases = trialPhases(config.finetune.epochs, settings);
-  if (phases.prune > 0) {
+  const phases = trialPhases(config.finetune.epochs, settings, config.pruneSchedule !== undefined);
+  if (phases.prune > 0 && config.pruneSchedule) {
+    const gradual = gradualPruning(tf, model, settings, config.pruneSchedule, phases.prune, Math.ceil(fit.count / config.finetune.batchSize));
+    try {
+      await finetune(ctx, model, { ...config.finetune, epochs: phases.prune }, gradual.hooks, fit);
+    } finally {
+      gradual.dispose();
+    }
+  } else if (phases.prune > 0) {
     const pruned = hold((s) => (s.sparsity !== undefined ? { sparsity: s.sparsity } : {}));
     await finetune(ctx, model, { ...config.finetune, epochs: phases.prune }, constraintHooks(tf, pruned), fit);
   }
@@ -364,6 +381,9 @@ export const autoStage = defineStage<AutoConfig>({
   async run(ctx, config, inputs) {
     if (!inputs.model) throw new Error('auto needs a model: put the model source (or a stage that outputs `model`) in its `needs`, e.g. `needs: [model, sensitivity]`');
     const budgets = budgetsOf(ctx, config);
+    if (config.pruneSchedule && config.finetune.epochs === 0) {
+      throw new StageConfigError('`pruneSchedule` raises sparsity while the trials retrain, and `finetune.epochs` is 0', ['pruneSchedule'], ['set `finetune.epochs` (e.g. 8), or drop `pruneSchedule` to prune at once']);
+    }
     const sens = await readSensitivity(inputs);
     const source = await ctx.data(sens.calibration.data);
     const [rest, val] = splitDataset(source, sens.calibration.fraction, sens.calibration.seed);
@@ -475,7 +495,7 @@ export const autoStage = defineStage<AutoConfig>({
     const record = async (kind: Trial['kind'], allocated: Record<string, LayerSetting>): Promise<Trial> => {
       const t0 = performance.now();
       const dir = join(scratch, String(trials.length));
-      const key = trialKey({ stage: `auto@${autoStage.version}`, model: inputs.model!.digest, calibration: sens.calibration, settings: allocated, finetune: config.finetune, seed: ctx.seed });
+      const key = trialKey({ stage: `auto@${autoStage.version}`, model: inputs.model!.digest, calibration: sens.calibration, settings: allocated, finetune: config.finetune, ...(config.pruneSchedule ? { pruneSchedule: config.pruneSchedule } : {}), seed: ctx.seed });
       const stored = await store.get<Omit<TrialResult, 'dir' | 'latency'> & { ms: number }>(key);
       let r: TrialResult;
       if (stored) {
@@ -656,7 +676,7 @@ export const autoStage = defineStage<AutoConfig>({
 
     const searchDir = await ctx.outputDir('search');
     const modelDir = await ctx.outputDir('model');
-    const fragmentOptions = { finetune: config.finetune };
+    const fragmentOptions = { finetune: config.finetune, ...(config.pruneSchedule ? { pruneSchedule: config.pruneSchedule } : {}) };
     if (best) {
       await cp(join(scratch, String(best.trial)), modelDir, { recursive: true });
       await writeFile(join(searchDir, 'auto.yaml'), fragmentYaml(best.settings, fragmentOptions, `trial ${best.trial}, ${fmtKb(best.measured.packedBytes)} packed`));

@@ -8,11 +8,14 @@ import { stringify } from 'yaml';
 import type { LayerSetting } from '../sensitivity/layer-setting.js';
 import { RECALIBRATE_BATCHES } from '../training/finetune.js';
 import type { FinetuneConfig } from '../training/finetune.js';
-import { trialPhases } from './trial-phases.js';
+import type { PruneSchedule } from '../prune/prune-schedule.js';
+import { rampEpochs, trialPhases } from './trial-phases.js';
 
 export interface FragmentOptions {
   /** The trials' fine-tuning (the auto stage's `finetune:`, defaults filled); its epochs are split as the trial split them. */
   finetune: FinetuneConfig;
+  /** The trials' `pruneSchedule`: the prune stage raises sparsity on it (its ramp cut to the phase, as the trial's was). */
+  pruneSchedule?: PruneSchedule;
 }
 
 /**
@@ -51,13 +54,15 @@ export function fragmentStages(settings: Readonly<Record<string, LayerSetting>>,
   const finetuneFor = (epochs: number) => fragmentFinetune(options.finetune, epochs);
   const finetune = finetuneFor(options.finetune.epochs);
   // Pruning and sharing split the epochs as the trial did (trial-phases.ts).
-  const phases = trialPhases(options.finetune.epochs, settings);
+  const gradual = options.pruneSchedule;
+  const phases = trialPhases(options.finetune.epochs, settings, gradual !== undefined);
   const stages: Record<string, unknown>[] = [];
   // Narrowing first: the other stages then see the shapes the trial had.
   const units = pick('structured', 'sparsity');
   if (Object.keys(units).length > 0) stages.push({ id: 'auto-prune-units', uses: 'prune', with: { method: 'structured', criterion: 'l1', layers: units, ...finetune } });
   const prune = pick('sparsity', 'sparsity');
-  if (Object.keys(prune).length > 0) stages.push({ id: 'auto-prune', uses: 'prune', with: { method: 'magnitude', layers: prune, ...(phases.prune > 0 ? finetuneFor(phases.prune) : finetune) } });
+  const schedule = gradual && phases.prune > 0 ? { schedule: { ...gradual, epochs: rampEpochs(gradual, phases.prune) } } : {};
+  if (Object.keys(prune).length > 0) stages.push({ id: 'auto-prune', uses: 'prune', with: { method: 'magnitude', layers: prune, ...schedule, ...(phases.prune > 0 ? finetuneFor(phases.prune) : finetune) } });
   const share = pick('bits', 'bits');
   if (Object.keys(share).length > 0) stages.push({ id: 'auto-share', uses: 'share', with: { layers: share, ...(phases.prune > 0 ? finetuneFor(phases.share) : finetune) } });
   const quantize = pick('dtype', 'weights');

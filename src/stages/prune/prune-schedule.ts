@@ -15,6 +15,19 @@
  * Pure arithmetic, no tfjs: the numbers are unit-tested on their own.
  */
 
+/** The `schedule:` option (the prune stage's; the auto stage's `pruneSchedule` has the same keys). */
+export const pruneScheduleSchema = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'magnitude/threshold: prune gradually during fine-tuning instead of once before it. Without it, pruning happens once and `finetune:` (if any) retrains with the masks held.',
+  properties: {
+    kind: { enum: ['constant', 'polynomial'], default: 'polynomial', description: '`polynomial`: Zhu & Gupta\'s AGP, s_t = s_f + (s_i - s_f)(1 - t/(n·Δt))^3; `constant`: the target from the first step.' },
+    epochs: { type: 'integer', minimum: 1, default: 1, description: 'Fine-tuning epochs over which sparsity rises to the target (at most `finetune.epochs`; sets it when that is 0).' },
+    frequency: { type: 'integer', minimum: 1, default: 100, description: 'Optimizer steps between mask updates (Δt); the last ramp step always updates.' },
+    initialSparsity: { type: 'number', minimum: 0, maximum: 1, default: 0, description: '`polynomial`: sparsity at the first step (s_i).' },
+  },
+} as const;
+
 export interface PruneSchedule {
   /** `polynomial`: AGP (power 3); `constant`: s_f from the first step. */
   kind: 'constant' | 'polynomial';

@@ -26,6 +26,7 @@ import { finetuneSchema } from '../training/finetune.js';
 import type { FinetuneConfig } from '../training/finetune.js';
 import { targetingSchema } from '../training/layer-targeting.js';
 import { pruneUnstructured, round6 } from './prune-magnitude.js';
+import { pruneScheduleSchema } from './prune-schedule.js';
 import type { PruneSchedule } from './prune-schedule.js';
 import { pruneStructured } from './prune-structured.js';
 import type { PruneLayerSettings } from './prune-targets.js';
@@ -106,17 +107,7 @@ export const pruneSchema = {
         samples: { type: 'integer', minimum: 1, default: 512, description: 'Number of samples (a seeded random subset; all when the dataset is smaller).' },
       },
     },
-    schedule: {
-      type: 'object',
-      additionalProperties: false,
-      description: 'magnitude/threshold: prune gradually during fine-tuning instead of once before it. Without it, pruning happens once and `finetune:` (if any) retrains with the masks held.',
-      properties: {
-        kind: { enum: ['constant', 'polynomial'], default: 'polynomial', description: '`polynomial`: Zhu & Gupta\'s AGP, s_t = s_f + (s_i - s_f)(1 - t/(n·Δt))^3; `constant`: the target from the first step.' },
-        epochs: { type: 'integer', minimum: 1, default: 1, description: 'Fine-tuning epochs over which sparsity rises to the target (at most `finetune.epochs`; sets it when that is 0).' },
-        frequency: { type: 'integer', minimum: 1, default: 100, description: 'Optimizer steps between mask updates (Δt); the last ramp step always updates.' },
-        initialSparsity: { type: 'number', minimum: 0, maximum: 1, default: 0, description: '`polynomial`: sparsity at the first step (s_i).' },
-      },
-    },
+    schedule: pruneScheduleSchema,
     finetune: finetuneSchema,
     eval: { type: 'string', description: 'Dataset to report `accuracy` (output) and `accuracyBefore` (input model) on, in percent. Default: none.' },
     ...targetingSchema(layerSettingsSchema),
