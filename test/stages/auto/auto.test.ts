@@ -23,7 +23,7 @@ import { packModel } from '../../../src/formats/packed.js';
 import { readModelArtifacts } from '../../../src/engine/model-io.js';
 import { splitWeights } from '../../../src/formats/weight-quantization.js';
 import { searchedKernels, sizeModel } from '../../../src/stages/auto/cost-model.js';
-import { createStageHarness } from '../../../src/plugin.js';
+import { createStageHarness, StageConfigError } from '../../../src/plugin.js';
 import { budgetOutcomeOf } from '../../../src/contracts/budget-outcome.js';
 import { createHarness, modelInput, SMALL_MNIST } from '../harness.js';
 import type { Harness } from '../harness.js';
@@ -204,6 +204,36 @@ describe('auto stage', () => {
     expect(best.measured.packedBytes).toBeLessThanOrEqual(12 * 1024);
     expect(Object.keys(best.bitsAfterPruning!.allocated).sort()).toEqual(Object.keys(best.settings).sort());
   }, 120_000);
+
+  test('with a pruning schedule the sparsities rise while the survivors retrain: every kernel leaves at its allocated sparsity, and the fragment\'s prune stage gets the schedule cut to its phase', async () => {
+    const r = await h.run(autoStage, { budget: { size_packed_kb: 12 }, baselines: false, pruneSchedule: { epochs: 5, frequency: 10 }, finetune: { epochs: 3, learningRate: 0.001 } }, inputs);
+    const { trials } = await readTrials(r.outputs.search!);
+    const best = trials[(r.metrics as Record<string, Json>).best as number]!;
+    const weights = splitWeights(await readModelArtifacts(r.outputs.model!));
+    const sparse = Object.entries(best.settings).filter(([, st]) => st.sparsity !== undefined);
+    expect(sparse.length).toBeGreaterThan(0);
+    for (const [layer, st] of sparse) {
+      const kernel = weights.find((w) => w.spec.name === `${layer}/kernel`)!;
+      const values = new Float32Array(kernel.bytes.buffer.slice(kernel.bytes.byteOffset, kernel.bytes.byteOffset + kernel.bytes.byteLength));
+      expect(values.filter((x) => x === 0).length).toBe(Math.round(st.sparsity! * values.length));
+    }
+    const fragment = parse(await readFile(join(r.outputs.search!, 'auto.yaml'), 'utf8')) as { stages: { uses: string; with: { schedule?: Json; finetune?: Record<string, Json> } }[] };
+    const prune = fragment.stages.find((st) => st.uses === 'prune')!;
+    // 3 epochs: 2 retrain the survivors (the ramp, cut from 5 to 2), 1 the centroids.
+    expect(prune.with.schedule).toEqual({ kind: 'polynomial', epochs: 2, frequency: 10, initialSparsity: 0 });
+    expect(prune.with.finetune?.epochs).toBe(2);
+    const recipeFile = join(h.dir, 'fragment-schedule-recipe.yaml');
+    await writeFile(recipeFile, stringify({ version: 1, name: 'fragment', model: { from: trained }, data: { train: SMALL_MNIST.train }, stages: fragment.stages }));
+    const prepared = await prepareRecipe(recipeFile);
+    expect(prepared.ok ? 'ok' : JSON.stringify(prepared.diagnostics)).toBe('ok');
+  }, 120_000);
+
+  test('a pruning schedule without fine-tuning is a located error', async () => {
+    const err = await h.run(autoStage, { budget: { size_packed_kb: 12 }, pruneSchedule: { epochs: 2 } }, inputs).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StageConfigError);
+    expect((err as StageConfigError).path).toEqual(['pruneSchedule']);
+    expect((err as StageConfigError).message).toBe('`pruneSchedule` raises sparsity while the trials retrain, and `finetune.epochs` is 0');
+  });
 
   test('retrained survivors cluster into a larger packed size than predicted: when even the fewest bits miss the budget once clustered, the trial skips centroid fine-tuning and says so', async () => {
     // The budget is the smallest model on the trained weights (every layer at 95% and 2 bits): the
