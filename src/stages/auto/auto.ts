@@ -57,7 +57,7 @@ import { applySetting, heldBy, settingLabel } from '../sensitivity/layer-setting
 import type { LayerSetting } from '../sensitivity/layer-setting.js';
 import { allocate } from './allocate.js';
 import type { AllocationLayer, AllocationProblem } from './allocate.js';
-import { keepSourceStorage, searchedKernels, sizeModel, sourceDtypes, storageSetting, storeWithSetting } from './cost-model.js';
+import { keepSourceStorage, searchedKernels, sizeModel, sourceDtypes, sourceStorageRule, storageSetting, storeWithSetting } from './cost-model.js';
 import type { SizeModel } from './cost-model.js';
 import { fragmentYaml } from './recipe-fragment.js';
 import { rankedAllocations } from './ranked-allocations.js';
@@ -676,7 +676,9 @@ export const autoStage = defineStage<AutoConfig>({
 
     const searchDir = await ctx.outputDir('search');
     const modelDir = await ctx.outputDir('model');
-    const fragmentOptions = { finetune: config.finetune, ...(config.pruneSchedule ? { pruneSchedule: config.pruneSchedule } : {}) };
+    const storageRule = sourceStorageRule(artifacts);
+    if (storageRule === 'mixed') ctx.logger.warn('the model came with weights quantized in a way one quantize stage cannot repeat (two dtypes, or float32 tensors larger than quantized ones): the recipe fragment stores the weights the search left alone as float32; add a quantize stage for them');
+    const fragmentOptions = { finetune: config.finetune, ...(config.pruneSchedule ? { pruneSchedule: config.pruneSchedule } : {}), ...(storageRule && storageRule !== 'mixed' ? { sourceStorage: storageRule } : {}) };
     if (best) {
       await cp(join(scratch, String(best.trial)), modelDir, { recursive: true });
       await writeFile(join(searchDir, 'auto.yaml'), fragmentYaml(best.settings, fragmentOptions, `trial ${best.trial}, ${fmtKb(best.measured.packedBytes)} packed`));

@@ -52,6 +52,29 @@ export function sourceDtypes(artifacts: io.ModelArtifacts): Map<string, Quantiza
   return new Map((artifacts.weightSpecs ?? []).flatMap((w) => (w.quantization ? [[w.name, w.quantization.dtype as QuantizationDtype]] : [])));
 }
 
+/** How the source stored its weights, as one `quantize` stage says it: `dtype` for every float32 tensor of at least `minSize` values. */
+export interface SourceStorageRule {
+  dtype: QuantizationDtype;
+  minSize: number;
+}
+
+/**
+ * The source's storage as a quantize stage's `weights` / `minSize`, so a
+ * recipe fragment stores what trials store (storageSetting): undefined when
+ * nothing came quantized; `mixed` when one rule cannot say it (two dtypes,
+ * or a tensor left float32 that is larger than a quantized one).
+ */
+export function sourceStorageRule(artifacts: io.ModelArtifacts): SourceStorageRule | 'mixed' | undefined {
+  const specs = (artifacts.weightSpecs ?? []).filter((w) => w.dtype === 'float32');
+  const size = (w: io.WeightsManifestEntry) => w.shape.reduce((a, b) => a * b, 1);
+  const quantized = specs.filter((w) => w.quantization);
+  if (quantized.length === 0) return undefined;
+  const dtypes = new Set(quantized.map((w) => w.quantization!.dtype));
+  const minSize = Math.min(...quantized.map(size));
+  if (dtypes.size > 1 || specs.some((w) => !w.quantization && size(w) >= minSize)) return 'mixed';
+  return { dtype: quantized[0]!.quantization!.dtype as QuantizationDtype, minSize };
+}
+
 /**
  * What a trial stores for one tensor under its layer's setting: the
  * setting's dtype when it gives one (tensorSetting), else the dtype the

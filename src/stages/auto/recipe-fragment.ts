@@ -9,6 +9,7 @@ import type { LayerSetting } from '../sensitivity/layer-setting.js';
 import { RECALIBRATE_BATCHES } from '../training/finetune.js';
 import type { FinetuneConfig } from '../training/finetune.js';
 import type { PruneSchedule } from '../prune/prune-schedule.js';
+import type { SourceStorageRule } from './cost-model.js';
 import { rampEpochs, trialPhases } from './trial-phases.js';
 
 export interface FragmentOptions {
@@ -16,6 +17,8 @@ export interface FragmentOptions {
   finetune: FinetuneConfig;
   /** The trials' `pruneSchedule`: the prune stage raises sparsity on it (its ramp cut to the phase, as the trial's was). */
   pruneSchedule?: PruneSchedule;
+  /** How the source model stored its weights (cost-model.ts): the quantize stage stores them so again, as trials do. */
+  sourceStorage?: SourceStorageRule;
 }
 
 /**
@@ -66,7 +69,11 @@ export function fragmentStages(settings: Readonly<Record<string, LayerSetting>>,
   const share = pick('bits', 'bits');
   if (Object.keys(share).length > 0) stages.push({ id: 'auto-share', uses: 'share', with: { layers: share, ...(phases.prune > 0 ? finetuneFor(phases.share) : finetune) } });
   const quantize = pick('dtype', 'weights');
-  if (Object.keys(quantize).length > 0) stages.push({ id: 'auto-quantize', uses: 'quantize', with: { layers: quantize } });
+  // A model brought quantized (a uint8 tfjs-converter model) leaves the other stages float32: stored as it came,
+  // as trials store it; a layer the search gave a dtype takes it (with the source's minSize).
+  const source = options.sourceStorage;
+  if (source) stages.push({ id: 'auto-quantize', uses: 'quantize', with: { weights: source.dtype, minSize: source.minSize, ...(Object.keys(quantize).length > 0 ? { layers: quantize } : {}) } });
+  else if (Object.keys(quantize).length > 0) stages.push({ id: 'auto-quantize', uses: 'quantize', with: { layers: quantize } });
   return stages;
 }
 
