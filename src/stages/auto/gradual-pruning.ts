@@ -1,10 +1,11 @@
 /**
  * A trial's pruning raised gradually while it retrains (the auto stage's
  * `pruneSchedule`): the prune stage's `schedule:` (Zhu & Gupta's AGP,
- * prune-schedule.ts) on the sparsities the search allocated, with the same
- * masks (MaskSet: the smallest magnitudes, re-imposed after every step and
- * recomputed on the schedule), so the recipe fragment's prune stage with that
- * schedule retrains as the trial did.
+ * prune-schedule.ts) on the sparsities the search allocated, through the
+ * same masking (prune-magnitude.ts's scheduledMasks: the smallest
+ * magnitudes, re-imposed after every step and recomputed on the schedule),
+ * so the recipe fragment's prune stage with that schedule retrains as the
+ * trial did.
  *
  * Why: at the extreme sparsities a tight size budget asks for, cutting at
  * once costs more than retraining wins back. LeNet-5 with conv2 / dense1 /
@@ -15,9 +16,8 @@
  */
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { Tf } from '../../engine/tf.js';
-import { kernelVariables, MaskSet } from '../prune/prune-magnitude.js';
+import { kernelVariables, MaskSet, scheduledMasks } from '../prune/prune-magnitude.js';
 import type { KernelTarget } from '../prune/prune-magnitude.js';
-import { isUpdateStep, scheduledSparsity } from '../prune/prune-schedule.js';
 import type { PruneSchedule } from '../prune/prune-schedule.js';
 import type { LayerSetting } from '../sensitivity/layer-setting.js';
 import type { FinetuneHooks } from '../training/finetune.js';
@@ -43,17 +43,11 @@ export function gradualPruning(tf: Tf, model: LayersModel, settings: Readonly<Re
     }
   }
   const span = rampEpochs(schedule, epochs) * stepsPerEpoch;
-  const at = (t: number) => (k: KernelTarget) => scheduledSparsity(schedule, k.final, t, span);
   const masks = new MaskSet(tf, targets, false);
-  masks.update(at(0));
+  const masking = scheduledMasks(masks, schedule, span);
+  masking.start();
   return {
-    hooks: {
-      afterStep: (step) => {
-        const t = step + 1;
-        if (isUpdateStep(t, schedule.frequency, span)) masks.update(at(t));
-        else masks.apply();
-      },
-    },
+    hooks: { afterStep: masking.afterStep },
     span,
     dispose: () => masks.dispose(),
   };

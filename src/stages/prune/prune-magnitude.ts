@@ -23,6 +23,7 @@ import { StageConfigError } from '../../stage-definition.js';
 import { finetune } from '../training/finetune.js';
 import type { PruneConfig } from './prune.js';
 import { isUpdateStep, scheduledSparsity } from './prune-schedule.js';
+import type { PruneSchedule } from './prune-schedule.js';
 import { isPrunableKernel, layerNames, selectTargets, settingPath } from './prune-targets.js';
 import { checkpoint } from '../training/abort-checkpoint.js';
 
@@ -204,6 +205,26 @@ export class MaskSet {
   }
 }
 
+/**
+ * The masks' part of fine-tuning: on `schedule` (prune-schedule.ts) over a
+ * ramp of `span` optimizer steps, or at every kernel's target throughout
+ * without one. `start()` masks before the first step; `afterStep(step)`
+ * recomputes the masks at each update step and re-imposes them otherwise.
+ * The prune stage and the auto stage's trials (gradual-pruning.ts) both
+ * fine-tune through it, so a recipe fragment retrains as its trial did.
+ */
+export function scheduledMasks(masks: MaskSet, schedule: Pick<PruneSchedule, 'kind' | 'initialSparsity' | 'frequency'> | undefined, span: number): { start(): void; afterStep(step: number): void } {
+  const at = (t: number) => (k: KernelTarget) => (schedule ? scheduledSparsity(schedule, k.final, t, span) : k.final);
+  return {
+    start: () => masks.update(at(0)),
+    afterStep: (step) => {
+      const t = step + 1;
+      if (schedule && isUpdateStep(t, schedule.frequency, span)) masks.update(at(t));
+      else masks.apply();
+    },
+  };
+}
+
 // ---------------------------------------------------------------------------
 // The unstructured run
 
@@ -276,16 +297,12 @@ export async function pruneUnstructured(ctx: StageContext, model: LayersModel, c
     } else {
       const data = await ctx.data(ft.data);
       const span = schedule ? schedule.epochs * Math.ceil(data.count / ft.batchSize) : 0;
-      const at = (t: number) => (k: KernelTarget) => (schedule ? scheduledSparsity(schedule, k.final, t, span) : k.final);
-      masks.update(at(0));
+      const masking = scheduledMasks(masks, schedule, span);
+      masking.start();
       const history: Json[] = [];
       const record = (epoch: number) => history.push({ epoch, sparsity: round6(maskedSparsity(targets)) });
       const result = await finetune(ctx, model, { ...ft, epochs }, {
-        afterStep: (step) => {
-          const t = step + 1;
-          if (schedule && isUpdateStep(t, schedule.frequency, span)) masks.update(at(t));
-          else masks.apply();
-        },
+        afterStep: masking.afterStep,
         beforeEpoch: (epoch) => {
           if (epoch > 0) record(epoch);
         },
